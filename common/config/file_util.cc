@@ -118,9 +118,4 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
   return absl::OkStatus();
 }
 
-absl::Status WritePortsFile(const std::string& path, int grpc_port, int metrics_port) {
-  return WriteFileAtomically(
-      path, absl::StrCat("{\"grpc_port\":", grpc_port, ",\"metrics_port\":", metrics_port, "}\n"));
-}
-
 }  // namespace mlops

@@ -1,6 +1,6 @@
 #pragma once
-// Small file helpers for configuration files (token files, PEM files, the
-// ports file). Stateless, thread-safe.
+// Small file helpers for configuration files (token files, PEM files).
+// Stateless, thread-safe.
 
 #include <string>
 #include <string_view>
@@ -26,9 +26,5 @@ absl::Status CheckReadableFile(const std::string& path);
 // Writes `contents` to a temporary file beside `path` and renames it over
 // `path`, so that readers see the old or the new file, never half of one.
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents);
-
-// Writes {"grpc_port":N,"metrics_port":M} atomically: what --ports_file asks
-// for once a server is listening (tests poll for this file).
-absl::Status WritePortsFile(const std::string& path, int grpc_port, int metrics_port);
 
 }  // namespace mlops

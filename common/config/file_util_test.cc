@@ -36,12 +36,6 @@ TEST(FileUtilTest, DirectoryIsNotARegularFile) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("not a regular file"));
 }
 
-TEST(FileUtilTest, PortsFileIsJson) {
-  const std::string path = TempPath("ports.json");
-  ASSERT_TRUE(WritePortsFile(path, 50051, 9091).ok());
-  EXPECT_EQ(*ReadFileToString(path), "{\"grpc_port\":50051,\"metrics_port\":9091}\n");
-}
-
 TEST(FileUtilTest, WriteIntoMissingDirectoryFails) {
   EXPECT_EQ(WriteFileAtomically("/nonexistent/dir/x", "y").code(), absl::StatusCode::kNotFound);
 }
