@@ -10,6 +10,8 @@
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 
@@ -18,10 +20,20 @@ namespace {
 
 // Abseil's own flags (--flagfile, --fromenv, --undefok, ...) are defined in
 // files under absl/; ours are not.
-bool IsAbseilFlag(const absl::CommandLineFlag& flag) {
-  const std::string file = flag.Filename();
-  return file.rfind("absl/", 0) == 0 || file.rfind("./absl/", 0) == 0 ||
-         file.find("/absl/") != std::string::npos;
+bool IsAbseilFile(absl::string_view file) {
+  return absl::StartsWith(file, "absl/") || absl::StartsWith(file, "./absl/") ||
+         absl::StrContains(file, "/absl/");
+}
+
+bool IsAbseilFlag(const absl::CommandLineFlag& flag) { return IsAbseilFile(flag.Filename()); }
+
+// --help lists every flag of ours (by default Abseil lists only the flags of
+// the file named like the program, which is none of ours).
+void ShowOurFlagsInHelp() {
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view file) { return !IsAbseilFile(file); };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  absl::SetFlagsUsageConfig(config);
 }
 
 }  // namespace
@@ -74,6 +86,7 @@ std::vector<char*> ParseFlagsWithEnv(int argc, char** argv, std::string_view env
     std::fprintf(stderr, "ERROR: bad environment: %s\n", std::string(env.message()).c_str());
     std::exit(1);
   }
+  ShowOurFlagsInHelp();
   return absl::ParseCommandLine(argc, argv);
 }
 

@@ -32,6 +32,8 @@ absl::Status ApplyEnvToFlags(std::string_view env_prefix = kEnvPrefix);
 
 // ApplyEnvToFlags, then absl::ParseCommandLine (so flags override env).
 // Returns the positional arguments (argv[0] first), like ParseCommandLine.
+// Also makes --help list every flag of ours (not only main.cc's); main may
+// call absl::SetProgramUsageMessage first for a usage line.
 // On a bad environment value prints the message to stderr and exits 1; on an
 // unknown flag or a bad flag value, Abseil prints
 //   ERROR: Unknown command line flag 'foo'
