@@ -1,0 +1,54 @@
+#pragma once
+// A sample of finite doubles in ascending order, with its mean and population
+// standard deviation. The exact drift statistics (KS, Wasserstein, histograms
+// on fixed edges) all work on sorted samples; sorting once per window and
+// once per reference is the whole O(n log n) cost of a drift report.
+//
+// SortedSample owns its values and is immutable after construction: share it
+// between threads freely.
+
+#include <cstddef>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace mlops::monitoring {
+
+class SortedSample {
+ public:
+  SortedSample() = default;
+
+  // Sorts `values` in place (LSD radix sort on the IEEE bit patterns, O(n)),
+  // so pass it with std::move to avoid a copy. -0.0 becomes +0.0.
+  // InvalidArgument naming the index of the first NaN or infinite value.
+  static absl::StatusOr<SortedSample> FromValues(std::vector<double> values);
+
+  // For values already in ascending order (checked: InvalidArgument if not,
+  // or if any value is not finite).
+  static absl::StatusOr<SortedSample> FromSorted(std::vector<double> values);
+
+  const std::vector<double>& values() const { return values_; }
+  const double* data() const { return values_.data(); }
+  size_t size() const { return values_.size(); }
+  bool empty() const { return values_.empty(); }
+  double min() const { return values_.front(); }
+  double max() const { return values_.back(); }
+  // Arithmetic mean; NaN when empty.
+  double mean() const { return mean_; }
+  // Population standard deviation (ddof = 0, as numpy.std); NaN when empty.
+  double stddev() const { return stddev_; }
+
+ private:
+  SortedSample(std::vector<double> values, double mean, double stddev)
+      : values_(std::move(values)), mean_(mean), stddev_(stddev) {}
+
+  std::vector<double> values_;
+  double mean_ = 0;
+  double stddev_ = 0;
+};
+
+// Sorts finite doubles ascending in place; -0.0 becomes +0.0. The caller
+// guarantees every value is finite. Exposed for the benchmark and tests.
+void RadixSortFinite(std::vector<double>* values);
+
+}  // namespace mlops::monitoring
