@@ -16,7 +16,7 @@
 //
 //   absl::StatusOr<int64_t> id = pool->WithTransaction(
 //       {"kInsertRun"}, [&](pqxx::transaction_base& tx) {
-//         return tx.exec_params1(kInsertRun, name).front().as<int64_t>();
+//         return tx.exec_params1(kInsertRun, name)[0].as<int64_t>();
 //       });
 //
 // Thread-safe: any number of threads may call any method; at most `size`
@@ -92,7 +92,7 @@ struct PgCallOptions {
 // A snapshot of the pool's state, for gauges and debugging.
 struct PgPoolStats {
   int size = 0;
-  int open = 0;         // connections currently open
+  int open = 0;         // slots holding a connection when last returned to the pool
   int in_use = 0;       // leased to a running callable
   int waiting = 0;      // callers waiting for a free connection
   int64_t connects = 0;          // successful connects since creation
