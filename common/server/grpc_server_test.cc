@@ -8,7 +8,7 @@
 
 #include "common/server/readiness_loop.h"
 #include "common/testing/echo_service.h"
-#include "common/testing/health_probe.h"
+#include "common/peers/health_check.h"
 #include "common/testing/metric_values.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"

@@ -11,7 +11,7 @@
 
 #include "common/server/ports_file.h"
 #include "common/testing/echo_service.h"
-#include "common/testing/health_probe.h"
+#include "common/peers/health_check.h"
 #include "common/testing/http_get.h"
 #include "common/testing/process.h"
 #include "common/testing/status_matchers.h"

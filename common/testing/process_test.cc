@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "common/testing/health_probe.h"
+#include "common/peers/health_check.h"
 #include "common/testing/http_get.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"

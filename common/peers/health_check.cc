@@ -1,4 +1,4 @@
-#include "common/testing/health_probe.h"
+#include "common/peers/health_check.h"
 
 #include <chrono>
 #include <thread>

@@ -1,5 +1,5 @@
 #pragma once
-// Client side of the standard grpc.health.v1 service, for tests: ask once, or
+// Client side of the standard grpc.health.v1 service (CLI, tests): ask once, or
 // poll until a server reports SERVING (tensorflow/serving's WaitForServerReady,
 // not a sleep).
 
