@@ -65,9 +65,14 @@ expect_failure "a missing DSN secret name fails with a clear message" \
 expect_failure "a missing auth secret name fails with a clear message" \
   "auth.existingSecret is required" \
   "$HELM" template mlops "$CHART" --set database.existingSecret=mlops-database
+check "helm package: the packaged chart renders the same" \
+  bash -c "'$HELM' package '$CHART' -d '$work/pkg' >/dev/null &&
+           '$HELM' template mlops '$work'/pkg/mlops-*.tgz --namespace mlops -f deploy/ci/values-all.yaml |
+             diff -u '$work/all.yaml' -"
 check "chart policies (tests/deploy/chart_policy.mjs)" node tests/deploy/chart_policy.mjs
 check "deploy/k8s is up to date with the chart" \
-  bash -c "deploy/render-k8s.sh '$work/k8s' && diff -ru deploy/k8s '$work/k8s'"
+  bash -c "deploy/render-k8s.sh '$work/k8s' && diff -ru deploy/k8s '$work/k8s' ||
+           { echo 'deploy/k8s is stale: run deploy/render-k8s.sh and commit deploy/k8s'; exit 1; }"
 check "kubectl kustomize deploy/k8s + schemas" \
   bash -c "'$KUBECTL' kustomize deploy/k8s >'$work/kustomized.yaml' &&
            node deploy/validate-manifests.mjs '$work/kustomized.yaml' deploy/k8s/migrations/jobs.yaml"
