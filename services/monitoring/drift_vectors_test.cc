@@ -22,6 +22,7 @@
 
 #include "gtest/gtest.h"
 #include "services/monitoring/drift_statistics.h"
+#include "services/monitoring/histogram.h"
 #include "services/monitoring/ks_distribution.h"
 #include "services/monitoring/ks_test.h"
 #include "services/monitoring/special_functions.h"
@@ -237,6 +238,28 @@ TEST(ScipyVectorsTest, PsiMatchesNumpyFormula) {
     const std::vector<double> cur = r.Array();
     const double value = r.Num();
     absl::StatusOr<double> got = PopulationStabilityIndex(ref, cur);
+    ASSERT_TRUE(got.ok()) << name << ": " << got.status();
+    EXPECT_TRUE(Close(*got, value, false)) << name;
+  }
+}
+
+TEST(ScipyVectorsTest, PsiOfRawValuesOnEdgesMatchesNumpy) {
+  ErrorReport report;
+  current_report = &report;
+  for (Record& r : Load("psi_raw")) {
+    const std::string name = r.Str();
+    const std::vector<double> edges = r.Array();
+    std::vector<double> ref = r.Array();
+    std::vector<double> cur = r.Array();
+    const double value = r.Num();
+    absl::StatusOr<SortedSample> ref_sorted = SortedSample::FromValues(std::move(ref));
+    absl::StatusOr<SortedSample> cur_sorted = SortedSample::FromValues(std::move(cur));
+    ASSERT_TRUE(ref_sorted.ok() && cur_sorted.ok()) << name;
+    absl::StatusOr<stats::Histogram> ref_h = HistogramOfSorted(*ref_sorted, edges);
+    absl::StatusOr<stats::Histogram> cur_h = HistogramOfSorted(*cur_sorted, edges);
+    ASSERT_TRUE(ref_h.ok() && cur_h.ok()) << name;
+    absl::StatusOr<double> got = PopulationStabilityIndex(BinsWithOutliersAsDoubles(*ref_h),
+                                                          BinsWithOutliersAsDoubles(*cur_h));
     ASSERT_TRUE(got.ok()) << name << ": " << got.status();
     EXPECT_TRUE(Close(*got, value, false)) << name;
   }

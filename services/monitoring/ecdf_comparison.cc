@@ -31,46 +31,73 @@ struct SideBest {
 // kExactIntegerOrder: n1 * n2 <= 2^50, so the float differences are ordered
 // as the exact rationals i/n1 - j/n2 except for exact ties; the divisions are
 // then only evaluated at candidate maxima. Otherwise every point is evaluated.
+//
+// The merge consumes one value per step and picks the side without a branch
+// (the pick is a coin flip for interleaved samples and would mispredict half
+// the time). A run of equal values is a group; the ECDFs are compared when a
+// group closes, after all its copies on both sides are consumed.
 template <bool kExactIntegerOrder>
 EcdfComparison Compare(const double* a, int64_t n1, const double* b, int64_t n2) {
   const double dn1 = static_cast<double>(n1);
   const double dn2 = static_cast<double>(n2);
   SideBest pos;  // max of F_a - F_b
   SideBest neg;  // max of F_b - F_a
-  int64_t i = 0;
-  int64_t j = 0;
-  double w_sum = 0;  // sum of |i*n2 - j*n1| * (x_next - x)
-  double prev_x = 0;
-  double prev_abs_t = 0;
+  double w_sum = 0;  // sum of |i*n2 - j*n1| * (next value - value)
   int64_t distinct = 0;
-  while (i < n1 || j < n2) {
-    const double x = (j >= n2 || (i < n1 && a[i] <= b[j])) ? a[i] : b[j];
-    const bool in_a = i < n1 && a[i] == x;
-    while (i < n1 && a[i] == x) ++i;
-    while (j < n2 && b[j] == x) ++j;
-    const double td = static_cast<double>(i) * dn2 - static_cast<double>(j) * dn1;
-    if (distinct > 0) w_sum += prev_abs_t * (x - prev_x);
-    prev_x = x;
-    prev_abs_t = std::fabs(td);
+
+  // The first value opens the first group.
+  bool take_a = a[0] <= b[0];
+  double group_x = take_a ? a[0] : b[0];
+  bool group_in_a = take_a;
+  int64_t i = take_a ? 1 : 0;
+  int64_t j = take_a ? 0 : 1;
+
+  // Compares the ECDFs after the current group (i, j values consumed).
+  auto close_group = [&]() {
     ++distinct;
     if constexpr (kExactIntegerOrder) {
       const int64_t t = i * n2 - j * n1;
       if (t >= pos.t) {
         if (t > pos.t) pos.set = false;
         pos.t = t;
-        pos.Offer(i / dn1 - j / dn2, x, in_a);
+        pos.Offer(i / dn1 - j / dn2, group_x, group_in_a);
       }
       if (-t >= neg.t) {
         if (-t > neg.t) neg.set = false;
         neg.t = -t;
-        neg.Offer(-(i / dn1 - j / dn2), x, in_a);
+        neg.Offer(-(i / dn1 - j / dn2), group_x, group_in_a);
       }
     } else {
       const double f = i / dn1 - j / dn2;
-      pos.Offer(f, x, in_a);
-      neg.Offer(-f, x, in_a);
+      pos.Offer(f, group_x, group_in_a);
+      neg.Offer(-f, group_x, group_in_a);
     }
+  };
+  // Consumes value x (from a if from_a).
+  auto step = [&](double x, bool from_a) {
+    if (x != group_x) {
+      close_group();
+      w_sum += std::fabs(static_cast<double>(i) * dn2 - static_cast<double>(j) * dn1) *
+               (x - group_x);
+      group_x = x;
+      group_in_a = from_a;
+    } else {
+      group_in_a = group_in_a || from_a;
+    }
+  };
+
+  while (i < n1 && j < n2) {
+    const double xa = a[i];
+    const double xb = b[j];
+    take_a = xa <= xb;
+    step(take_a ? xa : xb, take_a);
+    i += take_a ? 1 : 0;
+    j += take_a ? 0 : 1;
   }
+  for (; i < n1; ++i) step(a[i], true);
+  for (; j < n2; ++j) step(b[j], false);
+  close_group();  // both ECDFs are 1 here; nothing follows to weigh
+
   EcdfComparison out;
   out.distinct_values = distinct;
   out.wasserstein = w_sum / (dn1 * dn2);

@@ -1,104 +1,54 @@
 #include "services/monitoring/histogram.h"
 
 #include <algorithm>
-#include <cmath>
+#include <cstdio>
 #include <map>
+#include <set>
+#include <utility>
 
 namespace mlops::monitoring {
 namespace {
 
 constexpr char kOtherKey[] = "(other)";
 
-absl::Status ValidateEdges(const std::vector<double>& edges, const std::string& what) {
-  if (edges.size() < 2) {
-    return absl::InvalidArgumentError(what + ": histogram needs at least 2 edges");
-  }
-  for (size_t i = 0; i < edges.size(); ++i) {
-    if (!std::isfinite(edges[i])) {
-      return absl::InvalidArgumentError(what + ": edge " + std::to_string(i) + " is not finite");
-    }
-    if (i > 0 && !(edges[i] > edges[i - 1])) {
-      return absl::InvalidArgumentError(what + ": edge " + std::to_string(i) +
-                                        " is not greater than the previous edge");
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status AddCounts(const CategoryCounts& c, const std::string& side,
-                       std::map<std::string, std::pair<int64_t, int64_t>>* merged, bool first) {
-  std::map<std::string, bool> seen;
-  for (const CategoryCount& cc : c.categories) {
+absl::Status AddCounts(const CategoryCounts& c, const std::string& side, bool is_reference,
+                       std::map<std::string, std::pair<int64_t, int64_t>>* merged) {
+  std::set<std::string> seen;
+  for (const stats::CategoryCount& cc : c.categories) {
     if (cc.count < 0) {
       return absl::InvalidArgumentError(side + " category \"" + cc.value + "\": negative count");
     }
-    if (!seen.emplace(cc.value, true).second) {
+    if (!seen.insert(cc.value).second) {
       return absl::InvalidArgumentError(side + " category \"" + cc.value + "\": listed twice");
     }
     auto& slot = (*merged)[cc.value];
-    (first ? slot.first : slot.second) += cc.count;
+    (is_reference ? slot.first : slot.second) += cc.count;
   }
   if (c.other_count < 0) return absl::InvalidArgumentError(side + ": negative other_count");
   return absl::OkStatus();
 }
 
+std::string FormatValue(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  return buf;
+}
+
 }  // namespace
 
-int64_t Histogram::Total() const {
-  int64_t total = underflow + overflow;
-  for (int64_t c : counts) total += c;
-  return total;
-}
-
-std::vector<double> Histogram::AllBins() const {
-  std::vector<double> out;
-  out.reserve(counts.size() + 2);
-  out.push_back(static_cast<double>(underflow));
-  for (int64_t c : counts) out.push_back(static_cast<double>(c));
-  out.push_back(static_cast<double>(overflow));
-  return out;
-}
-
-absl::Status ValidateHistogram(const Histogram& h, const std::string& what) {
-  if (absl::Status s = ValidateEdges(h.edges, what); !s.ok()) return s;
-  if (h.counts.size() + 1 != h.edges.size()) {
-    return absl::InvalidArgumentError(what + ": " + std::to_string(h.counts.size()) +
-                                      " counts for " + std::to_string(h.edges.size()) + " edges");
-  }
-  if (h.underflow < 0 || h.overflow < 0) {
-    return absl::InvalidArgumentError(what + ": negative underflow or overflow");
-  }
-  for (size_t i = 0; i < h.counts.size(); ++i) {
-    if (h.counts[i] < 0) {
-      return absl::InvalidArgumentError(what + ": bin " + std::to_string(i) + " negative count");
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateSameEdges(const Histogram& a, const Histogram& b) {
-  if (absl::Status s = ValidateHistogram(a, "reference histogram"); !s.ok()) return s;
-  if (absl::Status s = ValidateHistogram(b, "current histogram"); !s.ok()) return s;
-  if (a.edges != b.edges) {
-    return absl::InvalidArgumentError("reference and current histograms have different edges");
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<Histogram> HistogramOfSorted(const SortedSample& sample,
-                                            const std::vector<double>& edges) {
-  if (absl::Status s = ValidateEdges(edges, "edges"); !s.ok()) return s;
-  Histogram h;
+absl::StatusOr<stats::Histogram> HistogramOfSorted(const SortedSample& sample,
+                                                   const std::vector<double>& edges) {
+  if (absl::Status s = stats::ValidateHistogramEdges(edges); !s.ok()) return s;
+  stats::Histogram h;
   h.edges = edges;
   h.counts.assign(edges.size() - 1, 0);
   const std::vector<double>& v = sample.values();
-  // below[i] = number of values < edges[i]; the last bin also takes values
-  // equal to the last edge.
-  auto below = [&](double e) {
+  // Values < edges[i]; the last bin also takes values equal to the last edge.
+  auto below = [&v](double e) {
     return static_cast<int64_t>(std::lower_bound(v.begin(), v.end(), e) - v.begin());
   };
-  const int64_t at_or_below_last = static_cast<int64_t>(
-      std::upper_bound(v.begin(), v.end(), edges.back()) - v.begin());
+  const int64_t at_or_below_last =
+      static_cast<int64_t>(std::upper_bound(v.begin(), v.end(), edges.back()) - v.begin());
   int64_t prev = below(edges[0]);
   h.underflow = prev;
   for (size_t i = 1; i < edges.size(); ++i) {
@@ -107,60 +57,49 @@ absl::StatusOr<Histogram> HistogramOfSorted(const SortedSample& sample,
     prev = cur;
   }
   h.overflow = static_cast<int64_t>(v.size()) - at_or_below_last;
-  if (!sample.empty()) {
-    h.min = sample.min();
-    h.max = sample.max();
-  }
   return h;
 }
 
-absl::StatusOr<Histogram> HistogramOfValues(const std::vector<double>& values,
-                                            const std::vector<double>& edges) {
-  if (absl::Status s = ValidateEdges(edges, "edges"); !s.ok()) return s;
-  Histogram h;
-  h.edges = edges;
-  h.counts.assign(edges.size() - 1, 0);
-  for (size_t i = 0; i < values.size(); ++i) {
-    const double x = values[i];
-    if (!std::isfinite(x)) {
-      return absl::InvalidArgumentError("value " + std::to_string(i) + ": not finite");
+absl::Status ValidateComparableHistograms(const stats::Histogram& reference,
+                                          const stats::Histogram& current) {
+  const std::pair<const stats::Histogram*, const char*> sides[] = {{&reference, "reference"},
+                                                                   {&current, "current"}};
+  for (const auto& [h, side] : sides) {
+    absl::StatusOr<stats::FixedHistogram> checked = stats::FixedHistogram::FromData(*h);
+    if (!checked.ok()) {
+      return absl::InvalidArgumentError(std::string(side) + " histogram: " +
+                                        std::string(checked.status().message()));
     }
-    if (x < edges.front()) {
-      ++h.underflow;
-    } else if (x > edges.back()) {
-      ++h.overflow;
-    } else if (x == edges.back()) {
-      ++h.counts.back();
-    } else {
-      const size_t bin = std::upper_bound(edges.begin(), edges.end(), x) - edges.begin() - 1;
-      ++h.counts[bin];
+    if (h->edges.empty() || h->Total() <= 0) {
+      return absl::InvalidArgumentError(std::string(side) + " histogram is empty");
     }
-    h.min = i == 0 ? x : std::min(h.min, x);
-    h.max = i == 0 ? x : std::max(h.max, x);
   }
-  return h;
+  if (reference.edges != current.edges) {
+    return absl::InvalidArgumentError("reference and current histograms have different edges");
+  }
+  return absl::OkStatus();
 }
 
-std::vector<double> EqualWidthEdges(double lo, double hi, int bins) {
-  if (bins < 1) bins = 1;
-  if (!(hi > lo)) return {lo - 0.5, lo + 0.5};
-  std::vector<double> edges(bins + 1);
-  for (int i = 0; i <= bins; ++i) edges[i] = lo + (hi - lo) * i / bins;
-  edges[bins] = hi;
-  return edges;
+std::vector<double> BinsWithOutliersAsDoubles(const stats::Histogram& h) {
+  std::vector<double> out;
+  out.reserve(h.counts.size() + 2);
+  out.push_back(static_cast<double>(h.underflow));
+  for (int64_t c : h.counts) out.push_back(static_cast<double>(c));
+  out.push_back(static_cast<double>(h.overflow));
+  return out;
 }
 
 int64_t CategoryCounts::Total() const {
   int64_t total = other_count;
-  for (const CategoryCount& c : categories) total += c.count;
+  for (const stats::CategoryCount& c : categories) total += c.count;
   return total;
 }
 
 absl::StatusOr<AlignedCounts> AlignCategories(const CategoryCounts& reference,
                                               const CategoryCounts& current) {
   std::map<std::string, std::pair<int64_t, int64_t>> merged;
-  if (absl::Status s = AddCounts(reference, "reference", &merged, true); !s.ok()) return s;
-  if (absl::Status s = AddCounts(current, "current", &merged, false); !s.ok()) return s;
+  if (absl::Status s = AddCounts(reference, "reference", true, &merged); !s.ok()) return s;
+  if (absl::Status s = AddCounts(current, "current", false, &merged); !s.ok()) return s;
   AlignedCounts out;
   for (const auto& [key, counts] : merged) {
     out.keys.push_back(key);
@@ -171,6 +110,39 @@ absl::StatusOr<AlignedCounts> AlignCategories(const CategoryCounts& reference,
     out.keys.push_back(kOtherKey);
     out.reference.push_back(static_cast<double>(reference.other_count));
     out.current.push_back(static_cast<double>(current.other_count));
+  }
+  return out;
+}
+
+AlignedCounts AlignDistinctValues(const SortedSample& reference, const SortedSample& current) {
+  AlignedCounts out;
+  const std::vector<double>& a = reference.values();
+  const std::vector<double>& b = current.values();
+  size_t i = 0;
+  size_t j = 0;
+  while (i < a.size() || j < b.size()) {
+    const double x = (j >= b.size() || (i < a.size() && a[i] <= b[j])) ? a[i] : b[j];
+    const size_t i0 = i;
+    const size_t j0 = j;
+    while (i < a.size() && a[i] == x) ++i;
+    while (j < b.size() && b[j] == x) ++j;
+    out.keys.push_back(FormatValue(x));
+    out.reference.push_back(static_cast<double>(i - i0));
+    out.current.push_back(static_cast<double>(j - j0));
+  }
+  return out;
+}
+
+AlignedCounts AlignHistogramBins(const stats::Histogram& reference,
+                                 const stats::Histogram& current) {
+  const std::vector<double> r = BinsWithOutliersAsDoubles(reference);
+  const std::vector<double> c = BinsWithOutliersAsDoubles(current);
+  AlignedCounts out;
+  for (size_t i = 0; i < r.size() && i < c.size(); ++i) {
+    if (r[i] == 0 && c[i] == 0) continue;
+    out.keys.push_back(i == 0 ? "underflow" : (i + 1 == r.size() ? "overflow" : "bin " + std::to_string(i - 1)));
+    out.reference.push_back(r[i]);
+    out.current.push_back(c[i]);
   }
   return out;
 }

@@ -13,9 +13,9 @@ namespace {
 
 // Below this size std::sort beats the radix sort's fixed costs.
 constexpr size_t kRadixMinSize = 2048;
-constexpr int kDigitBits = 11;
+constexpr int kDigitBits = 8;
 constexpr int kBuckets = 1 << kDigitBits;
-constexpr int kPasses = (64 + kDigitBits - 1) / kDigitBits;  // 6
+constexpr int kPasses = 64 / kDigitBits;  // 8
 
 // Order-preserving map from a finite double to an unsigned key: flip all
 // bits of negatives, only the sign bit of non-negatives.
@@ -27,12 +27,33 @@ inline uint64_t ToKey(double x) {
   return bits ^ mask;
 }
 
+inline int Digit(uint64_t key, int pass) {
+  return static_cast<int>((key >> (pass * kDigitBits)) & (kBuckets - 1));
+}
+
+// Key bit patterns parked in the double array between passes.
+inline uint64_t LoadBits(const double* p) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, p, sizeof bits);
+  return bits;
+}
+inline void StoreBits(double* p, uint64_t bits) { std::memcpy(p, &bits, sizeof bits); }
+
 inline double FromKey(uint64_t key) {
   const uint64_t mask = ((key >> 63) - 1) | (uint64_t{1} << 63);
   const uint64_t bits = key ^ mask;
   double x = 0;
   std::memcpy(&x, &bits, sizeof x);
   return x;
+}
+
+// One LSD pass: every key to its bucket's next slot (h holds the offsets).
+template <typename Load, typename Store>
+void ScatterPass(size_t n, uint32_t* h, int pass, Load load, Store store) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t k = load(i);
+    store(h[Digit(k, pass)]++, k);
+  }
 }
 
 absl::Status NonFiniteError(size_t index, double value) {
@@ -66,52 +87,71 @@ void Moments(const std::vector<double>& values, double* mean, double* stddev) {
 
 }  // namespace
 
-void RadixSortFinite(std::vector<double>* values) {
+void RadixSortFinite(std::vector<double>* values, std::vector<uint64_t>* scratch) {
   const size_t n = values->size();
   if (n < kRadixMinSize) {
     for (double& v : *values) v += 0.0;
     std::sort(values->begin(), values->end());
     return;
   }
-  std::vector<uint64_t> a(n);
-  std::vector<uint64_t> b(n);
+  double* data = values->data();
   // One read pass builds every digit's histogram.
   std::vector<uint32_t> hist(static_cast<size_t>(kPasses) * kBuckets, 0);
-  const double* src = values->data();
   for (size_t i = 0; i < n; ++i) {
-    const uint64_t k = ToKey(src[i]);
-    a[i] = k;
-    for (int p = 0; p < kPasses; ++p) {
-      ++hist[p * kBuckets + ((k >> (p * kDigitBits)) & (kBuckets - 1))];
-    }
+    const uint64_t k = ToKey(data[i]);
+    for (int p = 0; p < kPasses; ++p) ++hist[p * kBuckets + Digit(k, p)];
   }
-  uint64_t* from = a.data();
-  uint64_t* to = b.data();
+  // A digit shared by every key does not reorder anything: skip its pass.
+  std::vector<int> passes;
+  const uint64_t first_key = ToKey(data[0]);
   for (int p = 0; p < kPasses; ++p) {
     uint32_t* h = &hist[p * kBuckets];
-    // A digit shared by every key does not reorder anything: skip the pass.
-    const int first_digit = static_cast<int>((from[0] >> (p * kDigitBits)) & (kBuckets - 1));
-    if (h[first_digit] == n) continue;
+    if (h[Digit(first_key, p)] == n) continue;
+    passes.push_back(p);
     uint32_t offset = 0;
     for (int d = 0; d < kBuckets; ++d) {
       const uint32_t c = h[d];
       h[d] = offset;
       offset += c;
     }
-    const int shift = p * kDigitBits;
-    for (size_t i = 0; i < n; ++i) {
-      const uint64_t k = from[i];
-      to[h[(k >> shift) & (kBuckets - 1)]++] = k;
-    }
-    std::swap(from, to);
   }
-  double* dst = values->data();
-  for (size_t i = 0; i < n; ++i) dst[i] = FromKey(from[i]);
+  if (passes.empty()) return;  // all values equal
+  // Ping-pong between `values` (holding keys' bit patterns between passes)
+  // and one scratch buffer; the first pass converts doubles to keys, the pass
+  // that writes the final order converts back.
+  std::vector<uint64_t> own_scratch;
+  if (scratch == nullptr) scratch = &own_scratch;
+  if (scratch->size() < n) scratch->resize(n);
+  uint64_t* tmp = scratch->data();
+  for (size_t a = 0; a < passes.size(); ++a) {
+    const int p = passes[a];
+    uint32_t* h = &hist[p * kBuckets];
+    const bool into_values = a % 2 == 1;
+    const bool last = a + 1 == passes.size();
+    if (a == 0) {
+      ScatterPass(n, h, p, [&](size_t i) { return ToKey(data[i]); },
+                  [&](uint32_t d, uint64_t k) { tmp[d] = k; });
+    } else if (!into_values) {
+      ScatterPass(n, h, p, [&](size_t i) { return LoadBits(data + i); },
+                  [&](uint32_t d, uint64_t k) { tmp[d] = k; });
+    } else if (last) {
+      ScatterPass(n, h, p, [&](size_t i) { return tmp[i]; },
+                  [&](uint32_t d, uint64_t k) { data[d] = FromKey(k); });
+    } else {
+      ScatterPass(n, h, p, [&](size_t i) { return tmp[i]; },
+                  [&](uint32_t d, uint64_t k) { StoreBits(data + d, k); });
+    }
+  }
+  // An odd number of passes leaves the order in the scratch buffer.
+  if (passes.size() % 2 == 1) {
+    for (size_t i = 0; i < n; ++i) data[i] = FromKey(tmp[i]);
+  }
 }
 
-absl::StatusOr<SortedSample> SortedSample::FromValues(std::vector<double> values) {
+absl::StatusOr<SortedSample> SortedSample::FromValues(std::vector<double> values,
+                                                      std::vector<uint64_t>* scratch) {
   if (absl::Status s = CheckFinite(values); !s.ok()) return s;
-  RadixSortFinite(&values);
+  RadixSortFinite(&values, scratch);
   double mean = 0;
   double stddev = 0;
   Moments(values, &mean, &stddev);

@@ -8,6 +8,7 @@
 // between threads freely.
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -21,7 +22,11 @@ class SortedSample {
   // Sorts `values` in place (LSD radix sort on the IEEE bit patterns, O(n)),
   // so pass it with std::move to avoid a copy. -0.0 becomes +0.0.
   // InvalidArgument naming the index of the first NaN or infinite value.
-  static absl::StatusOr<SortedSample> FromValues(std::vector<double> values);
+  // `scratch` (optional) is reused working memory; fresh pages cost more
+  // than the sort's own passes on this kind of VM, so callers sorting many
+  // columns keep one per thread.
+  static absl::StatusOr<SortedSample> FromValues(std::vector<double> values,
+                                                 std::vector<uint64_t>* scratch = nullptr);
 
   // For values already in ascending order (checked: InvalidArgument if not,
   // or if any value is not finite).
@@ -48,7 +53,7 @@ class SortedSample {
 };
 
 // Sorts finite doubles ascending in place; -0.0 becomes +0.0. The caller
-// guarantees every value is finite. Exposed for the benchmark and tests.
-void RadixSortFinite(std::vector<double>* values);
+// guarantees every value is finite. `scratch`: as in FromValues.
+void RadixSortFinite(std::vector<double>* values, std::vector<uint64_t>* scratch = nullptr);
 
 }  // namespace mlops::monitoring
