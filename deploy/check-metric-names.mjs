@@ -22,7 +22,10 @@ for (const g of rules.groups) for (const r of g.rules) {
 for (const f of fs.readdirSync(dashDir).filter((f) => f.endsWith(".json"))) {
   const d = JSON.parse(fs.readFileSync(path.join(dashDir, f), "utf8"));
   for (const p of d.panels) for (const t of p.targets ?? []) exprs.push([`${f} "${p.title}"`, t.expr]);
-  for (const v of d.templating.list) if (v.query?.query) exprs.push([`${f} $${v.name}`, v.query.query]);
+  for (const v of d.templating.list) {
+    const query = typeof v.query === "string" ? v.query : v.query?.query;
+    if (v.type === "query" && query) exprs.push([`${f} $${v.name}`, query]);
+  }
 }
 
 const used = new Map(); // metric name -> first place it is used

@@ -206,3 +206,22 @@ Call with (dict "root" $ "name" "gateway" "svc" $svc "peers" true|false).
   readOnly: true
 {{- end }}
 {{- end -}}
+
+{{/* nodeSelector, tolerations (and affinity) of one service's pods: its own, else the global ones. */}}
+{{- define "mlops.placement" -}}
+{{- $values := .root.Values -}}
+{{- with (default $values.nodeSelector .svc.nodeSelector) }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (default $values.tolerations .svc.tolerations) }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if .affinity }}
+{{- with (default $values.affinity .svc.affinity) }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- end -}}
