@@ -1,30 +1,38 @@
 #include "services/features/event_table.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/features/absl_view.h"
 #include "common/status/status_macros.h"
+#include "services/features/absl_view.h"
 
 namespace mlops::features {
 namespace {
 
-// Rows are addressed by uint32 while sorting.
-constexpr int64_t kMaxEvents = std::numeric_limits<uint32_t>::max();
+// Record slots before the kept columns: entity id, event time.
+constexpr size_t kEntitySlot = 0;
+constexpr size_t kTimeSlot = 1;
+constexpr size_t kFirstValueSlot = 2;
+// Expected rows per bucket when sizing buckets from a hint, and most buckets.
+constexpr int64_t kRowsPerBucket = 32768;
+constexpr size_t kMaxBuckets = 4096;
 
 template <typename T>
-size_t VectorBytes(const std::vector<T>& v) {
-  return v.capacity() * sizeof(T);
+size_t VectorBytes(const T& v) {
+  return v.capacity() * sizeof(typename T::value_type);
 }
 
-// Whether the (time) run of one entity, in arrival order, is already sorted.
-bool IsSorted(const int64_t* times, int64_t n) {
-  for (int64_t i = 1; i < n; ++i) {
-    if (times[i] < times[i - 1]) return false;
-  }
-  return true;
+// Reorders data[0, n) so that data[i] = old data[order[i]].
+template <typename T>
+void Permute(T* data, const std::vector<uint32_t>& order, std::vector<uint64_t>& scratch) {
+  const size_t n = order.size();
+  scratch.resize((n * sizeof(T) + 7) / 8);
+  std::memcpy(scratch.data(), data, n * sizeof(T));
+  const char* src = reinterpret_cast<const char*>(scratch.data());
+  for (size_t i = 0; i < n; ++i) std::memcpy(&data[i], src + order[i] * sizeof(T), sizeof(T));
 }
 
 }  // namespace
@@ -44,28 +52,42 @@ size_t EventTable::MemoryBytes() const {
   return bytes;
 }
 
-EventTableBuilder::EventTableBuilder(FeatureViewDefinition definition, const SourceSchema& schema)
+EventTableBuilder::EventTableBuilder(FeatureViewDefinition definition, const SourceSchema& schema,
+                                     int64_t expected_rows)
     : schema_(schema) {
   entity_index_ = schema.FindColumn(definition.entity_column);
   time_index_ = schema.FindColumn(definition.event_time_column);
   table_.reset(new EventTable(std::move(definition), schema.columns[entity_index_].type));
+  bool any_nullable = false;
   for (const FeatureSpec& f : table_->definition_.features) {
     const int col = schema.FindColumn(f.source_column);
     size_t slot = 0;
-    while (slot < raw_.size() && raw_[slot].schema_index != col) ++slot;
-    if (slot == raw_.size()) {
-      raw_.emplace_back();
-      raw_.back().schema_index = col;
-      raw_.back().type = schema.columns[col].type;
+    while (slot < kept_.size() && kept_[slot].schema_index != col) ++slot;
+    if (slot == kept_.size()) {
+      kept_.emplace_back();
+      kept_.back().schema_index = col;
+      kept_.back().type = schema.columns[col].type;
+      kept_.back().nullable = schema.columns[col].nullable;
+      any_nullable = any_nullable || kept_.back().nullable;
     }
     table_->feature_column_.push_back(slot);
   }
+  mask_slot_ = kFirstValueSlot + kept_.size();
+  slots_ = mask_slot_ + (any_nullable ? (kept_.size() + 63) / 64 : 0);
+  size_t buckets = 1;
+  while (buckets < kMaxBuckets &&
+         static_cast<int64_t>(buckets * 2) * kRowsPerBucket <= expected_rows) {
+    buckets *= 2;
+  }
+  buckets_.reserve(buckets);
+  for (size_t b = 0; b < buckets; ++b) buckets_.emplace_back(slots_);
 }
 
 absl::StatusOr<std::unique_ptr<EventTableBuilder>> EventTableBuilder::Create(
-    FeatureViewDefinition definition, const SourceSchema& schema) {
+    FeatureViewDefinition definition, const SourceSchema& schema, int64_t expected_rows) {
   MLOPS_RETURN_IF_ERROR(definition.Validate(schema));
-  return std::unique_ptr<EventTableBuilder>(new EventTableBuilder(std::move(definition), schema));
+  return std::unique_ptr<EventTableBuilder>(
+      new EventTableBuilder(std::move(definition), schema, expected_rows));
 }
 
 absl::Status EventTableBuilder::CheckBatch(const ColumnBatch& batch) const {
@@ -75,12 +97,7 @@ absl::Status EventTableBuilder::CheckBatch(const ColumnBatch& batch) const {
                                                    schema_.columns.size()));
   }
   if (batch.num_rows < 0) return absl::InvalidArgumentError("batch: negative num_rows");
-  if (rows_appended() + batch.num_rows > kMaxEvents) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("view ", table_->definition_.name, " would hold more than ", kMaxEvents,
-                     " events in memory"));
-  }
-  auto check_column = [&](int index) -> absl::Status {
+  auto check_column = [&](int index, bool nulls_allowed) -> absl::Status {
     const SourceColumn& sc = schema_.columns[index];
     const ColumnVector& c = batch.columns[index];
     if (c.type() != sc.type) {
@@ -93,159 +110,203 @@ absl::Status EventTableBuilder::CheckBatch(const ColumnBatch& batch) const {
       return absl::InvalidArgumentError(absl::StrCat("column \"", sc.name, "\": ", c.size(),
                                                      " values for ", n, " rows"));
     }
+    if (nulls_allowed) return absl::OkStatus();
+    for (size_t r = 0; r < c.nulls.size(); ++r) {
+      if (c.nulls[r] == 0) continue;
+      const char* what = index == entity_index_ ? "null entity key"
+                         : index == time_index_ ? "null event time"
+                                                : "null in a column declared not nullable";
+      return absl::InvalidArgumentError(absl::StrCat(
+          "row ", rows_ + static_cast<int64_t>(r), ", column \"", sc.name, "\": ", what));
+    }
     return absl::OkStatus();
   };
-  MLOPS_RETURN_IF_ERROR(check_column(entity_index_));
-  MLOPS_RETURN_IF_ERROR(check_column(time_index_));
-  for (const RawColumn& raw : raw_) MLOPS_RETURN_IF_ERROR(check_column(raw.schema_index));
-  for (int index : {entity_index_, time_index_}) {
-    const ColumnVector& c = batch.columns[index];
-    for (size_t r = 0; r < c.nulls.size(); ++r) {
-      if (c.nulls[r] != 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("row ", rows_appended() + static_cast<int64_t>(r), ", column \"",
-                         schema_.columns[index].name, "\": null ",
-                         index == entity_index_ ? "entity key" : "event time"));
-      }
-    }
+  MLOPS_RETURN_IF_ERROR(check_column(entity_index_, false));
+  MLOPS_RETURN_IF_ERROR(check_column(time_index_, false));
+  for (const KeptColumn& k : kept_) MLOPS_RETURN_IF_ERROR(check_column(k.schema_index, k.nullable));
+  if (table_->entities_.size() + static_cast<size_t>(batch.num_rows) >
+      static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "view ", table_->definition_.name, ": too many entities for one in-memory table"));
   }
   return absl::OkStatus();
 }
 
 absl::Status EventTableBuilder::Append(const ColumnBatch& batch) {
   MLOPS_RETURN_IF_ERROR(CheckBatch(batch));
-  const int64_t first_row = rows_appended();
   const size_t n = static_cast<size_t>(batch.num_rows);
   const ColumnVector& keys = batch.columns[entity_index_];
-  EntityIndex& entities = table_->entities_;
-  for (size_t r = 0; r < n; ++r) {
-    entity_ids_.push_back(entities.key_type() == DataType::kInt64
-                              ? entities.Intern(keys.values.ints[r])
-                              : entities.Intern(std::string_view(keys.values.strings[r])));
-  }
   const std::vector<int64_t>& times = batch.columns[time_index_].values.ints;
-  for (size_t r = 0; r < n; ++r) times_.push_back(times[r]);
-  for (RawColumn& raw : raw_) AppendColumn(raw, batch.columns[raw.schema_index], first_row);
-  return absl::OkStatus();
-}
-
-void EventTableBuilder::AppendColumn(RawColumn& raw, const ColumnVector& in, int64_t first_row) {
-  const size_t n = in.size();
+  EntityIndex& entities = table_->entities_;
+  const size_t bucket_mask = buckets_.size() - 1;
+  std::vector<const ColumnVector*> inputs;
+  for (const KeptColumn& k : kept_) inputs.push_back(&batch.columns[k.schema_index]);
+  // Row by row, so that each record is written while it is in cache.
   for (size_t r = 0; r < n; ++r) {
-    const uint64_t row = static_cast<uint64_t>(first_row) + r;
-    if ((row & 63) == 0) raw.null_bits.push_back(0);
-    const bool is_null = in.IsNull(r);
-    if (is_null) {
-      raw.null_bits[row >> 6] |= uint64_t{1} << (row & 63);
-      raw.any_null = true;
-    }
-    switch (raw.type) {
-      case DataType::kInt64:
-      case DataType::kTimestamp:
-        raw.ints.push_back(is_null ? 0 : in.values.ints[r]);
-        break;
-      case DataType::kDouble:
-        raw.doubles.push_back(is_null ? 0.0 : in.values.doubles[r]);
-        break;
-      case DataType::kBool:
-        raw.bools.push_back(!is_null && in.values.ints[r] != 0 ? 1 : 0);
-        break;
-      case DataType::kString: {
-        int32_t code = 0;
-        if (!is_null) {
-          const std::string& s = in.values.strings[r];
-          auto [it, inserted] =
-              raw.dictionary_ids.try_emplace(s, static_cast<int32_t>(raw.dictionary.size()));
-          if (inserted) raw.dictionary.push_back(s);
-          code = it->second;
-        }
-        raw.codes.push_back(code);
-        break;
+    const int32_t id = entities.key_type() == DataType::kInt64
+                           ? entities.Intern(keys.values.ints[r])
+                           : entities.Intern(std::string_view(keys.values.strings[r]));
+    if (static_cast<size_t>(id) == entity_counts_.size()) entity_counts_.push_back(0);
+    ++entity_counts_[id];
+    uint64_t* record = buckets_[static_cast<size_t>(id) & bucket_mask].Append();
+    record[kEntitySlot] = static_cast<uint64_t>(id);
+    record[kTimeSlot] = static_cast<uint64_t>(times[r]);
+    for (size_t s = mask_slot_; s < slots_; ++s) record[s] = 0;
+    for (size_t c = 0; c < kept_.size(); ++c) {
+      const ColumnVector& in = *inputs[c];
+      uint64_t& slot = record[kFirstValueSlot + c];
+      if (in.IsNull(r)) {
+        slot = 0;  // nulls hold zero
+        record[mask_slot_ + c / 64] |= uint64_t{1} << (c % 64);
+        kept_[c].any_null = true;
+        continue;
+      }
+      switch (kept_[c].type) {
+        case DataType::kInt64:
+        case DataType::kTimestamp: slot = static_cast<uint64_t>(in.values.ints[r]); break;
+        case DataType::kDouble: std::memcpy(&slot, &in.values.doubles[r], 8); break;
+        case DataType::kBool: slot = in.values.ints[r] != 0 ? 1 : 0; break;
+        case DataType::kString: slot = static_cast<uint64_t>(Intern(kept_[c], in.values.strings[r])); break;
       }
     }
   }
+  rows_ += batch.num_rows;
+  return absl::OkStatus();
 }
 
-void EventTableBuilder::SortColumn(RawColumn& raw, const std::vector<uint32_t>& perm,
-                                   EventColumn* out) {
-  const size_t n = perm.size();
-  switch (raw.type) {
-    case DataType::kInt64:
-    case DataType::kTimestamp:
-      out->ints_.resize(n);
-      for (size_t i = 0; i < n; ++i) out->ints_[i] = raw.ints[perm[i]];
-      break;
-    case DataType::kDouble:
-      out->doubles_.resize(n);
-      for (size_t i = 0; i < n; ++i) out->doubles_[i] = raw.doubles[perm[i]];
-      break;
-    case DataType::kBool:
-      out->bools_.resize(n);
-      for (size_t i = 0; i < n; ++i) out->bools_[i] = raw.bools[perm[i]];
-      break;
-    case DataType::kString:
-      out->codes_.resize(n);
-      for (size_t i = 0; i < n; ++i) out->codes_[i] = raw.codes[perm[i]];
-      out->dictionary_ = std::move(raw.dictionary);
-      break;
-  }
-  if (raw.any_null) {
-    out->validity_.assign((n + 63) / 64, 0);
-    for (size_t i = 0; i < n; ++i) {
-      const uint32_t row = perm[i];
-      const bool is_null = (raw.null_bits[row >> 6] >> (row & 63)) & 1;
-      if (!is_null) out->validity_[i >> 6] |= uint64_t{1} << (i & 63);
+int32_t EventTableBuilder::Intern(KeptColumn& column, const std::string& value) {
+  auto [it, inserted] =
+      column.dictionary_ids.try_emplace(value, static_cast<int32_t>(column.dictionary.size()));
+  if (inserted) column.dictionary.push_back(value);
+  return it->second;
+}
+
+void EventTableBuilder::DrainBucket(size_t b, const std::vector<int32_t>& new_id_of,
+                                    std::vector<int64_t>& cursor,
+                                    std::vector<Buffer<uint8_t>>& null_bytes) {
+  EventTable& table = *table_;
+  int64_t* times = table.event_times_.data();
+  buckets_[b].ForEach([&](const uint64_t* record) {
+    const int64_t pos = cursor[new_id_of[record[kEntitySlot]]]++;
+    times[pos] = static_cast<int64_t>(record[kTimeSlot]);
+    for (size_t c = 0; c < kept_.size(); ++c) {
+      EventColumn& out = table.columns_[c];
+      const uint64_t v = record[kFirstValueSlot + c];
+      switch (out.type_) {
+        case DataType::kInt64:
+        case DataType::kTimestamp: out.ints_[pos] = static_cast<int64_t>(v); break;
+        case DataType::kDouble: std::memcpy(&out.doubles_[pos], &v, 8); break;
+        case DataType::kBool: out.bools_[pos] = static_cast<uint8_t>(v); break;
+        case DataType::kString: out.codes_[pos] = static_cast<int32_t>(v); break;
+      }
+      if (kept_[c].any_null) {
+        null_bytes[c][pos] = (record[mask_slot_ + c / 64] >> (c % 64)) & 1;
+      }
     }
-  }
-  raw = RawColumn();  // release the arrival-order copy
+  });
+  buckets_[b].Release();
 }
 
 std::shared_ptr<const EventTable> EventTableBuilder::Finish(ThreadPool* pool) {
   EventTable& table = *table_;
-  const size_t n = times_.size();
-  const size_t num_entities = table.entities_.size();
+  const size_t n = static_cast<size_t>(rows_);
+  const size_t num_entities = entity_counts_.size();
+  const size_t num_buckets = buckets_.size();
 
-  // Counting sort by entity; arrival order is kept within an entity.
-  table.entity_offsets_.assign(num_entities + 1, 0);
-  for (size_t r = 0; r < n; ++r) ++table.entity_offsets_[entity_ids_[r] + 1];
-  for (size_t e = 0; e < num_entities; ++e) {
-    table.entity_offsets_[e + 1] += table.entity_offsets_[e];
-  }
-  std::vector<uint32_t> perm(n);
+  // Renumber entities bucket by bucket, so that each bucket's events form one
+  // contiguous range of the table and id order is table order.
+  std::vector<int32_t> new_id_of(num_entities);
+  std::vector<int32_t> old_id_of(num_entities);
+  std::vector<int32_t> bucket_first(num_buckets + 1, 0);
   {
-    std::vector<int64_t> next(table.entity_offsets_.begin(), table.entity_offsets_.end() - 1);
-    for (size_t r = 0; r < n; ++r) perm[next[entity_ids_[r]]++] = static_cast<uint32_t>(r);
+    int32_t next = 0;
+    for (size_t b = 0; b < num_buckets; ++b) {
+      bucket_first[b] = next;
+      for (size_t old = b; old < num_entities; old += num_buckets) {
+        old_id_of[next] = static_cast<int32_t>(old);
+        new_id_of[old] = next++;
+      }
+    }
+    bucket_first[num_buckets] = next;
   }
-  entity_ids_.Clear();
-  table.event_times_.resize(n);
-  for (size_t i = 0; i < n; ++i) table.event_times_[i] = times_[perm[i]];
-  times_.Clear();
+  EntityIndex arrival_ids = std::move(table.entities_);
+  table.entities_ = EntityIndex(arrival_ids.key_type());
+  table.entity_offsets_.assign(num_entities + 1, 0);
+  for (size_t e = 0; e < num_entities; ++e) {
+    const int32_t old = old_id_of[e];
+    if (arrival_ids.key_type() == DataType::kInt64) {
+      table.entities_.Intern(arrival_ids.IntKeyAt(old));
+    } else {
+      table.entities_.Intern(std::string_view(arrival_ids.StringKeyAt(old)));
+    }
+    table.entity_offsets_[e + 1] = table.entity_offsets_[e] + entity_counts_[old];
+  }
+  arrival_ids = EntityIndex(DataType::kInt64);
+  entity_counts_.clear();
+  entity_counts_.shrink_to_fit();
 
-  // Then by (event time, arrival) within each entity, in parallel ranges.
-  const int64_t kEntitiesPerTask = 4096;
-  const int64_t tasks = (static_cast<int64_t>(num_entities) + kEntitiesPerTask - 1) / kEntitiesPerTask;
-  ParallelForOrInline(pool, tasks, [&](int64_t task) {
-    std::vector<std::pair<int64_t, uint32_t>> run;
-    const int64_t e_end = std::min<int64_t>((task + 1) * kEntitiesPerTask, num_entities);
-    for (int64_t e = task * kEntitiesPerTask; e < e_end; ++e) {
-      const int64_t b = table.entity_offsets_[e];
-      const int64_t len = table.entity_offsets_[e + 1] - b;
-      if (IsSorted(&table.event_times_[b], len)) continue;
-      run.clear();
-      for (int64_t i = b; i < b + len; ++i) run.emplace_back(table.event_times_[i], perm[i]);
-      std::sort(run.begin(), run.end());  // (time, arrival): a total order
-      for (int64_t i = 0; i < len; ++i) {
-        table.event_times_[b + i] = run[i].first;
-        perm[b + i] = run[i].second;
+  // Sized but untouched: pages become resident as buckets are drained.
+  table.event_times_.resize(n);
+  std::vector<Buffer<uint8_t>> null_bytes(kept_.size());
+  table.columns_.clear();
+  for (size_t c = 0; c < kept_.size(); ++c) {
+    table.columns_.emplace_back(kept_[c].type);
+    EventColumn& col = table.columns_.back();
+    switch (kept_[c].type) {
+      case DataType::kInt64:
+      case DataType::kTimestamp: col.ints_.resize(n); break;
+      case DataType::kDouble: col.doubles_.resize(n); break;
+      case DataType::kBool: col.bools_.resize(n); break;
+      case DataType::kString:
+        col.codes_.resize(n);
+        col.dictionary_ = std::move(kept_[c].dictionary);
+        break;
+    }
+    if (kept_[c].any_null) null_bytes[c].resize(n);
+  }
+
+  std::vector<int64_t> cursor(table.entity_offsets_.begin(), table.entity_offsets_.end() - 1);
+  ParallelForOrInline(pool, static_cast<int64_t>(num_buckets), [&](int64_t b) {
+    DrainBucket(static_cast<size_t>(b), new_id_of, cursor, null_bytes);
+    // Each entity's events are in arrival order; sort them by time (stable).
+    std::vector<uint32_t> order;
+    std::vector<uint64_t> scratch;
+    for (int32_t e = bucket_first[b]; e < bucket_first[b + 1]; ++e) {
+      const int64_t begin = table.entity_offsets_[e];
+      const size_t len = static_cast<size_t>(table.entity_offsets_[e + 1] - begin);
+      int64_t* times = table.event_times_.data() + begin;
+      if (std::is_sorted(times, times + len)) continue;
+      order.resize(len);
+      for (size_t i = 0; i < len; ++i) order[i] = static_cast<uint32_t>(i);
+      std::stable_sort(order.begin(), order.end(),
+                       [times](uint32_t x, uint32_t y) { return times[x] < times[y]; });
+      Permute(times, order, scratch);
+      for (size_t c = 0; c < kept_.size(); ++c) {
+        EventColumn& col = table.columns_[c];
+        switch (col.type_) {
+          case DataType::kInt64:
+          case DataType::kTimestamp: Permute(col.ints_.data() + begin, order, scratch); break;
+          case DataType::kDouble: Permute(col.doubles_.data() + begin, order, scratch); break;
+          case DataType::kBool: Permute(col.bools_.data() + begin, order, scratch); break;
+          case DataType::kString: Permute(col.codes_.data() + begin, order, scratch); break;
+        }
+        if (kept_[c].any_null) Permute(null_bytes[c].data() + begin, order, scratch);
       }
     }
   });
 
-  table.columns_.clear();
-  for (const RawColumn& raw : raw_) table.columns_.emplace_back(raw.type);
-  ParallelForOrInline(pool, static_cast<int64_t>(raw_.size()),
-                      [&](int64_t c) { SortColumn(raw_[c], perm, &table.columns_[c]); });
-  raw_.clear();
+  ParallelForOrInline(pool, static_cast<int64_t>(kept_.size()), [&](int64_t c) {
+    if (!kept_[c].any_null) return;
+    Buffer<uint64_t>& validity = table.columns_[c].validity_;
+    validity.assign((n + 63) / 64, 0);
+    const uint8_t* is_null = null_bytes[c].data();
+    for (size_t i = 0; i < n; ++i) {
+      validity[i >> 6] |= static_cast<uint64_t>(is_null[i] == 0) << (i & 63);
+    }
+    null_bytes[c] = Buffer<uint8_t>();
+  });
+  buckets_.clear();
+  rows_ = 0;
   return std::shared_ptr<const EventTable>(table_.release());
 }
 

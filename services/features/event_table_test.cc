@@ -64,7 +64,7 @@ TEST(EventTableTest, SortsByEntityThenTimeThenArrival) {
     ASSERT_EQ(table->num_entities(), 2u);
     const int32_t e7 = table->entities().Find(int64_t{7});
     const int32_t e3 = table->entities().Find(int64_t{3});
-    EXPECT_EQ(e7, 0);  // first seen first
+    EXPECT_EQ(e7, 0);  // one bucket (no size hint): first seen first
     EXPECT_EQ(e3, 1);
     EXPECT_THAT(TimesOf(*table, e7), ElementsAre(10, 20, 30, 30, 30));
     EXPECT_THAT(XOf(*table, e7), ElementsAre(3.0, 6.0, 1.0, 4.0, 7.0));  // ties keep arrival
@@ -172,8 +172,8 @@ TEST(EventTableTest, CreateRejectsInvalidDefinition) {
 
 TEST(EventTableTest, ParallelFinishEqualsSerialFinish) {
   std::vector<Row> rows;
-  for (int i = 0; i < 20000; ++i) {
-    rows.push_back({int64_t{(i * 7919) % 1000}, Ts((i * 104729) % 5000), double(i),
+  for (int64_t i = 0; i < 20000; ++i) {
+    rows.push_back({(i * 7919) % 1000, Ts((i * 104729) % 5000), double(i),
                     i % 5 == 0 ? Value(std::monostate{}) : Value(std::to_string(i % 13)),
                     std::monostate{}});
   }
@@ -197,6 +197,53 @@ TEST(EventTableTest, ParallelFinishEqualsSerialFinish) {
     }
   }
   EXPECT_GT(serial->MemoryBytes(), 20000u * (8 + 8 + 4));
+}
+
+TEST(EventTableTest, BucketsFromSizeHintKeepEveryEntitysEvents) {
+  std::vector<Row> rows;
+  for (int64_t i = 0; i < 30000; ++i) {
+    rows.push_back({(i * 7919) % 3001, Ts((i * 104729) % 5000), double(i),
+                    i % 7 == 0 ? Value(std::monostate{}) : Value(std::to_string(i % 13)),
+                    std::monostate{}});
+  }
+  ThreadPool pool(2);
+  auto one_bucket = BuildTable(View(), Schema(), rows, 5000);
+  auto bucketed = BuildTable(View(), Schema(), rows, 777, &pool, /*expected_rows=*/1 << 20);
+  ASSERT_NE(one_bucket, nullptr);
+  ASSERT_NE(bucketed, nullptr);
+  ASSERT_EQ(one_bucket->num_entities(), bucketed->num_entities());
+  EXPECT_EQ(bucketed->EntityBegin(0), 0);
+  EXPECT_EQ(bucketed->EntityEnd(bucketed->num_entities() - 1), 30000);
+  for (size_t e = 0; e < one_bucket->num_entities(); ++e) {
+    const EntityKey key = one_bucket->entities().KeyAt(e);
+    const int32_t other = bucketed->entities().Find(key);
+    ASSERT_GE(other, 0);
+    ASSERT_EQ(TimesOf(*one_bucket, e), TimesOf(*bucketed, other));
+    ASSERT_EQ(XOf(*one_bucket, e), XOf(*bucketed, other));
+    for (int64_t i = 0; i < one_bucket->EntityEnd(e) - one_bucket->EntityBegin(e); ++i) {
+      const EventColumn& a = one_bucket->ColumnOfFeature(2);
+      const EventColumn& b = bucketed->ColumnOfFeature(2);
+      const int64_t ia = one_bucket->EntityBegin(e) + i;
+      const int64_t ib = bucketed->EntityBegin(other) + i;
+      ASSERT_EQ(a.IsValid(ia), b.IsValid(ib));
+      if (a.IsValid(ia)) {
+        ASSERT_EQ(a.dictionary()[a.codes()[ia]], b.dictionary()[b.codes()[ib]]);
+      }
+    }
+  }
+}
+
+TEST(EventTableTest, RejectsNullInColumnDeclaredNotNullable) {
+  SourceSchema schema = Schema();
+  schema.columns[2].nullable = false;
+  auto builder = EventTableBuilder::Create(View(), schema);
+  ASSERT_TRUE(builder.ok());
+  const std::vector<Row> rows = {{int64_t{1}, Ts(1), 1.0, std::monostate{}, std::monostate{}},
+                                 {int64_t{1}, Ts(2), std::monostate{}, std::monostate{},
+                                  std::monostate{}}};
+  absl::Status s = (*builder)->Append(RowsToBatch(schema, rows));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("row 1, column \"x\": null in a column"));
 }
 
 }  // namespace

@@ -4,8 +4,11 @@
 // FeatureEvaluator that historical retrieval uses, so a lookup returns
 // bit-for-bit what GetHistoricalFeatures returns for (entity, as_of).
 // Entities with no event at or before as_of are left out and look up as
-// ENTITY_UNKNOWN, as historical retrieval reports them. Immutable once built:
-// lookups are O(1) (one hash probe) and safe from any number of threads.
+// ENTITY_UNKNOWN, as historical retrieval reports them. Values are stored row
+// by row (one entity's values and statuses are adjacent in memory; STRING
+// values live in a column per string feature), so a lookup is one hash probe
+// plus a few cache lines. Immutable once built; safe from any number of
+// threads.
 //
 // OnlineSnapshotSlot holds the current snapshot of a view; readers take a
 // shared_ptr copy and never wait for a writer swapping in a new one.
@@ -46,14 +49,33 @@ class OnlineSnapshot {
   const std::vector<std::string>& feature_names() const { return feature_names_; }
   // Index of a feature by name, or -1.
   int FindFeature(std::string_view name) const;
+  size_t num_features() const { return types_.size(); }
+  DataType type(size_t feature) const { return types_[feature]; }
   size_t num_entities() const { return keys_.size(); }
   const EntityIndex& keys() const { return keys_; }
-  // Column per feature, one row per entity (row = keys().Find(key)).
-  const std::vector<FeatureColumn>& columns() const { return columns_; }
 
   // The row of an entity, or -1 when it is unknown (or a key of the wrong
   // type).
   int32_t FindRow(const EntityKey& key) const { return keys_.Find(key); }
+  int32_t FindRow(int64_t key) const { return keys_.Find(key); }
+  int32_t FindRow(std::string_view key) const { return keys_.Find(key); }
+
+  // Typed access to row `row` (>= 0) for the service layer. The value
+  // accessors are meaningful only when the status is kPresent and must match
+  // type(feature): DoubleAt for DOUBLE, IntAt for INT64, TIMESTAMP and BOOL
+  // (0/1), StringAt for STRING.
+  ValueStatus StatusAt(int32_t row, size_t feature) const {
+    return static_cast<ValueStatus>(
+        reinterpret_cast<const uint8_t*>(RowAt(row) + types_.size())[feature]);
+  }
+  double DoubleAt(int32_t row, size_t feature) const;
+  int64_t IntAt(int32_t row, size_t feature) const {
+    return static_cast<int64_t>(RowAt(row)[feature]);
+  }
+  const std::string& StringAt(int32_t row, size_t feature) const {
+    return strings_[string_column_[feature]][row];
+  }
+
   // Feature `feature` of `row`; ENTITY_UNKNOWN when row is -1.
   FeatureValue Get(int32_t row, size_t feature) const;
   // Every feature of one entity.
@@ -63,14 +85,24 @@ class OnlineSnapshot {
 
  private:
   OnlineSnapshot(std::string view_name, int64_t view_version, int64_t as_of_micros,
-                 std::vector<std::string> feature_names, DataType key_type);
+                 std::vector<std::string> feature_names, std::vector<DataType> types,
+                 DataType key_type, size_t num_rows);
+  const uint64_t* RowAt(int32_t row) const { return &rows_[static_cast<size_t>(row) * stride_]; }
+  // Copies rows [0, n) of `columns` into rows [first_row, first_row + n).
+  void StoreRows(const std::vector<FeatureColumn>& columns, size_t n, size_t first_row);
 
   std::string view_name_;
   int64_t view_version_;
   int64_t as_of_micros_;
   std::vector<std::string> feature_names_;
+  std::vector<DataType> types_;
   EntityIndex keys_;
-  std::vector<FeatureColumn> columns_;
+  // Row r: num_features() value slots (int64 or double bits), then the
+  // statuses, one byte each, padded to whole slots.
+  size_t stride_;
+  std::vector<uint64_t> rows_;
+  std::vector<size_t> string_column_;  // feature -> index into strings_ (STRING only)
+  std::vector<std::vector<std::string>> strings_;
 };
 
 // The current snapshot of one view. Thread-safe: Load and Store may race

@@ -51,8 +51,9 @@ inline std::shared_ptr<const EventTable> BuildTable(const FeatureViewDefinition&
                                                     const SourceSchema& schema,
                                                     const std::vector<Row>& rows,
                                                     size_t chunk_rows = 7,
-                                                    ThreadPool* pool = nullptr) {
-  auto builder = EventTableBuilder::Create(def, schema);
+                                                    ThreadPool* pool = nullptr,
+                                                    int64_t expected_rows = 0) {
+  auto builder = EventTableBuilder::Create(def, schema, expected_rows);
   EXPECT_TRUE(builder.ok()) << builder.status();
   if (!builder.ok()) return nullptr;
   for (size_t b = 0; b < rows.size(); b += chunk_rows) {
