@@ -38,10 +38,14 @@ void QuantileSketch::CompactFrom(size_t h) {
     if (h + 1 == levels_.size()) levels_.emplace_back();
     Level& level = levels_[h];
     std::vector<double>& items = level.items;
-    std::sort(items.begin(), items.end());
+    // Levels above 0 are kept sorted (promoted runs are merged in), so only
+    // level 0 needs a sort.
+    if (h == 0) std::sort(items.begin(), items.end());
     const size_t even = items.size() - items.size() % 2;
     std::vector<double>& up = levels_[h + 1].items;
+    const size_t old_size = up.size();
     for (size_t i = level.next_offset; i < even; i += 2) up.push_back(items[i]);
+    std::inplace_merge(up.begin(), up.begin() + old_size, up.end());
     if (even < items.size()) {
       items[0] = items.back();  // the odd one out stays at this level
       items.resize(1);
@@ -70,7 +74,10 @@ absl::Status QuantileSketch::Merge(const QuantileSketch& other) {
   if (levels_.size() < other.levels_.size()) levels_.resize(other.levels_.size());
   for (size_t h = 0; h < other.levels_.size(); ++h) {
     const Level& src = other.levels_[h];
-    levels_[h].items.insert(levels_[h].items.end(), src.items.begin(), src.items.end());
+    std::vector<double>& items = levels_[h].items;
+    const size_t old_size = items.size();
+    items.insert(items.end(), src.items.begin(), src.items.end());
+    if (h > 0) std::inplace_merge(items.begin(), items.begin() + old_size, items.end());
     levels_[h].compactions += src.compactions;
   }
   CompactFrom(0);
@@ -196,6 +203,9 @@ absl::StatusOr<QuantileSketch> QuantileSketch::Deserialize(std::string_view byte
     for (double& x : level.items) {
       r.F64(&x);
       if (!std::isfinite(x) || x < min || x > max) return bad("item outside [min, max]");
+    }
+    if (h > 0 && !std::is_sorted(level.items.begin(), level.items.end())) {
+      return bad("level above 0 is not sorted");
     }
     weight += static_cast<uint64_t>(size) << h;
   }

@@ -4,9 +4,10 @@
 // input in the same order, merged in the same order, always gives the same
 // bytes: dataset versions stay reproducible.
 //
-// Level h holds items of weight 2^h. When a level holds >= k items it is
-// sorted and every other item (offset alternating 0, 1, 0, ... per level) is
-// promoted to level h + 1; an odd item out (the largest) stays. Weight is
+// Level h holds items of weight 2^h; levels above 0 are kept sorted. When a
+// level holds >= k items, every other item of it in sorted order (offset
+// alternating 0, 1, 0, ... per level) is merged into level h + 1 and the rest
+// dropped; an odd item out (the largest) stays. Weight is
 // conserved: sum over levels of size_h * 2^h == count() always.
 //
 // Rank error bound. One compaction at level h changes the estimated rank of
@@ -71,7 +72,7 @@ class QuantileSketch {
 
   // Format v1, little-endian: u8 version, u32 k, u64 count, f64 min, f64 max,
   // u32 levels, then per level: u64 compactions, u8 next offset, u32 size,
-  // size x f64.
+  // size x f64 (sorted for levels above 0).
   std::string Serialize() const;
   // InvalidArgument on an unknown version, truncation, or inconsistent
   // contents.

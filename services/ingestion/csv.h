@@ -95,7 +95,6 @@ class CsvReader {
   std::vector<Field> fields_;  // fields of the current record
   int64_t line_ = 1;           // position of the next byte
   int64_t column_ = 1;
-  int64_t record_line_ = 1;  // where the current record started
   bool at_start_ = true;     // nothing read yet (BOM check)
   size_t bom_matched_ = 0;
   bool header_pending_;

@@ -27,8 +27,8 @@ bool KnownRole(ColumnRole r) {
 
 std::string TypeName(DataType t) { return std::string(stats::DataTypeName(t)); }
 
-// Checks the role-specific rules of one column; `seen` counts earlier holders
-// of the same role.
+// Checks the role-specific rules of one column; the counters count the
+// columns with each role seen so far.
 absl::Status ValidateRole(const Column& c, int* entity_keys, int* event_timestamps) {
   if (!KnownRole(c.role)) {
     return ColumnError(c, absl::StrCat("unknown role ", static_cast<int>(c.role)));
@@ -84,6 +84,16 @@ absl::Status ValidateSchema(const Schema& schema) {
 }
 
 absl::Status ValidateValue(const Column& column, const Value& value) {
+  // Fast path (the common case): the expected alternative, finite, valid text.
+  if (TypeOf(value) == column.type) {
+    if (const double* d = std::get_if<double>(&value); d != nullptr) {
+      if (std::isfinite(*d)) return absl::OkStatus();
+    } else if (const std::string* s = std::get_if<std::string>(&value); s != nullptr) {
+      if (IsValidUtf8(*s)) return absl::OkStatus();
+    } else {
+      return absl::OkStatus();
+    }
+  }
   if (IsNull(value)) {
     if (column.nullable) return absl::OkStatus();
     return ColumnError(column, "NULL not allowed (column is not nullable)");

@@ -27,17 +27,6 @@ int Schema::IndexOf(std::string_view name) const {
   return -1;
 }
 
-DataType TypeOf(const Value& v) {
-  switch (v.index()) {
-    case 1: return DataType::kInt64;
-    case 2: return DataType::kDouble;
-    case 3: return DataType::kString;
-    case 4: return DataType::kBool;
-    case 5: return DataType::kTimestamp;
-    default: return DataType::kUnspecified;
-  }
-}
-
 std::string_view ColumnRoleName(ColumnRole role) {
   switch (role) {
     case ColumnRole::kEntityKey: return "entity_key";

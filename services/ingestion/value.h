@@ -65,7 +65,10 @@ struct Schema {
 inline bool IsNull(const Value& v) { return std::holds_alternative<std::monostate>(v); }
 
 // The DataType a non-null value has (kUnspecified for NULL).
-DataType TypeOf(const Value& v);
+inline DataType TypeOf(const Value& v) {
+  // The alternatives are declared in DataType order: index i is DataType i.
+  return static_cast<DataType>(v.index());
+}
 
 // "entity_key", "event_timestamp", "feature", "label", "metadata" or
 // "unspecified".
