@@ -11,8 +11,10 @@
 namespace mlops::monitoring {
 namespace {
 
-// Below this size std::sort beats the radix sort's fixed costs.
+// Below this size std::sort beats the radix sort's fixed costs; below
+// kInsertionSortMax, insertion sort beats std::sort.
 constexpr size_t kRadixMinSize = 2048;
+constexpr size_t kInsertionSortMax = 32;
 constexpr int kDigitBits = 8;
 constexpr int kBuckets = 1 << kDigitBits;
 constexpr int kPasses = 64 / kDigitBits;  // 8
@@ -56,6 +58,73 @@ void ScatterPass(size_t n, uint32_t* h, int pass, Load load, Store store) {
   }
 }
 
+// Stable LSD radix sort of data[0..n) by key digits [first_digit, end_digit),
+// ping-ponging between `data` (holding key bit patterns between passes) and
+// tmp[0..n); the first pass converts doubles to keys, the pass that writes the
+// final order converts back. Digits shared by every key are skipped.
+void LsdSort(double* data, uint64_t* tmp, size_t n, int first_digit, int end_digit) {
+  uint32_t hist[kPasses][kBuckets] = {};
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t k = ToKey(data[i]);
+    for (int p = first_digit; p < end_digit; ++p) ++hist[p][Digit(k, p)];
+  }
+  int passes[kPasses];
+  int num_passes = 0;
+  const uint64_t first_key = ToKey(data[0]);
+  for (int p = first_digit; p < end_digit; ++p) {
+    uint32_t* h = hist[p];
+    if (h[Digit(first_key, p)] == n) continue;
+    passes[num_passes++] = p;
+    uint32_t offset = 0;
+    for (int d = 0; d < kBuckets; ++d) {
+      const uint32_t c = h[d];
+      h[d] = offset;
+      offset += c;
+    }
+  }
+  for (int a = 0; a < num_passes; ++a) {
+    const int p = passes[a];
+    uint32_t* h = hist[p];
+    const bool into_values = a % 2 == 1;
+    const bool last = a + 1 == num_passes;
+    if (a == 0) {
+      ScatterPass(n, h, p, [&](size_t i) { return ToKey(data[i]); },
+                  [&](uint32_t d, uint64_t k) { tmp[d] = k; });
+    } else if (!into_values) {
+      ScatterPass(n, h, p, [&](size_t i) { return LoadBits(data + i); },
+                  [&](uint32_t d, uint64_t k) { tmp[d] = k; });
+    } else if (last) {
+      ScatterPass(n, h, p, [&](size_t i) { return tmp[i]; },
+                  [&](uint32_t d, uint64_t k) { data[d] = FromKey(k); });
+    } else {
+      ScatterPass(n, h, p, [&](size_t i) { return tmp[i]; },
+                  [&](uint32_t d, uint64_t k) { StoreBits(data + d, k); });
+    }
+  }
+  // An odd number of passes leaves the order in tmp.
+  if (num_passes % 2 == 1) {
+    for (size_t i = 0; i < n; ++i) data[i] = FromKey(tmp[i]);
+  }
+}
+
+// Sorts a run of values whose keys share their top 32 bits; makes -0.0 +0.0.
+void FinishRun(double* data, uint64_t* tmp, size_t n) {
+  for (size_t i = 0; i < n; ++i) data[i] += 0.0;
+  if (n <= 1) return;
+  if (n <= kInsertionSortMax) {
+    for (size_t i = 1; i < n; ++i) {
+      const double x = data[i];
+      size_t j = i;
+      for (; j > 0 && data[j - 1] > x; --j) data[j] = data[j - 1];
+      data[j] = x;
+    }
+  } else if (n < kRadixMinSize) {
+    std::sort(data, data + n);
+  } else {
+    LsdSort(data, tmp, n, 0, kPasses / 2);
+  }
+}
+
 absl::Status NonFiniteError(size_t index, double value) {
   return absl::InvalidArgumentError("value " + std::to_string(index) + ": " +
                                     (std::isnan(value) ? "NaN" : "infinity") +
@@ -94,57 +163,22 @@ void RadixSortFinite(std::vector<double>* values, std::vector<uint64_t>* scratch
     std::sort(values->begin(), values->end());
     return;
   }
-  double* data = values->data();
-  // One read pass builds every digit's histogram.
-  std::vector<uint32_t> hist(static_cast<size_t>(kPasses) * kBuckets, 0);
-  for (size_t i = 0; i < n; ++i) {
-    const uint64_t k = ToKey(data[i]);
-    for (int p = 0; p < kPasses; ++p) ++hist[p * kBuckets + Digit(k, p)];
-  }
-  // A digit shared by every key does not reorder anything: skip its pass.
-  std::vector<int> passes;
-  const uint64_t first_key = ToKey(data[0]);
-  for (int p = 0; p < kPasses; ++p) {
-    uint32_t* h = &hist[p * kBuckets];
-    if (h[Digit(first_key, p)] == n) continue;
-    passes.push_back(p);
-    uint32_t offset = 0;
-    for (int d = 0; d < kBuckets; ++d) {
-      const uint32_t c = h[d];
-      h[d] = offset;
-      offset += c;
-    }
-  }
-  if (passes.empty()) return;  // all values equal
-  // Ping-pong between `values` (holding keys' bit patterns between passes)
-  // and one scratch buffer; the first pass converts doubles to keys, the pass
-  // that writes the final order converts back.
   std::vector<uint64_t> own_scratch;
   if (scratch == nullptr) scratch = &own_scratch;
   if (scratch->size() < n) scratch->resize(n);
+  double* data = values->data();
   uint64_t* tmp = scratch->data();
-  for (size_t a = 0; a < passes.size(); ++a) {
-    const int p = passes[a];
-    uint32_t* h = &hist[p * kBuckets];
-    const bool into_values = a % 2 == 1;
-    const bool last = a + 1 == passes.size();
-    if (a == 0) {
-      ScatterPass(n, h, p, [&](size_t i) { return ToKey(data[i]); },
-                  [&](uint32_t d, uint64_t k) { tmp[d] = k; });
-    } else if (!into_values) {
-      ScatterPass(n, h, p, [&](size_t i) { return LoadBits(data + i); },
-                  [&](uint32_t d, uint64_t k) { tmp[d] = k; });
-    } else if (last) {
-      ScatterPass(n, h, p, [&](size_t i) { return tmp[i]; },
-                  [&](uint32_t d, uint64_t k) { data[d] = FromKey(k); });
-    } else {
-      ScatterPass(n, h, p, [&](size_t i) { return tmp[i]; },
-                  [&](uint32_t d, uint64_t k) { StoreBits(data + d, k); });
-    }
-  }
-  // An odd number of passes leaves the order in the scratch buffer.
-  if (passes.size() % 2 == 1) {
-    for (size_t i = 0; i < n; ++i) data[i] = FromKey(tmp[i]);
+  // Most of the order is in the top 32 bits of the keys: sort by those
+  // (four 8-bit passes), then finish each run of keys sharing them.
+  LsdSort(data, tmp, n, kPasses / 2, kPasses);
+  size_t start = 0;
+  uint64_t start_high = ToKey(data[0]) >> 32;
+  for (size_t i = 1; i <= n; ++i) {
+    const uint64_t high = i < n ? ToKey(data[i]) >> 32 : ~uint64_t{0};
+    if (high == start_high) continue;
+    FinishRun(data + start, tmp + start, i - start);
+    start = i;
+    start_high = high;
   }
 }
 

@@ -36,6 +36,31 @@ TEST(RadixSortTest, MatchesStdSortOnLargeMixedInput) {
   EXPECT_EQ(v, expected);
 }
 
+TEST(RadixSortTest, FinishesRunsSharingTheTopBitsOfAllSizes) {
+  // The sort orders by the top 32 key bits first, then finishes each run of
+  // equal top bits: by insertion sort, std::sort or radix on the low bits.
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> tiny(0, 1e-9);
+  std::vector<double> v;
+  for (int run = 0; run < 40; ++run) {
+    const int size = run % 4 == 0 ? 3000 : (run % 4 == 1 ? 200 : (run % 4 == 2 ? 9 : 1));
+    for (int i = 0; i < size; ++i) v.push_back(1000.0 * (run + 1) + tiny(rng) * (run + 1));
+  }
+  v = Shuffled(v, 12);
+  std::vector<double> expected = v;
+  std::sort(expected.begin(), expected.end());
+  RadixSortFinite(&v);
+  EXPECT_EQ(v, expected);
+  // One run holding everything: values within 1e-4 of 1000.
+  std::uniform_real_distribution<double> narrow(1000.0, 1000.0001);
+  std::vector<double> w(20000);
+  for (double& x : w) x = narrow(rng);
+  std::vector<double> w_expected = w;
+  std::sort(w_expected.begin(), w_expected.end());
+  RadixSortFinite(&w);
+  EXPECT_EQ(w, w_expected);
+}
+
 TEST(RadixSortTest, SortsSmallInputsAndAllEqualValues) {
   std::vector<double> small = {3, -1, 2.5, -7, 0};
   RadixSortFinite(&small);
