@@ -82,6 +82,38 @@ TEST(BatchValidatorTest, MostlyAllowsAFractionToFail) {
   EXPECT_TRUE(Validate({E(NotNull{}, "id", Severity::kError, 0.0)}, rows).success);
 }
 
+TEST(BatchValidatorTest, MostlyAppliesToEveryRowLevelRule) {
+  // Half of the non-NULL values fail each rule.
+  const std::vector<Row> rows = {R(int64_t{1}, 1.0, std::string("DE")), R(int64_t{1}, 50.0, std::string("xx")),
+                                 R(int64_t{2}, 2.0, std::string("FR")), R(int64_t{3}, 60.0, std::string("yy"))};
+  const std::vector<Expectation> half = {
+      E(Between{0.0, 10.0}, "amount", Severity::kError, 0.5),
+      E(InSet{{std::string("DE"), std::string("FR")}}, "country", Severity::kError, 0.5),
+      E(MatchesRegex{"^[A-Z]+$"}, "country", Severity::kError, 0.5),
+      E(Unique{}, "id", Severity::kError, 0.5)};
+  const ValidationReport report = Validate(half, rows);
+  EXPECT_TRUE(report.success);
+  for (const ExpectationResult& r : report.results) {
+    EXPECT_TRUE(r.passed) << DescribeExpectation(r.expectation);
+    EXPECT_EQ(r.failing_count, 2) << DescribeExpectation(r.expectation);
+    EXPECT_EQ(r.detail, "2 of 4 values failed; mostly=0.5");
+  }
+  std::vector<Expectation> stricter = half;
+  for (Expectation& e : stricter) e.mostly = 0.6;
+  EXPECT_EQ(Validate(stricter, rows).error_failures, 4);
+}
+
+TEST(BatchValidatorTest, AggregateWarningsAreRecordedOnly) {
+  const ValidationReport report =
+      Validate({E(MeanBetween{100.0, std::nullopt}, "amount", Severity::kWarn),
+                E(RowCountBetween{std::nullopt, 0}, "", Severity::kWarn)},
+               {R(int64_t{1}, 1.0)});
+  EXPECT_TRUE(report.success);
+  EXPECT_EQ(report.warn_failures, 2);
+  EXPECT_FALSE(report.results[0].passed);
+  EXPECT_FALSE(report.results[1].passed);
+}
+
 TEST(BatchValidatorTest, CapsExamplesAtTwenty) {
   std::vector<Row> rows(50, R(Value()));
   const ValidationReport report = Validate({E(NotNull{}, "id")}, rows);

@@ -77,6 +77,9 @@ class CsvReader {
   };
 
   absl::Status Step(char c, std::vector<Row>* rows);
+  // Length of the prefix of `bytes` that is plain field content in the
+  // current state (no delimiter, quote or line break): 0 outside a field.
+  size_t PlainRun(std::string_view bytes) const;
   absl::Status StartField(bool quoted);
   void Append(char c) { record_.push_back(c); }
   absl::Status EndField();
