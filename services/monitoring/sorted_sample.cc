@@ -138,16 +138,25 @@ absl::Status CheckFinite(const std::vector<double>& values) {
   return absl::OkStatus();
 }
 
-// Mean and population standard deviation of sorted finite values (two pass).
-void Moments(const std::vector<double>& values, double* mean, double* stddev) {
+double Sum(const std::vector<double>& values) {
+  double sum = 0;
+  for (double v : values) sum += v;
+  return sum;
+}
+
+// Mean and population standard deviation of finite values with sum `sum`
+// (two-pass: the squared deviations from the mean).
+void Moments(const std::vector<double>& values, double sum, double* mean, double* stddev) {
   if (values.empty()) {
     *mean = NAN;
     *stddev = NAN;
     return;
   }
-  double sum = 0;
-  for (double v : values) sum += v;
-  const double m = sum / values.size();
+  double m = sum / values.size();
+  if (!std::isfinite(m)) {  // the sum of huge finite values overflowed
+    m = 0;
+    for (double v : values) m += v / values.size();
+  }
   double m2 = 0;
   for (double v : values) m2 += (v - m) * (v - m);
   *mean = m;
@@ -184,11 +193,17 @@ void RadixSortFinite(std::vector<double>* values, std::vector<uint64_t>* scratch
 
 absl::StatusOr<SortedSample> SortedSample::FromValues(std::vector<double> values,
                                                       std::vector<uint64_t>* scratch) {
-  if (absl::Status s = CheckFinite(values); !s.ok()) return s;
+  // One pass both sums (for the mean) and screens for NaN and infinity: a
+  // non-finite value makes the sum non-finite (so can an overflowing sum of
+  // huge finite values; CheckFinite then finds nothing to report).
+  const double sum = Sum(values);
+  if (!std::isfinite(sum)) {
+    if (absl::Status s = CheckFinite(values); !s.ok()) return s;
+  }
   RadixSortFinite(&values, scratch);
   double mean = 0;
   double stddev = 0;
-  Moments(values, &mean, &stddev);
+  Moments(values, sum, &mean, &stddev);
   return SortedSample(std::move(values), mean, stddev);
 }
 
@@ -202,7 +217,7 @@ absl::StatusOr<SortedSample> SortedSample::FromSorted(std::vector<double> values
   }
   double mean = 0;
   double stddev = 0;
-  Moments(values, &mean, &stddev);
+  Moments(values, Sum(values), &mean, &stddev);
   return SortedSample(std::move(values), mean, stddev);
 }
 
