@@ -165,20 +165,14 @@ int Run(const Args& args) {
   });
 
   // Once per reference (SetReference): sort the reference columns.
-  std::vector<SortedSample> ref(args.features);
   Stopwatch ref_watch;
-  ParallelFor(args.features, args.threads, [&](size_t j) {
-    ref[j] = *SortedSample::FromValues(std::move(ref_raw[j]));
-  });
+  std::vector<SortedSample> ref = *SortColumns(std::move(ref_raw), args.threads);
   const double ref_seconds = ref_watch.Wall();
   const double ref_cpu = ref_watch.Cpu();
 
   // The report: sort the window's columns, then every statistic per feature.
-  std::vector<SortedSample> cur(args.features);
   Stopwatch sort_watch;
-  ParallelFor(args.features, args.threads, [&](size_t j) {
-    cur[j] = *SortedSample::FromValues(std::move(cur_raw[j]));
-  });
+  std::vector<SortedSample> cur = *SortColumns(std::move(cur_raw), args.threads);
   const double sort_seconds = sort_watch.Wall();
   const double sort_cpu = sort_watch.Cpu();
   std::vector<FeatureDriftInput> inputs(args.features);

@@ -12,4 +12,12 @@ namespace mlops::monitoring {
 // num_threads <= 0: std::thread::hardware_concurrency() (at least 1).
 void ParallelFor(size_t n, int num_threads, const std::function<void(size_t)>& fn);
 
+// The number of workers ParallelFor(n, num_threads, ...) runs.
+size_t ParallelWorkers(size_t n, int num_threads);
+
+// As ParallelFor, also passing the worker's number in [0, ParallelWorkers())
+// so each worker can reuse its own scratch memory.
+void ParallelForWorkers(size_t n, int num_threads,
+                        const std::function<void(size_t worker, size_t index)>& fn);
+
 }  // namespace mlops::monitoring

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "services/monitoring/parallel_for.h"
 
 namespace mlops::monitoring {
 namespace {
@@ -219,6 +220,27 @@ absl::StatusOr<SortedSample> SortedSample::FromSorted(std::vector<double> values
   double stddev = 0;
   Moments(values, Sum(values), &mean, &stddev);
   return SortedSample(std::move(values), mean, stddev);
+}
+
+absl::StatusOr<std::vector<SortedSample>> SortColumns(std::vector<std::vector<double>> columns,
+                                                      int num_threads) {
+  std::vector<SortedSample> out(columns.size());
+  std::vector<absl::Status> errors(columns.size());
+  std::vector<std::vector<uint64_t>> scratch(ParallelWorkers(columns.size(), num_threads));
+  ParallelForWorkers(columns.size(), num_threads, [&](size_t worker, size_t i) {
+    absl::StatusOr<SortedSample> s =
+        SortedSample::FromValues(std::move(columns[i]), &scratch[worker]);
+    if (s.ok()) {
+      out[i] = *std::move(s);
+    } else {
+      errors[i] = absl::InvalidArgumentError("column " + std::to_string(i) + ", " +
+                                             std::string(s.status().message()));
+    }
+  });
+  for (absl::Status& e : errors) {
+    if (!e.ok()) return e;
+  }
+  return out;
 }
 
 }  // namespace mlops::monitoring

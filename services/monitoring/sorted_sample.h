@@ -52,6 +52,13 @@ class SortedSample {
   double stddev_ = 0;
 };
 
+// Sorts many columns on `num_threads` threads (0: one per hardware thread),
+// each thread reusing one scratch buffer. Results in input order; the first
+// error (InvalidArgument naming the column and the value) if any column
+// holds NaN or infinity.
+absl::StatusOr<std::vector<SortedSample>> SortColumns(std::vector<std::vector<double>> columns,
+                                                      int num_threads);
+
 // Sorts finite doubles ascending in place; -0.0 becomes +0.0. The caller
 // guarantees every value is finite. `scratch`: as in FromValues.
 void RadixSortFinite(std::vector<double>* values, std::vector<uint64_t>* scratch = nullptr);

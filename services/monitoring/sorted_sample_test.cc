@@ -128,5 +128,24 @@ TEST(SortedSampleTest, EmptySampleHasNaNMoments) {
   EXPECT_TRUE(std::isnan(s->stddev()));
 }
 
+TEST(SortColumnsTest, SortsEveryColumnInOrderAndNamesTheBadColumn) {
+  std::vector<std::vector<double>> columns;
+  for (int c = 0; c < 7; ++c) {
+    std::vector<double> v(3000 + 100 * c);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>((i * 7919 + c) % 1013);
+    columns.push_back(v);
+  }
+  std::vector<std::vector<double>> expected = columns;
+  for (auto& v : expected) std::sort(v.begin(), v.end());
+  absl::StatusOr<std::vector<SortedSample>> sorted = SortColumns(columns, 3);
+  ASSERT_TRUE(sorted.ok()) << sorted.status();
+  ASSERT_EQ(sorted->size(), 7u);
+  for (size_t c = 0; c < 7; ++c) EXPECT_EQ((*sorted)[c].values(), expected[c]) << c;
+  columns[4][9] = std::nan("");
+  absl::StatusOr<std::vector<SortedSample>> bad = SortColumns(columns, 2);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("column 4, value 9"));
+}
+
 }  // namespace
 }  // namespace mlops::monitoring
