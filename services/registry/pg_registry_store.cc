@@ -1,0 +1,876 @@
+#include "services/registry/pg_registry_store.h"
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+
+namespace mlops::registry {
+namespace {
+
+using Txn = pqxx::transaction_base;
+
+// ---- SQL ----
+constexpr char kInsertModel[] =
+    "INSERT INTO models (name, description, owner, created_at_micros, created_by) "
+    "VALUES ($1, $2, $3, $4, $5)";
+constexpr char kInsertModelTag[] =
+    "INSERT INTO model_tags (model, ordinal, key, value) VALUES ($1, $2, $3, $4)";
+constexpr char kSelectModel[] =
+    "SELECT name, description, owner, created_at_micros, created_by, latest_version, "
+    "production_version, generation FROM models WHERE name = $1";
+constexpr char kLockModel[] =
+    "SELECT latest_version, production_version, generation FROM models WHERE name = $1 "
+    "FOR UPDATE";
+constexpr char kListModels[] =
+    "SELECT name FROM models WHERE name > $1 AND left(name, length($2)) = $2 "
+    "ORDER BY name LIMIT $3";
+constexpr char kSelectModelTags[] =
+    "SELECT key, value FROM model_tags WHERE model = $1 ORDER BY ordinal";
+constexpr char kSelectStagingVersions[] =
+    "SELECT version FROM versions WHERE model = $1 AND stage = 2 ORDER BY version";
+constexpr char kSelectModelAliases[] =
+    "SELECT name, version, updated_at_micros, updated_by FROM aliases WHERE model = $1 "
+    "ORDER BY name";
+constexpr char kInsertArtifact[] =
+    "INSERT INTO artifacts (sha256, size_bytes, data, created_at_micros) "
+    "VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING";
+constexpr char kArtifactExists[] = "SELECT size_bytes FROM artifacts WHERE sha256 = $1";
+constexpr char kSelectArtifact[] = "SELECT data FROM artifacts WHERE sha256 = $1";
+constexpr char kBumpLatest[] =
+    "UPDATE models SET latest_version = latest_version + 1 WHERE name = $1 "
+    "RETURNING latest_version";
+constexpr char kInsertVersion[] =
+    "INSERT INTO versions (model, version, stage, stage_changed_at_micros, artifact_sha256, "
+    "artifact_size, run_id, training_dataset_version, metadata, created_at_micros, created_by) "
+    "VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, $3, $9)";
+constexpr char kInsertVersionTag[] =
+    "INSERT INTO version_tags (model, version, ordinal, key, value) VALUES ($1, $2, $3, $4, $5)";
+constexpr char kInsertEvaluation[] =
+    "INSERT INTO evaluations (model, version, ordinal, name, dataset_version, "
+    "recorded_at_micros) VALUES ($1, $2, $3, $4, $5, $6)";
+constexpr char kInsertMetric[] =
+    "INSERT INTO evaluation_metrics (model, version, ordinal, metric, value) "
+    "VALUES ($1, $2, $3, $4, $5)";
+constexpr char kVersionColumns[] =
+    "SELECT v.model, v.version, v.stage, v.stage_changed_at_micros, v.artifact_sha256, "
+    "v.artifact_size, v.run_id, v.training_dataset_version, v.metadata, v.created_at_micros, "
+    "v.created_by FROM versions v ";
+constexpr char kWhereVersion[] = "WHERE v.model = $1 AND v.version = $2";
+constexpr char kWhereStage[] =
+    "WHERE v.model = $1 AND v.stage = $2 ORDER BY v.version DESC LIMIT 1";
+constexpr char kWhereList[] =
+    "WHERE ($1 = '' OR v.model = $1) "
+    "AND (cardinality($2::smallint[]) = 0 OR v.stage = ANY($2::smallint[])) "
+    "AND ($3 = '' OR v.run_id = $3) "
+    "AND ($4 = '' OR v.training_dataset_version = $4) "
+    "AND ($5::bigint = 0 OR v.created_at_micros >= $5::bigint) "
+    "AND ($6::bigint = 0 OR v.created_at_micros < $6::bigint) "
+    "AND NOT EXISTS (SELECT 1 FROM unnest($7::text[], $8::text[]) AS f(k, val) "
+    "  WHERE NOT EXISTS (SELECT 1 FROM version_tags t WHERE t.model = v.model "
+    "  AND t.version = v.version AND t.key = f.k AND t.value = f.val)) ";
+constexpr char kListAsc[] =
+    "AND (v.model, v.version) > ($9, $10::bigint) ORDER BY v.model, v.version LIMIT $11";
+constexpr char kListDesc[] =
+    "AND ($9 = '' OR (v.model, v.version) < ($9, $10::bigint)) "
+    "ORDER BY v.model DESC, v.version DESC LIMIT $11";
+constexpr char kSelectTagsOf[] =
+    "SELECT model, version, key, value FROM version_tags "
+    "WHERE (model, version) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) "
+    "ORDER BY model, version, ordinal";
+constexpr char kSelectEvaluationsOf[] =
+    "SELECT e.model, e.version, e.ordinal, e.name, e.dataset_version, e.recorded_at_micros, "
+    "m.metric, m.value FROM evaluations e LEFT JOIN evaluation_metrics m USING "
+    "(model, version, ordinal) "
+    "WHERE (e.model, e.version) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) "
+    "ORDER BY e.model, e.version, e.ordinal, m.metric";
+constexpr char kSelectAliasesOf[] =
+    "SELECT model, version, name FROM aliases "
+    "WHERE (model, version) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) "
+    "ORDER BY model, version, name";
+constexpr char kUpsertPolicy[] =
+    "INSERT INTO gate_policies AS p (model, policy_version, require_staging, staging_approvals, "
+    "staging_approval_role, production_approvals, production_approval_role, updated_at_micros, "
+    "updated_by) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8) "
+    "ON CONFLICT (model) DO UPDATE SET policy_version = p.policy_version + 1, "
+    "require_staging = $2, staging_approvals = $3, staging_approval_role = $4, "
+    "production_approvals = $5, production_approval_role = $6, updated_at_micros = $7, "
+    "updated_by = $8 RETURNING policy_version";
+constexpr char kDeleteChecks[] = "DELETE FROM gate_checks WHERE model = $1";
+constexpr char kInsertCheck[] =
+    "INSERT INTO gate_checks (model, stage, ordinal, kind, name, metric, comparison, value, "
+    "evaluation_name, direction, relative, fail_if_no_champion) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+constexpr char kSelectPolicy[] =
+    "SELECT policy_version, require_staging, staging_approvals, staging_approval_role, "
+    "production_approvals, production_approval_role, updated_at_micros, updated_by "
+    "FROM gate_policies WHERE model = $1";
+constexpr char kSelectChecks[] =
+    "SELECT stage, kind, name, metric, comparison, value, evaluation_name, direction, "
+    "relative, fail_if_no_champion FROM gate_checks WHERE model = $1 ORDER BY stage, ordinal";
+constexpr char kLockTransition[] = "SELECT status FROM transitions WHERE id = $1 FOR UPDATE";
+constexpr char kInsertTransition[] =
+    "INSERT INTO transitions (id, model, version, from_stage, target_stage, reason, "
+    "requested_by, requested_at_micros, status, report_passed, policy_version, "
+    "evaluated_at_micros, resolved_at_micros, replaced_production_version, "
+    "evaluated_generation, allow_empty_production, required_approvals, approval_role) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+constexpr char kUpdateTransition[] =
+    "UPDATE transitions SET status = $2, report_passed = $3, policy_version = $4, "
+    "evaluated_at_micros = $5, resolved_at_micros = $6, replaced_production_version = $7, "
+    "evaluated_generation = $8 WHERE id = $1";
+constexpr char kDeleteTransitionChecks[] = "DELETE FROM transition_checks WHERE request_id = $1";
+constexpr char kInsertTransitionCheck[] =
+    "INSERT INTO transition_checks (request_id, ordinal, name, kind, outcome, metric, measured, "
+    "limit_value, comparison, candidate_value, champion_value, champion_version, message) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+constexpr char kInsertApproval[] =
+    "INSERT INTO approvals (request_id, principal, role, approved, comment, at_micros) "
+    "VALUES ($1, $2, $3, $4, $5, $6)";
+constexpr char kSelectTransition[] =
+    "SELECT id, model, version, from_stage, target_stage, reason, requested_by, "
+    "requested_at_micros, status, report_passed, policy_version, evaluated_at_micros, "
+    "resolved_at_micros, replaced_production_version, evaluated_generation, "
+    "allow_empty_production, required_approvals, approval_role FROM transitions WHERE id = $1";
+constexpr char kSelectTransitionChecks[] =
+    "SELECT name, kind, outcome, metric, measured, limit_value, comparison, candidate_value, "
+    "champion_value, champion_version, message FROM transition_checks WHERE request_id = $1 "
+    "ORDER BY ordinal";
+constexpr char kSelectApprovals[] =
+    "SELECT principal, role, approved, comment, at_micros FROM approvals WHERE request_id = $1 "
+    "ORDER BY at_micros, principal";
+constexpr char kSelectVersionStage[] =
+    "SELECT stage FROM versions WHERE model = $1 AND version = $2";
+constexpr char kSetVersionStage[] =
+    "UPDATE versions SET stage = $3, stage_changed_at_micros = $4 "
+    "WHERE model = $1 AND version = $2";
+constexpr char kSetProduction[] =
+    "UPDATE models SET production_version = $2, generation = generation + 1 WHERE name = $1";
+constexpr char kUpsertAlias[] =
+    "INSERT INTO aliases (model, name, version, updated_at_micros, updated_by) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (model, name) DO UPDATE SET version = $3, "
+    "updated_at_micros = $4, updated_by = $5";
+constexpr char kDeleteAliasSql[] =
+    "DELETE FROM aliases WHERE model = $1 AND name = $2 RETURNING version";
+constexpr char kDeleteAliasesOfVersion[] =
+    "DELETE FROM aliases WHERE model = $1 AND version = $2";
+constexpr char kLockAuditHead[] =
+    "SELECT sequence, entry_hash FROM audit_head WHERE id = 1 FOR UPDATE";
+constexpr char kUpdateAuditHead[] =
+    "UPDATE audit_head SET sequence = $1, entry_hash = $2 WHERE id = 1";
+constexpr char kInsertAudit[] =
+    "INSERT INTO audit_log (sequence, at_micros, principal, event_type, model, version, "
+    "endpoint, request_id, before_json, after_json, reason, details_json, prev_hash, "
+    "entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+constexpr char kAuditColumns[] =
+    "SELECT sequence, at_micros, principal, event_type, model, version, endpoint, request_id, "
+    "before_json, after_json, reason, details_json, prev_hash, entry_hash FROM audit_log ";
+constexpr char kWhereAudit[] =
+    "WHERE ($1 = '' OR model = $1) AND ($2::bigint = 0 OR version = $2::bigint) "
+    "AND (cardinality($3::int[]) = 0 OR event_type = ANY($3::int[])) "
+    "AND ($4 = '' OR principal = $4) "
+    "AND ($5::bigint = 0 OR at_micros >= $5::bigint) "
+    "AND ($6::bigint = 0 OR at_micros < $6::bigint) ";
+constexpr char kAuditAsc[] = "AND sequence > $7::bigint ORDER BY sequence LIMIT $8";
+constexpr char kAuditDesc[] =
+    "AND ($7::bigint = 0 OR sequence < $7::bigint) ORDER BY sequence DESC LIMIT $8";
+constexpr char kScanAudit[] =
+    "WHERE sequence >= $1 AND ($2::bigint = 0 OR sequence <= $2::bigint) "
+    "ORDER BY sequence LIMIT $3";
+constexpr char kAuditHashAt[] = "SELECT entry_hash FROM audit_log WHERE sequence = $1";
+// Stage-change entries (event 6, TRANSITION_GRANTED) carry {"stage":"..."}.
+constexpr char kEnteredProduction[] =
+    "SELECT sequence, version, at_micros FROM audit_log WHERE model = $1 AND event_type = 6 "
+    "AND after_json = '{\"stage\":\"PRODUCTION\"}' AND at_micros <= $2 "
+    "ORDER BY sequence DESC LIMIT 1";
+constexpr char kLeftProduction[] =
+    "SELECT sequence, at_micros FROM audit_log WHERE model = $1 AND version = $2 "
+    "AND event_type = 6 AND before_json = '{\"stage\":\"PRODUCTION\"}' AND sequence > $3 "
+    "ORDER BY sequence LIMIT 1";
+
+constexpr int kTransitionGranted = 6;
+
+std::string StageJson(Stage s) { return absl::StrCat("{\"stage\":\"", StageName(s), "\"}"); }
+
+// A Postgres array literal of quoted text elements.
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+template <class T>
+std::string NumArray(const std::vector<T>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) absl::StrAppend(&out, i > 0 ? "," : "", items[i]);
+  return out + "}";
+}
+
+std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
+
+// Appends `e` to the chain (fills sequence, prev_hash, entry_hash).
+AuditEntry AppendAudit(Txn& txn, AuditEntry e) {
+  pqxx::result head = txn.exec_params(kLockAuditHead);
+  e.sequence = head[0][0].as<int64_t>() + 1;
+  e.prev_hash = head[0][1].as<std::string>();
+  e.entry_hash = ComputeAuditHash(e);
+  txn.exec_params(kInsertAudit, e.sequence, e.at_micros, e.principal, e.event_type, e.model,
+                  e.version, e.endpoint, e.request_id, e.before_json, e.after_json, e.reason,
+                  e.details_json, e.prev_hash, e.entry_hash);
+  txn.exec_params(kUpdateAuditHead, e.sequence, e.entry_hash);
+  return e;
+}
+
+AuditEntry AuditFromRow(const pqxx::row& r) {
+  AuditEntry e;
+  e.sequence = r[0].as<int64_t>();
+  e.at_micros = r[1].as<int64_t>();
+  e.principal = r[2].as<std::string>();
+  e.event_type = r[3].as<int>();
+  e.model = r[4].as<std::string>();
+  e.version = r[5].as<int64_t>();
+  e.endpoint = r[6].as<std::string>();
+  e.request_id = r[7].as<std::string>();
+  e.before_json = r[8].as<std::string>();
+  e.after_json = r[9].as<std::string>();
+  e.reason = r[10].as<std::string>();
+  e.details_json = r[11].as<std::string>();
+  e.prev_hash = r[12].as<std::string>();
+  e.entry_hash = r[13].as<std::string>();
+  return e;
+}
+
+VersionRecord VersionFromRow(const pqxx::row& r) {
+  VersionRecord v;
+  v.model = r[0].as<std::string>();
+  v.version = r[1].as<int64_t>();
+  v.stage = static_cast<Stage>(r[2].as<int>());
+  v.stage_changed_at_micros = r[3].as<int64_t>();
+  v.artifact_sha256 = r[4].as<std::string>();
+  v.artifact_size = r[5].as<int64_t>();
+  v.run_id = r[6].as<std::string>();
+  v.training_dataset_version = r[7].as<std::string>();
+  v.metadata = Bytes(r[8]);
+  v.created_at_micros = r[9].as<int64_t>();
+  v.created_by = r[10].as<std::string>();
+  return v;
+}
+
+// Loads tags, evaluations and aliases of `versions` (three queries).
+void LoadDetails(Txn& txn, std::vector<VersionRecord>& versions) {
+  if (versions.empty()) return;
+  std::vector<std::string> models;
+  std::vector<int64_t> numbers;
+  std::map<std::pair<std::string, int64_t>, VersionRecord*> by_key;
+  for (VersionRecord& v : versions) {
+    models.push_back(v.model);
+    numbers.push_back(v.version);
+    by_key[{v.model, v.version}] = &v;
+  }
+  const std::string m = TextArray(models);
+  const std::string n = NumArray(numbers);
+  for (const pqxx::row& r : txn.exec_params(kSelectTagsOf, m, n)) {
+    by_key[{r[0].as<std::string>(), r[1].as<int64_t>()}]->tags.emplace_back(
+        r[2].as<std::string>(), r[3].as<std::string>());
+  }
+  int last_ordinal = -1;
+  VersionRecord* last = nullptr;
+  for (const pqxx::row& r : txn.exec_params(kSelectEvaluationsOf, m, n)) {
+    VersionRecord* v = by_key[{r[0].as<std::string>(), r[1].as<int64_t>()}];
+    int ordinal = r[2].as<int>();
+    if (v != last || ordinal != last_ordinal) {
+      EvaluationRecord e;
+      e.name = r[3].as<std::string>();
+      e.dataset_version = r[4].as<std::string>();
+      e.recorded_at_micros = r[5].as<int64_t>();
+      v->evaluations.push_back(std::move(e));
+      last = v;
+      last_ordinal = ordinal;
+    }
+    if (!r[6].is_null()) v->evaluations.back().metrics[r[6].as<std::string>()] = r[7].as<double>();
+  }
+  for (const pqxx::row& r : txn.exec_params(kSelectAliasesOf, m, n)) {
+    by_key[{r[0].as<std::string>(), r[1].as<int64_t>()}]->aliases.push_back(
+        r[2].as<std::string>());
+  }
+}
+
+absl::StatusOr<ModelRecord> LoadModel(Txn& txn, const std::string& name) {
+  pqxx::result r = txn.exec_params(kSelectModel, name);
+  if (r.empty()) return absl::NotFoundError(absl::StrCat("model \"", name, "\" not found"));
+  ModelRecord m;
+  m.name = r[0][0].as<std::string>();
+  m.description = r[0][1].as<std::string>();
+  m.owner = r[0][2].as<std::string>();
+  m.created_at_micros = r[0][3].as<int64_t>();
+  m.created_by = r[0][4].as<std::string>();
+  m.latest_version = r[0][5].as<int64_t>();
+  m.production_version = r[0][6].as<int64_t>();
+  m.generation = r[0][7].as<int64_t>();
+  m.version_count = m.latest_version;
+  for (const pqxx::row& t : txn.exec_params(kSelectModelTags, name)) {
+    m.tags.emplace_back(t[0].as<std::string>(), t[1].as<std::string>());
+  }
+  for (const pqxx::row& t : txn.exec_params(kSelectStagingVersions, name)) {
+    m.staging_versions.push_back(t[0].as<int64_t>());
+  }
+  for (const pqxx::row& t : txn.exec_params(kSelectModelAliases, name)) {
+    AliasRecord a;
+    a.model = name;
+    a.name = t[0].as<std::string>();
+    a.version = t[1].as<int64_t>();
+    a.updated_at_micros = t[2].as<int64_t>();
+    a.updated_by = t[3].as<std::string>();
+    m.aliases.push_back(std::move(a));
+  }
+  return m;
+}
+
+absl::StatusOr<VersionRecord> LoadVersion(Txn& txn, const std::string& model, int64_t version) {
+  pqxx::result r = txn.exec_params(absl::StrCat(kVersionColumns, kWhereVersion), model, version);
+  if (r.empty()) {
+    if (txn.exec_params(kSelectModel, model).empty()) {
+      return absl::NotFoundError(absl::StrCat("model \"", model, "\" not found"));
+    }
+    return absl::NotFoundError(absl::StrCat("model \"", model, "\" version ", version,
+                                            " not found"));
+  }
+  std::vector<VersionRecord> out = {VersionFromRow(r[0])};
+  LoadDetails(txn, out);
+  return out[0];
+}
+
+absl::StatusOr<TransitionRecord> LoadTransition(Txn& txn, const std::string& id) {
+  pqxx::result r = txn.exec_params(kSelectTransition, id);
+  if (r.empty()) return absl::NotFoundError(absl::StrCat("transition request ", id, " not found"));
+  const pqxx::row& row = r[0];
+  TransitionRecord t;
+  t.id = row[0].as<std::string>();
+  t.model = row[1].as<std::string>();
+  t.version = row[2].as<int64_t>();
+  t.from_stage = static_cast<Stage>(row[3].as<int>());
+  t.target_stage = static_cast<Stage>(row[4].as<int>());
+  t.reason = row[5].as<std::string>();
+  t.requested_by = row[6].as<std::string>();
+  t.requested_at_micros = row[7].as<int64_t>();
+  t.status = static_cast<TransitionStatus>(row[8].as<int>());
+  t.report.passed = row[9].as<bool>();
+  t.report.policy_version = row[10].as<int64_t>();
+  t.report.evaluated_at_micros = row[11].as<int64_t>();
+  t.report.target_stage = t.target_stage;
+  t.resolved_at_micros = row[12].as<int64_t>();
+  t.replaced_production_version = row[13].as<int64_t>();
+  t.evaluated_generation = row[14].as<int64_t>();
+  t.allow_empty_production = row[15].as<bool>();
+  t.required_approvals = row[16].as<int>();
+  t.approval_role = static_cast<Role>(row[17].as<int>());
+  for (const pqxx::row& c : txn.exec_params(kSelectTransitionChecks, id)) {
+    CheckResult cr;
+    cr.name = c[0].as<std::string>();
+    cr.kind = static_cast<CheckKind>(c[1].as<int>());
+    cr.outcome = static_cast<CheckOutcome>(c[2].as<int>());
+    cr.metric = c[3].as<std::string>();
+    cr.measured = c[4].as<double>();
+    cr.limit = c[5].as<double>();
+    cr.comparison = static_cast<Comparison>(c[6].as<int>());
+    cr.candidate_value = c[7].as<double>();
+    cr.champion_value = c[8].as<double>();
+    cr.champion_version = c[9].as<int64_t>();
+    cr.message = c[10].as<std::string>();
+    t.report.checks.push_back(std::move(cr));
+  }
+  for (const pqxx::row& a : txn.exec_params(kSelectApprovals, id)) {
+    ApprovalRecord ar;
+    ar.principal = a[0].as<std::string>();
+    ar.role = a[1].as<std::string>();
+    ar.approved = a[2].as<bool>();
+    ar.comment = a[3].as<std::string>();
+    ar.at_micros = a[4].as<int64_t>();
+    t.approvals.push_back(std::move(ar));
+  }
+  return t;
+}
+
+void WriteChecks(Txn& txn, const TransitionRecord& t) {
+  txn.exec_params(kDeleteTransitionChecks, t.id);
+  int ordinal = 0;
+  for (const CheckResult& c : t.report.checks) {
+    txn.exec_params(kInsertTransitionCheck, t.id, ordinal++, c.name, static_cast<int>(c.kind),
+                    static_cast<int>(c.outcome), c.metric, c.measured, c.limit,
+                    static_cast<int>(c.comparison), c.candidate_value, c.champion_value,
+                    c.champion_version, c.message);
+  }
+}
+
+// Moves the stage of t's version under the model lock; archives the previous
+// production version and moves `champion` on promotion. Returns the version
+// replaced in production (0 if none).
+absl::StatusOr<int64_t> ApplyStageChange(Txn& txn, const TransitionRecord& t,
+                                         const AuditEntry& like) {
+  pqxx::result m = txn.exec_params(kLockModel, t.model);
+  if (m.empty()) return absl::NotFoundError(absl::StrCat("model \"", t.model, "\" not found"));
+  if (m[0][2].as<int64_t>() != t.evaluated_generation) {
+    return absl::AbortedError(absl::StrCat(
+        "another transition of model \"", t.model,
+        "\" committed while this one was evaluated; request again"));
+  }
+  pqxx::result cur = txn.exec_params(kSelectVersionStage, t.model, t.version);
+  if (cur.empty() || static_cast<Stage>(cur[0][0].as<int>()) != t.from_stage) {
+    return absl::AbortedError("the version's stage changed while the transition was evaluated");
+  }
+  const int64_t production = m[0][1].as<int64_t>();
+  int64_t replaced = 0;
+  int64_t new_production = production;
+  const int64_t now = like.at_micros;
+  if (t.target_stage == Stage::kProduction) {
+    if (production != 0 && production != t.version) {
+      replaced = production;
+      txn.exec_params(kSetVersionStage, t.model, production, static_cast<int>(Stage::kArchived),
+                      now);
+      txn.exec_params(kDeleteAliasesOfVersion, t.model, production);
+      AuditEntry e = like;
+      e.event_type = kTransitionGranted;
+      e.version = production;
+      e.before_json = StageJson(Stage::kProduction);
+      e.after_json = StageJson(Stage::kArchived);
+      e.details_json = absl::StrCat("{\"replaced_by\":", t.version, "}");
+      AppendAudit(txn, e);
+    }
+    new_production = t.version;
+  } else if (t.from_stage == Stage::kProduction) {
+    new_production = 0;
+  }
+  txn.exec_params(kSetVersionStage, t.model, t.version, static_cast<int>(t.target_stage), now);
+  if (t.target_stage == Stage::kArchived) {
+    txn.exec_params(kDeleteAliasesOfVersion, t.model, t.version);
+  }
+  if (t.target_stage == Stage::kProduction) {
+    txn.exec_params(kUpsertAlias, t.model, "champion", t.version, now, like.principal);
+  }
+  txn.exec_params(kSetProduction, t.model, new_production);
+  return replaced;
+}
+
+}  // namespace
+
+absl::StatusOr<ModelRecord> PgRegistryStore::CreateModel(const ModelRecord& model,
+                                                         AuditEntry audit) {
+  absl::StatusOr<ModelRecord> out =
+      pool_->WithTransaction(PgCallOptions{"registry_create_model"}, [&](Txn& txn) {
+        txn.exec_params(kInsertModel, model.name, model.description, model.owner,
+                        model.created_at_micros, model.created_by);
+        for (size_t i = 0; i < model.tags.size(); ++i) {
+          txn.exec_params(kInsertModelTag, model.name, static_cast<int>(i), model.tags[i].first,
+                          model.tags[i].second);
+        }
+        AppendAudit(txn, audit);
+        return LoadModel(txn, model.name);
+      });
+  if (absl::IsAlreadyExists(out.status())) {
+    return absl::AlreadyExistsError(absl::StrCat("model \"", model.name, "\" already exists"));
+  }
+  return out;
+}
+
+absl::StatusOr<ModelRecord> PgRegistryStore::GetModel(const std::string& name) {
+  PgCallOptions call{"registry_get_model"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) { return LoadModel(txn, name); });
+}
+
+absl::StatusOr<std::vector<ModelRecord>> PgRegistryStore::ListModels(
+    const std::string& prefix, const std::string& after_name, int limit) {
+  PgCallOptions call{"registry_list_models"};
+  call.read_only = true;
+  return pool_->WithTransaction(
+      call, [&](Txn& txn) -> absl::StatusOr<std::vector<ModelRecord>> {
+        std::vector<ModelRecord> out;
+        for (const pqxx::row& r : txn.exec_params(kListModels, after_name, prefix, limit)) {
+          MLOPS_ASSIGN_OR_RETURN(ModelRecord m, LoadModel(txn, r[0].as<std::string>()));
+          out.push_back(std::move(m));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<VersionRecord> PgRegistryStore::RegisterVersion(const NewVersion& nv,
+                                                               AuditEntry audit) {
+  const VersionRecord& v = nv.record;
+  return pool_->WithTransaction(
+      PgCallOptions{"registry_register_version"}, [&](Txn& txn) -> absl::StatusOr<VersionRecord> {
+        if (txn.exec_params(kSelectModel, v.model).empty()) {
+          if (!nv.create_model_if_missing) {
+            return absl::NotFoundError(absl::StrCat("model \"", v.model, "\" not found"));
+          }
+          txn.exec_params(kInsertModel, v.model, "", "", v.created_at_micros, v.created_by);
+          AuditEntry created = audit;
+          created.event_type = 1;  // MODEL_CREATED
+          created.version = 0;
+          created.after_json = absl::StrCat("{\"model\":", JsonQuote(v.model), "}");
+          AppendAudit(txn, created);
+        }
+        int64_t size = v.artifact_size;
+        if (nv.by_reference) {
+          pqxx::result a = txn.exec_params(kArtifactExists, v.artifact_sha256);
+          if (a.empty()) {
+            return absl::NotFoundError(
+                absl::StrCat("artifact ", v.artifact_sha256, " is not stored"));
+          }
+          if (size != 0 && size != a[0][0].as<int64_t>()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "artifact_reference.size_bytes ", size, " differs from the stored artifact's ",
+                a[0][0].as<int64_t>()));
+          }
+          size = a[0][0].as<int64_t>();
+        } else {
+          txn.exec_params(kInsertArtifact, v.artifact_sha256, v.artifact_size,
+                          pqxx::binarystring(nv.artifact_bytes.data(), nv.artifact_bytes.size()),
+                          v.created_at_micros);
+        }
+        const int64_t number = txn.exec_params(kBumpLatest, v.model)[0][0].as<int64_t>();
+        txn.exec_params(kInsertVersion, v.model, number, v.created_at_micros, v.artifact_sha256,
+                        size, v.run_id, v.training_dataset_version,
+                        pqxx::binarystring(v.metadata.data(), v.metadata.size()), v.created_by);
+        for (size_t i = 0; i < v.tags.size(); ++i) {
+          txn.exec_params(kInsertVersionTag, v.model, number, static_cast<int>(i),
+                          v.tags[i].first, v.tags[i].second);
+        }
+        for (size_t i = 0; i < v.evaluations.size(); ++i) {
+          const EvaluationRecord& e = v.evaluations[i];
+          txn.exec_params(kInsertEvaluation, v.model, number, static_cast<int>(i), e.name,
+                          e.dataset_version, v.created_at_micros);
+          for (const auto& [metric, value] : e.metrics) {
+            txn.exec_params(kInsertMetric, v.model, number, static_cast<int>(i), metric, value);
+          }
+        }
+        audit.version = number;
+        audit.after_json = absl::StrCat("{\"version\":", number, ",\"artifact_sha256\":\"",
+                                        v.artifact_sha256, "\",\"stage\":\"NONE\"}");
+        AppendAudit(txn, audit);
+        return LoadVersion(txn, v.model, number);
+      });
+}
+
+absl::StatusOr<VersionRecord> PgRegistryStore::GetVersion(const std::string& model,
+                                                          int64_t version) {
+  PgCallOptions call{"registry_get_version"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) { return LoadVersion(txn, model, version); });
+}
+
+absl::StatusOr<VersionRecord> PgRegistryStore::GetVersionInStage(const std::string& model,
+                                                                 Stage stage) {
+  PgCallOptions call{"registry_get_version_in_stage"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<VersionRecord> {
+    pqxx::result r = txn.exec_params(absl::StrCat(kVersionColumns, kWhereStage), model,
+                                     static_cast<int>(stage));
+    if (r.empty()) {
+      MLOPS_RETURN_IF_ERROR(LoadModel(txn, model).status());
+      return absl::NotFoundError(
+          absl::StrCat("model \"", model, "\" has no version in stage ", StageName(stage)));
+    }
+    std::vector<VersionRecord> out = {VersionFromRow(r[0])};
+    LoadDetails(txn, out);
+    return out[0];
+  });
+}
+
+absl::StatusOr<std::vector<VersionRecord>> PgRegistryStore::ListVersions(const VersionFilter& f) {
+  PgCallOptions call{"registry_list_versions"};
+  call.read_only = true;
+  return pool_->WithTransaction(
+      call, [&](Txn& txn) -> absl::StatusOr<std::vector<VersionRecord>> {
+        if (!f.model.empty()) MLOPS_RETURN_IF_ERROR(LoadModel(txn, f.model).status());
+        std::vector<int> stages;
+        for (Stage s : f.stages) stages.push_back(static_cast<int>(s));
+        std::vector<std::string> keys, values;
+        for (const auto& [k, v] : f.tags) {
+          keys.push_back(k);
+          values.push_back(v);
+        }
+        const std::string sql =
+            absl::StrCat(kVersionColumns, kWhereList, f.ascending ? kListAsc : kListDesc);
+        std::vector<VersionRecord> out;
+        for (const pqxx::row& r :
+             txn.exec_params(sql, f.model, NumArray(stages), f.run_id, f.training_dataset_version,
+                             f.created_from_micros, f.created_to_micros, TextArray(keys),
+                             TextArray(values), f.after_model, f.after_version, f.limit)) {
+          out.push_back(VersionFromRow(r));
+        }
+        LoadDetails(txn, out);
+        return out;
+      });
+}
+
+absl::StatusOr<std::string> PgRegistryStore::ReadArtifact(const std::string& sha256,
+                                                          std::optional<AuditEntry> audit) {
+  return pool_->WithTransaction(
+      PgCallOptions{"registry_read_artifact"}, [&](Txn& txn) -> absl::StatusOr<std::string> {
+        pqxx::result r = txn.exec_params(kSelectArtifact, sha256);
+        if (r.empty()) return absl::NotFoundError(absl::StrCat("artifact ", sha256, " not found"));
+        if (audit.has_value()) AppendAudit(txn, *audit);
+        return Bytes(r[0][0]);
+      });
+}
+
+absl::StatusOr<GatePolicy> PgRegistryStore::SetGatePolicy(const GatePolicy& p, AuditEntry audit) {
+  return pool_->WithTransaction(
+      PgCallOptions{"registry_set_gate_policy"}, [&](Txn& txn) -> absl::StatusOr<GatePolicy> {
+        MLOPS_RETURN_IF_ERROR(LoadModel(txn, p.model).status());
+        GatePolicy out = p;
+        out.policy_version =
+            txn.exec_params(kUpsertPolicy, p.model, p.require_staging_before_production,
+                            p.staging.approvals.count, static_cast<int>(p.staging.approvals.role),
+                            p.production.approvals.count,
+                            static_cast<int>(p.production.approvals.role), p.updated_at_micros,
+                            p.updated_by)[0][0]
+                .as<int64_t>();
+        txn.exec_params(kDeleteChecks, p.model);
+        for (Stage stage : {Stage::kStaging, Stage::kProduction}) {
+          const StageGate& g = *GateFor(p, stage);
+          int ordinal = 0;
+          for (const ThresholdCheck& t : g.thresholds) {
+            txn.exec_params(kInsertCheck, p.model, static_cast<int>(stage), ordinal++,
+                            static_cast<int>(CheckKind::kThreshold), t.name, t.metric,
+                            static_cast<int>(t.comparison), t.value, t.evaluation_name, 0, false,
+                            false);
+          }
+          for (const ChampionChallengerCheck& c : g.champion_challenger) {
+            txn.exec_params(kInsertCheck, p.model, static_cast<int>(stage), ordinal++,
+                            static_cast<int>(CheckKind::kChampionChallenger), c.name, c.metric, 0,
+                            c.min_improvement, c.evaluation_name, static_cast<int>(c.direction),
+                            c.relative, c.fail_if_no_champion);
+          }
+        }
+        audit.after_json = absl::StrCat("{\"policy_version\":", out.policy_version, "}");
+        AppendAudit(txn, audit);
+        return out;
+      });
+}
+
+absl::StatusOr<GatePolicy> PgRegistryStore::GetGatePolicy(const std::string& model) {
+  PgCallOptions call{"registry_get_gate_policy"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<GatePolicy> {
+    MLOPS_RETURN_IF_ERROR(LoadModel(txn, model).status());
+    GatePolicy p;
+    p.model = model;
+    pqxx::result r = txn.exec_params(kSelectPolicy, model);
+    if (r.empty()) return p;
+    p.policy_version = r[0][0].as<int64_t>();
+    p.require_staging_before_production = r[0][1].as<bool>();
+    p.staging.approvals.count = r[0][2].as<int>();
+    p.staging.approvals.role = static_cast<Role>(r[0][3].as<int>());
+    p.production.approvals.count = r[0][4].as<int>();
+    p.production.approvals.role = static_cast<Role>(r[0][5].as<int>());
+    p.updated_at_micros = r[0][6].as<int64_t>();
+    p.updated_by = r[0][7].as<std::string>();
+    for (const pqxx::row& c : txn.exec_params(kSelectChecks, model)) {
+      StageGate& g = c[0].as<int>() == static_cast<int>(Stage::kStaging) ? p.staging
+                                                                            : p.production;
+      if (c[1].as<int>() == static_cast<int>(CheckKind::kThreshold)) {
+        ThresholdCheck t;
+        t.name = c[2].as<std::string>();
+        t.metric = c[3].as<std::string>();
+        t.comparison = static_cast<Comparison>(c[4].as<int>());
+        t.value = c[5].as<double>();
+        t.evaluation_name = c[6].as<std::string>();
+        g.thresholds.push_back(std::move(t));
+      } else {
+        ChampionChallengerCheck cc;
+        cc.name = c[2].as<std::string>();
+        cc.metric = c[3].as<std::string>();
+        cc.min_improvement = c[5].as<double>();
+        cc.evaluation_name = c[6].as<std::string>();
+        cc.direction = static_cast<Direction>(c[7].as<int>());
+        cc.relative = c[8].as<bool>();
+        cc.fail_if_no_champion = c[9].as<bool>();
+        g.champion_challenger.push_back(std::move(cc));
+      }
+    }
+    return p;
+  });
+}
+
+absl::StatusOr<TransitionRecord> PgRegistryStore::CommitTransition(const TransitionCommit& c) {
+  PgCallOptions call{"registry_commit_transition"};
+  call.max_attempts = 1;  // Aborted must reach the caller: the gate ran on a stale state
+  absl::StatusOr<TransitionRecord> out = pool_->WithTransaction(
+      call, [&](Txn& txn) -> absl::StatusOr<TransitionRecord> {
+        TransitionRecord t = c.request;
+        const AuditEntry like = c.audit.empty() ? AuditEntry{} : c.audit.front();
+        if (!c.insert) {
+          pqxx::result s = txn.exec_params(kLockTransition, t.id);
+          if (s.empty()) return absl::NotFoundError(absl::StrCat("transition ", t.id, " not found"));
+          if (s[0][0].as<int>() != static_cast<int>(TransitionStatus::kPendingApproval)) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("transition ", t.id, " is not PENDING_APPROVAL"));
+          }
+        }
+        if (c.apply) {
+          MLOPS_ASSIGN_OR_RETURN(t.replaced_production_version, ApplyStageChange(txn, t, like));
+        }
+        if (c.insert) {
+          txn.exec_params(kInsertTransition, t.id, t.model, t.version,
+                          static_cast<int>(t.from_stage), static_cast<int>(t.target_stage),
+                          t.reason, t.requested_by, t.requested_at_micros,
+                          static_cast<int>(t.status), t.report.passed, t.report.policy_version,
+                          t.report.evaluated_at_micros, t.resolved_at_micros,
+                          t.replaced_production_version, t.evaluated_generation,
+                          t.allow_empty_production, t.required_approvals,
+                          static_cast<int>(t.approval_role));
+        } else {
+          txn.exec_params(kUpdateTransition, t.id, static_cast<int>(t.status), t.report.passed,
+                          t.report.policy_version, t.report.evaluated_at_micros,
+                          t.resolved_at_micros, t.replaced_production_version,
+                          t.evaluated_generation);
+        }
+        WriteChecks(txn, t);
+        if (c.new_approval.has_value()) {
+          const ApprovalRecord& a = *c.new_approval;
+          txn.exec_params(kInsertApproval, t.id, a.principal, a.role, a.approved, a.comment,
+                          a.at_micros);
+        }
+        for (const AuditEntry& e : c.audit) AppendAudit(txn, e);
+        return LoadTransition(txn, t.id);
+      });
+  if (absl::IsAlreadyExists(out.status()) && c.insert) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a PENDING_APPROVAL request for model \"", c.request.model, "\" version ",
+        c.request.version, " to ", StageName(c.request.target_stage), " exists"));
+  }
+  return out;
+}
+
+absl::StatusOr<TransitionRecord> PgRegistryStore::GetTransition(const std::string& id) {
+  PgCallOptions call{"registry_get_transition"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) { return LoadTransition(txn, id); });
+}
+
+absl::StatusOr<AliasRecord> PgRegistryStore::SetAlias(const AliasRecord& a, AuditEntry audit) {
+  return pool_->WithTransaction(
+      PgCallOptions{"registry_set_alias"}, [&](Txn& txn) -> absl::StatusOr<AliasRecord> {
+        if (txn.exec_params(kLockModel, a.model).empty()) {
+          return absl::NotFoundError(absl::StrCat("model \"", a.model, "\" not found"));
+        }
+        pqxx::result s = txn.exec_params(kSelectVersionStage, a.model, a.version);
+        if (s.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("model \"", a.model, "\" version ", a.version, " not found"));
+        }
+        const Stage stage = static_cast<Stage>(s[0][0].as<int>());
+        if (stage == Stage::kArchived) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("version ", a.version, " is archived: no alias may point at it"));
+        }
+        if (a.name == "champion" && stage != Stage::kProduction) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "alias champion may only point at the production version; version ", a.version,
+              " is ", StageName(stage)));
+        }
+        txn.exec_params(kUpsertAlias, a.model, a.name, a.version, a.updated_at_micros,
+                        a.updated_by);
+        AppendAudit(txn, audit);
+        return a;
+      });
+}
+
+absl::StatusOr<int64_t> PgRegistryStore::DeleteAlias(const std::string& model,
+                                                     const std::string& alias, AuditEntry audit) {
+  return pool_->WithTransaction(
+      PgCallOptions{"registry_delete_alias"}, [&](Txn& txn) -> absl::StatusOr<int64_t> {
+        MLOPS_RETURN_IF_ERROR(LoadModel(txn, model).status());
+        pqxx::result r = txn.exec_params(kDeleteAliasSql, model, alias);
+        if (r.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("model \"", model, "\" has no alias \"", alias, "\""));
+        }
+        audit.version = r[0][0].as<int64_t>();
+        AppendAudit(txn, audit);
+        return audit.version;
+      });
+}
+
+absl::StatusOr<std::vector<AuditEntry>> PgRegistryStore::ReadAudit(const AuditFilter& f) {
+  PgCallOptions call{"registry_read_audit"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<std::vector<AuditEntry>> {
+    if (!f.model.empty()) MLOPS_RETURN_IF_ERROR(LoadModel(txn, f.model).status());
+    const std::string sql =
+        absl::StrCat(kAuditColumns, kWhereAudit, f.newest_first ? kAuditDesc : kAuditAsc);
+    std::vector<AuditEntry> out;
+    for (const pqxx::row& r :
+         txn.exec_params(sql, f.model, f.version, NumArray(f.event_types), f.principal,
+                         f.start_micros, f.end_micros, f.after_sequence, f.limit)) {
+      out.push_back(AuditFromRow(r));
+    }
+    return out;
+  });
+}
+
+absl::Status PgRegistryStore::ScanAudit(int64_t from, int64_t to,
+                                        const std::function<bool(const AuditEntry&)>& fn) {
+  PgCallOptions call{"registry_scan_audit"};
+  call.read_only = true;
+  call.isolation = PgIsolation::kRepeatableRead;
+  constexpr int kBatch = 20000;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::Status {
+    int64_t next = from;
+    for (;;) {
+      pqxx::result r =
+          txn.exec_params(absl::StrCat(kAuditColumns, kScanAudit), next, to, kBatch);
+      for (const pqxx::row& row : r) {
+        AuditEntry e = AuditFromRow(row);
+        next = e.sequence + 1;
+        if (!fn(e)) return absl::OkStatus();
+      }
+      if (static_cast<int>(r.size()) < kBatch) return absl::OkStatus();
+    }
+  });
+}
+
+absl::StatusOr<std::string> PgRegistryStore::AuditHashAt(int64_t sequence) {
+  if (sequence == 0) return std::string(kGenesisHash);
+  PgCallOptions call{"registry_audit_hash_at"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<std::string> {
+    pqxx::result r = txn.exec_params(kAuditHashAt, sequence);
+    if (r.empty()) return absl::NotFoundError(absl::StrCat("no audit entry ", sequence));
+    return r[0][0].as<std::string>();
+  });
+}
+
+absl::StatusOr<ProductionAt> PgRegistryStore::ProductionAtTime(const std::string& model,
+                                                               int64_t at_micros) {
+  PgCallOptions call{"registry_production_at"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<ProductionAt> {
+    MLOPS_RETURN_IF_ERROR(LoadModel(txn, model).status());
+    ProductionAt out;
+    pqxx::result in = txn.exec_params(kEnteredProduction, model, at_micros);
+    if (in.empty()) return out;
+    const int64_t version = in[0][1].as<int64_t>();
+    pqxx::result left = txn.exec_params(kLeftProduction, model, version, in[0][0].as<int64_t>());
+    if (!left.empty() && left[0][1].as<int64_t>() <= at_micros) return out;
+    out.version = version;
+    out.entered_sequence = in[0][0].as<int64_t>();
+    out.since_micros = in[0][2].as<int64_t>();
+    if (!left.empty()) {
+      out.left_sequence = left[0][0].as<int64_t>();
+      out.until_micros = left[0][1].as<int64_t>();
+    }
+    return out;
+  });
+}
+
+}  // namespace mlops::registry

@@ -1,0 +1,46 @@
+#pragma once
+// RegistryStore over Postgres (schema "registry", migrations/). Artifacts are
+// stored content-addressed in the `artifacts` table (bytea, one row per
+// sha256). Does not own the pool. Thread-safe (each call leases a connection).
+#include <memory>
+
+#include "common/db/pg_pool.h"
+#include "services/registry/registry_store.h"
+
+namespace mlops::registry {
+
+class PgRegistryStore final : public RegistryStore {
+ public:
+  explicit PgRegistryStore(PgPool* pool) : pool_(pool) {}
+
+  absl::StatusOr<ModelRecord> CreateModel(const ModelRecord& model, AuditEntry audit) override;
+  absl::StatusOr<ModelRecord> GetModel(const std::string& name) override;
+  absl::StatusOr<std::vector<ModelRecord>> ListModels(const std::string& prefix,
+                                                      const std::string& after_name,
+                                                      int limit) override;
+  absl::StatusOr<VersionRecord> RegisterVersion(const NewVersion& version,
+                                                AuditEntry audit) override;
+  absl::StatusOr<VersionRecord> GetVersion(const std::string& model, int64_t version) override;
+  absl::StatusOr<VersionRecord> GetVersionInStage(const std::string& model, Stage stage) override;
+  absl::StatusOr<std::vector<VersionRecord>> ListVersions(const VersionFilter& filter) override;
+  absl::StatusOr<std::string> ReadArtifact(const std::string& sha256,
+                                           std::optional<AuditEntry> audit) override;
+  absl::StatusOr<GatePolicy> SetGatePolicy(const GatePolicy& policy, AuditEntry audit) override;
+  absl::StatusOr<GatePolicy> GetGatePolicy(const std::string& model) override;
+  absl::StatusOr<TransitionRecord> CommitTransition(const TransitionCommit& commit) override;
+  absl::StatusOr<TransitionRecord> GetTransition(const std::string& id) override;
+  absl::StatusOr<AliasRecord> SetAlias(const AliasRecord& alias, AuditEntry audit) override;
+  absl::StatusOr<int64_t> DeleteAlias(const std::string& model, const std::string& alias,
+                                      AuditEntry audit) override;
+  absl::StatusOr<std::vector<AuditEntry>> ReadAudit(const AuditFilter& filter) override;
+  absl::Status ScanAudit(int64_t from, int64_t to,
+                         const std::function<bool(const AuditEntry&)>& fn) override;
+  absl::StatusOr<std::string> AuditHashAt(int64_t sequence) override;
+  absl::StatusOr<ProductionAt> ProductionAtTime(const std::string& model,
+                                                int64_t at_micros) override;
+
+ private:
+  PgPool* pool_;
+};
+
+}  // namespace mlops::registry

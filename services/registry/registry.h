@@ -1,0 +1,123 @@
+#pragma once
+// The registry's domain logic: model and version lifecycle, the gate to
+// staging/production, approvals with four eyes, aliases and the audit log.
+// No gRPC, no SQL: it works on domain structs through a RegistryStore.
+// Does not own the store or the metrics (main does). Thread-safe.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/auth/role.h"
+#include "services/registry/metrics.h"
+#include "services/registry/registry_store.h"
+
+namespace mlops::registry {
+
+// mlops.registry.v1.AuditEventType values used here.
+enum AuditEvent : int {
+  kAuditModelCreated = 1,
+  kAuditVersionRegistered = 2,
+  kAuditGatePolicySet = 4,
+  kAuditTransitionRequested = 5,
+  kAuditTransitionGranted = 6,
+  kAuditTransitionDenied = 7,
+  kAuditApproved = 8,
+  kAuditRejected = 9,
+  kAuditAliasSet = 10,
+  kAuditAliasDeleted = 11,
+  kAuditArtifactRead = 12,
+};
+
+struct TransitionAsk {
+  std::string model;
+  int64_t version = 0;
+  Stage target = Stage::kNone;
+  std::string reason;
+  bool dry_run = false;
+  bool allow_empty_production = false;
+};
+
+// The outcome of RequestTransition / Approve: the stored request and, for a
+// DENIED one, the FailedPrecondition status listing every failed check.
+struct TransitionOutcome {
+  TransitionRecord request;
+  absl::Status status;
+};
+
+struct RegistryOptions {
+  int64_t max_artifact_bytes = int64_t{1} << 30;
+  std::function<int64_t()> now_micros;  // default: the system clock
+};
+
+class Registry {
+ public:
+  Registry(RegistryStore* store, RegistryMetrics* metrics, RegistryOptions options);
+
+  const RegistryOptions& options() const { return options_; }
+
+  absl::StatusOr<ModelRecord> CreateModel(const Principal& who, ModelRecord model);
+  absl::StatusOr<ModelRecord> GetModel(const std::string& name);
+  absl::StatusOr<std::vector<ModelRecord>> ListModels(const std::string& prefix,
+                                                      const std::string& after, int limit);
+
+  // InvalidArgument "artifact sha256 mismatch: expected X, got Y" or a size
+  // mismatch. Pure.
+  static absl::Status VerifyArtifact(const std::string& bytes, const std::string& expected_sha256,
+                                     int64_t expected_size);
+  // Verifies the bytes (if any) against record.artifact_sha256/size, then
+  // stores version and artifact atomically.
+  absl::StatusOr<VersionRecord> RegisterVersion(const Principal& who, NewVersion version);
+  absl::StatusOr<VersionRecord> GetVersion(const std::string& model, int64_t version);
+  absl::StatusOr<VersionRecord> GetVersionInStage(const std::string& model, Stage stage);
+  absl::StatusOr<VersionRecord> GetVersionByAlias(const std::string& model,
+                                                  const std::string& alias);
+  absl::StatusOr<std::vector<VersionRecord>> ListVersions(const VersionFilter& filter);
+
+  // The artifact's bytes; the read is audited with `purpose` in details.
+  absl::StatusOr<std::string> ReadArtifact(const Principal& who, const std::string& sha256,
+                                           const std::string& model, int64_t version,
+                                           const std::string& purpose,
+                                           const std::string& endpoint);
+
+  absl::StatusOr<GatePolicy> SetGatePolicy(const Principal& who, GatePolicy policy,
+                                           const std::string& reason);
+  absl::StatusOr<GatePolicy> GetGatePolicy(const std::string& model);
+
+  // Errors other than a failed gate are returned as the StatusOr's status.
+  absl::StatusOr<TransitionOutcome> RequestTransition(const Principal& who,
+                                                      const TransitionAsk& ask);
+  absl::StatusOr<TransitionOutcome> Approve(const Principal& who, const std::string& id,
+                                            const std::string& comment);
+  absl::StatusOr<TransitionRecord> Reject(const Principal& who, const std::string& id,
+                                          const std::string& comment);
+  absl::StatusOr<TransitionRecord> GetTransition(const std::string& id);
+
+  absl::StatusOr<AliasRecord> SetAlias(const Principal& who, const std::string& model,
+                                       const std::string& alias, int64_t version,
+                                       const std::string& reason);
+  absl::StatusOr<int64_t> DeleteAlias(const Principal& who, const std::string& model,
+                                      const std::string& alias, const std::string& reason);
+
+  absl::StatusOr<std::vector<AuditEntry>> ReadAudit(const AuditFilter& filter);
+  absl::StatusOr<ProductionAt> ProductionAtTime(const std::string& model, int64_t at_micros);
+  // from 0 = 1, to 0 = the end.
+  absl::StatusOr<AuditVerifyResult> VerifyAudit(int64_t from, int64_t to);
+
+ private:
+  int64_t Now() const;
+  AuditEntry Audit(const Principal& who, int event, const std::string& model, int64_t version,
+                   const std::string& reason) const;
+  // Runs the gate of `target` for `v` against the model's current champion.
+  absl::StatusOr<GateReport> RunGate(const GatePolicy& policy, const ModelRecord& model,
+                                     const VersionRecord& v, Stage target);
+  absl::StatusOr<TransitionOutcome> Commit(TransitionCommit commit);
+
+  RegistryStore* store_;
+  RegistryMetrics* metrics_;  // may be null
+  RegistryOptions options_;
+};
+
+}  // namespace mlops::registry

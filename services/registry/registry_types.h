@@ -1,0 +1,95 @@
+#pragma once
+// Plain domain structs of the registry (no gRPC, no pqxx). The service layer
+// converts protos to and from these; the store persists them.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mlops::registry {
+
+// Version stages (values match the proto enum).
+enum class Stage { kNone = 1, kStaging = 2, kProduction = 3, kArchived = 4 };
+const char* StageName(Stage stage);
+
+using Tags = std::vector<std::pair<std::string, std::string>>;
+
+struct AliasRecord {
+  std::string model;
+  std::string name;
+  int64_t version = 0;
+  int64_t updated_at_micros = 0;
+  std::string updated_by;
+};
+
+struct ModelRecord {
+  std::string name;
+  std::string description;
+  std::string owner;
+  Tags tags;
+  int64_t created_at_micros = 0;
+  std::string created_by;
+  int64_t latest_version = 0;
+  int64_t production_version = 0;  // 0 = none
+  std::vector<int64_t> staging_versions;
+  int64_t version_count = 0;
+  std::vector<AliasRecord> aliases;
+  // Bumped by every committed transition; a transition evaluated against an
+  // older generation is ABORTED (exactly one of concurrent promotions wins).
+  int64_t generation = 0;
+};
+
+struct EvaluationRecord {
+  std::string name;             // "test" when empty
+  std::string dataset_version;  // sha256 hex
+  std::map<std::string, double> metrics;
+  int64_t recorded_at_micros = 0;
+};
+
+struct VersionRecord {
+  std::string model;
+  int64_t version = 0;
+  Stage stage = Stage::kNone;
+  int64_t stage_changed_at_micros = 0;
+  std::string artifact_sha256;
+  int64_t artifact_size = 0;
+  std::string run_id;
+  std::string training_dataset_version;
+  Tags tags;
+  std::vector<EvaluationRecord> evaluations;
+  std::vector<std::string> aliases;
+  int64_t created_at_micros = 0;
+  std::string created_by;
+  // Everything else of the registration header (signature, lineage, docs,
+  // flavor), serialized by the service layer; opaque to the domain and store.
+  std::string metadata;
+};
+
+// A new version: the record (version/stage/times assigned by the store) and
+// the verified artifact bytes (empty when it refers to a stored artifact).
+struct NewVersion {
+  VersionRecord record;
+  std::string artifact_bytes;
+  bool create_model_if_missing = false;
+  // The artifact is an already stored one (record.artifact_sha256); no bytes.
+  bool by_reference = false;
+};
+
+struct VersionFilter {
+  std::string model;  // empty: all models
+  std::vector<Stage> stages;
+  Tags tags;  // every tag must match
+  std::string run_id;
+  std::string training_dataset_version;
+  int64_t created_from_micros = 0;  // 0: unbounded
+  int64_t created_to_micros = 0;    // 0: unbounded; exclusive
+  bool ascending = false;           // by (model, version)
+  // Paging: versions after this key in the order.
+  std::string after_model;
+  int64_t after_version = 0;
+  int limit = 100;
+};
+
+}  // namespace mlops::registry
