@@ -1,0 +1,348 @@
+// RegistryServiceImpl through in-process gRPC over a real Postgres store:
+// the status code of every bad input of issue 6 and the auth denials.
+#include <memory>
+
+#include "common/auth/authorizer.h"
+#include "common/auth/token_store.h"
+#include "common/db/migrations.h"
+#include "common/testing/grpc_test_server.h"
+#include "common/testing/pg_test_db.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
+#include "mlops_migrations/registry_migrations.h"
+#include "services/registry/audit_chain.h"
+#include "services/registry/pg_registry_store.h"
+#include "services/registry/registry.h"
+#include "services/registry/registry_service.h"
+
+namespace mlops::registry {
+namespace {
+
+using ::testing::HasSubstr;
+namespace pb = ::mlops::registry::v1;
+
+const char kData[] = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
+
+TokenTable Tokens() {
+  TokenTable t;
+  auto add = [&](const std::string& token, const std::string& name, Role role) {
+    TokenEntry e;
+    e.principal = {name, role};
+    t[Sha256Hex(token)] = e;
+  };
+  add("t-viewer", "vic", Role::kViewer);
+  add("t-editor", "alice", Role::kEditor);
+  add("t-deployer", "dana", Role::kDeployer);
+  add("t-deployer2", "erin", Role::kDeployer);
+  return t;
+}
+
+class RegistryServicePgTest : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    PgPoolOptions o;
+    o.search_path = "registry";
+    pool_ = MakePool(o);
+    ASSERT_THAT(RunMigrations(*pool_, "registry", EmbeddedMigrations()).status(), IsOk());
+    store_ = std::make_unique<PgRegistryStore>(pool_.get());
+    registry_ = std::make_unique<Registry>(store_.get(), nullptr, RegistryOptions{});
+    tokens_ = std::make_unique<TokenStore>(Tokens());
+    authorizer_ = std::make_unique<Authorizer>(tokens_.get());
+    service_ = std::make_unique<RegistryServiceImpl>(registry_.get(), authorizer_.get());
+    MLOPS_ASSERT_OK_AND_ASSIGN(server_, GrpcTestServer::Start({service_.get()}));
+    stub_ = pb::RegistryService::NewStub(server_->InProcessChannel());
+  }
+  void TearDown() override {
+    stub_.reset();
+    server_.reset();
+    service_.reset();
+    registry_.reset();
+    store_.reset();
+    pool_.reset();
+    PgTest::TearDown();
+  }
+
+  std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    return ctx;
+  }
+
+  pb::RegisterModelVersionHeader Header(const std::string& bytes, double auc) {
+    pb::RegisterModelVersionHeader h;
+    h.set_model("churn");
+    h.set_create_model_if_missing(true);
+    h.mutable_expected_artifact()->set_sha256(Sha256Hex(bytes));
+    h.mutable_expected_artifact()->set_size_bytes(static_cast<int64_t>(bytes.size()));
+    auto* in = h.mutable_signature()->add_inputs();
+    in->set_name("tenure");
+    in->set_type(mlops::common::v1::DATA_TYPE_DOUBLE);
+    auto* e = h.add_evaluations();
+    e->set_name("test");
+    e->set_dataset_version(kData);
+    (*e->mutable_metrics())["auc"] = auc;
+    h.mutable_docs()->set_intended_use("churn scoring");
+    return h;
+  }
+
+  grpc::Status Register(const pb::RegisterModelVersionHeader& h, const std::string& bytes,
+                        pb::ModelVersion* out, const std::string& token = "t-editor") {
+    auto ctx = As(token);
+    auto writer = stub_->RegisterModelVersion(ctx.get(), out);
+    pb::RegisterModelVersionRequest msg;
+    *msg.mutable_header() = h;
+    writer->Write(msg);
+    for (size_t pos = 0; pos < bytes.size(); pos += 3) {
+      msg.Clear();
+      msg.set_artifact_chunk(bytes.substr(pos, 3));
+      writer->Write(msg);
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  grpc::Status Transition(int64_t version, pb::Stage stage, pb::TransitionRequest* out,
+                          const std::string& token = "t-deployer") {
+    pb::RequestTransitionRequest req;
+    req.mutable_version()->set_model("churn");
+    req.mutable_version()->set_version(version);
+    req.set_target_stage(stage);
+    req.set_reason("test");
+    return stub_->RequestTransition(As(token).get(), req, out);
+  }
+
+  std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<PgRegistryStore> store_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<RegistryServiceImpl> service_;
+  std::unique_ptr<GrpcTestServer> server_;
+  std::unique_ptr<pb::RegistryService::Stub> stub_;
+};
+
+TEST_F(RegistryServicePgTest, RegistersStreamedArtifactAndStreamsItBack) {
+  const std::string bytes = "0123456789abcdef";
+  pb::ModelVersion v;
+  ASSERT_TRUE(Register(Header(bytes, 0.8), bytes, &v).ok());
+  EXPECT_EQ(v.version(), 1);
+  EXPECT_EQ(v.artifact().sha256(), Sha256Hex(bytes));
+  EXPECT_EQ(v.stage(), pb::STAGE_NONE);
+  EXPECT_EQ(v.docs().intended_use(), "churn scoring");
+  EXPECT_EQ(v.signature().inputs(0).name(), "tenure");
+
+  pb::GetArtifactRequest req;
+  req.mutable_version()->set_model("churn");
+  req.mutable_version()->set_version(1);
+  req.set_purpose(pb::ARTIFACT_READ_PURPOSE_DEPLOYMENT);
+  auto ctx = As("t-viewer");
+  auto reader = stub_->GetArtifact(ctx.get(), req);
+  pb::GetArtifactResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_EQ(msg.info().size_bytes(), 16);
+  std::string got;
+  while (reader->Read(&msg)) got += msg.chunk();
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(got, bytes);
+
+  pb::GetModelVersionRequest get;
+  get.set_model("churn");
+  get.set_version(1);
+  pb::ModelVersion again;
+  ASSERT_TRUE(stub_->GetModelVersion(As("t-viewer").get(), get, &again).ok());
+  EXPECT_EQ(again.evaluations(0).metrics().at("auc"), 0.8);
+}
+
+TEST_F(RegistryServicePgTest, HashMismatchIsInvalidArgumentNamingBothHashes) {
+  pb::RegisterModelVersionHeader h = Header("expected", 0.8);
+  pb::ModelVersion v;
+  grpc::Status s = Register(h, "received", &v);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("expected " + Sha256Hex("expected")));
+  EXPECT_THAT(s.error_message(), HasSubstr("got " + Sha256Hex("received")));
+  pb::GetModelRequest get;
+  get.set_name("churn");
+  pb::Model m;
+  EXPECT_EQ(stub_->GetModel(As("t-viewer").get(), get, &m).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(RegistryServicePgTest, BadRegistrationShapesAreInvalidArgument) {
+  pb::ModelVersion v;
+  pb::RegisterModelVersionHeader bad_name = Header("x", 0.8);
+  bad_name.set_model("Churn");
+  EXPECT_EQ(Register(bad_name, "x", &v).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  pb::RegisterModelVersionHeader no_inputs = Header("x", 0.8);
+  no_inputs.mutable_signature()->clear_inputs();
+  EXPECT_EQ(Register(no_inputs, "x", &v).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  pb::RegisterModelVersionHeader nan = Header("x", 0.8);
+  (*nan.mutable_evaluations(0)->mutable_metrics())["auc"] = std::nan("");
+  EXPECT_EQ(Register(nan, "x", &v).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // First message not a header.
+  auto ctx = As("t-editor");
+  auto writer = stub_->RegisterModelVersion(ctx.get(), &v);
+  pb::RegisterModelVersionRequest chunk;
+  chunk.set_artifact_chunk("x");
+  writer->Write(chunk);
+  writer->WritesDone();
+  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RegistryServicePgTest, UnknownModelAndVersionAreNotFound) {
+  pb::RegisterModelVersionHeader h = Header("x", 0.8);
+  h.set_create_model_if_missing(false);
+  pb::ModelVersion v;
+  EXPECT_EQ(Register(h, "x", &v).error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Register(Header("x", 0.8), "x", &v).ok());
+  pb::GetModelVersionRequest get;
+  get.set_model("churn");
+  get.set_version(7);
+  EXPECT_EQ(stub_->GetModelVersion(As("t-viewer").get(), get, &v).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  pb::TransitionRequest t;
+  EXPECT_EQ(Transition(7, pb::STAGE_STAGING, &t).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(RegistryServicePgTest, AuthDenials) {
+  pb::ModelVersion v;
+  EXPECT_EQ(Register(Header("x", 0.8), "x", &v, "").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Register(Header("x", 0.8), "x", &v, "t-unknown").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Register(Header("x", 0.8), "x", &v, "t-viewer").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Register(Header("x", 0.8), "x", &v).ok());
+  pb::TransitionRequest t;
+  EXPECT_EQ(Transition(1, pb::STAGE_PRODUCTION, &t, "t-editor").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Transition(1, pb::STAGE_STAGING, &t, "t-viewer").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  pb::SetGatePolicyRequest set;
+  set.mutable_policy()->set_model("churn");
+  pb::GatePolicy p;
+  EXPECT_EQ(stub_->SetGatePolicy(As("t-editor").get(), set, &p).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(RegistryServicePgTest, IllegalTransitionsAreFailedPrecondition) {
+  pb::ModelVersion v;
+  ASSERT_TRUE(Register(Header("x", 0.8), "x", &v).ok());
+  pb::SetGatePolicyRequest set;
+  set.mutable_policy()->set_model("churn");
+  set.mutable_policy()->set_require_staging_before_production(true);
+  pb::GatePolicy p;
+  ASSERT_TRUE(stub_->SetGatePolicy(As("t-deployer").get(), set, &p).ok());
+  EXPECT_EQ(p.policy_version(), 1);
+  pb::TransitionRequest t;
+  // Skipping staging when the policy requires it.
+  EXPECT_EQ(Transition(1, pb::STAGE_PRODUCTION, &t).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // Already in that stage.
+  EXPECT_EQ(Transition(1, pb::STAGE_NONE, &t).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  // Archived -> production without staging again.
+  ASSERT_TRUE(Transition(1, pb::STAGE_ARCHIVED, &t).ok());
+  EXPECT_EQ(Transition(1, pb::STAGE_PRODUCTION, &t).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // Unspecified target.
+  EXPECT_EQ(Transition(1, pb::STAGE_UNSPECIFIED, &t).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RegistryServicePgTest, GateMetricTheVersionLacksIsFailedPrecondition) {
+  pb::ModelVersion v;
+  ASSERT_TRUE(Register(Header("x", 0.8), "x", &v).ok());
+  pb::SetGatePolicyRequest set;
+  set.mutable_policy()->set_model("churn");
+  auto* th = set.mutable_policy()->mutable_production()->add_thresholds();
+  th->set_metric("recall");
+  th->set_comparison(pb::COMPARISON_GREATER_OR_EQUAL);
+  th->set_value(0.5);
+  pb::GatePolicy p;
+  ASSERT_TRUE(stub_->SetGatePolicy(As("t-deployer").get(), set, &p).ok());
+  pb::TransitionRequest t;
+  grpc::Status s = Transition(1, pb::STAGE_PRODUCTION, &t);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("recall"));
+}
+
+TEST_F(RegistryServicePgTest, ApprovalsFourEyesAndViewer) {
+  pb::ModelVersion v;
+  ASSERT_TRUE(Register(Header("x", 0.8), "x", &v).ok());
+  pb::SetGatePolicyRequest set;
+  set.mutable_policy()->set_model("churn");
+  set.mutable_policy()->mutable_production()->mutable_approvals()->set_count(1);
+  pb::GatePolicy p;
+  ASSERT_TRUE(stub_->SetGatePolicy(As("t-deployer").get(), set, &p).ok());
+  pb::TransitionRequest t;
+  ASSERT_TRUE(Transition(1, pb::STAGE_PRODUCTION, &t).ok());
+  EXPECT_EQ(t.status(), pb::TRANSITION_STATUS_PENDING_APPROVAL);
+  pb::ApproveRequest approve;
+  approve.set_request_id(t.id());
+  approve.set_comment("ok");
+  pb::TransitionRequest out;
+  EXPECT_EQ(stub_->Approve(As("t-deployer").get(), approve, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->Approve(As("t-viewer").get(), approve, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->Approve(As("t-deployer2").get(), approve, &out).ok());
+  EXPECT_EQ(out.status(), pb::TRANSITION_STATUS_GRANTED);
+  pb::GetModelRequest get;
+  get.set_name("churn");
+  pb::Model m;
+  ASSERT_TRUE(stub_->GetModel(As("t-viewer").get(), get, &m).ok());
+  EXPECT_EQ(m.production_version(), 1);
+
+  pb::GetAuditLogRequest audit;
+  audit.set_model("churn");
+  audit.set_production_at_micros(out.resolved_at_micros() + 1);
+  pb::GetAuditLogResponse log;
+  ASSERT_TRUE(stub_->GetAuditLog(As("t-viewer").get(), audit, &log).ok());
+  EXPECT_EQ(log.production_at().version(), 1);
+  EXPECT_GE(log.entries_size(), 5);
+  pb::VerifyAuditLogResponse verify;
+  ASSERT_TRUE(
+      stub_->VerifyAuditLog(As("t-viewer").get(), pb::VerifyAuditLogRequest(), &verify).ok());
+  EXPECT_TRUE(verify.ok());
+  EXPECT_EQ(verify.entries_checked(), log.entries_size());
+}
+
+TEST_F(RegistryServicePgTest, ListModelVersionsPagesAndRejectsBadToken) {
+  pb::ModelVersion v;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Register(Header("x", 0.8), "x", &v).ok());
+  pb::ListModelVersionsRequest req;
+  req.set_model("churn");
+  req.mutable_page()->set_page_size(2);
+  pb::ListModelVersionsResponse page;
+  ASSERT_TRUE(stub_->ListModelVersions(As("t-viewer").get(), req, &page).ok());
+  ASSERT_EQ(page.versions_size(), 2);
+  EXPECT_EQ(page.versions(0).version(), 3);
+  ASSERT_FALSE(page.next_page_token().empty());
+  req.mutable_page()->set_page_token(page.next_page_token());
+  pb::ListModelVersionsResponse rest;
+  ASSERT_TRUE(stub_->ListModelVersions(As("t-viewer").get(), req, &rest).ok());
+  ASSERT_EQ(rest.versions_size(), 1);
+  EXPECT_EQ(rest.versions(0).version(), 1);
+  EXPECT_TRUE(rest.next_page_token().empty());
+  req.mutable_page()->set_page_token("!!!");
+  EXPECT_EQ(stub_->ListModelVersions(As("t-viewer").get(), req, &rest).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RegistryServicePgTest, CreateModelTwiceIsAlreadyExists) {
+  pb::CreateModelRequest req;
+  req.set_name("fraud");
+  pb::Model m;
+  ASSERT_TRUE(stub_->CreateModel(As("t-editor").get(), req, &m).ok());
+  EXPECT_EQ(stub_->CreateModel(As("t-editor").get(), req, &m).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  req.set_name("9bad");
+  EXPECT_EQ(stub_->CreateModel(As("t-editor").get(), req, &m).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace mlops::registry
