@@ -28,79 +28,160 @@ struct SideBest {
   }
 };
 
+// A later side's best after an earlier one's (the later range's values are
+// larger on both samples): SciPy's first-occurrence rule again.
+void MergeLater(bool exact_order, SideBest* earlier, const SideBest& later) {
+  if (!later.set) return;
+  if (!earlier->set || (exact_order && later.t > earlier->t)) {
+    *earlier = later;
+    return;
+  }
+  if (exact_order && later.t < earlier->t) return;
+  earlier->Offer(later.f, later.location, later.in_a);
+}
+
+// Merges a[i, a_end) with b[j, b_end) (i and j also count the values before
+// the range), comparing the ECDFs at every group of equal values.
+//
 // kExactIntegerOrder: n1 * n2 <= 2^50, so the float differences are ordered
 // as the exact rationals i/n1 - j/n2 except for exact ties; the divisions are
 // then only evaluated at candidate maxima. Otherwise every point is evaluated.
 //
-// The merge consumes one value per step and picks the side without a branch
-// (the pick is a coin flip for interleaved samples and would mispredict half
-// the time). A run of equal values is a group; the ECDFs are compared when a
-// group closes, after all its copies on both sides are consumed.
+// Each step consumes one value and picks the side without a branch (the pick
+// is a coin flip for interleaved samples and would mispredict half the time).
+// A group closes when a larger value arrives, after all its copies on both
+// sides are consumed.
 template <bool kExactIntegerOrder>
-EcdfComparison Compare(const double* a, int64_t n1, const double* b, int64_t n2) {
-  const double dn1 = static_cast<double>(n1);
-  const double dn2 = static_cast<double>(n2);
+class MergeChain {
+ public:
+  MergeChain(const double* a, int64_t i, int64_t a_end, const double* b, int64_t j,
+             int64_t b_end, int64_t n1, int64_t n2)
+      : a_(a), b_(b), i_(i), j_(j), a_end_(a_end), b_end_(b_end), n1_(n1), n2_(n2),
+        dn1_(static_cast<double>(n1)), dn2_(static_cast<double>(n2)) {
+    // The first value opens the first group (the range is not empty).
+    const bool take_a = j_ >= b_end_ || (i_ < a_end_ && a_[i_] <= b_[j_]);
+    group_x_ = take_a ? a_[i_] : b_[j_];
+    group_in_a_ = take_a;
+    i_ += take_a ? 1 : 0;
+    j_ += take_a ? 0 : 1;
+  }
+
+  bool CanStepBoth() const { return i_ < a_end_ && j_ < b_end_; }
+
+  void StepBoth() {
+    const double xa = a_[i_];
+    const double xb = b_[j_];
+    const bool take_a = xa <= xb;
+    Step(take_a ? xa : xb, take_a);
+    i_ += take_a ? 1 : 0;
+    j_ += take_a ? 0 : 1;
+  }
+
+  // Consumes the rest and closes the last group.
+  void Finish() {
+    while (CanStepBoth()) StepBoth();
+    for (; i_ < a_end_; ++i_) Step(a_[i_], true);
+    for (; j_ < b_end_; ++j_) Step(b_[j_], false);
+    CloseGroup();
+  }
+
   SideBest pos;  // max of F_a - F_b
   SideBest neg;  // max of F_b - F_a
   double w_sum = 0;  // sum of |i*n2 - j*n1| * (next value - value)
   int64_t distinct = 0;
+  double last_x() const { return group_x_; }
 
-  // The first value opens the first group.
-  bool take_a = a[0] <= b[0];
-  double group_x = take_a ? a[0] : b[0];
-  bool group_in_a = take_a;
-  int64_t i = take_a ? 1 : 0;
-  int64_t j = take_a ? 0 : 1;
+ private:
+  void Step(double x, bool from_a) {
+    if (x != group_x_) {
+      CloseGroup();
+      w_sum += std::fabs(static_cast<double>(i_) * dn2_ - static_cast<double>(j_) * dn1_) *
+               (x - group_x_);
+      group_x_ = x;
+      group_in_a_ = from_a;
+    } else {
+      group_in_a_ = group_in_a_ || from_a;
+    }
+  }
 
-  // Compares the ECDFs after the current group (i, j values consumed).
-  auto close_group = [&]() {
+  // Compares the ECDFs after the current group (i_, j_ values consumed).
+  void CloseGroup() {
     ++distinct;
     if constexpr (kExactIntegerOrder) {
-      const int64_t t = i * n2 - j * n1;
+      const int64_t t = i_ * n2_ - j_ * n1_;
       if (t >= pos.t) {
         if (t > pos.t) pos.set = false;
         pos.t = t;
-        pos.Offer(i / dn1 - j / dn2, group_x, group_in_a);
+        pos.Offer(i_ / dn1_ - j_ / dn2_, group_x_, group_in_a_);
       }
       if (-t >= neg.t) {
         if (-t > neg.t) neg.set = false;
         neg.t = -t;
-        neg.Offer(-(i / dn1 - j / dn2), group_x, group_in_a);
+        neg.Offer(-(i_ / dn1_ - j_ / dn2_), group_x_, group_in_a_);
       }
     } else {
-      const double f = i / dn1 - j / dn2;
-      pos.Offer(f, group_x, group_in_a);
-      neg.Offer(-f, group_x, group_in_a);
+      const double f = i_ / dn1_ - j_ / dn2_;
+      pos.Offer(f, group_x_, group_in_a_);
+      neg.Offer(-f, group_x_, group_in_a_);
     }
-  };
-  // Consumes value x (from a if from_a).
-  auto step = [&](double x, bool from_a) {
-    if (x != group_x) {
-      close_group();
-      w_sum += std::fabs(static_cast<double>(i) * dn2 - static_cast<double>(j) * dn1) *
-               (x - group_x);
-      group_x = x;
-      group_in_a = from_a;
-    } else {
-      group_in_a = group_in_a || from_a;
-    }
-  };
-
-  while (i < n1 && j < n2) {
-    const double xa = a[i];
-    const double xb = b[j];
-    take_a = xa <= xb;
-    step(take_a ? xa : xb, take_a);
-    i += take_a ? 1 : 0;
-    j += take_a ? 0 : 1;
   }
-  for (; i < n1; ++i) step(a[i], true);
-  for (; j < n2; ++j) step(b[j], false);
-  close_group();  // both ECDFs are 1 here; nothing follows to weigh
+
+  const double* a_;
+  const double* b_;
+  int64_t i_;
+  int64_t j_;
+  const int64_t a_end_;
+  const int64_t b_end_;
+  const int64_t n1_;
+  const int64_t n2_;
+  const double dn1_;
+  const double dn2_;
+  double group_x_ = 0;
+  bool group_in_a_ = false;
+};
+
+// Below this many values one chain does it all.
+constexpr int64_t kSplitMin = 1 << 14;
+
+// The pooled sample is split at a's median value into two ranges merged by
+// two independent chains in one loop: the loads of one chain overlap the
+// other's, nearly halving the time of this latency-bound loop.
+template <bool kExactIntegerOrder>
+EcdfComparison Compare(const double* a, int64_t n1, const double* b, int64_t n2) {
+  using Chain = MergeChain<kExactIntegerOrder>;
+  const double split_x = a[n1 / 2];
+  const int64_t ia = std::lower_bound(a, a + n1, split_x) - a;
+  const int64_t jb = std::lower_bound(b, b + n2, split_x) - b;
+  const bool split = n1 + n2 >= kSplitMin && ia + jb > 0;
+  // Unsplit: everything. Split: from split_x on (never empty).
+  Chain high(a, split ? ia : 0, n1, b, split ? jb : 0, n2, n1, n2);
+  SideBest pos;
+  SideBest neg;
+  double w_sum = 0;
+  int64_t distinct = 0;
+  if (split) {
+    Chain low(a, 0, ia, b, 0, jb, n1, n2);
+    while (low.CanStepBoth() && high.CanStepBoth()) {
+      low.StepBoth();
+      high.StepBoth();
+    }
+    low.Finish();
+    pos = low.pos;
+    neg = low.neg;
+    distinct = low.distinct;
+    // The gap between the low range's last value and split_x.
+    w_sum = low.w_sum + std::fabs(static_cast<double>(ia) * n2 - static_cast<double>(jb) * n1) *
+                            (split_x - low.last_x());
+  }
+  high.Finish();
+  MergeLater(kExactIntegerOrder, &pos, high.pos);
+  MergeLater(kExactIntegerOrder, &neg, high.neg);
+  distinct += high.distinct;
+  w_sum += high.w_sum;
 
   EcdfComparison out;
   out.distinct_values = distinct;
-  out.wasserstein = w_sum / (dn1 * dn2);
+  out.wasserstein = w_sum / (static_cast<double>(n1) * static_cast<double>(n2));
   // SciPy: minS = clip(-min(cddiffs), 0, 1); maxS = max(cddiffs); the
   // negative side wins only if strictly larger.
   const double min_s = std::clamp(neg.f, 0.0, 1.0);
