@@ -54,6 +54,8 @@ void EntityIndex::FindAll(const ColumnVector& keys, std::vector<int32_t>* ids) c
     if (keys.IsNull(i)) {
       (*ids)[i] = -1;
     } else if (key_type_ == DataType::kInt64) {
+      constexpr size_t kPrefetchAhead = 16;
+      if (i + kPrefetchAhead < n) Prefetch(keys.values.ints[i + kPrefetchAhead]);
       (*ids)[i] = Find(keys.values.ints[i]);
     } else {
       (*ids)[i] = Find(std::string_view(keys.values.strings[i]));

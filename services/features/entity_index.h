@@ -27,6 +27,9 @@ class EntityIndex {
   int32_t Intern(int64_t key);
   int32_t Intern(std::string_view key);
 
+  // Hints that `key` will be interned or found soon (loads its hash slot).
+  void Prefetch(int64_t key) const { int_ids_.prefetch(key); }
+
   // The id of the key, or -1 when it is unknown (or of the other type).
   int32_t Find(int64_t key) const;
   int32_t Find(std::string_view key) const;

@@ -78,6 +78,7 @@ EventTableBuilder::EventTableBuilder(FeatureViewDefinition definition, const Sou
   while (buckets < kMaxBuckets &&
          static_cast<int64_t>(buckets * 2) * kRowsPerBucket <= expected_rows) {
     buckets *= 2;
+    ++bucket_bits_;
   }
   buckets_.reserve(buckets);
   for (size_t b = 0; b < buckets; ++b) buckets_.emplace_back(slots_);
@@ -133,6 +134,7 @@ absl::Status EventTableBuilder::CheckBatch(const ColumnBatch& batch) const {
 }
 
 absl::Status EventTableBuilder::Append(const ColumnBatch& batch) {
+  if (table_ == nullptr) return absl::FailedPreconditionError("Append after Finish");
   MLOPS_RETURN_IF_ERROR(CheckBatch(batch));
   const size_t n = static_cast<size_t>(batch.num_rows);
   const ColumnVector& keys = batch.columns[entity_index_];
@@ -142,12 +144,12 @@ absl::Status EventTableBuilder::Append(const ColumnBatch& batch) {
   std::vector<const ColumnVector*> inputs;
   for (const KeptColumn& k : kept_) inputs.push_back(&batch.columns[k.schema_index]);
   // Row by row, so that each record is written while it is in cache.
+  constexpr size_t kPrefetchAhead = 16;
+  const bool int_keys = entities.key_type() == DataType::kInt64;
   for (size_t r = 0; r < n; ++r) {
-    const int32_t id = entities.key_type() == DataType::kInt64
-                           ? entities.Intern(keys.values.ints[r])
-                           : entities.Intern(std::string_view(keys.values.strings[r]));
-    if (static_cast<size_t>(id) == entity_counts_.size()) entity_counts_.push_back(0);
-    ++entity_counts_[id];
+    if (int_keys && r + kPrefetchAhead < n) entities.Prefetch(keys.values.ints[r + kPrefetchAhead]);
+    const int32_t id = int_keys ? entities.Intern(keys.values.ints[r])
+                                : entities.Intern(std::string_view(keys.values.strings[r]));
     uint64_t* record = buckets_[static_cast<size_t>(id) & bucket_mask].Append();
     record[kEntitySlot] = static_cast<uint64_t>(id);
     record[kTimeSlot] = static_cast<uint64_t>(times[r]);
@@ -181,26 +183,37 @@ int32_t EventTableBuilder::Intern(KeptColumn& column, const std::string& value) 
   return it->second;
 }
 
-void EventTableBuilder::DrainBucket(size_t b, const std::vector<int32_t>& new_id_of,
-                                    std::vector<int64_t>& cursor,
+void EventTableBuilder::DrainBucket(size_t b, int32_t first_id, int64_t first_event,
                                     std::vector<Buffer<uint8_t>>& null_bytes) {
   EventTable& table = *table_;
-  int64_t* times = table.event_times_.data();
-  buckets_[b].ForEach([&](const uint64_t* record) {
-    const int64_t pos = cursor[new_id_of[record[kEntitySlot]]]++;
+  const RecordBlocks& bucket = buckets_[b];
+  // The bucket holds arrival ids b, b + B, b + 2B, ...: local index id >> bits.
+  const size_t num_local = table.entities_.size() > b
+                               ? ((table.entities_.size() - b - 1) >> bucket_bits_) + 1
+                               : 0;
+  std::vector<int64_t> cursor(num_local + 1, 0);
+  bucket.ForEach([&](const uint64_t* record) { ++cursor[(record[kEntitySlot] >> bucket_bits_) + 1]; });
+  for (size_t j = 0; j < num_local; ++j) {
+    cursor[j + 1] += cursor[j];
+    table.entity_offsets_[first_id + j] = first_event + cursor[j];
+  }
+  int64_t* times = table.event_times_.data() + first_event;
+  bucket.ForEach([&](const uint64_t* record) {
+    const int64_t pos = cursor[record[kEntitySlot] >> bucket_bits_]++;
     times[pos] = static_cast<int64_t>(record[kTimeSlot]);
     for (size_t c = 0; c < kept_.size(); ++c) {
       EventColumn& out = table.columns_[c];
       const uint64_t v = record[kFirstValueSlot + c];
+      const int64_t at = first_event + pos;
       switch (out.type_) {
         case DataType::kInt64:
-        case DataType::kTimestamp: out.ints_[pos] = static_cast<int64_t>(v); break;
-        case DataType::kDouble: std::memcpy(&out.doubles_[pos], &v, 8); break;
-        case DataType::kBool: out.bools_[pos] = static_cast<uint8_t>(v); break;
-        case DataType::kString: out.codes_[pos] = static_cast<int32_t>(v); break;
+        case DataType::kTimestamp: out.ints_[at] = static_cast<int64_t>(v); break;
+        case DataType::kDouble: std::memcpy(&out.doubles_[at], &v, 8); break;
+        case DataType::kBool: out.bools_[at] = static_cast<uint8_t>(v); break;
+        case DataType::kString: out.codes_[at] = static_cast<int32_t>(v); break;
       }
       if (kept_[c].any_null) {
-        null_bytes[c][pos] = (record[mask_slot_ + c / 64] >> (c % 64)) & 1;
+        null_bytes[c][at] = (record[mask_slot_ + c / 64] >> (c % 64)) & 1;
       }
     }
   });
@@ -208,42 +221,37 @@ void EventTableBuilder::DrainBucket(size_t b, const std::vector<int32_t>& new_id
 }
 
 std::shared_ptr<const EventTable> EventTableBuilder::Finish(ThreadPool* pool) {
+  if (table_ == nullptr) return nullptr;  // finished before
   EventTable& table = *table_;
   const size_t n = static_cast<size_t>(rows_);
-  const size_t num_entities = entity_counts_.size();
+  const size_t num_entities = table.entities_.size();
   const size_t num_buckets = buckets_.size();
 
-  // Renumber entities bucket by bucket, so that each bucket's events form one
-  // contiguous range of the table and id order is table order.
-  std::vector<int32_t> new_id_of(num_entities);
-  std::vector<int32_t> old_id_of(num_entities);
-  std::vector<int32_t> bucket_first(num_buckets + 1, 0);
-  {
-    int32_t next = 0;
-    for (size_t b = 0; b < num_buckets; ++b) {
-      bucket_first[b] = next;
-      for (size_t old = b; old < num_entities; old += num_buckets) {
-        old_id_of[next] = static_cast<int32_t>(old);
-        new_id_of[old] = next++;
-      }
-    }
-    bucket_first[num_buckets] = next;
+  // Renumber entities bucket by bucket (bucket b holds arrival ids b, b + B,
+  // ... in that order), so that each bucket's events form one contiguous
+  // range of the table and id order is table order.
+  std::vector<int32_t> bucket_first_id(num_buckets + 1, 0);
+  std::vector<int64_t> bucket_first_event(num_buckets + 1, 0);
+  for (size_t b = 0; b < num_buckets; ++b) {
+    const size_t count = num_entities > b ? ((num_entities - b - 1) >> bucket_bits_) + 1 : 0;
+    bucket_first_id[b + 1] = bucket_first_id[b] + static_cast<int32_t>(count);
+    bucket_first_event[b + 1] =
+        bucket_first_event[b] + static_cast<int64_t>(buckets_[b].size());
   }
   EntityIndex arrival_ids = std::move(table.entities_);
   table.entities_ = EntityIndex(arrival_ids.key_type());
-  table.entity_offsets_.assign(num_entities + 1, 0);
-  for (size_t e = 0; e < num_entities; ++e) {
-    const int32_t old = old_id_of[e];
-    if (arrival_ids.key_type() == DataType::kInt64) {
-      table.entities_.Intern(arrival_ids.IntKeyAt(old));
-    } else {
-      table.entities_.Intern(std::string_view(arrival_ids.StringKeyAt(old)));
+  for (size_t b = 0; b < num_buckets; ++b) {
+    for (size_t old = b; old < num_entities; old += num_buckets) {
+      if (arrival_ids.key_type() == DataType::kInt64) {
+        table.entities_.Intern(arrival_ids.IntKeyAt(static_cast<int32_t>(old)));
+      } else {
+        table.entities_.Intern(std::string_view(arrival_ids.StringKeyAt(static_cast<int32_t>(old))));
+      }
     }
-    table.entity_offsets_[e + 1] = table.entity_offsets_[e] + entity_counts_[old];
   }
   arrival_ids = EntityIndex(DataType::kInt64);
-  entity_counts_.clear();
-  entity_counts_.shrink_to_fit();
+  table.entity_offsets_.assign(num_entities + 1, 0);
+  table.entity_offsets_[num_entities] = static_cast<int64_t>(n);
 
   // Sized but untouched: pages become resident as buckets are drained.
   table.event_times_.resize(n);
@@ -265,21 +273,25 @@ std::shared_ptr<const EventTable> EventTableBuilder::Finish(ThreadPool* pool) {
     if (kept_[c].any_null) null_bytes[c].resize(n);
   }
 
-  std::vector<int64_t> cursor(table.entity_offsets_.begin(), table.entity_offsets_.end() - 1);
   ParallelForOrInline(pool, static_cast<int64_t>(num_buckets), [&](int64_t b) {
-    DrainBucket(static_cast<size_t>(b), new_id_of, cursor, null_bytes);
+    DrainBucket(static_cast<size_t>(b), bucket_first_id[b], bucket_first_event[b], null_bytes);
     // Each entity's events are in arrival order; sort them by time (stable).
+    std::vector<std::pair<int64_t, uint32_t>> keyed;
     std::vector<uint32_t> order;
     std::vector<uint64_t> scratch;
-    for (int32_t e = bucket_first[b]; e < bucket_first[b + 1]; ++e) {
+    for (int32_t e = bucket_first_id[b]; e < bucket_first_id[b + 1]; ++e) {
+      // The next bucket's first offset may not be written yet: use its known value.
       const int64_t begin = table.entity_offsets_[e];
-      const size_t len = static_cast<size_t>(table.entity_offsets_[e + 1] - begin);
+      const int64_t end = e + 1 < bucket_first_id[b + 1] ? table.entity_offsets_[e + 1]
+                                                          : bucket_first_event[b + 1];
+      const size_t len = static_cast<size_t>(end - begin);
       int64_t* times = table.event_times_.data() + begin;
       if (std::is_sorted(times, times + len)) continue;
+      keyed.resize(len);
+      for (size_t i = 0; i < len; ++i) keyed[i] = {times[i], static_cast<uint32_t>(i)};
+      std::sort(keyed.begin(), keyed.end());  // (time, arrival): stable by time
       order.resize(len);
-      for (size_t i = 0; i < len; ++i) order[i] = static_cast<uint32_t>(i);
-      std::stable_sort(order.begin(), order.end(),
-                       [times](uint32_t x, uint32_t y) { return times[x] < times[y]; });
+      for (size_t i = 0; i < len; ++i) order[i] = keyed[i].second;
       Permute(times, order, scratch);
       for (size_t c = 0; c < kept_.size(); ++c) {
         EventColumn& col = table.columns_[c];

@@ -115,7 +115,8 @@ class EventTableBuilder {
 
   int64_t rows_appended() const { return rows_; }
 
-  // Sorts and returns the table; the builder is empty afterwards.
+  // Sorts and returns the table. Call once: the builder is spent afterwards
+  // (a second Finish returns null, Append fails with FailedPrecondition).
   std::shared_ptr<const EventTable> Finish(ThreadPool* pool = nullptr);
 
  private:
@@ -134,9 +135,10 @@ class EventTableBuilder {
   absl::Status CheckBatch(const ColumnBatch& batch) const;
   // The dictionary code of a STRING value.
   static int32_t Intern(KeptColumn& column, const std::string& value);
-  // Moves bucket b's records to their sorted places in the table.
-  void DrainBucket(size_t b, const std::vector<int32_t>& new_id_of,
-                   std::vector<int64_t>& cursor, std::vector<Buffer<uint8_t>>& null_bytes);
+  // Moves bucket b's records to their sorted places in the table: its
+  // entities get ids first_id.., its events positions first_event...
+  void DrainBucket(size_t b, int32_t first_id, int64_t first_event,
+                   std::vector<Buffer<uint8_t>>& null_bytes);
 
   std::unique_ptr<EventTable> table_;
   SourceSchema schema_;
@@ -145,8 +147,9 @@ class EventTableBuilder {
   std::vector<KeptColumn> kept_;
   size_t mask_slot_ = 0;  // first null mask slot; == slots_ when no column is nullable
   size_t slots_ = 0;      // per record
-  std::vector<RecordBlocks> buckets_;  // a power of two of them
-  std::vector<int64_t> entity_counts_;  // by (arrival) entity id
+  // A power of two of them; entity (arrival) id i goes to bucket i % size.
+  std::vector<RecordBlocks> buckets_;
+  int bucket_bits_ = 0;
   int64_t rows_ = 0;
 };
 

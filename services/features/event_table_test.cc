@@ -163,6 +163,16 @@ TEST(EventTableTest, RejectsBatchesOfWrongShape) {
   EXPECT_TRUE((*builder)->Append(batch).ok());
 }
 
+TEST(EventTableTest, BuilderIsSpentAfterFinish) {
+  auto builder = EventTableBuilder::Create(View(), Schema());
+  ASSERT_TRUE(builder.ok());
+  EXPECT_NE((*builder)->Finish(), nullptr);  // an empty table is a table
+  EXPECT_EQ((*builder)->Finish(), nullptr);
+  const std::vector<Row> rows = {{int64_t{1}, Ts(1), 1.0, std::monostate{}, std::monostate{}}};
+  EXPECT_EQ((*builder)->Append(RowsToBatch(Schema(), rows)).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(EventTableTest, CreateRejectsInvalidDefinition) {
   FeatureViewDefinition d = View();
   d.features[0].source_column = "nope";

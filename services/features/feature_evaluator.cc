@@ -99,9 +99,18 @@ T Extreme(const EventColumn& c, const T* v, int64_t lo, int64_t hi, bool want_ma
 }
 
 // Events in [begin, end) are sorted by time; the first index whose time is
-// greater than t.
+// greater than t (std::upper_bound, written without data-dependent branches:
+// the positions probed are unpredictable, so a branchy search mispredicts).
 int64_t FirstAfter(const int64_t* times, int64_t begin, int64_t end, int64_t t) {
-  return std::upper_bound(times + begin, times + end, t) - times;
+  int64_t len = end - begin;
+  if (len == 0) return begin;
+  const int64_t* base = times + begin;
+  while (len > 1) {
+    const int64_t half = len / 2;
+    base = base[half - 1] <= t ? base + half : base;
+    len -= half;
+  }
+  return (base - times) + (*base <= t ? 1 : 0);
 }
 
 }  // namespace

@@ -247,6 +247,14 @@ TEST(WindowTest, WindowReachingBeforeTimeZeroDoesNotOverflow) {
               IsDouble(3.0));
 }
 
+TEST(FeatureEvaluatorTest, EmptyTableKnowsNoEntity) {
+  const auto def = View({{"x", "x", Aggregation::kRaw, 0}, {"c", "x", Aggregation::kCount, 5}});
+  FeatureEvaluator evaluator(BuildTable(def, Schema(), {}));
+  for (const FeatureValue& v : evaluator.Evaluate(int64_t{1}, 100)) {
+    EXPECT_THAT(v, HasStatus(ValueStatus::kEntityUnknown));
+  }
+}
+
 TEST(FeatureEvaluatorTest, SelectsSubsetInGivenOrder) {
   const auto def = View({{"a", "x", Aggregation::kRaw, 0},
                          {"b", "x", Aggregation::kCount, 10},

@@ -14,6 +14,25 @@ namespace {
 // enough to amortize scheduling.
 constexpr size_t kQueriesPerTask = 8192;
 
+// to[row of order[i]] = from[i] for every i: moves values evaluated in entity
+// order to their input rows.
+void Scatter(FeatureColumn& from, const std::vector<uint64_t>& order, FeatureColumn& to) {
+  const size_t n = order.size();
+  auto row = [&order](size_t i) { return static_cast<size_t>(order[i] & 0xffffffffu); };
+  for (size_t i = 0; i < n; ++i) to.status[row(i)] = from.status[i];
+  switch (from.type()) {
+    case DataType::kDouble:
+      for (size_t i = 0; i < n; ++i) to.values.doubles[row(i)] = from.values.doubles[i];
+      break;
+    case DataType::kString:
+      for (size_t i = 0; i < n; ++i) to.values.strings[row(i)] = std::move(from.values.strings[i]);
+      break;
+    default:
+      for (size_t i = 0; i < n; ++i) to.values.ints[row(i)] = from.values.ints[i];
+      break;
+  }
+}
+
 // Rows [begin, end) of `in` as a new column.
 ColumnVector Slice(const ColumnVector& in, size_t begin, size_t end) {
   ColumnVector out(in.type());
@@ -107,8 +126,12 @@ absl::StatusOr<JoinOutputChunk> PointInTimeJoin::JoinChunk(JoinInputChunk input)
   const std::vector<int64_t>& ts = input.timestamps;
 
   // Per view: rows of known entities sorted by (entity id, row), packed in
-  // one integer; rows of unknown entities are answered right away.
+  // one integer; rows of unknown entities are answered right away. Entity id
+  // order is table order, so evaluating in this order sweeps the events
+  // front to back; values land in `sorted` (sequential writes) and are then
+  // scattered to their rows one column at a time.
   std::vector<std::vector<uint64_t>> orders(evaluators_.size());
+  std::vector<std::vector<FeatureColumn>> sorted(evaluators_.size());
   ParallelForOrInline(pool_, static_cast<int64_t>(evaluators_.size()), [&](int64_t v) {
     const FeatureEvaluator& evaluator = evaluators_[v];
     std::vector<int32_t> ids;
@@ -123,6 +146,7 @@ absl::StatusOr<JoinOutputChunk> PointInTimeJoin::JoinChunk(JoinInputChunk input)
       }
     }
     std::sort(order.begin(), order.end());
+    sorted[v] = evaluator.MakeColumns(order.size());
   });
 
   struct Task {
@@ -141,8 +165,13 @@ absl::StatusOr<JoinOutputChunk> PointInTimeJoin::JoinChunk(JoinInputChunk input)
     for (size_t i = task.begin; i < task.end; ++i) {
       const int32_t entity = static_cast<int32_t>(order[i] >> 32);
       const size_t row = static_cast<size_t>(order[i] & 0xffffffffu);
-      evaluator.EvaluateInto(entity, ts[row], out.features, first_column_[task.view], row);
+      evaluator.EvaluateInto(entity, ts[row], sorted[task.view], 0, i);
     }
+  });
+  ParallelForOrInline(pool_, static_cast<int64_t>(columns_.size()), [&](int64_t c) {
+    size_t v = 0;
+    while (v + 1 < evaluators_.size() && first_column_[v + 1] <= static_cast<size_t>(c)) ++v;
+    Scatter(sorted[v][c - first_column_[v]], orders[v], out.features[c]);
   });
   return out;
 }
