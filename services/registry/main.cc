@@ -3,6 +3,8 @@
 
 #include "common/server/service_main.h"
 #include "mlops_migrations/registry_migrations.h"
+#include "services/registry/change_notifier.h"
+#include "services/registry/deployment_feed.h"
 #include "services/registry/metrics.h"
 #include "services/registry/pg_registry_store.h"
 #include "services/registry/registry.h"
@@ -15,6 +17,8 @@ struct RegistryState {
   std::unique_ptr<mlops::registry::PgRegistryStore> store;
   std::unique_ptr<mlops::registry::RegistryMetrics> metrics;
   std::unique_ptr<mlops::registry::Registry> registry;
+  mlops::registry::ChangeNotifier notifier;
+  std::unique_ptr<mlops::registry::DeploymentFeed> feed;
 };
 
 }  // namespace
@@ -29,11 +33,17 @@ int main(int argc, char** argv) {
     auto state = std::make_shared<RegistryState>();
     state->store = std::make_unique<mlops::registry::PgRegistryStore>(ctx.pool);
     state->metrics = std::make_unique<mlops::registry::RegistryMetrics>(ctx.registry);
+    mlops::registry::RegistryOptions options;
+    options.notifier = &state->notifier;
     state->registry = std::make_unique<mlops::registry::Registry>(
-        state->store.get(), state->metrics.get(), mlops::registry::RegistryOptions{});
+        state->store.get(), state->metrics.get(), options);
+    state->feed = std::make_unique<mlops::registry::DeploymentFeed>(state->store.get());
+    // Drain ends every WatchDeployments stream (UNAVAILABLE: reconnect elsewhere).
+    RegistryState* raw = state.get();
+    ctx.on_drain->push_back([raw] { raw->notifier.Shutdown(); });
     mlops::BuiltService built;
     built.services.push_back(std::make_shared<mlops::registry::RegistryServiceImpl>(
-        state->registry.get(), ctx.authorizer));
+        state->registry.get(), ctx.authorizer, state->feed.get(), &state->notifier));
     built.state = state;
     return built;
   };

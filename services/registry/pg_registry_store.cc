@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/registry/pg_registry_internal.h"
 
 namespace mlops::registry {
 namespace {
@@ -177,6 +178,7 @@ constexpr char kAuditDesc[] =
 constexpr char kScanAudit[] =
     "WHERE sequence >= $1 AND ($2::bigint = 0 OR sequence <= $2::bigint) "
     "ORDER BY sequence LIMIT $3";
+constexpr char kAuditHeadSql[] = "SELECT sequence FROM audit_head WHERE id = 1";
 constexpr char kAuditHashAt[] = "SELECT entry_hash FROM audit_log WHERE sequence = $1";
 // Stage-change entries (event 6, TRANSITION_GRANTED) carry {"stage":"..."}.
 constexpr char kEnteredProduction[] =
@@ -216,7 +218,10 @@ std::string NumArray(const std::vector<T>& items) {
 
 std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
 
-// Appends `e` to the chain (fills sequence, prev_hash, entry_hash).
+}  // namespace
+
+namespace pg_registry {
+
 AuditEntry AppendAudit(Txn& txn, AuditEntry e) {
   pqxx::result head = txn.exec_params(kLockAuditHead);
   e.sequence = head[0][0].as<int64_t>() + 1;
@@ -228,6 +233,13 @@ AuditEntry AppendAudit(Txn& txn, AuditEntry e) {
   txn.exec_params(kUpdateAuditHead, e.sequence, e.entry_hash);
   return e;
 }
+
+}  // namespace pg_registry
+
+namespace {
+
+using pg_registry::AppendAudit;
+using pg_registry::LoadModel;
 
 AuditEntry AuditFromRow(const pqxx::row& r) {
   AuditEntry e;
@@ -303,7 +315,9 @@ void LoadDetails(Txn& txn, std::vector<VersionRecord>& versions) {
   }
 }
 
-absl::StatusOr<ModelRecord> LoadModel(Txn& txn, const std::string& name) {
+}  // namespace
+
+absl::StatusOr<ModelRecord> pg_registry::LoadModel(Txn& txn, const std::string& name) {
   pqxx::result r = txn.exec_params(kSelectModel, name);
   if (r.empty()) return absl::NotFoundError(absl::StrCat("model \"", name, "\" not found"));
   ModelRecord m;
@@ -333,6 +347,8 @@ absl::StatusOr<ModelRecord> LoadModel(Txn& txn, const std::string& name) {
   }
   return m;
 }
+
+namespace {
 
 absl::StatusOr<VersionRecord> LoadVersion(Txn& txn, const std::string& model, int64_t version) {
   pqxx::result r = txn.exec_params(absl::StrCat(kVersionColumns, kWhereVersion), model, version);
@@ -871,6 +887,13 @@ absl::StatusOr<ProductionAt> PgRegistryStore::ProductionAtTime(const std::string
     }
     return out;
   });
+}
+
+absl::StatusOr<int64_t> PgRegistryStore::AuditHead() {
+  PgCallOptions call{"registry_audit_head"};
+  call.read_only = true;
+  return pool_->WithTransaction(
+      call, [&](Txn& txn) { return txn.exec_params(kAuditHeadSql)[0][0].as<int64_t>(); });
 }
 
 }  // namespace mlops::registry

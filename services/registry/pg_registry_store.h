@@ -38,6 +38,14 @@ class PgRegistryStore final : public RegistryStore {
   absl::StatusOr<std::string> AuditHashAt(int64_t sequence) override;
   absl::StatusOr<ProductionAt> ProductionAtTime(const std::string& model,
                                                 int64_t at_micros) override;
+  absl::StatusOr<int64_t> AuditHead() override;
+  // Endpoints: pg_registry_endpoints.cc.
+  absl::StatusOr<EndpointRecord> SetEndpoint(const EndpointRecord& endpoint,
+                                             AuditEntry audit) override;
+  absl::StatusOr<EndpointRecord> GetEndpoint(const std::string& endpoint) override;
+  absl::StatusOr<std::vector<EndpointRecord>> ListEndpoints(const std::string& model,
+                                                            const std::string& after,
+                                                            int limit) override;
 
  private:
   PgPool* pool_;

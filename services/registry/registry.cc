@@ -44,6 +44,10 @@ int64_t Registry::Now() const {
       .count();
 }
 
+void Registry::Changed() const {
+  if (options_.notifier != nullptr) options_.notifier->Notify();
+}
+
 AuditEntry Registry::Audit(const Principal& who, int event, const std::string& model,
                            int64_t version, const std::string& reason) const {
   AuditEntry e;
@@ -211,6 +215,7 @@ absl::StatusOr<TransitionOutcome> Registry::Commit(TransitionCommit commit) {
       }
     }
   }
+  if (commit.apply) Changed();
   TransitionOutcome out{std::move(stored), absl::OkStatus()};
   if (out.request.status == TransitionStatus::kDenied) {
     out.status = absl::FailedPreconditionError(absl::StrCat(
@@ -390,6 +395,7 @@ absl::StatusOr<AliasRecord> Registry::SetAlias(const Principal& who, const std::
   AuditEntry e = Audit(who, kAuditAliasSet, model, version, reason);
   e.after_json = absl::StrCat("{\"alias\":", JsonQuote(alias), ",\"version\":", version, "}");
   MLOPS_ASSIGN_OR_RETURN(AliasRecord out, store_->SetAlias(a, e));
+  Changed();
   if (metrics_ != nullptr) metrics_->AuditEntries(kAuditAliasSet);
   return out;
 }
@@ -403,8 +409,34 @@ absl::StatusOr<int64_t> Registry::DeleteAlias(const Principal& who, const std::s
   AuditEntry e = Audit(who, kAuditAliasDeleted, model, 0, reason);
   e.before_json = absl::StrCat("{\"alias\":", JsonQuote(alias), "}");
   MLOPS_ASSIGN_OR_RETURN(int64_t previous, store_->DeleteAlias(model, alias, e));
+  Changed();
   if (metrics_ != nullptr) metrics_->AuditEntries(kAuditAliasDeleted);
   return previous;
+}
+
+absl::StatusOr<EndpointRecord> Registry::SetEndpoint(const Principal& who,
+                                                     EndpointRecord endpoint,
+                                                     const std::string& reason) {
+  endpoint.updated_at_micros = Now();
+  endpoint.updated_by = who.name;
+  AuditEntry e = Audit(who, kAuditEndpointConfigSet, endpoint.model, 0, reason);
+  e.endpoint = endpoint.endpoint;
+  e.after_json = absl::StrCat("{\"endpoint\":", JsonQuote(endpoint.endpoint), ",\"model\":",
+                              JsonQuote(endpoint.model), "}");
+  MLOPS_ASSIGN_OR_RETURN(EndpointRecord out, store_->SetEndpoint(endpoint, e));
+  if (metrics_ != nullptr) metrics_->AuditEntries(kAuditEndpointConfigSet);
+  Changed();
+  return out;
+}
+
+absl::StatusOr<EndpointRecord> Registry::GetEndpoint(const std::string& endpoint) {
+  return store_->GetEndpoint(endpoint);
+}
+
+absl::StatusOr<std::vector<EndpointRecord>> Registry::ListEndpoints(const std::string& model,
+                                                                    const std::string& after,
+                                                                    int limit) {
+  return store_->ListEndpoints(model, after, limit);
 }
 
 absl::StatusOr<std::vector<AuditEntry>> Registry::ReadAudit(const AuditFilter& filter) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/auth/role.h"
+#include "services/registry/change_notifier.h"
 #include "services/registry/metrics.h"
 #include "services/registry/registry_store.h"
 
@@ -29,6 +30,7 @@ enum AuditEvent : int {
   kAuditAliasSet = 10,
   kAuditAliasDeleted = 11,
   kAuditArtifactRead = 12,
+  kAuditEndpointConfigSet = 13,
 };
 
 struct TransitionAsk {
@@ -50,6 +52,8 @@ struct TransitionOutcome {
 struct RegistryOptions {
   int64_t max_artifact_bytes = int64_t{1} << 30;
   std::function<int64_t()> now_micros;  // default: the system clock
+  // Told about every committed stage, alias and endpoint change (may be null).
+  ChangeNotifier* notifier = nullptr;
 };
 
 class Registry {
@@ -101,6 +105,12 @@ class Registry {
   absl::StatusOr<int64_t> DeleteAlias(const Principal& who, const std::string& model,
                                       const std::string& alias, const std::string& reason);
 
+  absl::StatusOr<EndpointRecord> SetEndpoint(const Principal& who, EndpointRecord endpoint,
+                                             const std::string& reason);
+  absl::StatusOr<EndpointRecord> GetEndpoint(const std::string& endpoint);
+  absl::StatusOr<std::vector<EndpointRecord>> ListEndpoints(const std::string& model,
+                                                            const std::string& after, int limit);
+
   absl::StatusOr<std::vector<AuditEntry>> ReadAudit(const AuditFilter& filter);
   absl::StatusOr<ProductionAt> ProductionAtTime(const std::string& model, int64_t at_micros);
   // from 0 = 1, to 0 = the end.
@@ -108,6 +118,7 @@ class Registry {
 
  private:
   int64_t Now() const;
+  void Changed() const;
   AuditEntry Audit(const Principal& who, int event, const std::string& model, int64_t version,
                    const std::string& reason) const;
   // Runs the gate of `target` for `v` against the model's current champion.

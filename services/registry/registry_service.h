@@ -9,14 +9,23 @@
 // Thread-safe.
 #include "common/auth/authorizer.h"
 #include "mlops/registry/v1/registry.grpc.pb.h"
+#include "services/registry/change_notifier.h"
+#include "services/registry/deployment_feed.h"
 #include "services/registry/registry.h"
 
 namespace mlops::registry {
 
 class RegistryServiceImpl final : public v1::RegistryService::Service {
  public:
-  RegistryServiceImpl(Registry* registry, const Authorizer* authorizer)
-      : registry_(registry), authorizer_(authorizer) {}
+  // `feed` and `notifier` may be null: WatchDeployments is then UNIMPLEMENTED.
+  RegistryServiceImpl(Registry* registry, const Authorizer* authorizer,
+                      DeploymentFeed* feed = nullptr, ChangeNotifier* notifier = nullptr,
+                      absl::Duration poll_interval = absl::Milliseconds(250))
+      : registry_(registry),
+        authorizer_(authorizer),
+        feed_(feed),
+        notifier_(notifier),
+        poll_interval_(poll_interval) {}
 
   grpc::Status CreateModel(grpc::ServerContext* ctx, const v1::CreateModelRequest* req,
                            v1::Model* resp) override;
@@ -56,10 +65,26 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
                            v1::GetAuditLogResponse* resp) override;
   grpc::Status VerifyAuditLog(grpc::ServerContext* ctx, const v1::VerifyAuditLogRequest* req,
                               v1::VerifyAuditLogResponse* resp) override;
+  // Endpoints and the deployment stream: registry_service_deployments.cc.
+  grpc::Status SetEndpointConfig(grpc::ServerContext* ctx, const v1::SetEndpointConfigRequest* req,
+                                 v1::EndpointConfig* resp) override;
+  grpc::Status GetEndpointConfig(grpc::ServerContext* ctx, const v1::GetEndpointConfigRequest* req,
+                                 v1::EndpointConfig* resp) override;
+  grpc::Status ListEndpointConfigs(grpc::ServerContext* ctx,
+                                   const v1::ListEndpointConfigsRequest* req,
+                                   v1::ListEndpointConfigsResponse* resp) override;
+  // Snapshot, then every committed change within poll_interval (sooner on
+  // this replica: the notifier wakes the stream), heartbeats every 5 s; ends
+  // with UNAVAILABLE when the notifier shuts down (drain).
+  grpc::Status WatchDeployments(grpc::ServerContext* ctx, const v1::WatchDeploymentsRequest* req,
+                                grpc::ServerWriter<v1::WatchDeploymentsResponse>* writer) override;
 
  private:
   Registry* registry_;
   const Authorizer* authorizer_;
+  DeploymentFeed* feed_;
+  ChangeNotifier* notifier_;
+  absl::Duration poll_interval_;
 };
 
 }  // namespace mlops::registry

@@ -49,14 +49,20 @@ class RegistryServicePgTest : public PgTest {
     pool_ = MakePool(o);
     ASSERT_THAT(RunMigrations(*pool_, "registry", EmbeddedMigrations()).status(), IsOk());
     store_ = std::make_unique<PgRegistryStore>(pool_.get());
-    registry_ = std::make_unique<Registry>(store_.get(), nullptr, RegistryOptions{});
+    RegistryOptions options;
+    options.notifier = &notifier_;
+    registry_ = std::make_unique<Registry>(store_.get(), nullptr, options);
+    feed_ = std::make_unique<DeploymentFeed>(store_.get());
     tokens_ = std::make_unique<TokenStore>(Tokens());
     authorizer_ = std::make_unique<Authorizer>(tokens_.get());
-    service_ = std::make_unique<RegistryServiceImpl>(registry_.get(), authorizer_.get());
+    // A long poll interval: changes made here must arrive through the notifier.
+    service_ = std::make_unique<RegistryServiceImpl>(registry_.get(), authorizer_.get(),
+                                                     feed_.get(), &notifier_, absl::Seconds(3));
     MLOPS_ASSERT_OK_AND_ASSIGN(server_, GrpcTestServer::Start({service_.get()}));
     stub_ = pb::RegistryService::NewStub(server_->InProcessChannel());
   }
   void TearDown() override {
+    notifier_.Shutdown();
     stub_.reset();
     server_.reset();
     service_.reset();
@@ -117,7 +123,9 @@ class RegistryServicePgTest : public PgTest {
 
   std::unique_ptr<PgPool> pool_;
   std::unique_ptr<PgRegistryStore> store_;
+  ChangeNotifier notifier_;
   std::unique_ptr<Registry> registry_;
+  std::unique_ptr<DeploymentFeed> feed_;
   std::unique_ptr<TokenStore> tokens_;
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<RegistryServiceImpl> service_;
@@ -342,6 +350,66 @@ TEST_F(RegistryServicePgTest, CreateModelTwiceIsAlreadyExists) {
   req.set_name("9bad");
   EXPECT_EQ(stub_->CreateModel(As("t-editor").get(), req, &m).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(RegistryServicePgTest, WatchDeploymentsSnapshotThenChangeWithinOneSecondThenDrain) {
+  pb::ModelVersion v;
+  ASSERT_TRUE(Register(Header("x", 0.8), "x", &v).ok());
+  ASSERT_TRUE(Register(Header("y", 0.9), "y", &v).ok());
+  pb::TransitionRequest t;
+  ASSERT_TRUE(Transition(1, pb::STAGE_PRODUCTION, &t).ok());
+  pb::SetEndpointConfigRequest set;
+  set.mutable_config()->set_endpoint("churn_api");
+  set.mutable_config()->set_model("churn");
+  pb::EndpointConfig cfg;
+  ASSERT_TRUE(stub_->SetEndpointConfig(As("t-deployer").get(), set, &cfg).ok());
+  set.mutable_config()->set_model("nope");
+  EXPECT_EQ(stub_->SetEndpointConfig(As("t-deployer").get(), set, &cfg).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  set.mutable_config()->set_model("churn");
+  set.mutable_config()->mutable_promotion_rollout()->set_strategy(pb::ROLLOUT_STRATEGY_CANARY);
+  set.mutable_config()->mutable_promotion_rollout()->mutable_canary()->add_steps()->set_percent(50);
+  EXPECT_EQ(stub_->SetEndpointConfig(As("t-deployer").get(), set, &cfg).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  auto ctx = As("t-viewer");
+  pb::WatchDeploymentsRequest req;
+  req.add_endpoints("churn_api");
+  auto reader = stub_->WatchDeployments(ctx.get(), req);
+  pb::WatchDeploymentsResponse msg;
+  int snapshots = 0;
+  int64_t head = 0;
+  while (reader->Read(&msg) && msg.kind() == pb::DEPLOYMENT_UPDATE_KIND_SNAPSHOT) {
+    ++snapshots;
+    if (msg.has_endpoint()) {
+      ASSERT_EQ(msg.endpoint().versions_size(), 1);
+      EXPECT_EQ(msg.endpoint().versions(0).version(), 1);
+      EXPECT_EQ(msg.endpoint().versions(0).role(), pb::SERVED_VERSION_ROLE_PRIMARY);
+    }
+  }
+  ASSERT_EQ(msg.kind(), pb::DEPLOYMENT_UPDATE_KIND_SNAPSHOT_COMPLETE);
+  EXPECT_EQ(snapshots, 2);  // the endpoint and its model
+  head = msg.sequence();
+
+  const absl::Time promoted = absl::Now();
+  ASSERT_TRUE(Transition(2, pb::STAGE_PRODUCTION, &t).ok());
+  bool saw_endpoint = false;
+  while (!saw_endpoint && reader->Read(&msg)) {
+    ASSERT_EQ(msg.kind(), pb::DEPLOYMENT_UPDATE_KIND_CHANGE);
+    EXPECT_GT(msg.sequence(), head);
+    if (msg.has_endpoint() && msg.endpoint().versions_size() == 1 &&
+        msg.endpoint().versions(0).version() == 2) {
+      saw_endpoint = true;
+      EXPECT_EQ(msg.change().kind(), pb::DEPLOYMENT_CHANGE_KIND_STAGE_CHANGED);
+    }
+  }
+  EXPECT_TRUE(saw_endpoint);
+  EXPECT_LT(absl::Now() - promoted, absl::Seconds(1));
+
+  notifier_.Shutdown();  // what main does on drain
+  while (reader->Read(&msg)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 }  // namespace

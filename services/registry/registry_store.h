@@ -143,6 +143,17 @@ class RegistryStore {
   virtual absl::StatusOr<std::string> AuditHashAt(int64_t sequence) = 0;
   virtual absl::StatusOr<ProductionAt> ProductionAtTime(const std::string& model,
                                                         int64_t at_micros) = 0;
+  // The sequence of the newest audit entry (0 if none).
+  virtual absl::StatusOr<int64_t> AuditHead() = 0;
+
+  // Creates or replaces an endpoint (NotFound for an unknown model).
+  virtual absl::StatusOr<EndpointRecord> SetEndpoint(const EndpointRecord& endpoint,
+                                                     AuditEntry audit) = 0;
+  virtual absl::StatusOr<EndpointRecord> GetEndpoint(const std::string& endpoint) = 0;
+  // Ordered by name, names > after; `model` empty: all.
+  virtual absl::StatusOr<std::vector<EndpointRecord>> ListEndpoints(const std::string& model,
+                                                                    const std::string& after,
+                                                                    int limit) = 0;
 };
 
 }  // namespace mlops::registry

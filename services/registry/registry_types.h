@@ -24,6 +24,19 @@ struct AliasRecord {
   std::string updated_by;
 };
 
+// An endpoint: a name clients call, bound to one model (served: that model's
+// PRODUCTION version).
+struct EndpointRecord {
+  std::string endpoint;
+  std::string model;
+  // The rollout a promotion starts on it, serialized by the service layer
+  // (mlops.registry.v1.RolloutSpec); opaque to the domain and the store.
+  std::string promotion_rollout;
+  std::string description;
+  int64_t updated_at_micros = 0;
+  std::string updated_by;
+};
+
 struct ModelRecord {
   std::string name;
   std::string description;

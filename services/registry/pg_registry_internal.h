@@ -1,0 +1,20 @@
+#pragma once
+// Helpers shared by the pg_registry_*.cc files (pqxx inside; include only
+// from pg_*.cc).
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/statusor.h"
+#include "services/registry/audit_chain.h"
+#include "services/registry/registry_types.h"
+
+namespace mlops::registry::pg_registry {
+
+// Appends `e` to the hash chain under the head's row lock (fills sequence,
+// prev_hash, entry_hash).
+AuditEntry AppendAudit(pqxx::transaction_base& txn, AuditEntry e);
+// NotFound naming the model if unknown.
+absl::StatusOr<ModelRecord> LoadModel(pqxx::transaction_base& txn, const std::string& name);
+
+}  // namespace mlops::registry::pg_registry
