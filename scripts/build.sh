@@ -3,6 +3,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# ccache (when installed) shares objects between clones of the repo: paths are
+# made relative to the checkout and the build dir is not part of the hash.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
+
 BUILD_DIR=${MLOPS_BUILD_DIR:-build}
 BUILD_TYPE=${MLOPS_BUILD_TYPE:-RelWithDebInfo}
 if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
