@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/registry/audit_chain.h"
+#include "services/registry/registry_store.h"
 #include "services/registry/registry_types.h"
 
 namespace mlops::registry::pg_registry {
@@ -16,5 +17,11 @@ namespace mlops::registry::pg_registry {
 AuditEntry AppendAudit(pqxx::transaction_base& txn, AuditEntry e);
 // NotFound naming the model if unknown.
 absl::StatusOr<ModelRecord> LoadModel(pqxx::transaction_base& txn, const std::string& name);
+// NotFound naming the model or version if unknown; with tags, evaluations, aliases.
+absl::StatusOr<VersionRecord> LoadVersion(pqxx::transaction_base& txn, const std::string& model,
+                                          int64_t version);
+// NotFound if unknown; with its gate report and approvals.
+absl::StatusOr<TransitionRecord> LoadTransition(pqxx::transaction_base& txn,
+                                                const std::string& id);
 
 }  // namespace mlops::registry::pg_registry

@@ -348,9 +348,8 @@ absl::StatusOr<ModelRecord> pg_registry::LoadModel(Txn& txn, const std::string& 
   return m;
 }
 
-namespace {
-
-absl::StatusOr<VersionRecord> LoadVersion(Txn& txn, const std::string& model, int64_t version) {
+absl::StatusOr<VersionRecord> pg_registry::LoadVersion(Txn& txn, const std::string& model,
+                                                      int64_t version) {
   pqxx::result r = txn.exec_params(absl::StrCat(kVersionColumns, kWhereVersion), model, version);
   if (r.empty()) {
     if (txn.exec_params(kSelectModel, model).empty()) {
@@ -364,7 +363,7 @@ absl::StatusOr<VersionRecord> LoadVersion(Txn& txn, const std::string& model, in
   return out[0];
 }
 
-absl::StatusOr<TransitionRecord> LoadTransition(Txn& txn, const std::string& id) {
+absl::StatusOr<TransitionRecord> pg_registry::LoadTransition(Txn& txn, const std::string& id) {
   pqxx::result r = txn.exec_params(kSelectTransition, id);
   if (r.empty()) return absl::NotFoundError(absl::StrCat("transition request ", id, " not found"));
   const pqxx::row& row = r[0];
@@ -414,6 +413,11 @@ absl::StatusOr<TransitionRecord> LoadTransition(Txn& txn, const std::string& id)
   }
   return t;
 }
+
+namespace {
+
+using pg_registry::LoadTransition;
+using pg_registry::LoadVersion;
 
 void WriteChecks(Txn& txn, const TransitionRecord& t) {
   txn.exec_params(kDeleteTransitionChecks, t.id);

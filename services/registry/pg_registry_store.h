@@ -29,6 +29,12 @@ class PgRegistryStore final : public RegistryStore {
   absl::StatusOr<GatePolicy> GetGatePolicy(const std::string& model) override;
   absl::StatusOr<TransitionRecord> CommitTransition(const TransitionCommit& commit) override;
   absl::StatusOr<TransitionRecord> GetTransition(const std::string& id) override;
+  // ListTransitions and AddEvaluation: pg_registry_evaluations.cc.
+  absl::StatusOr<std::vector<TransitionRecord>> ListTransitions(
+      const TransitionFilter& filter) override;
+  absl::StatusOr<VersionRecord> AddEvaluation(const std::string& model, int64_t version,
+                                              const EvaluationRecord& evaluation,
+                                              AuditEntry audit) override;
   absl::StatusOr<AliasRecord> SetAlias(const AliasRecord& alias, AuditEntry audit) override;
   absl::StatusOr<int64_t> DeleteAlias(const std::string& model, const std::string& alias,
                                       AuditEntry audit) override;

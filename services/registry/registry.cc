@@ -385,6 +385,30 @@ absl::StatusOr<TransitionRecord> Registry::GetTransition(const std::string& id) 
   return store_->GetTransition(id);
 }
 
+absl::StatusOr<std::vector<TransitionRecord>> Registry::ListTransitions(
+    const TransitionFilter& filter) {
+  return store_->ListTransitions(filter);
+}
+
+absl::StatusOr<VersionRecord> Registry::AddEvaluation(const Principal& who,
+                                                      const std::string& model, int64_t version,
+                                                      EvaluationRecord evaluation) {
+  for (const auto& [metric, value] : evaluation.metrics) {
+    if (!std::isfinite(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("evaluation.metrics[\"", metric, "\"]: NaN/inf not allowed"));
+    }
+  }
+  if (evaluation.name.empty()) evaluation.name = "test";
+  evaluation.recorded_at_micros = Now();
+  AuditEntry e = Audit(who, kAuditEvaluationAdded, model, version, "");
+  e.after_json = absl::StrCat("{\"evaluation\":", JsonQuote(evaluation.name),
+                              ",\"dataset_version\":", JsonQuote(evaluation.dataset_version), "}");
+  MLOPS_ASSIGN_OR_RETURN(VersionRecord out, store_->AddEvaluation(model, version, evaluation, e));
+  if (metrics_ != nullptr) metrics_->AuditEntries(kAuditEvaluationAdded);
+  return out;
+}
+
 absl::StatusOr<AliasRecord> Registry::SetAlias(const Principal& who, const std::string& model,
                                                const std::string& alias, int64_t version,
                                                const std::string& reason) {

@@ -21,6 +21,7 @@ namespace mlops::registry {
 enum AuditEvent : int {
   kAuditModelCreated = 1,
   kAuditVersionRegistered = 2,
+  kAuditEvaluationAdded = 3,
   kAuditGatePolicySet = 4,
   kAuditTransitionRequested = 5,
   kAuditTransitionGranted = 6,
@@ -98,6 +99,10 @@ class Registry {
   absl::StatusOr<TransitionRecord> Reject(const Principal& who, const std::string& id,
                                           const std::string& comment);
   absl::StatusOr<TransitionRecord> GetTransition(const std::string& id);
+  absl::StatusOr<std::vector<TransitionRecord>> ListTransitions(const TransitionFilter& filter);
+  // Appends an evaluation (audited); InvalidArgument for NaN/inf metrics.
+  absl::StatusOr<VersionRecord> AddEvaluation(const Principal& who, const std::string& model,
+                                              int64_t version, EvaluationRecord evaluation);
 
   absl::StatusOr<AliasRecord> SetAlias(const Principal& who, const std::string& model,
                                        const std::string& alias, int64_t version,

@@ -58,6 +58,8 @@ absl::Status CheckSignature(const pb::ModelSignature& s) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
 absl::StatusOr<EvaluationRecord> EvaluationFromProto(const pb::Evaluation& e,
                                                      const std::string& field) {
   EvaluationRecord out;
@@ -77,8 +79,6 @@ absl::StatusOr<EvaluationRecord> EvaluationFromProto(const pb::Evaluation& e,
   }
   return out;
 }
-
-}  // namespace
 
 absl::Status CheckName(const std::string& name, const std::string& field) {
   bool ok = !name.empty() && name.size() <= 63 && name[0] >= 'a' && name[0] <= 'z';

@@ -29,6 +29,10 @@ void ModelToProto(const ModelRecord& m, pb::Model* out);
 // Checks the header's shape (names, signature, metrics, hashes) and builds
 // the new version (without artifact bytes).
 absl::StatusOr<NewVersion> NewVersionFromHeader(const pb::RegisterModelVersionHeader& h);
+// Checks an evaluation (name, dataset version, 1..256 finite metrics);
+// InvalidArgument naming `field`.
+absl::StatusOr<EvaluationRecord> EvaluationFromProto(const pb::Evaluation& e,
+                                                     const std::string& field);
 void VersionToProto(const VersionRecord& v, pb::ModelVersion* out);
 
 absl::StatusOr<GatePolicy> PolicyFromProto(const pb::GatePolicy& p);

@@ -340,6 +340,54 @@ TEST_F(RegistryServicePgTest, ListModelVersionsPagesAndRejectsBadToken) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(RegistryServicePgTest, AddEvaluationLetsChampionBeComparedOnNewData) {
+  pb::ModelVersion v;
+  ASSERT_TRUE(Register(Header("a", 0.80), "a", &v).ok());
+  pb::TransitionRequest t;
+  ASSERT_TRUE(Transition(1, pb::STAGE_PRODUCTION, &t).ok());
+  const std::string fresh(64, 'e');
+  pb::RegisterModelVersionHeader h = Header("b", 0.90);
+  h.mutable_evaluations(0)->set_dataset_version(fresh);
+  ASSERT_TRUE(Register(h, "b", &v).ok());
+  pb::SetGatePolicyRequest set;
+  set.mutable_policy()->set_model("churn");
+  auto* cc = set.mutable_policy()->mutable_production()->add_champion_challenger();
+  cc->set_metric("auc");
+  cc->set_direction(pb::METRIC_DIRECTION_HIGHER_IS_BETTER);
+  cc->set_min_absolute_improvement(0.05);
+  pb::GatePolicy p;
+  ASSERT_TRUE(stub_->SetGatePolicy(As("t-deployer").get(), set, &p).ok());
+  // The champion has no evaluation on the new data: the check fails.
+  EXPECT_EQ(Transition(2, pb::STAGE_PRODUCTION, &t).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  pb::AddEvaluationRequest add;
+  add.mutable_version()->set_model("churn");
+  add.mutable_version()->set_version(1);
+  add.mutable_evaluation()->set_name("test");
+  add.mutable_evaluation()->set_dataset_version(fresh);
+  (*add.mutable_evaluation()->mutable_metrics())["auc"] = 0.82;
+  ASSERT_TRUE(stub_->AddEvaluation(As("t-editor").get(), add, &v).ok());
+  EXPECT_EQ(v.evaluations_size(), 2);
+  EXPECT_EQ(stub_->AddEvaluation(As("t-editor").get(), add, &v).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  ASSERT_TRUE(Transition(2, pb::STAGE_PRODUCTION, &t).ok());
+  EXPECT_EQ(t.status(), pb::TRANSITION_STATUS_GRANTED);
+  EXPECT_EQ(t.replaced_production_version(), 1);
+
+  pb::ListTransitionRequestsRequest list;
+  list.set_model("churn");
+  list.mutable_page()->set_page_size(2);
+  pb::ListTransitionRequestsResponse page;
+  ASSERT_TRUE(stub_->ListTransitionRequests(As("t-viewer").get(), list, &page).ok());
+  ASSERT_EQ(page.requests_size(), 2);
+  EXPECT_EQ(page.requests(0).status(), pb::TRANSITION_STATUS_GRANTED);
+  EXPECT_EQ(page.requests(1).status(), pb::TRANSITION_STATUS_DENIED);
+  list.mutable_page()->set_page_token(page.next_page_token());
+  ASSERT_TRUE(stub_->ListTransitionRequests(As("t-viewer").get(), list, &page).ok());
+  ASSERT_EQ(page.requests_size(), 1);
+  EXPECT_EQ(page.requests(0).version().version(), 1);
+}
+
 TEST_F(RegistryServicePgTest, CreateModelTwiceIsAlreadyExists) {
   pb::CreateModelRequest req;
   req.set_name("fraud");

@@ -70,6 +70,19 @@ struct TransitionCommit {
   std::vector<AuditEntry> audit;
 };
 
+struct TransitionFilter {
+  std::string model;  // empty: all
+  int64_t version = 0;
+  std::vector<TransitionStatus> statuses;
+  std::optional<Stage> target;
+  int64_t start_micros = 0;  // requested at, 0: unbounded
+  int64_t end_micros = 0;    // exclusive, 0: unbounded
+  // Paging (newest first): requests strictly older than (before_micros, before_id).
+  int64_t before_micros = 0;
+  std::string before_id;
+  int limit = 100;
+};
+
 struct AuditFilter {
   std::string model;
   int64_t version = 0;
@@ -126,6 +139,15 @@ class RegistryStore {
 
   virtual absl::StatusOr<TransitionRecord> CommitTransition(const TransitionCommit& commit) = 0;
   virtual absl::StatusOr<TransitionRecord> GetTransition(const std::string& id) = 0;
+  // Newest first.
+  virtual absl::StatusOr<std::vector<TransitionRecord>> ListTransitions(
+      const TransitionFilter& filter) = 0;
+
+  // Appends an evaluation (AlreadyExists for the same name and dataset
+  // version on the version; NotFound for an unknown version).
+  virtual absl::StatusOr<VersionRecord> AddEvaluation(const std::string& model, int64_t version,
+                                                      const EvaluationRecord& evaluation,
+                                                      AuditEntry audit) = 0;
 
   // FailedPrecondition when a champion alias targets a non-production version
   // or any alias an archived one (checked under the model lock).
