@@ -468,7 +468,8 @@ absl::StatusOr<RunPage> PgTrackingStore::ListRuns(const RunFilter& filter,
         // Collect limit + 1 (id, cursor) rows over the phases, then load.
         std::vector<std::pair<std::string, RunCursor>> hits;
         int first_phase = filter.order_metric.empty() ? 1 : (after ? after->phase : 0);
-        for (int phase = first_phase; phase <= 1 && static_cast<int>(hits.size()) <= limit;
+        int last_phase = filter.order_metric.empty() || NeedsPhaseWithoutMetric(filter) ? 1 : 0;
+        for (int phase = first_phase; phase <= last_phase && static_cast<int>(hits.size()) <= limit;
              ++phase) {
           RunQuery q = BuildRunListQuery(filter, after, phase,
                                          limit + 1 - static_cast<int>(hits.size()));

@@ -33,6 +33,13 @@ std::string DoubleText(double value) {
   return std::string(buf, res.ptr);
 }
 
+bool NeedsPhaseWithoutMetric(const RunFilter& filter) {
+  for (const MetricFilter& m : filter.metrics) {
+    if (m.key == filter.order_metric) return false;
+  }
+  return true;
+}
+
 RunQuery BuildRunListQuery(const RunFilter& f, const std::optional<RunCursor>& after, int phase,
                            int limit) {
   RunQuery q;

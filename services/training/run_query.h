@@ -25,6 +25,11 @@ struct RunQuery {
 RunQuery BuildRunListQuery(const RunFilter& filter, const std::optional<RunCursor>& after,
                            int phase, int limit);
 
+// Whether phase 1 (runs without the order metric) can match at all: not
+// when a metric filter names the order metric (runs without a metric never
+// match a filter on it), which saves a scan of every run.
+bool NeedsPhaseWithoutMetric(const RunFilter& filter);
+
 // Shortest text that parses back to the same double.
 std::string DoubleText(double value);
 

@@ -181,6 +181,16 @@ TEST(RunQueryTest, ValuesGoToParametersNotIntoSql) {
   EXPECT_THAT(phase1.sql, HasSubstr("ORDER BY r.start_time_micros DESC"));
 }
 
+TEST(RunQueryTest, SkipsRunsWithoutTheMetricWhenAFilterNeedsIt) {
+  RunFilter f;
+  f.order_metric = "auc";
+  EXPECT_TRUE(NeedsPhaseWithoutMetric(f));
+  f.metrics = {{"loss", Comparison::kLess, 1}};
+  EXPECT_TRUE(NeedsPhaseWithoutMetric(f));
+  f.metrics.push_back({"auc", Comparison::kGreater, 0.5});
+  EXPECT_FALSE(NeedsPhaseWithoutMetric(f));
+}
+
 TEST(RunQueryTest, DoubleTextRoundTrips) {
   for (double v : {0.1, 1.0 / 3, -2.5e-300, 1e300, 0.0}) {
     EXPECT_EQ(std::stod(DoubleText(v)), v) << DoubleText(v);
