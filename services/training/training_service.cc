@@ -1,5 +1,6 @@
 #include "services/training/training_service.h"
 
+#include <future>
 #include <map>
 #include <string>
 #include <utility>
@@ -123,7 +124,18 @@ grpc::Status TrainingServiceImpl::LogMetrics(grpc::ServerContext* ctx,
     return Finish("LogMetrics", absl::Status(s.code(), absl::StrCat(s.message(), " (", stored,
                                                                     " points stored before)")));
   };
-  std::vector<MetricPoint> points;
+  // Message k is stored on a helper thread while message k+1 is read and
+  // converted; k+1 is stored only after k succeeded, so a failure still
+  // keeps exactly the messages before it.
+  std::future<absl::StatusOr<int64_t>> pending;
+  auto wait_pending = [&]() -> absl::Status {
+    if (!pending.valid()) return absl::OkStatus();
+    absl::StatusOr<int64_t> n = pending.get();
+    if (!n.ok()) return n.status();
+    stored += *n;
+    if (metrics_ != nullptr) metrics_->AddMetricPoints(*n);
+    return absl::OkStatus();
+  };
   for (; reader->Read(&req); ++message) {
     if (message == 0) {
       if (req.run_id().empty()) {
@@ -131,17 +143,20 @@ grpc::Status TrainingServiceImpl::LogMetrics(grpc::ServerContext* ctx,
       }
       run_id = req.run_id();
     } else if (!req.run_id().empty() && req.run_id() != run_id) {
+      if (absl::Status s = wait_pending(); !s.ok()) return fail(s);
       return fail(absl::InvalidArgumentError(
           absl::StrCat("message ", message, ": run_id differs from the first message's")));
     }
-    points.clear();
+    std::vector<MetricPoint> points;
     points.reserve(req.points_size());
     for (const v1::MetricPoint& p : req.points()) points.push_back(FromProto(p));
-    absl::StatusOr<int64_t> n = tracking_->LogMetrics(run_id, message, std::move(points));
-    if (!n.ok()) return fail(n.status());
-    stored += *n;
-    if (metrics_ != nullptr) metrics_->AddMetricPoints(*n);
+    if (absl::Status s = wait_pending(); !s.ok()) return fail(s);
+    pending = std::async(std::launch::async,
+                         [this, &run_id, message, batch = std::move(points)]() mutable {
+                           return tracking_->LogMetrics(run_id, message, std::move(batch));
+                         });
   }
+  if (absl::Status s = wait_pending(); !s.ok()) return fail(s);
   if (message == 0) return fail(absl::InvalidArgumentError("no message: run_id is required"));
   resp->set_points_logged(stored);
   return grpc::Status::OK;

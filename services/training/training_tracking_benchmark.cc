@@ -139,6 +139,7 @@ void TimeListRuns(v1::TrainingService::Stub& stub, const char* what,
 }
 
 int Main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   int runs = argc > 1 ? std::atoi(argv[1]) : 100000;
   int64_t points = argc > 2 ? std::atoll(argv[2]) : 1000000;
   std::optional<std::string> admin = TestPgDsnFromEnv();
