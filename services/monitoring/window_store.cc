@@ -176,8 +176,7 @@ absl::StatusOr<WindowData> WindowStore::Merge(const std::string& model, int64_t 
         if (inserted) {
           slot->second = f;
         } else {
-          absl::Status st =
-              MergeFeature(f, options_.max_raw_values_per_feature, &slot->second);
+          absl::Status st = MergeFeature(f, options_.max_raw_values_per_feature, &slot->second);
           if (!st.ok()) return st;
         }
       }
@@ -185,15 +184,14 @@ absl::StatusOr<WindowData> WindowStore::Merge(const std::string& model, int64_t 
     }
   }
   if (*windows_merged == 0) {
-    return absl::NotFoundError(absl::StrCat("no window with data for ", model, "@", version,
-                                            " in the range"));
+    return absl::NotFoundError(
+        absl::StrCat("no window with data for ", model, "@", version, " in the range"));
   }
   return out;
 }
 
 std::optional<int64_t> WindowStore::LatestWindowStart(const std::string& model, int64_t version,
-                                                      int64_t now_micros,
-                                                      bool include_open) const {
+                                                      int64_t now_micros, bool include_open) const {
   absl::MutexLock lock(&mu_);
   auto s = series_.find(Key(model, version));
   if (s == series_.end()) return std::nullopt;

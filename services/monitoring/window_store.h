@@ -49,13 +49,13 @@ struct LoggedRecord {
 
 // What a window (or a merge of windows) holds for one feature.
 struct FeatureWindow {
-  int64_t count = 0;       // non-null values
+  int64_t count = 0;  // non-null values
   int64_t null_count = 0;
-  std::vector<double> raw;  // finite numeric values, up to the cap
+  std::vector<double> raw;   // finite numeric values, up to the cap
   bool raw_complete = true;  // false once a value was dropped for the cap
   int64_t numeric_count = 0;
   std::optional<stats::FixedHistogram> histogram;  // on the binning's edges
-  stats::CategoryCounter categories;          // text values
+  stats::CategoryCounter categories;               // text values
   double min = 0;
   double max = 0;
 };

@@ -111,8 +111,7 @@ TEST(WindowStoreTest, OldWindowsAreDroppedAndLateRecordsCounted) {
   EXPECT_EQ(r.late, 1);
   EXPECT_EQ(r.added, 0);
   int merged = 0;
-  EXPECT_EQ(store.Merge("m", 1, 0, kMinute, &merged).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store.Merge("m", 1, 0, kMinute, &merged).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(WindowStoreTest, LatestWindowSkipsTheOpenOneUnlessAsked) {
