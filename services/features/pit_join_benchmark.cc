@@ -1,7 +1,7 @@
 // Point-in-time join benchmark (a binary that prints figures; not a test).
 //
 //   features_pit_benchmark [--case=raw|full|both] [--events=10000000]
-//       [--entities=100000] [--rows=1000000] [--chunk_rows=131072]
+//       [--entities=100000] [--rows=1000000] [--chunk_rows=262144]
 //       [--threads=2] [--dump_dir=DIR]
 //
 // raw:  one view, 10 DOUBLE raw features, TTL 1 day; events and input rows
@@ -48,7 +48,7 @@ struct Options {
   int64_t events = 10000000;
   int64_t entities = 100000;
   int64_t rows = 1000000;
-  int64_t chunk_rows = 131072;
+  int64_t chunk_rows = 262144;
   int threads = 2;
   std::string dump_dir;
 };

@@ -94,7 +94,10 @@ absl::StatusOr<std::unique_ptr<PointInTimeJoin>> PointInTimeJoin::Create(
   return std::unique_ptr<PointInTimeJoin>(new PointInTimeJoin(std::move(evaluators), pool));
 }
 
-absl::StatusOr<JoinOutputChunk> PointInTimeJoin::JoinChunk(JoinInputChunk input) const {
+absl::StatusOr<JoinOutputChunk> PointInTimeJoin::JoinChunk(JoinInputChunk input,
+                                                           JoinScratch* reused) const {
+  JoinScratch temporary;
+  JoinScratch& scratch = reused != nullptr ? *reused : temporary;
   const size_t n = input.timestamps.size();
   const ColumnVector& keys = input.entity_keys;
   if (keys.type() != key_type_) {
@@ -124,54 +127,78 @@ absl::StatusOr<JoinOutputChunk> PointInTimeJoin::JoinChunk(JoinInputChunk input)
     for (FeatureColumn& c : e.MakeColumns(n)) out.features.push_back(std::move(c));
   }
   const std::vector<int64_t>& ts = input.timestamps;
+  scratch.views.resize(evaluators_.size());
 
   // Per view: rows of known entities sorted by (entity id, row), packed in
   // one integer; rows of unknown entities are answered right away. Entity id
   // order is table order, so evaluating in this order sweeps the events
   // front to back; values land in `sorted` (sequential writes) and are then
   // scattered to their rows one column at a time.
-  std::vector<std::vector<uint64_t>> orders(evaluators_.size());
-  std::vector<std::vector<FeatureColumn>> sorted(evaluators_.size());
   ParallelForOrInline(pool_, static_cast<int64_t>(evaluators_.size()), [&](int64_t v) {
     const FeatureEvaluator& evaluator = evaluators_[v];
-    std::vector<int32_t> ids;
-    evaluator.table().entities().FindAll(keys, &ids);
-    std::vector<uint64_t>& order = orders[v];
-    order.reserve(n);
+    JoinScratch::View& view = scratch.views[v];
+    evaluator.table().entities().FindAll(keys, &view.ids);
+    const std::vector<int32_t>& ids = view.ids;
+    size_t known = 0;
     for (size_t r = 0; r < n; ++r) {
       if (ids[r] < 0) {
         evaluator.EvaluateInto(-1, ts[r], out.features, first_column_[v], r);
       } else {
-        order.push_back((static_cast<uint64_t>(ids[r]) << 32) | r);
+        ++known;
       }
     }
-    std::sort(order.begin(), order.end());
-    sorted[v] = evaluator.MakeColumns(order.size());
+    std::vector<uint64_t>& order = view.order;
+    order.resize(known);
+    const size_t num_entities = evaluator.table().num_entities();
+    if (num_entities <= 4 * known) {  // counting sort; rows stay in order
+      view.counts.assign(num_entities + 1, 0);
+      for (size_t r = 0; r < n; ++r) {
+        if (ids[r] >= 0) ++view.counts[ids[r] + 1];
+      }
+      for (size_t e = 0; e < num_entities; ++e) view.counts[e + 1] += view.counts[e];
+      for (size_t r = 0; r < n; ++r) {
+        if (ids[r] >= 0) order[view.counts[ids[r]]++] = (static_cast<uint64_t>(ids[r]) << 32) | r;
+      }
+    } else {
+      size_t i = 0;
+      for (size_t r = 0; r < n; ++r) {
+        if (ids[r] >= 0) order[i++] = (static_cast<uint64_t>(ids[r]) << 32) | r;
+      }
+      std::sort(order.begin(), order.end());
+    }
+    view.times.resize(known);
+    for (size_t i = 0; i < known; ++i) view.times[i] = ts[order[i] & 0xffffffffu];
+    if (view.sorted.empty()) {
+      view.sorted = evaluator.MakeColumns(known);
+    } else {
+      for (FeatureColumn& c : view.sorted) c.Resize(known);  // every slot is rewritten
+    }
   });
 
   struct Task {
     size_t view, begin, end;
   };
   std::vector<Task> tasks;
-  for (size_t v = 0; v < orders.size(); ++v) {
-    for (size_t b = 0; b < orders[v].size(); b += kQueriesPerTask) {
-      tasks.push_back(Task{v, b, std::min(b + kQueriesPerTask, orders[v].size())});
+  for (size_t v = 0; v < scratch.views.size(); ++v) {
+    const size_t m = scratch.views[v].order.size();
+    for (size_t b = 0; b < m; b += kQueriesPerTask) {
+      tasks.push_back(Task{v, b, std::min(b + kQueriesPerTask, m)});
     }
   }
   ParallelForOrInline(pool_, static_cast<int64_t>(tasks.size()), [&](int64_t t) {
     const Task& task = tasks[t];
     const FeatureEvaluator& evaluator = evaluators_[task.view];
-    const std::vector<uint64_t>& order = orders[task.view];
+    JoinScratch::View& view = scratch.views[task.view];
     for (size_t i = task.begin; i < task.end; ++i) {
-      const int32_t entity = static_cast<int32_t>(order[i] >> 32);
-      const size_t row = static_cast<size_t>(order[i] & 0xffffffffu);
-      evaluator.EvaluateInto(entity, ts[row], sorted[task.view], 0, i);
+      const int32_t entity = static_cast<int32_t>(view.order[i] >> 32);
+      evaluator.EvaluateInto(entity, view.times[i], view.sorted, 0, i);
     }
   });
   ParallelForOrInline(pool_, static_cast<int64_t>(columns_.size()), [&](int64_t c) {
     size_t v = 0;
     while (v + 1 < evaluators_.size() && first_column_[v + 1] <= static_cast<size_t>(c)) ++v;
-    Scatter(sorted[v][c - first_column_[v]], orders[v], out.features[c]);
+    Scatter(scratch.views[v].sorted[c - first_column_[v]], scratch.views[v].order,
+            out.features[c]);
   });
   return out;
 }
@@ -186,12 +213,13 @@ absl::Status PointInTimeJoin::Run(const ColumnVector& entity_keys,
                                                    " timestamps"));
   }
   const size_t n = timestamps.size();
+  JoinScratch scratch;
   for (size_t begin = 0; begin < n; begin += static_cast<size_t>(chunk_rows)) {
     const size_t end = std::min(n, begin + static_cast<size_t>(chunk_rows));
     JoinInputChunk chunk;
     chunk.entity_keys = Slice(entity_keys, begin, end);
     chunk.timestamps.assign(timestamps.begin() + begin, timestamps.begin() + end);
-    absl::StatusOr<JoinOutputChunk> out = JoinChunk(std::move(chunk));
+    absl::StatusOr<JoinOutputChunk> out = JoinChunk(std::move(chunk), &scratch);
     if (!out.ok()) return out.status();
     out->first_row = static_cast<int64_t>(begin);
     absl::Status s = sink(*std::move(out));

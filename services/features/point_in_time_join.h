@@ -63,6 +63,20 @@ struct JoinOutputChunk {
   std::vector<FeatureColumn> features;
 };
 
+// Buffers a caller reuses across the chunks it joins, so that large arrays
+// are not allocated, zeroed and faulted in again per chunk. Opaque; one per
+// caller thread (not shared between concurrent JoinChunk calls).
+struct JoinScratch {
+  struct View {
+    std::vector<int32_t> ids;           // entity id per row, -1 unknown
+    std::vector<int64_t> counts;        // counting sort by entity id
+    std::vector<uint64_t> order;        // (entity id << 32 | row), sorted
+    std::vector<int64_t> times;         // as-of time of order[i]
+    std::vector<FeatureColumn> sorted;  // values of order[i]
+  };
+  std::vector<View> views;
+};
+
 class PointInTimeJoin {
  public:
   // Fails with InvalidArgument for no views, a null table, a feature index
@@ -74,8 +88,11 @@ class PointInTimeJoin {
   DataType entity_key_type() const { return key_type_; }
 
   // Joins one chunk: output row i belongs to input row i. InvalidArgument
-  // when the keys have the wrong type or the lengths disagree.
-  absl::StatusOr<JoinOutputChunk> JoinChunk(JoinInputChunk input) const;
+  // when the keys have the wrong type or the lengths disagree. Pass the same
+  // `scratch` for the successive chunks of one stream (faster); null uses a
+  // temporary one.
+  absl::StatusOr<JoinOutputChunk> JoinChunk(JoinInputChunk input,
+                                            JoinScratch* scratch = nullptr) const;
 
   // Joins a whole input chunk_rows rows at a time, handing each output chunk
   // to `sink` in input order; stops at the first error (its own or sink's).
