@@ -1,5 +1,6 @@
 #include "services/registry/registry.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <utility>
@@ -461,6 +462,44 @@ absl::StatusOr<std::vector<EndpointRecord>> Registry::ListEndpoints(const std::s
                                                                     const std::string& after,
                                                                     int limit) {
   return store_->ListEndpoints(model, after, limit);
+}
+
+absl::StatusOr<ModelCardData> Registry::ModelCard(const std::string& model, int64_t version) {
+  ModelCardData card;
+  MLOPS_ASSIGN_OR_RETURN(card.audit_head_sequence, store_->AuditHead());
+  MLOPS_ASSIGN_OR_RETURN(card.audit_head_hash, store_->AuditHashAt(card.audit_head_sequence));
+  MLOPS_ASSIGN_OR_RETURN(card.model, store_->GetModel(model));
+  if (version == 0) {
+    MLOPS_ASSIGN_OR_RETURN(card.version, store_->GetVersionInStage(model, Stage::kProduction));
+  } else {
+    MLOPS_ASSIGN_OR_RETURN(card.version, store_->GetVersion(model, version));
+  }
+  MLOPS_ASSIGN_OR_RETURN(card.policy, store_->GetGatePolicy(model));
+  constexpr int kMaxPages = 1000;  // bounds both loops (1000 items per page)
+  TransitionFilter tf;
+  tf.model = model;
+  tf.version = card.version.version;
+  tf.limit = 1000;
+  for (int page = 0; page < kMaxPages; ++page) {
+    MLOPS_ASSIGN_OR_RETURN(std::vector<TransitionRecord> batch, store_->ListTransitions(tf));
+    if (batch.empty()) break;
+    tf.before_micros = batch.back().requested_at_micros;
+    tf.before_id = batch.back().id;
+    for (TransitionRecord& t : batch) card.transitions.push_back(std::move(t));
+  }
+  std::reverse(card.transitions.begin(), card.transitions.end());
+  AuditFilter af;
+  af.model = model;
+  af.version = card.version.version;
+  af.event_types = {kAuditTransitionGranted};
+  af.limit = 1000;
+  for (int page = 0; page < kMaxPages; ++page) {
+    MLOPS_ASSIGN_OR_RETURN(std::vector<AuditEntry> batch, store_->ReadAudit(af));
+    if (batch.empty()) break;
+    af.after_sequence = batch.back().sequence;
+    for (AuditEntry& e : batch) card.stage_history.push_back(std::move(e));
+  }
+  return card;
 }
 
 absl::StatusOr<std::vector<AuditEntry>> Registry::ReadAudit(const AuditFilter& filter) {

@@ -50,6 +50,17 @@ struct TransitionOutcome {
   absl::Status status;
 };
 
+// Everything the registry itself holds about one version, for its model card.
+struct ModelCardData {
+  ModelRecord model;
+  VersionRecord version;
+  std::vector<TransitionRecord> transitions;  // oldest first
+  std::vector<AuditEntry> stage_history;      // stage changes, oldest first
+  GatePolicy policy;
+  int64_t audit_head_sequence = 0;
+  std::string audit_head_hash;
+};
+
 struct RegistryOptions {
   int64_t max_artifact_bytes = int64_t{1} << 30;
   std::function<int64_t()> now_micros;  // default: the system clock
@@ -115,6 +126,9 @@ class Registry {
   absl::StatusOr<EndpointRecord> GetEndpoint(const std::string& endpoint);
   absl::StatusOr<std::vector<EndpointRecord>> ListEndpoints(const std::string& model,
                                                             const std::string& after, int limit);
+
+  // version 0: the production version (NotFound if none).
+  absl::StatusOr<ModelCardData> ModelCard(const std::string& model, int64_t version);
 
   absl::StatusOr<std::vector<AuditEntry>> ReadAudit(const AuditFilter& filter);
   absl::StatusOr<ProductionAt> ProductionAtTime(const std::string& model, int64_t at_micros);

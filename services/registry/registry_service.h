@@ -2,8 +2,8 @@
 // RegistryServiceImpl: the gRPC adapter of the registry. Each handler
 // authorizes the caller, checks the request's shape, converts it to domain
 // structs, calls one Registry method and converts back; errors go through
-// ToGrpcStatus. RPCs not overridden here (ExportModelCard,
-// RecordDeploymentEvent) answer UNIMPLEMENTED for now. Does not own the
+// ToGrpcStatus. RecordDeploymentEvent (not overridden here) answers
+// UNIMPLEMENTED for now. Does not own the
 // Registry or Authorizer.
 // Thread-safe.
 #include "common/auth/authorizer.h"
@@ -64,7 +64,9 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
                            v1::GetAuditLogResponse* resp) override;
   grpc::Status VerifyAuditLog(grpc::ServerContext* ctx, const v1::VerifyAuditLogRequest* req,
                               v1::VerifyAuditLogResponse* resp) override;
-  // Evaluations and transition history: registry_service_history.cc.
+  // Evaluations, transition history, model cards: registry_service_history.cc.
+  grpc::Status ExportModelCard(grpc::ServerContext* ctx, const v1::ExportModelCardRequest* req,
+                               v1::ExportModelCardResponse* resp) override;
   grpc::Status AddEvaluation(grpc::ServerContext* ctx, const v1::AddEvaluationRequest* req,
                              v1::ModelVersion* resp) override;
   grpc::Status ListTransitionRequests(grpc::ServerContext* ctx,

@@ -1,8 +1,11 @@
 // RegistryServiceImpl: AddEvaluation and ListTransitionRequests (see
 // registry_service.h).
+#include <chrono>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/grpc_status.h"
+#include "services/registry/model_card.h"
 #include "services/registry/registry_convert.h"
 #include "services/registry/registry_service.h"
 
@@ -70,6 +73,21 @@ grpc::Status RegistryServiceImpl::ListTransitionRequests(
     const TransitionRecord& last = (*out)[size - 1];
     resp->set_next_page_token(EncodeToken(absl::StrCat(last.requested_at_micros, "/", last.id)));
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status RegistryServiceImpl::ExportModelCard(grpc::ServerContext* ctx,
+                                                  const v1::ExportModelCardRequest* req,
+                                                  v1::ExportModelCardResponse* resp) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kViewer);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (absl::Status s = CheckName(req->model(), "model"); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<ModelCardData> data = registry_->ModelCard(req->model(), req->version());
+  if (!data.ok()) return ToGrpcStatus(data.status());
+  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  *resp = BuildModelCard(*data, who->name, now);
   return grpc::Status::OK;
 }
 

@@ -388,6 +388,31 @@ TEST_F(RegistryServicePgTest, AddEvaluationLetsChampionBeComparedOnNewData) {
   EXPECT_EQ(page.requests(0).version().version(), 1);
 }
 
+TEST_F(RegistryServicePgTest, ExportModelCardHasHistoryJsonAndMarkdown) {
+  pb::ModelVersion v;
+  ASSERT_TRUE(Register(Header("a", 0.80), "a", &v).ok());
+  pb::TransitionRequest t;
+  ASSERT_TRUE(Transition(1, pb::STAGE_STAGING, &t).ok());
+  ASSERT_TRUE(Transition(1, pb::STAGE_PRODUCTION, &t).ok());
+  pb::ExportModelCardRequest req;
+  req.set_model("churn");  // version 0: the production version
+  pb::ExportModelCardResponse card;
+  ASSERT_TRUE(stub_->ExportModelCard(As("t-viewer").get(), req, &card).ok());
+  EXPECT_EQ(card.card().version().version(), 1);
+  EXPECT_EQ(card.card().transitions_size(), 2);
+  ASSERT_EQ(card.card().stage_history_size(), 2);
+  EXPECT_EQ(card.card().stage_history(1).to_stage(), pb::STAGE_PRODUCTION);
+  EXPECT_FALSE(card.card().monitoring().available());
+  EXPECT_GT(card.card().audit_head_sequence(), 0);
+  EXPECT_THAT(card.json(), HasSubstr("\"intendedUse\": \"churn scoring\""));
+  EXPECT_THAT(card.markdown(), HasSubstr("# Model card: churn version 1"));
+  EXPECT_THAT(card.markdown(), HasSubstr("churn scoring"));
+  EXPECT_THAT(card.markdown(), HasSubstr("Unavailable"));
+  req.set_version(9);
+  EXPECT_EQ(stub_->ExportModelCard(As("t-viewer").get(), req, &card).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(RegistryServicePgTest, CreateModelTwiceIsAlreadyExists) {
   pb::CreateModelRequest req;
   req.set_name("fraud");
