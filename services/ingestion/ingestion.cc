@@ -1,0 +1,677 @@
+#include "services/ingestion/ingestion.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "services/ingestion/names.h"
+#include "services/ingestion/proto_convert.h"
+#include "services/ingestion/schema_validation.h"
+
+namespace mlops::ingestion {
+namespace {
+
+constexpr int kDefaultPage = 100;
+constexpr int kMaxPage = 1000;
+constexpr size_t kMaxIdempotencyKey = 128;
+
+// The contract's TIMESTAMP range: [0001-01-01, 9999-12-31T23:59:59.999999Z].
+constexpr int64_t kMinTimestampMicros = -62135596800000000;
+constexpr int64_t kMaxTimestampMicros = 253402300799999999;
+
+// Rows have passed the schema checks; timestamps must also lie in range.
+absl::Status CheckTimestamps(const Schema& schema, const std::vector<Row>& rows,
+                             int64_t first_index) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (size_t c = 0; c < rows[r].size() && c < schema.columns.size(); ++c) {
+      const Timestamp* t = std::get_if<Timestamp>(&rows[r][c]);
+      if (t != nullptr && (t->micros < kMinTimestampMicros || t->micros > kMaxTimestampMicros)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "row ", first_index + static_cast<int64_t>(r), ", column \"", schema.columns[c].name,
+            "\": timestamp ", t->micros, " is outside [0001-01-01, 9999-12-31]"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+int PageSize(const common::v1::PageRequest& page) {
+  if (page.page_size() <= 0) return kDefaultPage;
+  return std::min(page.page_size(), kMaxPage);
+}
+
+absl::Status ValidateVersionId(const std::string& id) {
+  bool ok = id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+              return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            });
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("version id \"", id.substr(0, 80), "\": must be 64 lowercase hex characters"));
+}
+
+absl::Status ValidateIdempotencyKey(const std::string& key) {
+  if (key.size() > kMaxIdempotencyKey) {
+    return absl::InvalidArgumentError("idempotency_key: at most 128 bytes");
+  }
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return absl::InvalidArgumentError("idempotency_key: only [A-Za-z0-9._:-] allowed");
+  }
+  return absl::OkStatus();
+}
+
+template <class M>
+absl::StatusOr<M> Parse(const std::string& bytes, const char* what) {
+  M m;
+  if (!m.ParseFromString(bytes)) return absl::InternalError(absl::StrCat("corrupt stored ", what));
+  return m;
+}
+
+absl::StatusOr<stats::DatasetProfile> StoredProfile(const std::string& bytes) {
+  MLOPS_ASSIGN_OR_RETURN(auto p, Parse<common::v1::DatasetProfile>(bytes, "profile"));
+  return ProfileFromProto(p);
+}
+
+}  // namespace
+
+absl::StatusOr<v1::DatasetVersion> VersionToProto(const VersionRecord& v, bool with_report) {
+  MLOPS_ASSIGN_OR_RETURN(v1::DatasetVersion out, Parse<v1::DatasetVersion>(v.record, "version"));
+  out.set_id(v.id);
+  out.set_dataset(v.dataset);
+  out.set_sequence(v.sequence);
+  out.set_parent_id(v.parent_id);
+  out.set_row_count(v.row_count);
+  out.set_batch_row_count(v.batch_row_count);
+  if (with_report && !v.report.empty()) {
+    MLOPS_ASSIGN_OR_RETURN(*out.mutable_report(),
+                           Parse<v1::ValidationReport>(v.report, "report"));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// BatchSession
+
+BatchSession::~BatchSession() = default;
+
+absl::Status BatchSession::FlushPending() {
+  if (pending_.rows_size() == 0) return absl::OkStatus();
+  ChunkData c;
+  c.row_count = pending_.rows_size();
+  if (!pending_.SerializeToString(&c.rows)) return absl::InternalError("cannot encode rows");
+  bytes_ += static_cast<int64_t>(c.rows.size());
+  chunks_.push_back(std::move(c));
+  pending_.Clear();
+  return absl::OkStatus();
+}
+
+absl::Status BatchSession::AddChunk(const v1::RowChunk& chunk) {
+  if (rows_ + chunk.rows_size() > owner_->options_.max_batch_rows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the batch exceeds the server's row limit of ", owner_->options_.max_batch_rows, " rows"));
+  }
+  std::vector<Row> rows;
+  RowsFromProto(chunk.rows(), &rows);
+  MLOPS_RETURN_IF_ERROR(validator_->AddChunk(rows));
+  MLOPS_RETURN_IF_ERROR(CheckTimestamps(schema_, rows, rows_));
+  id_hasher_->AddRows(rows);
+  content_hasher_->AddRows(rows);
+  rows_ += chunk.rows_size();
+  for (const auto& r : chunk.rows()) {
+    *pending_.add_rows() = r;
+    if (pending_.rows_size() >= owner_->options_.stored_chunk_rows) {
+      MLOPS_RETURN_IF_ERROR(FlushPending());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BatchSession::CheckEnd(int64_t end_row_count) {
+  if (end_row_count != rows_) {
+    return absl::InvalidArgumentError(absl::StrCat("BatchEnd.row_count is ", end_row_count,
+                                                   " but ", rows_, " rows were received"));
+  }
+  if (rows_ == 0 && mode_ == IngestMode::kAppend) {
+    return absl::InvalidArgumentError("an APPEND batch must have at least one row");
+  }
+  return FlushPending();
+}
+
+absl::StatusOr<ValidationReport> BatchSession::Revalidate(
+    const std::optional<VersionRecord>& parent, std::string* version_id,
+    stats::DatasetProfile* batch_profile) {
+  std::optional<stats::DatasetProfile> parent_profile;
+  if (parent.has_value()) {
+    MLOPS_ASSIGN_OR_RETURN(parent_profile, StoredProfile(parent->profile));
+  }
+  BatchValidatorOptions opts;
+  opts.parent_profile = parent_profile ? &*parent_profile : nullptr;
+  MLOPS_ASSIGN_OR_RETURN(auto validator, BatchValidator::Create(schema_, suite_, opts));
+  MLOPS_ASSIGN_OR_RETURN(
+      auto hasher, VersionHasher::Create(header_.dataset(), parent ? parent->id : "", mode_,
+                                         schema_));
+  for (const ChunkData& c : chunks_) {
+    MLOPS_ASSIGN_OR_RETURN(auto chunk, Parse<v1::RowChunk>(c.rows, "chunk"));
+    std::vector<Row> rows;
+    RowsFromProto(chunk.rows(), &rows);
+    MLOPS_RETURN_IF_ERROR(validator->AddChunk(rows));
+    hasher.AddRows(rows);
+  }
+  MLOPS_ASSIGN_OR_RETURN(ValidationReport report, validator->Finish());
+  MLOPS_ASSIGN_OR_RETURN(*version_id, hasher.Finish());
+  *batch_profile = validator->profile();
+  return report;
+}
+
+absl::StatusOr<v1::ValidationReport> BatchSession::Validate(int64_t end_row_count) {
+  MLOPS_RETURN_IF_ERROR(CheckEnd(end_row_count));
+  MLOPS_ASSIGN_OR_RETURN(ValidationReport report, validator_->Finish());
+  owner_->metrics_->ValidationSeconds(absl::ToDoubleSeconds(absl::Now() - started_));
+  v1::ValidationReport out;
+  ReportToProto(report, suite_proto_, &out);
+  out.set_dataset(header_.dataset());
+  out.set_parent_version_id(head_ ? head_->id : "");
+  out.set_validated_at_micros(NowMicros());
+  out.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - started_));
+  return out;
+}
+
+absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_count) {
+  MLOPS_RETURN_IF_ERROR(CheckEnd(end_row_count));
+  MLOPS_ASSIGN_OR_RETURN(ValidationReport first_report, validator_->Finish());
+  MLOPS_ASSIGN_OR_RETURN(std::string first_id, id_hasher_->Finish());
+  MLOPS_ASSIGN_OR_RETURN(std::string digest, content_hasher_->Finish());
+  owner_->metrics_->ValidationSeconds(absl::ToDoubleSeconds(absl::Now() - started_));
+  const std::string start_head = head_ ? head_->id : "";
+
+  v1::IngestBatchResponse resp;
+  auto report_proto = [&](const ValidationReport& r, const std::string& parent) {
+    v1::ValidationReport p;
+    ReportToProto(r, suite_proto_, &p);
+    p.set_dataset(header_.dataset());
+    p.set_parent_version_id(parent);
+    p.set_validated_at_micros(NowMicros());
+    p.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - started_));
+    return p;
+  };
+  // The rejection case does not need the store, unless an idempotent replay
+  // applies (checked in the transaction below).
+  if (!first_report.success && header_.idempotency_key().empty()) {
+    resp.set_outcome(v1::INGEST_OUTCOME_REJECTED);
+    *resp.mutable_report() = report_proto(first_report, start_head);
+    owner_->metrics_->Batch(header_.dataset(), "rejected", rows_, bytes_);
+    return resp;
+  }
+
+  std::optional<ValidationReport> final_report;
+  std::string final_parent;
+  VersionRecord v;
+  PreparedVersion prepared;
+  auto prepare = [&](const std::optional<VersionRecord>& head)
+      -> absl::StatusOr<std::optional<PreparedVersion>> {
+    const std::string head_id = head ? head->id : "";
+    if (!header_.expected_parent_version_id().empty() &&
+        header_.expected_parent_version_id() != head_id) {
+      return absl::AbortedError(absl::StrCat("expected parent version ",
+                                             header_.expected_parent_version_id(),
+                                             " but the head is ", head_id.empty() ? "none" : head_id));
+    }
+    std::string id = first_id;
+    ValidationReport report = first_report;
+    stats::DatasetProfile batch_profile = validator_->profile();
+    if (head_id != start_head) {
+      MLOPS_ASSIGN_OR_RETURN(report, Revalidate(head, &id, &batch_profile));
+    }
+    final_report = report;
+    final_parent = head_id;
+    if (!report.success) return std::optional<PreparedVersion>();
+    stats::DatasetProfile profile = batch_profile;
+    if (mode_ == IngestMode::kAppend && head.has_value()) {
+      MLOPS_ASSIGN_OR_RETURN(stats::DatasetProfile parent_profile, StoredProfile(head->profile));
+      MLOPS_ASSIGN_OR_RETURN(profile, stats::Merge(parent_profile, batch_profile));
+    }
+    v = VersionRecord{};
+    v.id = id;
+    v.dataset = header_.dataset();
+    v.parent_id = head_id;
+    v.mode = static_cast<int>(mode_);
+    v.batch_row_count = rows_;
+    v.row_count = rows_ + (mode_ == IngestMode::kAppend && head ? head->row_count : 0);
+    v.principal = principal_.name;
+    v.source = header_.source();
+    v.created_at_micros = NowMicros();
+    v.suite_version = suite_.version;
+    v.idempotency_key = header_.idempotency_key();
+    v.content_digest = digest;
+    v1::DatasetVersion rec;
+    rec.set_mode(mode_ == IngestMode::kAppend ? v1::INGEST_MODE_APPEND : v1::INGEST_MODE_REPLACE);
+    rec.set_batch_size_bytes(bytes_);
+    rec.set_created_at_micros(v.created_at_micros);
+    rec.set_principal(v.principal);
+    rec.set_source(v.source);
+    rec.set_suite_version(v.suite_version);
+    rec.set_idempotency_key(v.idempotency_key);
+    auto* lin = rec.mutable_lineage();
+    for (const auto& in : header_.lineage_inputs()) *lin->add_inputs() = in;
+    if (head.has_value()) {
+      auto* in = lin->add_inputs();
+      in->set_kind(common::v1::RESOURCE_KIND_DATASET_VERSION);
+      in->set_id(head_id);
+      in->set_name(v.dataset);
+    }
+    lin->set_principal(v.principal);
+    lin->set_created_at_micros(v.created_at_micros);
+    lin->set_source(v.source);
+    lin->set_code_version(header_.code_version());
+    for (const auto& [k, val] : header_.annotations()) (*rec.mutable_annotations())[k] = val;
+    rec.SerializeToString(&v.record);
+    report_proto(report, head_id).SerializeToString(&v.report);
+    common::v1::DatasetProfile pp;
+    ProfileToProto(profile, &pp);
+    pp.SerializeToString(&v.profile);
+    ProfileToProto(batch_profile, &pp);
+    pp.SerializeToString(&v.batch_profile);
+    prepared.version = v;
+    prepared.chunks = &chunks_;
+    return std::optional<PreparedVersion>(prepared);
+  };
+  MLOPS_ASSIGN_OR_RETURN(CommitOutcome outcome,
+                         owner_->store_->CommitVersion(header_.dataset(), header_.idempotency_key(),
+                                                       prepare));
+  if (outcome.replayed) {
+    if (outcome.version.content_digest != digest) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "idempotency_key \"", header_.idempotency_key(),
+          "\" was used before for a batch with different content (version ", outcome.version.id,
+          ")"));
+    }
+    resp.set_outcome(v1::INGEST_OUTCOME_REPLAYED);
+    MLOPS_ASSIGN_OR_RETURN(*resp.mutable_version(), VersionToProto(outcome.version, false));
+    MLOPS_ASSIGN_OR_RETURN(*resp.mutable_report(),
+                           Parse<v1::ValidationReport>(outcome.version.report, "report"));
+    owner_->metrics_->Batch(header_.dataset(), "replayed", rows_, bytes_);
+    return resp;
+  }
+  if (!outcome.written) {
+    resp.set_outcome(v1::INGEST_OUTCOME_REJECTED);
+    *resp.mutable_report() = report_proto(*final_report, final_parent);
+    owner_->metrics_->Batch(header_.dataset(), "rejected", rows_, bytes_);
+    return resp;
+  }
+  owner_->NotifyCommit();
+  for (const ExpectationResult& r : final_report->results) {
+    owner_->metrics_->ValidationFailures(header_.dataset(), std::string(RuleName(r.expectation.rule)),
+                                         r.failing_count);
+  }
+  owner_->metrics_->Batch(header_.dataset(), "committed", rows_, bytes_);
+  resp.set_outcome(v1::INGEST_OUTCOME_COMMITTED);
+  MLOPS_ASSIGN_OR_RETURN(*resp.mutable_version(), VersionToProto(outcome.version, false));
+  MLOPS_ASSIGN_OR_RETURN(*resp.mutable_report(),
+                         Parse<v1::ValidationReport>(outcome.version.report, "report"));
+  return resp;
+}
+
+// ---------------------------------------------------------------------------
+// Ingestion
+
+Ingestion::Ingestion(IngestionStore* store, IngestionMetrics* metrics, IngestionOptions options)
+    : store_(store), metrics_(metrics), options_(options) {}
+
+void Ingestion::NotifyCommit() {
+  absl::MutexLock lock(&mu_);
+  ++commits_;
+}
+
+uint64_t Ingestion::commit_count() const {
+  absl::MutexLock lock(&mu_);
+  return commits_;
+}
+
+uint64_t Ingestion::WaitForCommit(uint64_t seen, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  struct Arg {
+    const uint64_t* commits;
+    uint64_t seen;
+  } arg{&commits_, seen};
+  mu_.AwaitWithTimeout(absl::Condition(+[](Arg* a) { return *a->commits > a->seen; }, &arg),
+                       timeout);
+  return commits_;
+}
+
+absl::StatusOr<v1::Dataset> Ingestion::DatasetToProto(const DatasetRecord& d) const {
+  MLOPS_ASSIGN_OR_RETURN(v1::Dataset out, Parse<v1::Dataset>(d.meta, "dataset"));
+  MLOPS_ASSIGN_OR_RETURN(*out.mutable_expectations(),
+                         Parse<v1::ExpectationSuite>(d.suite, "suite"));
+  out.set_head_version_id(d.head_version_id);
+  out.set_head_sequence(d.head_sequence);
+  out.set_head_row_count(d.head_row_count);
+  out.set_created_at_micros(d.created_at_micros);
+  out.set_updated_at_micros(d.updated_at_micros);
+  return out;
+}
+
+absl::StatusOr<v1::Dataset> Ingestion::CreateDataset(const Principal& who,
+                                                     const v1::CreateDatasetRequest& req) {
+  MLOPS_RETURN_IF_ERROR(ValidateName("dataset name", req.name()));
+  if (req.description().size() > 4096) {
+    return absl::InvalidArgumentError("description: at most 4096 bytes");
+  }
+  Schema schema = SchemaFromProto(req.schema());
+  MLOPS_RETURN_IF_ERROR(ValidateSchema(schema));
+  ExpectationSuite suite;
+  MLOPS_RETURN_IF_ERROR(SuiteFromProto(req.expectations(), 1, &suite));
+  MLOPS_RETURN_IF_ERROR(ValidateSuite(schema, suite));
+  const int64_t now = NowMicros();
+  v1::Dataset meta;
+  meta.set_name(req.name());
+  meta.set_description(req.description());
+  *meta.mutable_schema() = req.schema();
+  meta.set_principal(who.name);
+  for (const auto& [k, v] : req.labels()) (*meta.mutable_labels())[k] = v;
+  v1::ExpectationSuite sp;
+  sp.set_version(1);
+  *sp.mutable_expectations() = req.expectations();
+  sp.set_created_at_micros(now);
+  sp.set_principal(who.name);
+  DatasetRecord d;
+  d.name = req.name();
+  meta.SerializeToString(&d.meta);
+  d.suite_version = 1;
+  sp.SerializeToString(&d.suite);
+  d.created_at_micros = now;
+  d.updated_at_micros = now;
+  MLOPS_RETURN_IF_ERROR(store_->CreateDataset(d));
+  return DatasetToProto(d);
+}
+
+absl::StatusOr<v1::Dataset> Ingestion::GetDataset(const std::string& name) {
+  MLOPS_RETURN_IF_ERROR(ValidateName("dataset name", name));
+  MLOPS_ASSIGN_OR_RETURN(DatasetRecord d, store_->GetDataset(name));
+  return DatasetToProto(d);
+}
+
+absl::StatusOr<v1::ListDatasetsResponse> Ingestion::ListDatasets(
+    const v1::ListDatasetsRequest& req) {
+  if (!req.name_prefix().empty() && !IsValidName(req.name_prefix())) {
+    return absl::InvalidArgumentError("name_prefix: must be a prefix of a valid name");
+  }
+  const std::string& token = req.page().page_token();
+  if (!token.empty() && !IsValidName(token)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  int size = PageSize(req.page());
+  MLOPS_ASSIGN_OR_RETURN(auto rows, store_->ListDatasets(req.name_prefix(), token, size + 1));
+  v1::ListDatasetsResponse out;
+  for (size_t i = 0; i < rows.size() && static_cast<int>(i) < size; ++i) {
+    MLOPS_ASSIGN_OR_RETURN(*out.add_datasets(), DatasetToProto(rows[i]));
+  }
+  if (static_cast<int>(rows.size()) > size) out.set_next_page_token(rows[size - 1].name);
+  return out;
+}
+
+absl::StatusOr<v1::ExpectationSuite> Ingestion::UpdateExpectations(
+    const Principal& who, const v1::UpdateExpectationsRequest& req) {
+  MLOPS_RETURN_IF_ERROR(ValidateName("dataset name", req.dataset()));
+  MLOPS_ASSIGN_OR_RETURN(DatasetRecord d, store_->GetDataset(req.dataset()));
+  MLOPS_ASSIGN_OR_RETURN(v1::Dataset meta, Parse<v1::Dataset>(d.meta, "dataset"));
+  Schema schema = SchemaFromProto(meta.schema());
+  ExpectationSuite suite;
+  MLOPS_RETURN_IF_ERROR(SuiteFromProto(req.expectations(), 0, &suite));
+  MLOPS_RETURN_IF_ERROR(ValidateSuite(schema, suite));
+  v1::ExpectationSuite sp;
+  *sp.mutable_expectations() = req.expectations();
+  sp.set_created_at_micros(NowMicros());
+  sp.set_principal(who.name);
+  MLOPS_ASSIGN_OR_RETURN(int64_t version,
+                         store_->UpdateSuite(req.dataset(), req.expected_suite_version(),
+                                             [&](int64_t next) {
+                                               sp.set_version(next);
+                                               return sp.SerializeAsString();
+                                             }));
+  sp.set_version(version);
+  return sp;
+}
+
+absl::StatusOr<std::unique_ptr<BatchSession>> Ingestion::StartBatch(const Principal& who,
+                                                                    const v1::BatchHeader& header,
+                                                                    bool dry_run) {
+  MLOPS_RETURN_IF_ERROR(ValidateName("dataset name", header.dataset()));
+  if (!dry_run) MLOPS_RETURN_IF_ERROR(ValidateIdempotencyKey(header.idempotency_key()));
+  if (header.source().size() > 1024) return absl::InvalidArgumentError("source: at most 1024 bytes");
+  if (!header.expected_parent_version_id().empty()) {
+    MLOPS_RETURN_IF_ERROR(ValidateVersionId(header.expected_parent_version_id()));
+  }
+  auto s = std::unique_ptr<BatchSession>(new BatchSession());
+  s->owner_ = this;
+  s->principal_ = who;
+  s->header_ = header;
+  s->started_ = absl::Now();
+  s->mode_ = header.mode() == v1::INGEST_MODE_REPLACE ? IngestMode::kReplace : IngestMode::kAppend;
+  MLOPS_ASSIGN_OR_RETURN(s->dataset_, store_->GetDataset(header.dataset()));
+  MLOPS_ASSIGN_OR_RETURN(v1::Dataset meta, Parse<v1::Dataset>(s->dataset_.meta, "dataset"));
+  s->schema_ = SchemaFromProto(meta.schema());
+  MLOPS_ASSIGN_OR_RETURN(s->suite_proto_, Parse<v1::ExpectationSuite>(s->dataset_.suite, "suite"));
+  MLOPS_RETURN_IF_ERROR(
+      SuiteFromProto(s->suite_proto_.expectations(), s->dataset_.suite_version, &s->suite_));
+  std::optional<stats::DatasetProfile> parent_profile;
+  if (!s->dataset_.head_version_id.empty()) {
+    MLOPS_ASSIGN_OR_RETURN(s->head_, store_->GetVersion(s->dataset_.head_version_id, true));
+    MLOPS_ASSIGN_OR_RETURN(parent_profile, StoredProfile(s->head_->profile));
+  }
+  BatchValidatorOptions opts;
+  opts.parent_profile = parent_profile ? &*parent_profile : nullptr;
+  MLOPS_ASSIGN_OR_RETURN(s->validator_, BatchValidator::Create(s->schema_, s->suite_, opts));
+  MLOPS_ASSIGN_OR_RETURN(
+      s->id_hasher_, VersionHasher::Create(header.dataset(), s->head_ ? s->head_->id : "",
+                                           s->mode_, s->schema_));
+  // Parent-independent identity of the batch's content, for idempotent
+  // retries: the same encoding keyed by the source instead of the dataset.
+  MLOPS_ASSIGN_OR_RETURN(s->content_hasher_,
+                         VersionHasher::Create(absl::StrCat("content:", header.source()), "",
+                                               s->mode_, s->schema_));
+  return s;
+}
+
+absl::StatusOr<VersionRecord> Ingestion::Resolve(const v1::DatasetVersionRef& ref,
+                                                 bool with_blobs) {
+  const std::string& id = ref.version_id();
+  if (!ref.dataset().empty()) MLOPS_RETURN_IF_ERROR(ValidateName("dataset name", ref.dataset()));
+  if (id.empty() || id == "latest") {
+    if (ref.dataset().empty()) {
+      return absl::InvalidArgumentError("version: dataset or version_id is required");
+    }
+    MLOPS_ASSIGN_OR_RETURN(DatasetRecord d, store_->GetDataset(ref.dataset()));
+    if (d.head_version_id.empty()) {
+      return absl::NotFoundError(absl::StrCat("dataset \"", ref.dataset(), "\" has no version yet"));
+    }
+    return store_->GetVersion(d.head_version_id, with_blobs);
+  }
+  MLOPS_RETURN_IF_ERROR(ValidateVersionId(id));
+  MLOPS_ASSIGN_OR_RETURN(VersionRecord v, store_->GetVersion(id, with_blobs));
+  if (!ref.dataset().empty() && v.dataset != ref.dataset()) {
+    return absl::NotFoundError(
+        absl::StrCat("version ", id, " not found in dataset \"", ref.dataset(), "\""));
+  }
+  return v;
+}
+
+absl::StatusOr<v1::DatasetVersion> Ingestion::GetDatasetVersion(
+    const v1::GetDatasetVersionRequest& req) {
+  MLOPS_ASSIGN_OR_RETURN(VersionRecord v, Resolve(req.version(), req.include_report()));
+  return VersionToProto(v, req.include_report());
+}
+
+absl::StatusOr<v1::ListDatasetVersionsResponse> Ingestion::ListDatasetVersions(
+    const v1::ListDatasetVersionsRequest& req) {
+  MLOPS_RETURN_IF_ERROR(ValidateName("dataset name", req.dataset()));
+  int64_t after = 0;
+  const std::string& token = req.page().page_token();
+  if (!token.empty() && (!absl::SimpleAtoi(token, &after) || after <= 0)) {
+    return absl::InvalidArgumentError("page_token: malformed");
+  }
+  MLOPS_RETURN_IF_ERROR(store_->GetDataset(req.dataset()).status());
+  int size = PageSize(req.page());
+  MLOPS_ASSIGN_OR_RETURN(auto rows,
+                         store_->ListVersions(req.dataset(), req.oldest_first(), after, size + 1));
+  v1::ListDatasetVersionsResponse out;
+  for (size_t i = 0; i < rows.size() && static_cast<int>(i) < size; ++i) {
+    MLOPS_ASSIGN_OR_RETURN(*out.add_versions(), VersionToProto(rows[i], false));
+  }
+  if (static_cast<int>(rows.size()) > size) {
+    out.set_next_page_token(absl::StrCat(rows[size - 1].sequence));
+  }
+  return out;
+}
+
+absl::Status Ingestion::ReadDatasetVersion(
+    const v1::ReadDatasetVersionRequest& req,
+    const std::function<bool(const v1::ReadDatasetVersionResponse&)>& write) {
+  if (req.offset() < 0 || req.limit() < 0) {
+    return absl::InvalidArgumentError("offset and limit must not be negative");
+  }
+  if (req.chunk_rows() < 0 || req.chunk_rows() > 65536) {
+    return absl::InvalidArgumentError("chunk_rows: must be in [0, 65536]");
+  }
+  const int chunk_rows = req.chunk_rows() == 0 ? 4096 : req.chunk_rows();
+  MLOPS_ASSIGN_OR_RETURN(VersionRecord v, Resolve(req.version(), false));
+  MLOPS_ASSIGN_OR_RETURN(DatasetRecord d, store_->GetDataset(v.dataset));
+  MLOPS_ASSIGN_OR_RETURN(v1::Dataset meta, Parse<v1::Dataset>(d.meta, "dataset"));
+  // Projection.
+  std::vector<int> cols;
+  common::v1::Schema out_schema;
+  if (req.columns().empty()) {
+    for (int i = 0; i < meta.schema().columns_size(); ++i) cols.push_back(i);
+    out_schema = meta.schema();
+  } else {
+    for (const std::string& name : req.columns()) {
+      int found = -1;
+      for (int i = 0; i < meta.schema().columns_size(); ++i) {
+        if (meta.schema().columns(i).name() == name) found = i;
+      }
+      if (found < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("columns: unknown column \"", name, "\""));
+      }
+      if (std::find(cols.begin(), cols.end(), found) != cols.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("columns: duplicate column \"", name, "\""));
+      }
+      cols.push_back(found);
+      *out_schema.add_columns() = meta.schema().columns(found);
+    }
+  }
+  const int64_t begin = std::min(req.offset(), v.row_count);
+  const int64_t end = req.limit() == 0 ? v.row_count : std::min(v.row_count, begin + req.limit());
+  v1::ReadDatasetVersionResponse msg;
+  auto* header = msg.mutable_header();
+  MLOPS_ASSIGN_OR_RETURN(*header->mutable_version(), VersionToProto(v, false));
+  *header->mutable_schema() = out_schema;
+  header->set_row_count(end - begin);
+  if (!write(msg)) return absl::OkStatus();
+  if (end <= begin) return absl::OkStatus();
+
+  MLOPS_ASSIGN_OR_RETURN(std::vector<ChunkRef> refs, store_->ListChunks(v.id));
+  const bool all_columns = req.columns().empty();
+  v1::ReadDatasetVersionResponse out;
+  int64_t next_index = begin;
+  auto flush = [&]() {
+    if (out.chunk().rows_size() == 0) return true;
+    bool ok = write(out);
+    out.Clear();
+    return ok;
+  };
+  for (const ChunkRef& ref : refs) {
+    if (ref.first_row + ref.row_count <= begin) continue;
+    if (ref.first_row >= end) break;
+    MLOPS_ASSIGN_OR_RETURN(std::string bytes, store_->ReadChunk(ref.chunk_id));
+    MLOPS_ASSIGN_OR_RETURN(v1::RowChunk chunk, Parse<v1::RowChunk>(bytes, "chunk"));
+    if (chunk.rows_size() != ref.row_count) return absl::InternalError("chunk row count mismatch");
+    for (int i = 0; i < chunk.rows_size(); ++i) {
+      int64_t index = ref.first_row + i;
+      if (index < begin) continue;
+      if (index >= end) break;
+      if (out.chunk().rows_size() == 0) out.mutable_chunk()->set_first_row_index(next_index);
+      common::v1::Row* row = out.mutable_chunk()->add_rows();
+      if (all_columns) {
+        row->Swap(chunk.mutable_rows(i));
+      } else {
+        for (int c : cols) *row->add_values() = chunk.rows(i).values(c);
+      }
+      ++next_index;
+      if (out.chunk().rows_size() >= chunk_rows && !flush()) return absl::OkStatus();
+    }
+  }
+  flush();
+  if (next_index != end) return absl::InternalError("version rows are missing");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GetProfileResponse> Ingestion::GetProfile(const v1::GetProfileRequest& req) {
+  MLOPS_ASSIGN_OR_RETURN(VersionRecord v, Resolve(req.version(), true));
+  const bool batch = req.scope() == v1::PROFILE_SCOPE_BATCH;
+  MLOPS_ASSIGN_OR_RETURN(auto profile, Parse<common::v1::DatasetProfile>(
+                                           batch ? v.batch_profile : v.profile, "profile"));
+  v1::GetProfileResponse out;
+  out.set_version_id(v.id);
+  out.set_scope(batch ? v1::PROFILE_SCOPE_BATCH : v1::PROFILE_SCOPE_VERSION);
+  if (req.columns().empty()) {
+    *out.mutable_profile() = std::move(profile);
+    return out;
+  }
+  out.mutable_profile()->set_row_count(profile.row_count());
+  for (const std::string& name : req.columns()) {
+    auto it = std::find_if(profile.columns().begin(), profile.columns().end(),
+                           [&](const common::v1::ColumnProfile& c) { return c.name() == name; });
+    if (it == profile.columns().end()) {
+      return absl::InvalidArgumentError(absl::StrCat("columns: unknown column \"", name, "\""));
+    }
+    *out.mutable_profile()->add_columns() = *it;
+  }
+  return out;
+}
+
+absl::StatusOr<v1::GetLineageResponse> Ingestion::GetLineage(const v1::GetLineageRequest& req) {
+  if (req.max_ancestors() < 0 || req.max_ancestors() > 1000) {
+    return absl::InvalidArgumentError("max_ancestors: must be in [0, 1000]");
+  }
+  MLOPS_ASSIGN_OR_RETURN(VersionRecord v, Resolve(req.version(), true));
+  v1::GetLineageResponse out;
+  MLOPS_ASSIGN_OR_RETURN(*out.mutable_version(), VersionToProto(v, true));
+  MLOPS_ASSIGN_OR_RETURN(std::string suite, store_->GetSuite(v.dataset, v.suite_version));
+  MLOPS_ASSIGN_OR_RETURN(*out.mutable_suite(), Parse<v1::ExpectationSuite>(suite, "suite"));
+  std::string parent = v.parent_id;
+  for (int i = 0; i < req.max_ancestors() && !parent.empty(); ++i) {
+    MLOPS_ASSIGN_OR_RETURN(VersionRecord a, store_->GetVersion(parent, false));
+    MLOPS_ASSIGN_OR_RETURN(*out.add_ancestors(), VersionToProto(a, false));
+    parent = a.parent_id;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::DatasetVersion>> Ingestion::VersionsAfter(
+    const std::string& dataset, int64_t after, int limit) {
+  MLOPS_ASSIGN_OR_RETURN(auto rows, store_->VersionsAfter(dataset, after, limit));
+  std::vector<v1::DatasetVersion> out;
+  for (const auto& r : rows) {
+    MLOPS_ASSIGN_OR_RETURN(v1::DatasetVersion p, VersionToProto(r, false));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Ingestion::DatasetHeads() {
+  std::vector<std::pair<std::string, int64_t>> out;
+  std::string after;
+  for (int page = 0; page < 1000; ++page) {
+    MLOPS_ASSIGN_OR_RETURN(auto rows, store_->ListDatasets("", after, kMaxPage));
+    for (const auto& d : rows) out.emplace_back(d.name, d.head_sequence);
+    if (static_cast<int>(rows.size()) < kMaxPage) break;
+    after = rows.back().name;
+  }
+  return out;
+}
+
+}  // namespace mlops::ingestion

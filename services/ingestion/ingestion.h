@@ -1,0 +1,139 @@
+#pragma once
+// Ingestion: the service's orchestration between the gRPC handlers, the
+// domain (BatchValidator, VersionHasher, profiles) and the IngestionStore.
+//
+// An ingest stream is a BatchSession: rows are converted, schema-checked,
+// profiled and hashed chunk by chunk as they arrive (BatchValidator,
+// VersionHasher), and kept as serialized row chunks of up to
+// `stored_chunk_rows` rows (the form they are stored in). Memory therefore
+// scales with the batch's encoded size (about the bytes the client sent), plus
+// the validator's bounded state; nothing scales with the dataset's size.
+// The commit is one store transaction that locks the dataset: if the head
+// moved since validation started, the batch is validated and hashed again
+// against the new head inside it, so versions form one linear chain.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/auth/role.h"
+#include "mlops/ingestion/v1/ingestion.pb.h"
+#include "services/ingestion/batch_validator.h"
+#include "services/ingestion/ingestion_store.h"
+#include "services/ingestion/metrics.h"
+#include "services/ingestion/value.h"
+#include "services/ingestion/version_hash.h"
+
+namespace mlops::ingestion {
+
+struct IngestionOptions {
+  int64_t max_batch_rows = 100'000'000;  // --max_batch_rows
+  int stored_chunk_rows = 4096;          // rows per stored chunk
+};
+
+class Ingestion;
+
+// One IngestBatch / ValidateBatch stream, after its header. Owns the batch's
+// buffered chunks and the validator; not thread-safe (one stream, one thread).
+class BatchSession {
+ public:
+  ~BatchSession();
+  // Validates, profiles and buffers the rows. InvalidArgument naming the row
+  // (0-based in the batch) and column.
+  absl::Status AddChunk(const v1::RowChunk& chunk);
+  // After BatchEnd: validates the count, runs the suite and commits.
+  absl::StatusOr<v1::IngestBatchResponse> Commit(int64_t end_row_count);
+  // After BatchEnd: the dry run's report.
+  absl::StatusOr<v1::ValidationReport> Validate(int64_t end_row_count);
+
+ private:
+  friend class Ingestion;
+  BatchSession() = default;
+  absl::Status FlushPending();
+  absl::Status CheckEnd(int64_t end_row_count);
+  // Validates all buffered rows again against `parent` (the current head).
+  absl::StatusOr<ValidationReport> Revalidate(const std::optional<VersionRecord>& parent,
+                                              std::string* version_id,
+                                              stats::DatasetProfile* batch_profile);
+
+  Ingestion* owner_ = nullptr;
+  Principal principal_;
+  v1::BatchHeader header_;
+  IngestMode mode_ = IngestMode::kAppend;
+  DatasetRecord dataset_;
+  Schema schema_;
+  ExpectationSuite suite_;
+  v1::ExpectationSuite suite_proto_;
+  std::optional<VersionRecord> head_;  // at the start of the stream, with blobs
+  std::unique_ptr<BatchValidator> validator_;
+  std::optional<VersionHasher> id_hasher_;       // against head_
+  std::optional<VersionHasher> content_hasher_;  // parent-independent
+  std::vector<ChunkData> chunks_;
+  v1::RowChunk pending_;
+  int64_t rows_ = 0;
+  int64_t bytes_ = 0;
+  absl::Time started_;
+};
+
+// Thread-safe: handlers call it concurrently; state lives in the store,
+// except the commit counter that wakes watchers.
+class Ingestion {
+ public:
+  // Does not own store or metrics (both must outlive it).
+  Ingestion(IngestionStore* store, IngestionMetrics* metrics, IngestionOptions options = {});
+
+  absl::StatusOr<v1::Dataset> CreateDataset(const Principal& who,
+                                            const v1::CreateDatasetRequest& req);
+  absl::StatusOr<v1::Dataset> GetDataset(const std::string& name);
+  absl::StatusOr<v1::ListDatasetsResponse> ListDatasets(const v1::ListDatasetsRequest& req);
+  absl::StatusOr<v1::ExpectationSuite> UpdateExpectations(const Principal& who,
+                                                          const v1::UpdateExpectationsRequest& req);
+
+  // Starts a batch from its header (dry_run: ValidateBatch).
+  absl::StatusOr<std::unique_ptr<BatchSession>> StartBatch(const Principal& who,
+                                                           const v1::BatchHeader& header,
+                                                           bool dry_run);
+
+  absl::StatusOr<v1::DatasetVersion> GetDatasetVersion(const v1::GetDatasetVersionRequest& req);
+  absl::StatusOr<v1::ListDatasetVersionsResponse> ListDatasetVersions(
+      const v1::ListDatasetVersionsRequest& req);
+  // Calls `write` for the header and each chunk; stops early (OK) when it
+  // returns false (client gone).
+  absl::Status ReadDatasetVersion(
+      const v1::ReadDatasetVersionRequest& req,
+      const std::function<bool(const v1::ReadDatasetVersionResponse&)>& write);
+  absl::StatusOr<v1::GetProfileResponse> GetProfile(const v1::GetProfileRequest& req);
+  absl::StatusOr<v1::GetLineageResponse> GetLineage(const v1::GetLineageRequest& req);
+
+  // Versions of `dataset` with sequence > after (ascending, at most limit).
+  absl::StatusOr<std::vector<v1::DatasetVersion>> VersionsAfter(const std::string& dataset,
+                                                                int64_t after, int limit);
+  // All dataset names (for watches of every dataset).
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> DatasetHeads();
+  // The number of commits so far; WaitForCommit returns when it exceeds
+  // `seen` or after `timeout`.
+  uint64_t commit_count() const;
+  uint64_t WaitForCommit(uint64_t seen, absl::Duration timeout) const;
+
+ private:
+  friend class BatchSession;
+  absl::StatusOr<VersionRecord> Resolve(const v1::DatasetVersionRef& ref, bool with_blobs);
+  absl::StatusOr<v1::Dataset> DatasetToProto(const DatasetRecord& d) const;
+  void NotifyCommit();
+
+  IngestionStore* store_;
+  IngestionMetrics* metrics_;
+  IngestionOptions options_;
+  mutable absl::Mutex mu_;
+  uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// The proto of a stored version (report included when loaded and asked for).
+absl::StatusOr<v1::DatasetVersion> VersionToProto(const VersionRecord& v, bool with_report);
+
+}  // namespace mlops::ingestion

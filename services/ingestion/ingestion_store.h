@@ -1,0 +1,126 @@
+#pragma once
+// IngestionStore: persistence of datasets, expectation suites, dataset
+// versions and their row chunks. Protobuf-free: the fixed parts of records
+// travel as serialized proto bytes (see migrations/0001_*.sql), which the
+// Ingestion class encodes and decodes.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace mlops::ingestion {
+
+struct DatasetRecord {
+  std::string name;
+  std::string meta;  // serialized v1.Dataset (name, description, schema, labels, principal)
+  int64_t suite_version = 0;
+  std::string suite;  // serialized v1.ExpectationSuite of suite_version
+  std::string head_version_id;  // "" before the first version
+  int64_t head_sequence = 0;
+  int64_t head_row_count = 0;
+  int64_t created_at_micros = 0;
+  int64_t updated_at_micros = 0;
+};
+
+struct VersionRecord {
+  std::string id;
+  std::string dataset;
+  int64_t sequence = 0;
+  std::string parent_id;
+  int mode = 0;  // IngestMode: 0 append, 1 replace
+  int64_t row_count = 0;
+  int64_t batch_row_count = 0;
+  std::string principal;
+  std::string source;
+  int64_t created_at_micros = 0;
+  int64_t suite_version = 0;
+  std::string idempotency_key;  // "" = none
+  std::string content_digest;
+  std::string record;         // serialized v1.DatasetVersion without report
+  std::string report;         // serialized v1.ValidationReport (empty when not loaded)
+  std::string profile;        // serialized common.v1.DatasetProfile (empty when not loaded)
+  std::string batch_profile;  // idem, the batch alone
+};
+
+// Rows of one chunk: a serialized v1.RowChunk.
+struct ChunkData {
+  int32_t row_count = 0;
+  std::string rows;
+};
+
+// A chunk's place in a version's stable row order.
+struct ChunkRef {
+  int64_t first_row = 0;
+  int32_t row_count = 0;
+  std::string chunk_id;
+};
+
+// What CommitVersion's `prepare` returns: the version to write (sequence is
+// filled in by the store) and the batch's own chunks, in order.
+struct PreparedVersion {
+  VersionRecord version;
+  const std::vector<ChunkData>* chunks = nullptr;  // not owned
+};
+
+struct CommitOutcome {
+  bool replayed = false;  // the idempotency key matched `version`
+  bool written = false;   // a new version was written
+  VersionRecord version;  // the replayed or written version
+};
+
+// Thread-safe implementations only.
+class IngestionStore {
+ public:
+  virtual ~IngestionStore() = default;
+
+  // AlreadyExists when the name is taken.
+  virtual absl::Status CreateDataset(const DatasetRecord& dataset) = 0;
+  // NotFound when absent.
+  virtual absl::StatusOr<DatasetRecord> GetDataset(const std::string& name) = 0;
+  // Names > after_name starting with prefix, ordered by name; at most limit.
+  virtual absl::StatusOr<std::vector<DatasetRecord>> ListDatasets(const std::string& prefix,
+                                                                  const std::string& after_name,
+                                                                  int limit) = 0;
+  // Adds suite version current+1 (Aborted if expected_version > 0 differs
+  // from the current one); returns the new version number.
+  virtual absl::StatusOr<int64_t> UpdateSuite(
+      const std::string& dataset, int64_t expected_version,
+      const std::function<std::string(int64_t new_version)>& encode_suite) = 0;
+  // The suite bytes of one version; NotFound when absent.
+  virtual absl::StatusOr<std::string> GetSuite(const std::string& dataset, int64_t version) = 0;
+
+  // NotFound when absent. with_blobs: also load report and profiles.
+  virtual absl::StatusOr<VersionRecord> GetVersion(const std::string& id, bool with_blobs) = 0;
+  // Versions ordered by sequence (descending unless oldest_first), starting
+  // after `after_sequence` in that order (0 = from the start); at most limit.
+  virtual absl::StatusOr<std::vector<VersionRecord>> ListVersions(const std::string& dataset,
+                                                                  bool oldest_first,
+                                                                  int64_t after_sequence,
+                                                                  int limit) = 0;
+  // Versions of any dataset (or of `dataset` if non-empty) with sequence >
+  // after_sequence for that dataset, ascending, at most limit.
+  virtual absl::StatusOr<std::vector<VersionRecord>> VersionsAfter(const std::string& dataset,
+                                                                   int64_t after_sequence,
+                                                                   int limit) = 0;
+  virtual absl::StatusOr<std::vector<ChunkRef>> ListChunks(const std::string& version_id) = 0;
+  virtual absl::StatusOr<std::string> ReadChunk(const std::string& chunk_id) = 0;
+
+  // One transaction: locks the dataset row (NotFound if absent); if
+  // `idempotency_key` is non-empty and a version of the dataset carries it,
+  // returns that version (replayed). Otherwise calls prepare(head) with the
+  // dataset's current head (nullopt before the first version, blobs loaded)
+  // and writes what it returns (nothing when it returns nullopt): the
+  // chunks, the version, its chunk list (an APPEND version's parent chunks
+  // first) and the new head. prepare may run more than once (retries); any
+  // error rolls everything back.
+  virtual absl::StatusOr<CommitOutcome> CommitVersion(
+      const std::string& dataset, const std::string& idempotency_key,
+      const std::function<absl::StatusOr<std::optional<PreparedVersion>>(
+          const std::optional<VersionRecord>& head)>& prepare) = 0;
+};
+
+}  // namespace mlops::ingestion
