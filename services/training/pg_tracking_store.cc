@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <pqxx/pqxx>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -52,6 +53,8 @@ constexpr char kLockRunUpdate[] =
     "WHERE run_id = $1 FOR UPDATE";
 constexpr char kUpdateRunEnd[] =
     "UPDATE run SET status = $2, end_time_micros = $3, failure_reason = $4 WHERE run_id = $1";
+constexpr char kSelectExperimentNames[] =
+    "SELECT name FROM experiment WHERE name = ANY($1::text[])";
 constexpr char kRunExists[] = "SELECT 1 FROM run WHERE run_id = $1";
 constexpr char kSelectRuns[] =
     "SELECT run_id, experiment, name, status, principal, created_at_micros, start_time_micros, "
@@ -465,6 +468,18 @@ absl::StatusOr<RunPage> PgTrackingStore::ListRuns(const RunFilter& filter,
   return pool_->WithTransaction(
       {"kListRuns", PgIsolation::kRepeatableRead, true},
       [&](pqxx::transaction_base& tx) -> absl::StatusOr<RunPage> {
+        if (!filter.experiments.empty()) {
+          std::set<std::string> known;
+          for (const pqxx::row& row :
+               tx.exec_params(kSelectExperimentNames, PgTextArray(filter.experiments))) {
+            known.insert(row[0].as<std::string>());
+          }
+          for (const std::string& e : filter.experiments) {
+            if (known.count(e) == 0) {
+              return absl::NotFoundError(absl::StrCat("experiment \"", e, "\" not found"));
+            }
+          }
+        }
         // Collect limit + 1 (id, cursor) rows over the phases, then load.
         std::vector<std::pair<std::string, RunCursor>> hits;
         int first_phase = filter.order_metric.empty() ? 1 : (after ? after->phase : 0);

@@ -101,6 +101,12 @@ RunQuery BuildRunListQuery(const RunFilter& f, const std::optional<RunCursor>& a
     where += ")";
   }
   for (const MetricFilter& m : f.metrics) {
+    if (by_metric && phase == 0 && m.key == f.order_metric) {
+      // On the ordered row itself: a range of the (key, value) index scan.
+      absl::StrAppend(&where, " AND o.value ", ComparisonSql(m.op), " ",
+                      Param(q, DoubleText(m.value)), "::float8");
+      continue;
+    }
     absl::StrAppend(&where,
                     " AND EXISTS (SELECT 1 FROM run_latest_metric m WHERE m.run_id = r.run_id AND "
                     "m.key = ",

@@ -184,7 +184,6 @@ absl::StatusOr<RunListPage> Tracking::ListRuns(const RunFilter& filter,
                                                const std::string& page_token, int page_size) {
   for (const std::string& e : filter.experiments) {
     MLOPS_RETURN_IF_ERROR(ValidateName("experiments", e));
-    MLOPS_RETURN_IF_ERROR(store_->GetExperiment(e).status());
   }
   for (const auto& [k, v] : filter.params) MLOPS_RETURN_IF_ERROR(ValidateKey("params", k));
   for (const auto& [k, v] : filter.tags) MLOPS_RETURN_IF_ERROR(ValidateKey("tags", k));

@@ -210,6 +210,7 @@ class TrackingStore {
   virtual absl::StatusOr<Run> TransitionRun(const std::string& run_id,
                                             const DecideFn& decide) = 0;
 
+  // NotFound when filter.experiments names an unknown experiment.
   virtual absl::StatusOr<RunPage> ListRuns(const RunFilter& filter,
                                            const std::optional<RunCursor>& after,
                                            int limit) = 0;

@@ -175,7 +175,9 @@ TEST(RunQueryTest, ValuesGoToParametersNotIntoSql) {
   EXPECT_THAT(q.sql, ::testing::Not(HasSubstr("DROP")));
   EXPECT_THAT(q.params, ::testing::Contains("0.1'; DROP TABLE run; --"));
   EXPECT_THAT(q.sql, HasSubstr("ORDER BY o.value DESC, o.run_id DESC"));
-  EXPECT_THAT(q.sql, HasSubstr("m.value > $"));
+  EXPECT_THAT(q.sql, HasSubstr("o.value > $"));  // the order metric's filter is on the scan
+  f.metrics.push_back({"loss", Comparison::kLess, 1.0});
+  EXPECT_THAT(BuildRunListQuery(f, std::nullopt, 0, 11).sql, HasSubstr("m.value < $"));
   RunQuery phase1 = BuildRunListQuery(f, std::nullopt, 1, 11);
   EXPECT_THAT(phase1.sql, HasSubstr("NOT EXISTS"));
   EXPECT_THAT(phase1.sql, HasSubstr("ORDER BY r.start_time_micros DESC"));
