@@ -149,8 +149,11 @@ absl::StatusOr<ValidationReport> BatchSession::Revalidate(
   if (parent.has_value()) {
     MLOPS_ASSIGN_OR_RETURN(parent_profile, StoredProfile(parent->profile));
   }
+  MLOPS_ASSIGN_OR_RETURN(std::unique_ptr<InMemoryExistingValues> existing,
+                         owner_->LoadExistingValues(schema_, suite_, mode_, parent));
   BatchValidatorOptions opts;
   opts.parent_profile = parent_profile ? &*parent_profile : nullptr;
+  opts.existing_values = existing.get();
   MLOPS_ASSIGN_OR_RETURN(auto validator, BatchValidator::Create(schema_, suite_, opts));
   MLOPS_ASSIGN_OR_RETURN(
       auto hasher, VersionHasher::Create(header_.dataset(), parent ? parent->id : "", mode_,
@@ -437,6 +440,33 @@ absl::StatusOr<v1::ExpectationSuite> Ingestion::UpdateExpectations(
   return sp;
 }
 
+absl::StatusOr<std::unique_ptr<InMemoryExistingValues>> Ingestion::LoadExistingValues(
+    const Schema& schema, const ExpectationSuite& suite, IngestMode mode,
+    const std::optional<VersionRecord>& parent) {
+  std::vector<int> columns;
+  for (const Expectation& e : suite.expectations) {
+    const Unique* u = std::get_if<Unique>(&e.rule);
+    int index = schema.IndexOf(e.column);
+    if (u != nullptr && u->scope == UniqueScope::kVersion && index >= 0) columns.push_back(index);
+  }
+  std::unique_ptr<InMemoryExistingValues> out;
+  if (columns.empty() || mode != IngestMode::kAppend || !parent.has_value()) return out;
+  out = std::make_unique<InMemoryExistingValues>();
+  MLOPS_ASSIGN_OR_RETURN(std::vector<ChunkRef> refs, store_->ListChunks(parent->id));
+  for (const ChunkRef& ref : refs) {
+    MLOPS_ASSIGN_OR_RETURN(std::string bytes, store_->ReadChunk(ref.chunk_id));
+    MLOPS_ASSIGN_OR_RETURN(v1::RowChunk chunk, Parse<v1::RowChunk>(bytes, "chunk"));
+    for (const common::v1::Row& row : chunk.rows()) {
+      for (int c : columns) {
+        if (c >= row.values_size()) continue;
+        Value v = ValueFromProto(row.values(c));
+        if (!IsNull(v)) out->Add(schema.columns[c].name, v);
+      }
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<BatchSession>> Ingestion::StartBatch(const Principal& who,
                                                                     const v1::BatchHeader& header,
                                                                     bool dry_run) {
@@ -463,8 +493,11 @@ absl::StatusOr<std::unique_ptr<BatchSession>> Ingestion::StartBatch(const Princi
     MLOPS_ASSIGN_OR_RETURN(s->head_, store_->GetVersion(s->dataset_.head_version_id, true));
     MLOPS_ASSIGN_OR_RETURN(parent_profile, StoredProfile(s->head_->profile));
   }
+  MLOPS_ASSIGN_OR_RETURN(s->existing_,
+                         LoadExistingValues(s->schema_, s->suite_, s->mode_, s->head_));
   BatchValidatorOptions opts;
   opts.parent_profile = parent_profile ? &*parent_profile : nullptr;
+  opts.existing_values = s->existing_.get();
   MLOPS_ASSIGN_OR_RETURN(s->validator_, BatchValidator::Create(s->schema_, s->suite_, opts));
   MLOPS_ASSIGN_OR_RETURN(
       s->id_hasher_, VersionHasher::Create(header.dataset(), s->head_ ? s->head_->id : "",

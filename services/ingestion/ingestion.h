@@ -24,6 +24,7 @@
 #include "common/auth/role.h"
 #include "mlops/ingestion/v1/ingestion.pb.h"
 #include "services/ingestion/batch_validator.h"
+#include "services/ingestion/existing_values.h"
 #include "services/ingestion/ingestion_store.h"
 #include "services/ingestion/metrics.h"
 #include "services/ingestion/value.h"
@@ -70,6 +71,7 @@ class BatchSession {
   ExpectationSuite suite_;
   v1::ExpectationSuite suite_proto_;
   std::optional<VersionRecord> head_;  // at the start of the stream, with blobs
+  std::unique_ptr<InMemoryExistingValues> existing_;  // for validator_; may be null
   std::unique_ptr<BatchValidator> validator_;
   std::optional<VersionHasher> id_hasher_;       // against head_
   std::optional<VersionHasher> content_hasher_;  // parent-independent
@@ -124,6 +126,12 @@ class Ingestion {
   friend class BatchSession;
   absl::StatusOr<VersionRecord> Resolve(const v1::DatasetVersionRef& ref, bool with_blobs);
   absl::StatusOr<v1::Dataset> DatasetToProto(const DatasetRecord& d) const;
+  // The parent's values of the columns that unique(scope=version)
+  // expectations check (APPEND with a parent only; else null). Memory scales
+  // with the parent's rows in those columns.
+  absl::StatusOr<std::unique_ptr<InMemoryExistingValues>> LoadExistingValues(
+      const Schema& schema, const ExpectationSuite& suite, IngestMode mode,
+      const std::optional<VersionRecord>& parent);
   void NotifyCommit();
 
   IngestionStore* store_;

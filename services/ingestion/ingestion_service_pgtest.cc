@@ -1,6 +1,7 @@
 // The ingestion service through in-process gRPC over a real Postgres:
 // datasets, ingest/read round trips, the bad-input list of issue 3,
 // idempotent replay, concurrent ingests forming one chain, atomic commits.
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -420,6 +421,92 @@ TEST_F(IngestionServiceTest, ErrorMidCommitLeavesNoVersion) {
             absl::StatusCode::kNotFound);
   MLOPS_ASSERT_OK_AND_ASSIGN(DatasetRecord d, store_->GetDataset("tx"));
   EXPECT_EQ(d.head_version_id, "");
+}
+
+
+TEST_F(IngestionServiceTest, UniqueVersionScopeSeesParentRows) {
+  v1::Expectation e;
+  e.set_column("id");
+  e.mutable_unique();  // SCOPE_UNSPECIFIED = version
+  ASSERT_TRUE(Create("tx", {e}).ok());
+  ASSERT_EQ(Ingest("tx", Rows(0, 10)).resp.outcome(), v1::INGEST_OUTCOME_COMMITTED);
+  IngestResult dup = Ingest("tx", Rows(5, 12));  // ids 5..9 are in the parent
+  ASSERT_TRUE(dup.status.ok()) << dup.status.error_message();
+  EXPECT_EQ(dup.resp.outcome(), v1::INGEST_OUTCOME_REJECTED);
+  EXPECT_EQ(dup.resp.report().results(0).failing_count(), 5);
+  EXPECT_EQ(Ingest("tx", Rows(10, 12)).resp.outcome(), v1::INGEST_OUTCOME_COMMITTED);
+}
+
+TEST_F(IngestionServiceTest, UpdateExpectationsChecksTheSuiteVersion) {
+  ASSERT_TRUE(Create("tx").ok());
+  v1::UpdateExpectationsRequest req;
+  req.set_dataset("tx");
+  req.set_expected_suite_version(1);
+  auto* e = req.add_expectations();
+  e->set_column("amount");
+  e->mutable_between()->mutable_max()->set_double_value(1.0);
+  v1::ExpectationSuite suite;
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx);
+    ASSERT_TRUE(stub_->UpdateExpectations(&ctx, req, &suite).ok());
+    EXPECT_EQ(suite.version(), 2);
+  }
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx);
+    EXPECT_EQ(stub_->UpdateExpectations(&ctx, req, &suite).error_code(), grpc::StatusCode::ABORTED);
+  }
+  // The new suite applies to later batches.
+  IngestResult r = Ingest("tx", Rows(0, 5));
+  EXPECT_EQ(r.resp.outcome(), v1::INGEST_OUTCOME_REJECTED);
+  EXPECT_EQ(r.resp.report().suite_version(), 2);
+}
+
+TEST_F(IngestionServiceTest, ValidateBatchStoresNothing) {
+  ASSERT_TRUE(Create("tx").ok());
+  grpc::ClientContext ctx;
+  Auth(&ctx, kViewerToken);
+  v1::ValidateBatchResponse resp;
+  auto writer = stub_->ValidateBatch(&ctx, &resp);
+  v1::IngestBatchRequest msg;
+  msg.mutable_header()->set_dataset("tx");
+  writer->Write(msg);
+  v1::IngestBatchRequest chunk;
+  for (const auto& r : Rows(0, 4)) *chunk.mutable_chunk()->add_rows() = r;
+  writer->Write(chunk);
+  v1::IngestBatchRequest end;
+  end.mutable_end()->set_row_count(4);
+  writer->Write(end);
+  writer->WritesDone();
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_TRUE(resp.report().passed());
+  EXPECT_EQ(resp.report().row_count(), 4);
+  EXPECT_EQ(VersionCount("tx"), 0);
+}
+
+TEST_F(IngestionServiceTest, WatchDeliversNewVersions) {
+  ASSERT_TRUE(Create("tx").ok());
+  ASSERT_EQ(Ingest("tx", Rows(0, 3)).resp.outcome(), v1::INGEST_OUTCOME_COMMITTED);
+  grpc::ClientContext ctx;
+  Auth(&ctx, kViewerToken);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::WatchDatasetVersionsRequest req;
+  req.add_datasets("tx");
+  (*req.mutable_after_sequence())["tx"] = 0;  // replay from the start
+  auto reader = stub_->WatchDatasetVersions(&ctx, req);
+  v1::WatchDatasetVersionsResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_EQ(msg.version().sequence(), 1);
+  IngestResult b = Ingest("tx", Rows(3, 6));
+  ASSERT_TRUE(b.status.ok());
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_EQ(msg.version().id(), b.resp.version().id());
+  ctx.TryCancel();
+  v1::WatchDatasetVersionsResponse drain;
+  for (int i = 0; i < 10 && reader->Read(&drain); ++i) {
+  }
+  reader->Finish();
 }
 
 }  // namespace
