@@ -260,13 +260,12 @@ void RunCase(const std::string& name, const std::vector<ViewSpec>& specs, const 
       const FeatureColumn& col = chunk.features[c];
       for (size_t r = 0; r < col.size(); ++r) {
         ++statuses[static_cast<int>(col.status[r])];
-        if (col.type() == DataType::kDouble) {
-          uint64_t bits;
-          std::memcpy(&bits, &col.values.doubles[r], 8);
-          checksum = checksum * 31 + bits;
-        } else {
-          checksum = checksum * 31 + static_cast<uint64_t>(col.values.ints[r]);
-        }
+        // A sum of (row, column, status, value) hashes: independent of chunking.
+        uint64_t bits = static_cast<uint64_t>(col.values.ints.empty() ? 0 : col.values.ints[r]);
+        if (col.type() == DataType::kDouble) std::memcpy(&bits, &col.values.doubles[r], 8);
+        Rng mix((static_cast<uint64_t>(chunk.first_row) + r) * 1000003 + c * 131 +
+                static_cast<uint64_t>(col.status[r]));
+        checksum += mix.Next() ^ bits;
         if (dump) {
           dumped[c].push_back(col.status[r] == ValueStatus::kPresent
                                   ? col.values.doubles[r]
