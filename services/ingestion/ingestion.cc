@@ -105,7 +105,7 @@ absl::Status BatchSession::FlushPending() {
   c.row_count = pending_.rows_size();
   if (!pending_.SerializeToString(&c.rows)) return absl::InternalError("cannot encode rows");
   bytes_ += static_cast<int64_t>(c.rows.size());
-  chunks_.push_back(std::move(c));
+  MLOPS_RETURN_IF_ERROR(spill_->Append(c));
   pending_.Clear();
   return absl::OkStatus();
 }
@@ -158,13 +158,14 @@ absl::StatusOr<ValidationReport> BatchSession::Revalidate(
   MLOPS_ASSIGN_OR_RETURN(
       auto hasher, VersionHasher::Create(header_.dataset(), parent ? parent->id : "", mode_,
                                          schema_));
-  for (const ChunkData& c : chunks_) {
+  MLOPS_RETURN_IF_ERROR(spill_->ForEach([&](const ChunkData& c) -> absl::Status {
     MLOPS_ASSIGN_OR_RETURN(auto chunk, Parse<v1::RowChunk>(c.rows, "chunk"));
     std::vector<Row> rows;
     RowsFromProto(chunk.rows(), &rows);
     MLOPS_RETURN_IF_ERROR(validator->AddChunk(rows));
     hasher.AddRows(rows);
-  }
+    return absl::OkStatus();
+  }));
   MLOPS_ASSIGN_OR_RETURN(ValidationReport report, validator->Finish());
   MLOPS_ASSIGN_OR_RETURN(*version_id, hasher.Finish());
   *batch_profile = validator->profile();
@@ -280,7 +281,9 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
     ProfileToProto(batch_profile, &pp);
     pp.SerializeToString(&v.batch_profile);
     prepared.version = v;
-    prepared.chunks = &chunks_;
+    prepared.chunks = [this](const std::function<absl::Status(const ChunkData&)>& fn) {
+      return spill_->ForEach(fn);
+    };
     return std::optional<PreparedVersion>(prepared);
   };
   MLOPS_ASSIGN_OR_RETURN(CommitOutcome outcome,
@@ -483,6 +486,7 @@ absl::StatusOr<std::unique_ptr<BatchSession>> Ingestion::StartBatch(const Princi
   s->started_ = absl::Now();
   s->mode_ = header.mode() == v1::INGEST_MODE_REPLACE ? IngestMode::kReplace : IngestMode::kAppend;
   MLOPS_ASSIGN_OR_RETURN(s->dataset_, store_->GetDataset(header.dataset()));
+  MLOPS_ASSIGN_OR_RETURN(s->spill_, ChunkSpill::Create());
   MLOPS_ASSIGN_OR_RETURN(v1::Dataset meta, Parse<v1::Dataset>(s->dataset_.meta, "dataset"));
   s->schema_ = SchemaFromProto(meta.schema());
   MLOPS_ASSIGN_OR_RETURN(s->suite_proto_, Parse<v1::ExpectationSuite>(s->dataset_.suite, "suite"));

@@ -4,10 +4,11 @@
 //
 // An ingest stream is a BatchSession: rows are converted, schema-checked,
 // profiled and hashed chunk by chunk as they arrive (BatchValidator,
-// VersionHasher), and kept as serialized row chunks of up to
-// `stored_chunk_rows` rows (the form they are stored in). Memory therefore
-// scales with the batch's encoded size (about the bytes the client sent), plus
-// the validator's bounded state; nothing scales with the dataset's size.
+// VersionHasher), and spilled to a temporary file as serialized row chunks of
+// up to `stored_chunk_rows` rows (the form they are stored in). Memory is
+// therefore bounded per batch: one chunk, 8 bytes per spilled chunk and the
+// validator's bounded state; unique(scope=version) additionally loads the
+// parent's values of its columns.
 // The commit is one store transaction that locks the dataset: if the head
 // moved since validation started, the batch is validated and hashed again
 // against the new head inside it, so versions form one linear chain.
@@ -24,6 +25,7 @@
 #include "common/auth/role.h"
 #include "mlops/ingestion/v1/ingestion.pb.h"
 #include "services/ingestion/batch_validator.h"
+#include "services/ingestion/chunk_spill.h"
 #include "services/ingestion/existing_values.h"
 #include "services/ingestion/ingestion_store.h"
 #include "services/ingestion/metrics.h"
@@ -75,7 +77,7 @@ class BatchSession {
   std::unique_ptr<BatchValidator> validator_;
   std::optional<VersionHasher> id_hasher_;       // against head_
   std::optional<VersionHasher> content_hasher_;  // parent-independent
-  std::vector<ChunkData> chunks_;
+  std::unique_ptr<ChunkSpill> spill_;  // the batch's rows, as stored chunks
   v1::RowChunk pending_;
   int64_t rows_ = 0;
   int64_t bytes_ = 0;

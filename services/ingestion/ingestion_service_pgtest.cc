@@ -412,7 +412,9 @@ TEST_F(IngestionServiceTest, ErrorMidCommitLeavesNoVersion) {
         p.version.dataset = "tx";
         p.version.row_count = 3;
         p.version.batch_row_count = 3;
-        p.chunks = &chunks;
+        p.chunks = [&](const std::function<absl::Status(const ChunkData&)>& fn) {
+          return fn(chunks[0]);
+        };
         return absl::StatusOr<std::optional<PreparedVersion>>(std::optional<PreparedVersion>(p));
       });
   EXPECT_EQ(out.status().code(), absl::StatusCode::kInternal);

@@ -59,11 +59,15 @@ struct ChunkRef {
   std::string chunk_id;
 };
 
+// Calls its argument on each of the batch's chunks, in order (re-runnable).
+using ChunkSource =
+    std::function<absl::Status(const std::function<absl::Status(const ChunkData&)>&)>;
+
 // What CommitVersion's `prepare` returns: the version to write (sequence is
-// filled in by the store) and the batch's own chunks, in order.
+// filled in by the store) and the batch's own chunks.
 struct PreparedVersion {
   VersionRecord version;
-  const std::vector<ChunkData>* chunks = nullptr;  // not owned
+  ChunkSource chunks;
 };
 
 struct CommitOutcome {

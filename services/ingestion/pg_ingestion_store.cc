@@ -276,13 +276,15 @@ absl::StatusOr<CommitOutcome> PgIngestionStore::CommitVersion(
     VersionRecord v = prepared->version;
     v.sequence = head_sequence + 1;
     // The batch's chunks, by COPY.
-    const std::vector<ChunkData>& chunks = *prepared->chunks;
+    std::vector<int32_t> row_counts;
     {
       pqxx::stream_to copy(tx, "chunks", std::vector<std::string>{"id", "row_count", "rows"});
-      for (size_t i = 0; i < chunks.size(); ++i) {
-        copy << std::make_tuple(absl::StrCat(v.id, "/", i), chunks[i].row_count,
-                                HexBytea(chunks[i].rows));
-      }
+      MLOPS_RETURN_IF_ERROR(prepared->chunks([&](const ChunkData& c) {
+        copy << std::make_tuple(absl::StrCat(v.id, "/", row_counts.size()), c.row_count,
+                                HexBytea(c.rows));
+        row_counts.push_back(c.row_count);
+        return absl::OkStatus();
+      }));
       copy.complete();
     }
     tx.exec_params(
@@ -310,10 +312,10 @@ absl::StatusOr<CommitOutcome> PgIngestionStore::CommitVersion(
       pqxx::stream_to copy(tx, "version_chunks",
                            std::vector<std::string>{"version_id", "ordinal", "first_row",
                                                     "row_count", "chunk_id"});
-      for (size_t i = 0; i < chunks.size(); ++i) {
-        copy << std::make_tuple(v.id, ordinal++, first_row, chunks[i].row_count,
+      for (size_t i = 0; i < row_counts.size(); ++i) {
+        copy << std::make_tuple(v.id, ordinal++, first_row, row_counts[i],
                                 absl::StrCat(v.id, "/", i));
-        first_row += chunks[i].row_count;
+        first_row += row_counts[i];
       }
       copy.complete();
     }
