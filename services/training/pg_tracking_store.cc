@@ -8,11 +8,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/training/pg_tracking_internal.h"
 #include "services/training/run_query.h"
 #include "services/training/tracking.h"
 
 namespace mlops::training {
 namespace {
+
+using pg_tracking_internal::ArtifactFromRow;
+using pg_tracking_internal::kRunExists;
+using pg_tracking_internal::kSelectArtifactsOf;
+using pg_tracking_internal::LockRunShared;
+using pg_tracking_internal::RunNotFound;
 
 constexpr char kInsertExperiment[] =
     "INSERT INTO experiment (name, description, tag_keys, tag_values, principal, "
@@ -55,7 +62,6 @@ constexpr char kUpdateRunEnd[] =
     "UPDATE run SET status = $2, end_time_micros = $3, failure_reason = $4 WHERE run_id = $1";
 constexpr char kSelectExperimentNames[] =
     "SELECT name FROM experiment WHERE name = ANY($1::text[])";
-constexpr char kRunExists[] = "SELECT 1 FROM run WHERE run_id = $1";
 constexpr char kSelectRuns[] =
     "SELECT run_id, experiment, name, status, principal, created_at_micros, start_time_micros, "
     "end_time_micros, failure_reason, job_id, trial_index, attempt, in_dataset, "
@@ -71,9 +77,6 @@ constexpr char kSelectTagsOf[] =
 constexpr char kSelectLatestOf[] =
     "SELECT run_id, key, value, step, timestamp_micros, min_value, max_value, count "
     "FROM run_latest_metric WHERE run_id = ANY($1::text[]) ORDER BY run_id, key";
-constexpr char kSelectArtifactsOf[] =
-    "SELECT run_id, path, sha256, size_bytes, content_type, created_at_micros FROM artifact "
-    "WHERE run_id = ANY($1::text[]) ORDER BY run_id, path";
 constexpr char kInsertMetrics[] =
     "INSERT INTO metric (run_id, key, step, timestamp_micros, value) SELECT $1, k, s, t, v "
     "FROM unnest($2::text[], $3::int8[], $4::int8[], $5::float8[]) AS u(k, s, t, v)";
@@ -90,26 +93,6 @@ constexpr char kUpsertLatest[] =
     "(l.step, l.timestamp_micros) THEN EXCLUDED.timestamp_micros ELSE l.timestamp_micros END, "
     "0), min_value = LEAST(l.min_value, EXCLUDED.min_value), "
     "max_value = GREATEST(l.max_value, EXCLUDED.max_value), count = l.count + EXCLUDED.count";
-constexpr char kSelectHistory[] =
-    "SELECT step, timestamp_micros, value, seq FROM metric WHERE run_id = $1 AND key = $2 "
-    "AND (step, timestamp_micros, seq) > ($3, $4, $5) "
-    "ORDER BY step, timestamp_micros, seq LIMIT $6";
-constexpr char kSelectArtifactAt[] =
-    "SELECT run_id, path, sha256, size_bytes, content_type, created_at_micros FROM artifact "
-    "WHERE run_id = $1 AND path = $2";
-constexpr char kSelectArtifactBySha[] =
-    "SELECT run_id, path, sha256, size_bytes, content_type, created_at_micros FROM artifact "
-    "WHERE sha256 = $1 ORDER BY created_at_micros, run_id, path LIMIT 1";
-constexpr char kInsertBlob[] =
-    "INSERT INTO blob (sha256, size_bytes) VALUES ($1, $2) ON CONFLICT DO NOTHING "
-    "RETURNING sha256";
-constexpr char kInsertChunk[] =
-    "INSERT INTO blob_chunk (sha256, chunk_index, data) VALUES ($1, $2, $3)";
-constexpr char kInsertArtifact[] =
-    "INSERT INTO artifact (run_id, path, sha256, size_bytes, content_type, created_at_micros) "
-    "VALUES ($1, $2, $3, $4, $5, $6)";
-constexpr char kSelectChunk[] =
-    "SELECT data FROM blob_chunk WHERE sha256 = $1 AND chunk_index = $2";
 
 void AppendQuoted(std::string* out, std::string_view s) {
   out->push_back('"');
@@ -159,20 +142,7 @@ Experiment ExperimentFromRow(const pqxx::row& row) {
   return e;
 }
 
-ArtifactRef ArtifactFromRow(const pqxx::row& row) {
-  ArtifactRef a;
-  a.run_id = row[0].as<std::string>();
-  a.path = row[1].as<std::string>();
-  a.sha256 = row[2].as<std::string>();
-  a.size_bytes = row[3].as<int64_t>();
-  a.content_type = row[4].as<std::string>();
-  a.created_at_micros = row[5].as<int64_t>();
-  return a;
-}
 
-absl::Status RunNotFound(const std::string& run_id) {
-  return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
-}
 
 // Loads full runs in the order of ids (missing ones are skipped).
 std::vector<Run> LoadRuns(pqxx::transaction_base& tx, const std::vector<std::string>& ids) {
@@ -241,8 +211,27 @@ std::vector<Run> LoadRuns(pqxx::transaction_base& tx, const std::vector<std::str
   return out;
 }
 
+
+}  // namespace
+
+namespace pg_tracking_internal {
+
+ArtifactRef ArtifactFromRow(const pqxx::row& row) {
+  ArtifactRef a;
+  a.run_id = row[0].as<std::string>();
+  a.path = row[1].as<std::string>();
+  a.sha256 = row[2].as<std::string>();
+  a.size_bytes = row[3].as<int64_t>();
+  a.content_type = row[4].as<std::string>();
+  a.created_at_micros = row[5].as<int64_t>();
+  return a;
+}
+absl::Status RunNotFound(const std::string& run_id) {
+  return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+}
+
 // Locks the run (FOR SHARE); NotFound, or FailedPrecondition when it has
-// ended and `need_open`.
+// ended (or is not RUNNING, with need_running).
 absl::Status LockRunShared(pqxx::transaction_base& tx, const std::string& run_id,
                            bool need_running) {
   pqxx::result r = tx.exec_params(kLockRunShare, run_id);
@@ -258,7 +247,7 @@ absl::Status LockRunShared(pqxx::transaction_base& tx, const std::string& run_id
   return absl::OkStatus();
 }
 
-}  // namespace
+}  // namespace pg_tracking_internal
 
 std::string PgTextArray(const std::vector<std::string>& values) {
   std::string out = "{";
@@ -504,100 +493,6 @@ absl::StatusOr<RunPage> PgTrackingStore::ListRuns(const RunFilter& filter,
         for (const auto& h : hits) ids.push_back(h.first);
         page.runs = LoadRuns(tx, ids);
         return page;
-      });
-}
-
-absl::StatusOr<HistoryPage> PgTrackingStore::MetricHistory(
-    const std::string& run_id, const std::string& key, const std::optional<HistoryCursor>& after,
-    int limit) {
-  HistoryCursor from = after.value_or(HistoryCursor{-1, -1, -1});
-  return pool_->WithTransaction(
-      {"kSelectHistory", PgIsolation::kRepeatableRead, true},
-      [&](pqxx::transaction_base& tx) -> absl::StatusOr<HistoryPage> {
-        if (tx.exec_params(kRunExists, run_id).empty()) return RunNotFound(run_id);
-        HistoryPage page;
-        HistoryCursor last;
-        for (const pqxx::row& row : tx.exec_params(kSelectHistory, run_id, key, from.step,
-                                                   from.timestamp_micros, from.seq, limit + 1)) {
-          if (static_cast<int>(page.points.size()) == limit) {
-            page.next = last;
-            break;
-          }
-          MetricPoint p{key, row[2].as<double>(), row[0].as<int64_t>(), row[1].as<int64_t>()};
-          last = HistoryCursor{p.step, p.timestamp_micros, row[3].as<int64_t>()};
-          page.points.push_back(std::move(p));
-        }
-        return page;
-      });
-}
-
-absl::StatusOr<ArtifactRef> PgTrackingStore::PutArtifact(const ArtifactRef& ref,
-                                                         const std::string& content) {
-  PgCallOptions call{"kInsertArtifact"};
-  call.statement_timeout = absl::Minutes(10);
-  return pool_->WithTransaction(call, [&](pqxx::transaction_base& tx) -> absl::StatusOr<ArtifactRef> {
-    MLOPS_RETURN_IF_ERROR(LockRunShared(tx, ref.run_id, /*need_running=*/false));
-    pqxx::result at = tx.exec_params(kSelectArtifactAt, ref.run_id, ref.path);
-    if (!at.empty()) {
-      ArtifactRef existing = ArtifactFromRow(at[0]);
-      if (existing.sha256 == ref.sha256) return existing;
-      return absl::AlreadyExistsError(absl::StrCat("path \"", ref.path, "\" of run ", ref.run_id,
-                                                   " holds different content"));
-    }
-    if (!tx.exec_params(kInsertBlob, ref.sha256, ref.size_bytes).empty()) {
-      for (int64_t off = 0, i = 0; off < static_cast<int64_t>(content.size());
-           off += kArtifactChunkBytes, ++i) {
-        size_t n = std::min<size_t>(kArtifactChunkBytes, content.size() - off);
-        tx.exec_params(kInsertChunk, ref.sha256, static_cast<int>(i),
-                       pqxx::binarystring(content.data() + off, n));
-      }
-    }
-    tx.exec_params(kInsertArtifact, ref.run_id, ref.path, ref.sha256, ref.size_bytes,
-                   ref.content_type, ref.created_at_micros);
-    return ref;
-  });
-}
-
-absl::StatusOr<std::vector<ArtifactRef>> PgTrackingStore::ListArtifacts(const std::string& run_id) {
-  return pool_->WithTransaction(
-      {"kSelectArtifactsOf", PgIsolation::kReadCommitted, true},
-      [&](pqxx::transaction_base& tx) {
-        std::vector<ArtifactRef> out;
-        for (const pqxx::row& row : tx.exec_params(kSelectArtifactsOf, PgTextArray({run_id}))) {
-          out.push_back(ArtifactFromRow(row));
-        }
-        return out;
-      });
-}
-
-absl::StatusOr<ArtifactRef> PgTrackingStore::FindArtifact(const std::string& sha256,
-                                                          const std::string& run_id,
-                                                          const std::string& path) {
-  return pool_->WithTransaction(
-      {"kSelectArtifact", PgIsolation::kReadCommitted, true},
-      [&](pqxx::transaction_base& tx) -> absl::StatusOr<ArtifactRef> {
-        pqxx::result r = path.empty() ? tx.exec_params(kSelectArtifactBySha, sha256)
-                                      : tx.exec_params(kSelectArtifactAt, run_id, path);
-        if (r.empty()) {
-          if (!path.empty() && tx.exec_params(kRunExists, run_id).empty()) return RunNotFound(run_id);
-          return absl::NotFoundError(
-              path.empty() ? absl::StrCat("no artifact with sha256 ", sha256)
-                           : absl::StrCat("run ", run_id, " has no artifact \"", path, "\""));
-        }
-        return ArtifactFromRow(r[0]);
-      });
-}
-
-absl::StatusOr<std::string> PgTrackingStore::ReadBlobChunk(const std::string& sha256,
-                                                           int chunk_index) {
-  return pool_->WithConnection(
-      {"kSelectChunk"}, [&](pqxx::connection_base& conn) -> absl::StatusOr<std::string> {
-        pqxx::nontransaction tx(conn);
-        pqxx::result r = tx.exec_params(kSelectChunk, sha256, chunk_index);
-        if (r.empty()) {
-          return absl::NotFoundError(absl::StrCat("blob ", sha256, " has no chunk ", chunk_index));
-        }
-        return pqxx::binarystring(r[0][0]).str();
       });
 }
 

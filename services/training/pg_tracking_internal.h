@@ -1,0 +1,26 @@
+#pragma once
+// Internal to pg_tracking_store*.cc: row conversions and checks shared by
+// the files of PgTrackingStore. Includes pqxx; include it only there.
+
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "services/training/tracking_store.h"
+
+namespace mlops::training::pg_tracking_internal {
+
+inline constexpr char kRunExists[] = "SELECT 1 FROM run WHERE run_id = $1";
+inline constexpr char kSelectArtifactsOf[] =
+    "SELECT run_id, path, sha256, size_bytes, content_type, created_at_micros FROM artifact "
+    "WHERE run_id = ANY($1::text[]) ORDER BY run_id, path";
+
+ArtifactRef ArtifactFromRow(const pqxx::row& row);
+absl::Status RunNotFound(const std::string& run_id);
+// Locks the run FOR SHARE. NotFound; FailedPrecondition when it has ended
+// (or, with need_running, is not RUNNING).
+absl::Status LockRunShared(pqxx::transaction_base& tx, const std::string& run_id,
+                           bool need_running);
+
+}  // namespace mlops::training::pg_tracking_internal
