@@ -50,6 +50,38 @@ std::string Sha256Hex(const std::string& bytes) {
   return out;
 }
 
+struct Sha256Hasher::Impl {
+  EVP_MD* md = nullptr;
+  EVP_MD_CTX* ctx = nullptr;
+};
+
+Sha256Hasher::Sha256Hasher() : impl_(new Impl) {
+  impl_->md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  impl_->ctx = EVP_MD_CTX_new();
+}
+
+Sha256Hasher::~Sha256Hasher() {
+  EVP_MD_CTX_free(impl_->ctx);
+  EVP_MD_free(impl_->md);
+  delete impl_;
+}
+
+std::string Sha256Hasher::Hex(const std::string& bytes) {
+  if (impl_->md == nullptr || impl_->ctx == nullptr) return Sha256Hex(bytes);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestInit_ex(impl_->ctx, impl_->md, nullptr);
+  EVP_DigestUpdate(impl_->ctx, bytes.data(), bytes.size());
+  EVP_DigestFinal_ex(impl_->ctx, digest, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * len, '0');
+  for (unsigned int i = 0; i < len; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 15];
+  }
+  return out;
+}
+
 std::string CanonicalAuditEncoding(const AuditEntry& e) {
   std::string out;
   out.reserve(256 + e.before_json.size() + e.after_json.size() + e.details_json.size());
@@ -93,7 +125,7 @@ bool AuditChainVerifier::Feed(const AuditEntry& e) {
   if (e.prev_hash != prev_hash_) {
     return broken(AuditBreak::kPrevLinkMismatch, prev_hash_, e.prev_hash);
   }
-  std::string computed = ComputeAuditHash(e);
+  std::string computed = hasher_.Hex(CanonicalAuditEncoding(e));
   if (computed != e.entry_hash) {
     return broken(AuditBreak::kHashMismatch, computed, e.entry_hash);
   }

@@ -56,6 +56,22 @@ struct AuditVerifyResult {
   std::string head_hash;  // entry_hash of the last entry checked
 };
 
+// Incremental sha256 that keeps its OpenSSL algorithm handle and context
+// between hashes (no per-hash algorithm fetch). Not thread-safe.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  // Lowercase hex sha256 of `bytes`.
+  std::string Hex(const std::string& bytes);
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
 // Verifies entries fed in sequence order, one at a time (so that a million
 // entries need not be held in memory). Not thread-safe.
 class AuditChainVerifier {
@@ -71,6 +87,7 @@ class AuditChainVerifier {
   std::string prev_hash_;
   int64_t prev_sequence_;
   AuditVerifyResult result_;
+  Sha256Hasher hasher_;
 };
 
 }  // namespace mlops::registry
