@@ -1,0 +1,462 @@
+#include "services/monitoring/monitoring_service.h"
+
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/auth/token.h"
+#include "common/log/log.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "services/ingestion/names.h"
+#include "services/monitoring/proto_convert.h"
+#include "services/monitoring/reference_builder.h"
+
+namespace mlops::monitoring {
+namespace {
+
+constexpr int kMaxRecordsPerMessage = 10'000;
+constexpr int kMaxRequestIdLength = 128;
+constexpr int64_t kMaxFutureMicros = 5 * 60 * kSecondMicros;
+
+absl::Status CheckModelVersion(const std::string& model, int64_t version) {
+  MLOPS_RETURN_IF_ERROR(ingestion::ValidateName("model", model));
+  if (version < 1) return absl::InvalidArgumentError(absl::StrCat("version: ", version, " < 1"));
+  return absl::OkStatus();
+}
+
+// Per-reason rejection counts of one message.
+class Rejections {
+ public:
+  void Add(v1::RejectionReason reason, const std::string& example, int64_t n = 1) {
+    auto [it, inserted] = counts_.try_emplace(reason, 0, example);
+    it->second.first += n;
+  }
+  int64_t Total() const {
+    int64_t t = 0;
+    for (const auto& [r, c] : counts_) t += c.first;
+    return t;
+  }
+  void MergeInto(v1::LogPredictionsResponse* resp) const {
+    for (const auto& [reason, c] : counts_) {
+      v1::RejectionCount* rc = nullptr;
+      for (v1::RejectionCount& existing : *resp->mutable_rejections()) {
+        if (existing.reason() == reason) rc = &existing;
+      }
+      if (rc == nullptr) {
+        rc = resp->add_rejections();
+        rc->set_reason(reason);
+        rc->set_example(c.second);
+      }
+      rc->set_count(rc->count() + c.first);
+    }
+    resp->set_rejected(resp->rejected() + Total());
+  }
+  const std::map<v1::RejectionReason, std::pair<int64_t, std::string>>& counts() const {
+    return counts_;
+  }
+
+ private:
+  std::map<v1::RejectionReason, std::pair<int64_t, std::string>> counts_;
+};
+
+}  // namespace
+
+grpc::Status MonitoringServiceImpl::Reply(std::string_view rpc, const absl::Status& s) {
+  if (!s.ok()) LogInfo("rpc_failed", {{"rpc", std::string(rpc)}, {"status", s.ToString()}});
+  return ToGrpcStatus(s);
+}
+
+MonitoringServiceImpl::MonitoringServiceImpl(MonitoringStore* store, WindowStore* windows,
+                                             PredictionLogWriter* writer,
+                                             const Authorizer* authorizer,
+                                             PredictionCounters* counters,
+                                             MonitoringServiceOptions options)
+    : store_(store),
+      windows_(windows),
+      writer_(writer),
+      authorizer_(authorizer),
+      counters_(counters),
+      options_(std::move(options)) {}
+
+int64_t MonitoringServiceImpl::Now() const {
+  return options_.now_micros ? options_.now_micros() : absl::ToUnixMicros(absl::Now());
+}
+
+absl::StatusOr<std::shared_ptr<const MonitoringServiceImpl::LoadedReference>>
+MonitoringServiceImpl::Reference(const std::string& model, int64_t version) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = references_.find(RefKey(model, version));
+    if (it != references_.end()) return it->second;
+  }
+  MLOPS_ASSIGN_OR_RETURN(std::optional<StoredReference> stored,
+                         store_->GetReference(model, version));
+  if (!stored.has_value()) return std::shared_ptr<const LoadedReference>();
+  auto loaded = std::make_shared<LoadedReference>();
+  if (!loaded->reference.ParseFromString(stored->reference)) {
+    return absl::InternalError(
+        absl::StrCat("stored reference of ", model, "@", version, " does not parse"));
+  }
+  MLOPS_ASSIGN_OR_RETURN(loaded->data, ReferenceDataOf(loaded->reference, stored->samples));
+  loaded->binning = std::make_shared<WindowBinning>(BinningOf(loaded->data));
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = references_.emplace(RefKey(model, version), std::move(loaded));
+  return it->second;
+}
+
+absl::StatusOr<v1::MonitoringConfig> MonitoringServiceImpl::Config(const std::string& model) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = configs_.find(model);
+    if (it != configs_.end()) return it->second;
+  }
+  MLOPS_ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->GetConfig(model));
+  v1::MonitoringConfig config;
+  config.set_model(model);
+  if (stored.has_value() && !config.ParseFromString(*stored)) {
+    return absl::InternalError(absl::StrCat("stored config of ", model, " does not parse"));
+  }
+  absl::MutexLock lock(&mu_);
+  configs_[model] = config;
+  return config;
+}
+
+// ---------------------------------------------------------------------------
+// LogPredictions
+
+absl::Status MonitoringServiceImpl::LogOne(const v1::LogPredictionsRequest& req,
+                                           v1::LogPredictionsResponse* resp) {
+  MLOPS_RETURN_IF_ERROR(CheckModelVersion(req.model(), req.version()));
+  if (req.records_size() < 1 || req.records_size() > kMaxRecordsPerMessage) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("records: ", req.records_size(), " records; 1 .. 10,000 allowed"));
+  }
+  std::set<std::string> names;
+  for (int i = 0; i < req.feature_names_size(); ++i) {
+    MLOPS_RETURN_IF_ERROR(
+        ingestion::ValidateName(absl::StrCat("feature_names[", i, "]"), req.feature_names(i)));
+    if (!names.insert(req.feature_names(i)).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("feature_names[", i, "]: duplicate \"", req.feature_names(i), "\""));
+    }
+  }
+  Rejections rejections;
+  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedReference> ref,
+                         Reference(req.model(), req.version()));
+  if (ref == nullptr) {
+    // Without a registry check, a version is known once it has a reference
+    // (documented choice: counted and rejected, not buffered).
+    rejections.Add(v1::REJECTION_REASON_UNKNOWN_MODEL_VERSION,
+                   absl::StrCat("model ", req.model(), "@", req.version(), " unknown"),
+                   req.records_size());
+    rejections.MergeInto(resp);
+    counters_->Rejected("unknown_model_version", req.records_size());
+    return absl::OkStatus();
+  }
+  MLOPS_ASSIGN_OR_RETURN(v1::MonitoringConfig stored_config, Config(req.model()));
+  const v1::MonitoringConfig config = EffectiveConfig(stored_config);
+  const int64_t now = Now();
+  const std::vector<std::string> feature_names(req.feature_names().begin(),
+                                               req.feature_names().end());
+  std::vector<stats::DataType> types;
+  for (const std::string& name : feature_names) {
+    const stats::ColumnProfile* c = ref->data.profile.Find(name);
+    types.push_back(c == nullptr ? stats::DataType::kUnspecified : c->type);
+  }
+  std::vector<LoggedRecord> in_window;
+  std::vector<PredictionLogRow> rows;
+  int64_t late = 0;
+  for (int i = 0; i < req.records_size(); ++i) {
+    const v1::PredictionRecord& r = req.records(i);
+    if (r.request_id().empty() || r.request_id().size() > kMaxRequestIdLength) {
+      rejections.Add(
+          v1::REJECTION_REASON_BAD_REQUEST_ID,
+          absl::StrCat("record ", i, ": request id of ", r.request_id().size(), " chars"));
+      continue;
+    }
+    if (r.timestamp_micros() > now + kMaxFutureMicros ||
+        r.timestamp_micros() < now - config.raw_retention_micros()) {
+      rejections.Add(v1::REJECTION_REASON_BAD_TIMESTAMP,
+                     absl::StrCat("record ", i, ": timestamp ", r.timestamp_micros()));
+      continue;
+    }
+    if (r.features().values_size() != req.feature_names_size()) {
+      rejections.Add(v1::REJECTION_REASON_SCHEMA_MISMATCH,
+                     absl::StrCat("record ", i, ": ", r.features().values_size(), " values, ",
+                                  req.feature_names_size(), " names"));
+      continue;
+    }
+    LoggedRecord rec;
+    rec.timestamp_micros = r.timestamp_micros();
+    rec.latency_micros = r.latency_micros();
+    rec.error = !r.error_code().empty();
+    if (r.has_prediction()) rec.score = r.prediction().score();
+    bool ok = true;
+    for (int f = 0; f < r.features().values_size() && ok; ++f) {
+      absl::StatusOr<LoggedValue> v =
+          LoggedValueFromProto(r.features().values(f), types[static_cast<size_t>(f)]);
+      if (!v.ok()) {
+        rejections.Add(v1::REJECTION_REASON_SCHEMA_MISMATCH,
+                       absl::StrCat("record ", i, ", feature \"", feature_names[f],
+                                    "\": ", v.status().message()));
+        ok = false;
+      } else {
+        rec.features.push_back(*std::move(v));
+      }
+    }
+    if (!ok) continue;
+    const int64_t w = config.window_micros();
+    const int64_t window_end = (r.timestamp_micros() / w + 1) * w;
+    if (window_end + config.allowed_lateness_micros() < now) {
+      ++late;
+    } else {
+      in_window.push_back(std::move(rec));
+    }
+    PredictionLogRow row;
+    row.model = req.model();
+    row.version = req.version();
+    row.endpoint = req.endpoint();
+    row.variant = static_cast<int32_t>(req.variant());
+    row.request_id = r.request_id();
+    row.timestamp_micros = r.timestamp_micros();
+    row.features = r.features().SerializeAsString();
+    if (r.has_prediction()) {
+      row.score = r.prediction().score();
+      row.predicted_label = r.prediction().predicted_label();
+    }
+    row.latency_micros = r.latency_micros();
+    row.error_code = r.error_code();
+    rows.push_back(std::move(row));
+  }
+  const WindowStore::AddResult added = windows_->Add(
+      req.model(), req.version(), config.window_micros(), feature_names, in_window, ref->binning);
+  const int64_t accepted = static_cast<int64_t>(rows.size());
+  const int64_t dropped = writer_->Enqueue(std::move(rows));
+  if (dropped > 0) {
+    LogWarn("prediction_log_queue_full",
+            {{"model", req.model()}, {"dropped", std::to_string(dropped)}});
+  }
+  resp->set_accepted(resp->accepted() + accepted);
+  resp->set_late(resp->late() + late + added.late);
+  rejections.MergeInto(resp);
+  counters_->Accepted(req.model(), accepted);
+  for (const auto& [reason, c] : rejections.counts()) {
+    counters_->Rejected(v1::RejectionReason_Name(reason), c.first);
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status MonitoringServiceImpl::LogPredictions(
+    grpc::ServerContext* ctx, grpc::ServerReader<v1::LogPredictionsRequest>* reader,
+    v1::LogPredictionsResponse* resp) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kEditor);
+  if (!who.ok()) return Reply("LogPredictions", who.status());
+  v1::LogPredictionsRequest req;
+  // Bounded by the client's stream: each Read consumes one message.
+  while (reader->Read(&req)) {
+    absl::Status s = LogOne(req, resp);
+    if (!s.ok()) return Reply("LogPredictions", s);
+  }
+  if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
+  return grpc::Status::OK;
+}
+
+// ---------------------------------------------------------------------------
+// References
+
+absl::Status MonitoringServiceImpl::DoSetReference(const std::string& principal,
+                                                   const v1::SetReferenceRequest& req,
+                                                   v1::Reference* resp) {
+  MLOPS_RETURN_IF_ERROR(CheckModelVersion(req.model(), req.version()));
+  MLOPS_ASSIGN_OR_RETURN(v1::MonitoringConfig stored_config, Config(req.model()));
+  const v1::MonitoringConfig config = EffectiveConfig(stored_config);
+  const int64_t max_samples = req.max_raw_values_per_feature() == 0
+                                  ? config.max_raw_values_per_feature()
+                                  : req.max_raw_values_per_feature();
+  v1::Reference ref;
+  ref.set_model(req.model());
+  ref.set_version(req.version());
+  StoredReference stored;
+  switch (req.source_case()) {
+    case v1::SetReferenceRequest::kProfile:
+      MLOPS_RETURN_IF_ERROR(ValidateReferenceProfile(req.profile()));
+      ref.set_source(v1::REFERENCE_SOURCE_INLINE_PROFILE);
+      *ref.mutable_profile() = req.profile();
+      break;
+    case v1::SetReferenceRequest::kRows: {
+      MLOPS_ASSIGN_OR_RETURN(BuiltReference built, ReferenceFromRows(req.rows(), max_samples));
+      ref.set_source(v1::REFERENCE_SOURCE_INLINE_ROWS);
+      *ref.mutable_profile() = std::move(built.profile);
+      int64_t kept = 0;
+      for (const auto& [name, values] : built.samples) {
+        kept = std::max<int64_t>(kept, static_cast<int64_t>(values.size()));
+      }
+      ref.set_raw_values_per_feature(kept);
+      stored.samples = std::move(built.samples);
+      break;
+    }
+    case v1::SetReferenceRequest::kDatasetVersion: {
+      if (!IsSha256Hex(req.dataset_version())) {
+        return absl::InvalidArgumentError("dataset_version: not 64 lowercase hex characters");
+      }
+      if (options_.profiles == nullptr) {
+        return absl::FailedPreconditionError(
+            "dataset_version: no ingestion peer configured; pass an inline profile or rows");
+      }
+      MLOPS_ASSIGN_OR_RETURN(common::v1::DatasetProfile profile,
+                             options_.profiles->GetDatasetProfile(req.dataset_version()));
+      MLOPS_RETURN_IF_ERROR(ValidateReferenceProfile(profile));
+      ref.set_source(v1::REFERENCE_SOURCE_DATASET_VERSION);
+      ref.set_dataset_version(req.dataset_version());
+      *ref.mutable_profile() = std::move(profile);
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError("source: exactly one of dataset_version, profile, rows");
+  }
+  if (req.has_prediction_profile()) {
+    const common::v1::ColumnProfile& p = req.prediction_profile();
+    if (p.histogram().edges().empty()) {
+      return absl::InvalidArgumentError("prediction_profile: no histogram edges");
+    }
+    *ref.mutable_prediction_profile() = p;
+  }
+  ref.set_set_at_micros(Now());
+  ref.set_set_by(principal);
+  stored.model = req.model();
+  stored.version = req.version();
+  stored.set_at_micros = ref.set_at_micros();
+  stored.reference = ref.SerializeAsString();
+  auto loaded = std::make_shared<LoadedReference>();
+  loaded->reference = ref;
+  MLOPS_ASSIGN_OR_RETURN(loaded->data, ReferenceDataOf(ref, stored.samples));
+  loaded->binning = std::make_shared<WindowBinning>(BinningOf(loaded->data));
+  MLOPS_RETURN_IF_ERROR(store_->PutReference(stored));
+  {
+    absl::MutexLock lock(&mu_);
+    references_[RefKey(req.model(), req.version())] = std::move(loaded);
+  }
+  *resp = std::move(ref);
+  return absl::OkStatus();
+}
+
+grpc::Status MonitoringServiceImpl::SetReference(grpc::ServerContext* ctx,
+                                                 const v1::SetReferenceRequest* req,
+                                                 v1::Reference* resp) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kEditor);
+  if (!who.ok()) return Reply("SetReference", who.status());
+  return Reply("SetReference", DoSetReference(who->name, *req, resp));
+}
+
+grpc::Status MonitoringServiceImpl::GetReference(grpc::ServerContext* ctx,
+                                                 const v1::GetReferenceRequest* req,
+                                                 v1::Reference* resp) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kViewer);
+  if (!who.ok()) return Reply("GetReference", who.status());
+  absl::Status s = CheckModelVersion(req->model(), req->version());
+  if (!s.ok()) return Reply("GetReference", s);
+  absl::StatusOr<std::shared_ptr<const LoadedReference>> ref =
+      Reference(req->model(), req->version());
+  if (!ref.ok()) return Reply("GetReference", ref.status());
+  if (*ref == nullptr) {
+    return Reply("GetReference", absl::NotFoundError(absl::StrCat(
+                                     "no reference set for ", req->model(), "@", req->version())));
+  }
+  *resp = (*ref)->reference;
+  return grpc::Status::OK;
+}
+
+// ---------------------------------------------------------------------------
+// Drift
+
+absl::Status MonitoringServiceImpl::DoDriftReport(const v1::GetDriftReportRequest& req,
+                                                  v1::DriftReport* resp) {
+  const int64_t started = Now();
+  MLOPS_RETURN_IF_ERROR(ingestion::ValidateName("model", req.model()));
+  if (req.version() < 0) return absl::InvalidArgumentError("version: negative");
+  int64_t version = req.version();
+  if (version == 0) {
+    std::optional<int64_t> latest = windows_->LatestVersion(req.model());
+    if (!latest.has_value()) {
+      return absl::NotFoundError(absl::StrCat("no predictions logged for model ", req.model()));
+    }
+    version = *latest;
+  }
+  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedReference> ref,
+                         Reference(req.model(), version));
+  if (ref == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no reference set for ", req.model(), "@", version));
+  }
+  MLOPS_ASSIGN_OR_RETURN(v1::MonitoringConfig stored_config, Config(req.model()));
+  const v1::MonitoringConfig config = EffectiveConfig(stored_config);
+  std::vector<std::string> features(req.features().begin(), req.features().end());
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (ref->data.profile.Find(features[i]) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("features[", i, "]: unknown feature \"", features[i], "\""));
+    }
+  }
+  const int64_t w = config.window_micros();
+  int64_t start = 0;
+  int64_t end = 0;
+  switch (req.window_case()) {
+    case v1::GetDriftReportRequest::kWindowStartMicros:
+      start = req.window_start_micros();
+      if (start % w != 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "window_start_micros: ", start, " is not on a boundary of the ", w, " micros windows"));
+      }
+      end = start + w;
+      break;
+    case v1::GetDriftReportRequest::kRange:
+      start = req.range().start_micros();
+      end = req.range().end_micros();
+      if (end != 0 && start > end) {
+        return absl::InvalidArgumentError("range: start_micros after end_micros");
+      }
+      break;
+    default: {
+      std::optional<int64_t> latest =
+          windows_->LatestWindowStart(req.model(), version, Now(), req.include_open_window());
+      if (!latest.has_value()) {
+        return absl::NotFoundError(absl::StrCat("no ", req.include_open_window() ? "" : "closed ",
+                                                "window with data for ", req.model(), "@",
+                                                version));
+      }
+      start = *latest;
+      end = start + w;
+    }
+  }
+  int merged = 0;
+  MLOPS_ASSIGN_OR_RETURN(WindowData window,
+                         windows_->Merge(req.model(), version, start, end, &merged));
+  const WindowDriftReport report =
+      ComputeWindowDrift(ref->data, window, features, DriftSettingsFromConfig(config));
+  resp->set_model(req.model());
+  resp->set_version(version);
+  resp->set_window_start_micros(window.start_micros);
+  resp->set_window_end_micros(window.end_micros);
+  resp->set_windows_merged(merged);
+  resp->set_current_row_count(window.rows);
+  resp->set_reference_row_count(ref->reference.profile().row_count());
+  resp->set_reference_dataset_version(ref->reference.dataset_version());
+  DriftReportToProto(report, req.omit_histograms(), resp);
+  resp->set_computed_at_micros(Now());
+  resp->set_duration_micros(resp->computed_at_micros() - started);
+  return absl::OkStatus();
+}
+
+grpc::Status MonitoringServiceImpl::GetDriftReport(grpc::ServerContext* ctx,
+                                                   const v1::GetDriftReportRequest* req,
+                                                   v1::DriftReport* resp) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kViewer);
+  if (!who.ok()) return Reply("GetDriftReport", who.status());
+  return Reply("GetDriftReport", DoDriftReport(*req, resp));
+}
+
+}  // namespace mlops::monitoring

@@ -1,0 +1,117 @@
+#pragma once
+
+// The gRPC handlers of mlops.monitoring.v1.MonitoringService. Implemented:
+// LogPredictions, SetReference / GetReference (inline profile or rows),
+// Set/GetMonitoringConfig, GetDriftReport, Set/List/DeleteAlertPolicy.
+// The others answer UNIMPLEMENTED (see the report in the commit log).
+// Thread-safe: the caches are guarded by one mutex; the collaborators are
+// thread-safe and not owned.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/auth/authorizer.h"
+#include "mlops/monitoring/v1/monitoring.grpc.pb.h"
+#include "services/monitoring/monitoring_store.h"
+#include "services/monitoring/prediction_log_writer.h"
+#include "services/monitoring/window_drift.h"
+#include "services/monitoring/window_store.h"
+
+namespace mlops::monitoring {
+
+// Counts LogPredictions outcomes (implemented by MonitoringMetrics).
+class PredictionCounters {
+ public:
+  virtual ~PredictionCounters() = default;
+  virtual void Accepted(const std::string& model, int64_t n) = 0;
+  virtual void Rejected(const std::string& reason, int64_t n) = 0;
+};
+
+// Where SetReference's dataset_version form gets its profile (the
+// ingestion service in production).
+class ProfileSource {
+ public:
+  virtual ~ProfileSource() = default;
+  // NOT_FOUND when ingestion does not know the version; UNAVAILABLE when
+  // ingestion is unreachable.
+  virtual absl::StatusOr<common::v1::DatasetProfile> GetDatasetProfile(
+      const std::string& version_id) = 0;
+};
+
+struct MonitoringServiceOptions {
+  std::function<int64_t()> now_micros;  // default: the wall clock
+  // Null: SetReference from a dataset version is FAILED_PRECONDITION.
+  ProfileSource* profiles = nullptr;
+};
+
+class MonitoringServiceImpl final : public v1::MonitoringService::Service {
+ public:
+  MonitoringServiceImpl(MonitoringStore* store, WindowStore* windows, PredictionLogWriter* writer,
+                        const Authorizer* authorizer, PredictionCounters* counters,
+                        MonitoringServiceOptions options = {});
+
+  grpc::Status LogPredictions(grpc::ServerContext* ctx,
+                              grpc::ServerReader<v1::LogPredictionsRequest>* reader,
+                              v1::LogPredictionsResponse* resp) override;
+  grpc::Status SetReference(grpc::ServerContext* ctx, const v1::SetReferenceRequest* req,
+                            v1::Reference* resp) override;
+  grpc::Status GetReference(grpc::ServerContext* ctx, const v1::GetReferenceRequest* req,
+                            v1::Reference* resp) override;
+  grpc::Status SetMonitoringConfig(grpc::ServerContext* ctx,
+                                   const v1::SetMonitoringConfigRequest* req,
+                                   v1::MonitoringConfig* resp) override;
+  grpc::Status GetMonitoringConfig(grpc::ServerContext* ctx,
+                                   const v1::GetMonitoringConfigRequest* req,
+                                   v1::MonitoringConfig* resp) override;
+  grpc::Status GetDriftReport(grpc::ServerContext* ctx, const v1::GetDriftReportRequest* req,
+                              v1::DriftReport* resp) override;
+  grpc::Status SetAlertPolicy(grpc::ServerContext* ctx, const v1::SetAlertPolicyRequest* req,
+                              v1::AlertPolicy* resp) override;
+  grpc::Status ListAlertPolicies(grpc::ServerContext* ctx, const v1::ListAlertPoliciesRequest* req,
+                                 v1::ListAlertPoliciesResponse* resp) override;
+  grpc::Status DeleteAlertPolicy(grpc::ServerContext* ctx, const v1::DeleteAlertPolicyRequest* req,
+                                 v1::DeleteAlertPolicyResponse* resp) override;
+
+ private:
+  // A loaded reference: the message, the drift view and the windows' binning.
+  struct LoadedReference {
+    v1::Reference reference;
+    ReferenceData data;
+    std::shared_ptr<const WindowBinning> binning;
+  };
+  using RefKey = std::tuple<std::string, int64_t>;
+
+  // nullptr when none is set.
+  absl::StatusOr<std::shared_ptr<const LoadedReference>> Reference(const std::string& model,
+                                                                   int64_t version);
+  absl::StatusOr<v1::MonitoringConfig> Config(const std::string& model);  // as stored or empty
+  absl::Status LogOne(const v1::LogPredictionsRequest& req, v1::LogPredictionsResponse* resp);
+  absl::Status DoSetReference(const std::string& principal, const v1::SetReferenceRequest& req,
+                              v1::Reference* resp);
+  absl::Status DoDriftReport(const v1::GetDriftReportRequest& req, v1::DriftReport* resp);
+  int64_t Now() const;
+  // Logs a failure once, with the RPC's name, and maps the status.
+  static grpc::Status Reply(std::string_view rpc, const absl::Status& s);
+
+  MonitoringStore* const store_;
+  WindowStore* const windows_;
+  PredictionLogWriter* const writer_;
+  const Authorizer* const authorizer_;
+  PredictionCounters* const counters_;
+  const MonitoringServiceOptions options_;
+
+  absl::Mutex mu_;
+  std::map<RefKey, std::shared_ptr<const LoadedReference>> references_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, v1::MonitoringConfig> configs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mlops::monitoring

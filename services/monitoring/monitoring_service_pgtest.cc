@@ -1,0 +1,382 @@
+// MonitoringServiceImpl through in-process gRPC over a real Postgres store:
+// a reference from inline rows, shifted predictions, the drift report
+// flagging the shifted feature only, configuration and policy round trips,
+// and the status codes of bad input.
+#include <memory>
+#include <random>
+#include <string>
+
+#include "common/auth/authorizer.h"
+#include "common/auth/token.h"
+#include "common/auth/token_store.h"
+#include "common/db/migrations.h"
+#include "common/testing/grpc_test_server.h"
+#include "common/testing/pg_test_db.h"
+#include "common/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
+#include "mlops_migrations/monitoring_migrations.h"
+#include "pqxx/pqxx"
+#include "services/monitoring/monitoring_service.h"
+#include "services/monitoring/pg_monitoring_store.h"
+#include "services/monitoring/prediction_log_writer.h"
+#include "services/monitoring/proto_convert.h"
+#include "services/monitoring/window_store.h"
+
+namespace mlops::monitoring {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kNow = 1'800'000'000'000'000;  // fixed clock, on a minute boundary
+constexpr int64_t kMinute = 60'000'000;
+
+class CountingCounters : public PredictionCounters {
+ public:
+  void Accepted(const std::string&, int64_t n) override { accepted += n; }
+  void Rejected(const std::string&, int64_t n) override { rejected += n; }
+  int64_t accepted = 0;
+  int64_t rejected = 0;
+};
+
+TokenTable Tokens() {
+  TokenTable t;
+  auto add = [&](const std::string& token, const std::string& name, Role role) {
+    TokenEntry e;
+    e.principal = {name, role};
+    t[HashToken(token)] = e;
+  };
+  add("t-viewer", "vic", Role::kViewer);
+  add("t-editor", "alice", Role::kEditor);
+  add("t-deployer", "dana", Role::kDeployer);
+  return t;
+}
+
+common::v1::Value Double(double x) {
+  common::v1::Value v;
+  v.set_double_value(x);
+  return v;
+}
+
+class MonitoringServicePgTest : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    PgPoolOptions o;
+    o.search_path = "monitoring";
+    pool_ = MakePool(o);
+    ASSERT_THAT(RunMigrations(*pool_, "monitoring", EmbeddedMigrations()).status(), IsOk());
+    store_ = std::make_unique<PgMonitoringStore>(pool_.get());
+    windows_ = std::make_unique<WindowStore>();
+    writer_ = std::make_unique<PredictionLogWriter>(store_.get());
+    tokens_ = std::make_unique<TokenStore>(Tokens());
+    authorizer_ = std::make_unique<Authorizer>(tokens_.get());
+    MonitoringServiceOptions options;
+    options.now_micros = [] { return kNow; };
+    service_ = std::make_unique<MonitoringServiceImpl>(store_.get(), windows_.get(), writer_.get(),
+                                                       authorizer_.get(), &counters_, options);
+    MLOPS_ASSERT_OK_AND_ASSIGN(server_, GrpcTestServer::Start({service_.get()}));
+    stub_ = v1::MonitoringService::NewStub(server_->InProcessChannel());
+  }
+  void TearDown() override {
+    stub_.reset();
+    server_.reset();
+    service_.reset();
+    writer_.reset();
+    store_.reset();
+    pool_.reset();
+    PgTest::TearDown();
+  }
+  std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    return ctx;
+  }
+
+  // Reference of fraud@1: "stable" and "shifted" ~ N(0, 1), 500 rows.
+  grpc::Status SetRowsReference() {
+    v1::SetReferenceRequest req;
+    req.set_model("fraud");
+    req.set_version(1);
+    v1::InlineRows* rows = req.mutable_rows();
+    for (const char* name : {"stable", "shifted"}) {
+      common::v1::Column* c = rows->mutable_schema()->add_columns();
+      c->set_name(name);
+      c->set_type(common::v1::DATA_TYPE_DOUBLE);
+    }
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> normal(0, 1);
+    for (int i = 0; i < 500; ++i) {
+      common::v1::Row* row = rows->add_rows();
+      *row->add_values() = Double(normal(rng));
+      *row->add_values() = Double(normal(rng));
+    }
+    v1::Reference resp;
+    return stub_->SetReference(As("t-editor").get(), req, &resp);
+  }
+
+  // 400 predictions in the window before kNow, "shifted" moved by +1.5.
+  v1::LogPredictionsRequest Predictions(int n) {
+    v1::LogPredictionsRequest req;
+    req.set_model("fraud");
+    req.set_version(1);
+    req.set_endpoint("fraud_ep");
+    req.add_feature_names("stable");
+    req.add_feature_names("shifted");
+    std::mt19937_64 rng(12);
+    std::normal_distribution<double> normal(0, 1);
+    for (int i = 0; i < n; ++i) {
+      v1::PredictionRecord* r = req.add_records();
+      r->set_request_id("req-" + std::to_string(i));
+      r->set_timestamp_micros(kNow - kMinute + i);
+      *r->mutable_features()->add_values() = Double(normal(rng));
+      *r->mutable_features()->add_values() = Double(normal(rng) + 1.5);
+      r->mutable_prediction()->set_score(0.5);
+      r->set_latency_micros(1000);
+    }
+    return req;
+  }
+
+  grpc::Status Log(const std::vector<v1::LogPredictionsRequest>& messages,
+                   v1::LogPredictionsResponse* resp) {
+    auto ctx = As("t-editor");
+    auto writer = stub_->LogPredictions(ctx.get(), resp);
+    for (const auto& m : messages) {
+      if (!writer->Write(m)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<PgMonitoringStore> store_;
+  std::unique_ptr<WindowStore> windows_;
+  std::unique_ptr<PredictionLogWriter> writer_;
+  std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<Authorizer> authorizer_;
+  CountingCounters counters_;
+  std::unique_ptr<MonitoringServiceImpl> service_;
+  std::unique_ptr<GrpcTestServer> server_;
+  std::unique_ptr<v1::MonitoringService::Stub> stub_;
+};
+
+TEST_F(MonitoringServicePgTest, DriftReportFlagsTheShiftedFeatureOnly) {
+  ASSERT_TRUE(SetRowsReference().ok());
+  v1::LogPredictionsResponse logged;
+  grpc::Status s = Log({Predictions(400)}, &logged);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(logged.accepted(), 400);
+  EXPECT_EQ(logged.rejected(), 0);
+  EXPECT_EQ(counters_.accepted, 400);
+
+  v1::GetDriftReportRequest req;
+  req.set_model("fraud");
+  v1::DriftReport report;
+  s = stub_->GetDriftReport(As("t-viewer").get(), req, &report);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(report.version(), 1);
+  EXPECT_EQ(report.window_start_micros(), kNow - kMinute);
+  EXPECT_EQ(report.current_row_count(), 400);
+  EXPECT_EQ(report.reference_row_count(), 500);
+  ASSERT_EQ(report.features_size(), 2);
+  const v1::FeatureDrift& stable = report.features(0);
+  const v1::FeatureDrift& shifted = report.features(1);
+  EXPECT_EQ(stable.feature(), "stable");
+  EXPECT_EQ(shifted.feature(), "shifted");
+  EXPECT_EQ(shifted.test(), v1::DRIFT_TEST_KS);
+  EXPECT_EQ(shifted.source(), v1::STATISTIC_SOURCE_EXACT);
+  EXPECT_TRUE(shifted.drifted());
+  EXPECT_FALSE(stable.drifted()) << stable.statistic() << " p=" << stable.p_value();
+  EXPECT_GT(shifted.current_histogram().counts_size(), 0);
+  EXPECT_EQ(report.drifted_count(), 1);
+  EXPECT_EQ(report.computed_count(), 2);
+  EXPECT_DOUBLE_EQ(report.drift_share(), 0.5);
+  EXPECT_TRUE(report.dataset_drift());  // 0.5 >= the default share 0.5
+
+  // Raw records reach Postgres in batches.
+  ASSERT_TRUE(writer_->Flush().ok());
+  int64_t stored = pool_
+                       ->WithConnection([](pqxx::connection_base& c) {
+                         pqxx::nontransaction tx(c);
+                         return tx.exec("SELECT count(*) FROM prediction_log")[0][0].as<int64_t>();
+                       })
+                       .value();
+  EXPECT_EQ(stored, 400);
+}
+
+TEST_F(MonitoringServicePgTest, ReferenceSurvivesARestartOfTheCache) {
+  ASSERT_TRUE(SetRowsReference().ok());
+  MonitoringServiceImpl fresh(store_.get(), windows_.get(), writer_.get(), authorizer_.get(),
+                              &counters_);
+  MLOPS_ASSERT_OK_AND_ASSIGN(auto server, GrpcTestServer::Start({&fresh}));
+  auto stub = v1::MonitoringService::NewStub(server->InProcessChannel());
+  v1::GetReferenceRequest req;
+  req.set_model("fraud");
+  req.set_version(1);
+  v1::Reference ref;
+  grpc::Status s = stub->GetReference(As("t-viewer").get(), req, &ref);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(ref.source(), v1::REFERENCE_SOURCE_INLINE_ROWS);
+  EXPECT_EQ(ref.profile().columns_size(), 2);
+  EXPECT_EQ(ref.raw_values_per_feature(), 500);
+  EXPECT_EQ(ref.set_by(), "alice");
+}
+
+TEST_F(MonitoringServicePgTest, UnknownModelVersionIsCountedAndRejected) {
+  v1::LogPredictionsResponse logged;
+  grpc::Status s = Log({Predictions(10)}, &logged);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(logged.accepted(), 0);
+  EXPECT_EQ(logged.rejected(), 10);
+  ASSERT_EQ(logged.rejections_size(), 1);
+  EXPECT_EQ(logged.rejections(0).reason(), v1::REJECTION_REASON_UNKNOWN_MODEL_VERSION);
+  EXPECT_EQ(logged.rejections(0).example(), "model fraud@1 unknown");
+  EXPECT_EQ(counters_.rejected, 10);
+}
+
+TEST_F(MonitoringServicePgTest, BadRecordsAreRejectedOneByOne) {
+  ASSERT_TRUE(SetRowsReference().ok());
+  v1::LogPredictionsRequest req = Predictions(4);
+  req.mutable_records(0)->set_request_id("");
+  req.mutable_records(1)->set_timestamp_micros(kNow + 10 * kMinute);
+  req.mutable_records(2)->mutable_features()->mutable_values()->RemoveLast();
+  v1::LogPredictionsResponse logged;
+  ASSERT_TRUE(Log({req}, &logged).ok());
+  EXPECT_EQ(logged.accepted(), 1);
+  EXPECT_EQ(logged.rejected(), 3);
+  EXPECT_EQ(logged.rejections_size(), 3);
+}
+
+TEST_F(MonitoringServicePgTest, MalformedMessagesFailTheStream) {
+  v1::LogPredictionsRequest req = Predictions(1);
+  req.set_version(0);
+  v1::LogPredictionsResponse logged;
+  grpc::Status s = Log({req}, &logged);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  req = Predictions(0);
+  s = Log({req}, &logged);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("records"));
+}
+
+TEST_F(MonitoringServicePgTest, DriftReportErrors) {
+  v1::GetDriftReportRequest req;
+  req.set_model("fraud");
+  req.set_version(1);
+  v1::DriftReport report;
+  EXPECT_EQ(stub_->GetDriftReport(As("t-viewer").get(), req, &report).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(SetRowsReference().ok());
+  EXPECT_EQ(stub_->GetDriftReport(As("t-viewer").get(), req, &report).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  req.set_window_start_micros(kNow + 5);
+  EXPECT_EQ(stub_->GetDriftReport(As("t-viewer").get(), req, &report).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.clear_window_start_micros();
+  req.add_features("nope");
+  grpc::Status s = stub_->GetDriftReport(As("t-viewer").get(), req, &report);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("features[0]"));
+}
+
+TEST_F(MonitoringServicePgTest, SetReferenceBadInput) {
+  v1::SetReferenceRequest req;
+  req.set_model("fraud");
+  req.set_version(1);
+  v1::Reference ref;
+  EXPECT_EQ(stub_->SetReference(As("t-editor").get(), req, &ref).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // no source
+  common::v1::ColumnProfile* c = req.mutable_profile()->add_columns();
+  c->set_name("amount");
+  c->set_type(common::v1::DATA_TYPE_DOUBLE);
+  grpc::Status s = stub_->SetReference(As("t-editor").get(), req, &ref);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("histogram edges"));
+  EXPECT_EQ(stub_->SetReference(As("t-viewer").get(), req, &ref).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->SetReference(As("").get(), req, &ref).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  v1::GetReferenceRequest get;
+  get.set_model("fraud");
+  get.set_version(1);
+  EXPECT_EQ(stub_->GetReference(As("t-viewer").get(), get, &ref).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(MonitoringServicePgTest, ConfigRoundTripWithDefaults) {
+  v1::GetMonitoringConfigRequest get;
+  get.set_model("fraud");
+  v1::MonitoringConfig config;
+  ASSERT_TRUE(stub_->GetMonitoringConfig(As("t-viewer").get(), get, &config).ok());
+  EXPECT_EQ(config.window_micros(), kMinute);
+  EXPECT_EQ(config.updated_at_micros(), 0);
+  v1::SetMonitoringConfigRequest set;
+  set.mutable_config()->set_model("fraud");
+  set.mutable_config()->set_window_micros(7 * 1'000'000);
+  grpc::Status s = stub_->SetMonitoringConfig(As("t-editor").get(), set, &config);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("config.window_micros"));
+  set.mutable_config()->set_window_micros(10 * 1'000'000);
+  ASSERT_TRUE(stub_->SetMonitoringConfig(As("t-editor").get(), set, &config).ok());
+  ASSERT_TRUE(stub_->GetMonitoringConfig(As("t-viewer").get(), get, &config).ok());
+  EXPECT_EQ(config.window_micros(), 10 * 1'000'000);
+  EXPECT_EQ(config.updated_by(), "alice");
+}
+
+TEST_F(MonitoringServicePgTest, AlertPoliciesSetListDelete) {
+  v1::SetAlertPolicyRequest set;
+  v1::AlertPolicy* p = set.mutable_policy();
+  p->set_model("fraud");
+  p->set_name("share");
+  p->set_metric(v1::ALERT_METRIC_DATASET_DRIFT_SHARE);
+  p->set_comparison(v1::COMPARISON_GREATER_OR_EQUAL);
+  p->set_threshold(0.5);
+  p->set_severity(v1::SEVERITY_CRITICAL);
+  v1::AlertPolicy out;
+  EXPECT_EQ(stub_->SetAlertPolicy(As("t-editor").get(), set, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->SetAlertPolicy(As("t-deployer").get(), set, &out).ok());
+  EXPECT_EQ(out.updated_by(), "dana");
+  p->set_name("second");
+  ASSERT_TRUE(stub_->SetAlertPolicy(As("t-deployer").get(), set, &out).ok());
+  p->set_window_micros(-1);
+  grpc::Status s = stub_->SetAlertPolicy(As("t-deployer").get(), set, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("policy.window_micros"));
+  p->set_window_micros(0);
+  p->set_metric(v1::ALERT_METRIC_UNSPECIFIED);
+  s = stub_->SetAlertPolicy(As("t-deployer").get(), set, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("policy.metric"));
+
+  v1::ListAlertPoliciesRequest list;
+  list.set_model("fraud");
+  list.mutable_page()->set_page_size(1);
+  v1::ListAlertPoliciesResponse page;
+  ASSERT_TRUE(stub_->ListAlertPolicies(As("t-viewer").get(), list, &page).ok());
+  ASSERT_EQ(page.policies_size(), 1);
+  EXPECT_EQ(page.policies(0).name(), "second");
+  ASSERT_FALSE(page.next_page_token().empty());
+  list.mutable_page()->set_page_token(page.next_page_token());
+  page.Clear();
+  ASSERT_TRUE(stub_->ListAlertPolicies(As("t-viewer").get(), list, &page).ok());
+  ASSERT_EQ(page.policies_size(), 1);
+  EXPECT_EQ(page.policies(0).name(), "share");
+  EXPECT_TRUE(page.next_page_token().empty());
+  list.mutable_page()->set_page_token("garbage");
+  EXPECT_EQ(stub_->ListAlertPolicies(As("t-viewer").get(), list, &page).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::DeleteAlertPolicyRequest del;
+  del.set_model("fraud");
+  del.set_name("share");
+  v1::DeleteAlertPolicyResponse deleted;
+  ASSERT_TRUE(stub_->DeleteAlertPolicy(As("t-deployer").get(), del, &deleted).ok());
+  EXPECT_EQ(stub_->DeleteAlertPolicy(As("t-deployer").get(), del, &deleted).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace mlops::monitoring

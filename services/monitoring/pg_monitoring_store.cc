@@ -1,0 +1,181 @@
+#include "services/monitoring/pg_monitoring_store.h"
+
+#include <cstring>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "common/status/status_macros.h"
+#include "pqxx/pqxx"
+
+namespace mlops::monitoring {
+namespace {
+
+using Txn = pqxx::transaction_base;
+
+constexpr char kDeleteReference[] =
+    "DELETE FROM model_references WHERE model = $1 AND version = $2";
+constexpr char kInsertReference[] =
+    "INSERT INTO model_references (model, version, reference, set_at_micros) "
+    "VALUES ($1, $2, $3, $4)";
+constexpr char kInsertSample[] =
+    "INSERT INTO reference_samples (model, version, feature, value_count, vals) "
+    "VALUES ($1, $2, $3, $4, $5)";
+constexpr char kSelectReference[] =
+    "SELECT reference, set_at_micros FROM model_references WHERE model = $1 AND "
+    "version = $2";
+constexpr char kSelectSamples[] =
+    "SELECT feature, vals FROM reference_samples WHERE model = $1 AND version = $2 "
+    "ORDER BY feature";
+constexpr char kUpsertConfig[] =
+    "INSERT INTO monitoring_configs (model, config, updated_at_micros) VALUES ($1, $2, $3) "
+    "ON CONFLICT (model) DO UPDATE SET config = EXCLUDED.config, "
+    "updated_at_micros = EXCLUDED.updated_at_micros";
+constexpr char kSelectConfig[] = "SELECT config FROM monitoring_configs WHERE model = $1";
+constexpr char kUpsertPolicy[] =
+    "INSERT INTO alert_policies (model, name, policy, updated_at_micros) "
+    "VALUES ($1, $2, $3, $4) ON CONFLICT (model, name) DO UPDATE SET "
+    "policy = EXCLUDED.policy, updated_at_micros = EXCLUDED.updated_at_micros";
+constexpr char kListPolicies[] =
+    "SELECT model, name, policy FROM alert_policies WHERE ($1 = '' OR model = $1) "
+    "AND (model, name) > ($2, $3) ORDER BY model, name LIMIT $4";
+constexpr char kSelectPolicy[] = "SELECT policy FROM alert_policies WHERE model = $1 AND name = $2";
+constexpr char kDeletePolicy[] = "DELETE FROM alert_policies WHERE model = $1 AND name = $2";
+
+std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
+
+// Sample values as little-endian float64 bytes (the host's order; x86-64 and
+// aarch64 are little-endian).
+std::string EncodeDoubles(const std::vector<double>& v) {
+  std::string out(v.size() * sizeof(double), '\0');
+  if (!v.empty()) std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+
+std::vector<double> DecodeDoubles(const std::string& bytes) {
+  std::vector<double> v(bytes.size() / sizeof(double));
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(double));
+  return v;
+}
+
+// The COPY text form of a bytea (stream_to escapes the backslash).
+std::string CopyBytea(const std::string& bytes) { return "\\x" + absl::BytesToHexString(bytes); }
+
+}  // namespace
+
+absl::Status PgMonitoringStore::PutReference(const StoredReference& r) {
+  return pool_->WithTransaction(PgCallOptions{"monitoring_put_reference"}, [&](Txn& txn) {
+    txn.exec_params(kDeleteReference, r.model, r.version);
+    txn.exec_params(kInsertReference, r.model, r.version, pqxx::binarystring(r.reference),
+                    r.set_at_micros);
+    for (const auto& [feature, values] : r.samples) {
+      txn.exec_params(kInsertSample, r.model, r.version, feature,
+                      static_cast<int64_t>(values.size()),
+                      pqxx::binarystring(EncodeDoubles(values)));
+    }
+  });
+}
+
+absl::StatusOr<std::optional<StoredReference>> PgMonitoringStore::GetReference(
+    const std::string& model, int64_t version) {
+  PgCallOptions call{"monitoring_get_reference"};
+  call.read_only = true;
+  return pool_->WithTransaction(
+      call, [&](Txn& txn) -> absl::StatusOr<std::optional<StoredReference>> {
+        pqxx::result r = txn.exec_params(kSelectReference, model, version);
+        if (r.empty()) return std::optional<StoredReference>();
+        StoredReference out;
+        out.model = model;
+        out.version = version;
+        out.reference = Bytes(r[0][0]);
+        out.set_at_micros = r[0][1].as<int64_t>();
+        for (const pqxx::row& s : txn.exec_params(kSelectSamples, model, version)) {
+          out.samples.emplace_back(s[0].as<std::string>(), DecodeDoubles(Bytes(s[1])));
+        }
+        return std::optional<StoredReference>(std::move(out));
+      });
+}
+
+absl::Status PgMonitoringStore::PutConfig(const std::string& model, const std::string& config,
+                                          int64_t updated_at_micros) {
+  return pool_->WithTransaction(PgCallOptions{"monitoring_put_config"}, [&](Txn& txn) {
+    txn.exec_params(kUpsertConfig, model, pqxx::binarystring(config), updated_at_micros);
+  });
+}
+
+absl::StatusOr<std::optional<std::string>> PgMonitoringStore::GetConfig(const std::string& model) {
+  PgCallOptions call{"monitoring_get_config"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<std::optional<std::string>> {
+    pqxx::result r = txn.exec_params(kSelectConfig, model);
+    if (r.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(Bytes(r[0][0]));
+  });
+}
+
+absl::Status PgMonitoringStore::PutPolicy(const StoredPolicy& p, int64_t updated_at_micros) {
+  return pool_->WithTransaction(PgCallOptions{"monitoring_put_policy"}, [&](Txn& txn) {
+    txn.exec_params(kUpsertPolicy, p.model, p.name, pqxx::binarystring(p.policy),
+                    updated_at_micros);
+  });
+}
+
+absl::StatusOr<std::vector<StoredPolicy>> PgMonitoringStore::ListPolicies(
+    const std::string& model, const std::string& after_model, const std::string& after_name,
+    int limit) {
+  PgCallOptions call{"monitoring_list_policies"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<std::vector<StoredPolicy>> {
+    std::vector<StoredPolicy> out;
+    for (const pqxx::row& r :
+         txn.exec_params(kListPolicies, model, after_model, after_name, limit)) {
+      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), Bytes(r[2])});
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<std::optional<StoredPolicy>> PgMonitoringStore::GetPolicy(const std::string& model,
+                                                                         const std::string& name) {
+  PgCallOptions call{"monitoring_get_policy"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<std::optional<StoredPolicy>> {
+    pqxx::result r = txn.exec_params(kSelectPolicy, model, name);
+    if (r.empty()) return std::optional<StoredPolicy>();
+    return std::optional<StoredPolicy>(StoredPolicy{model, name, Bytes(r[0][0])});
+  });
+}
+
+absl::StatusOr<bool> PgMonitoringStore::DeletePolicy(const std::string& model,
+                                                     const std::string& name) {
+  return pool_->WithTransaction(PgCallOptions{"monitoring_delete_policy"},
+                                [&](Txn& txn) -> absl::StatusOr<bool> {
+                                  pqxx::result r = txn.exec_params(kDeletePolicy, model, name);
+                                  return r.affected_rows() > 0;
+                                });
+}
+
+absl::Status PgMonitoringStore::AppendPredictions(const std::vector<PredictionLogRow>& rows) {
+  if (rows.empty()) return absl::OkStatus();
+  return pool_->WithTransaction(PgCallOptions{"monitoring_append_predictions"}, [&](Txn& txn) {
+    pqxx::stream_to copy(
+        txn, "prediction_log",
+        std::vector<std::string>{"model", "version", "endpoint", "variant", "request_id",
+                                 "timestamp_micros", "features", "score", "predicted_label",
+                                 "latency_micros", "error_code"});
+    for (const PredictionLogRow& r : rows) {
+      if (r.score.has_value()) {
+        copy << std::make_tuple(r.model, r.version, r.endpoint, r.variant, r.request_id,
+                                r.timestamp_micros, CopyBytea(r.features), *r.score,
+                                r.predicted_label, r.latency_micros, r.error_code);
+      } else {
+        copy << std::make_tuple(r.model, r.version, r.endpoint, r.variant, r.request_id,
+                                r.timestamp_micros, CopyBytea(r.features), nullptr,
+                                r.predicted_label, r.latency_micros, r.error_code);
+      }
+    }
+    copy.complete();
+  });
+}
+
+}  // namespace mlops::monitoring
