@@ -3,6 +3,7 @@
 // bad configuration and an unreachable database are handled without a crash.
 #include <signal.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "mlops/registry/v1/registry.grpc.pb.h"
 #include "tests/integration/local_platform.h"
 
 namespace mlops::testing_platform {
@@ -60,6 +62,59 @@ TEST(PlatformTest, AllServicesServeExportMetricsAndDrainOnSigterm) {
     EXPECT_EQ(code, 0) << name << " did not drain cleanly:\n"
                        << platform->service(name).process->ReadLog(4096);
   }
+}
+
+bool HasBinary(const std::string& name) {
+  for (const ServiceBinary& binary : AllBinaries()) {
+    if (binary.name == name) return true;
+  }
+  return false;
+}
+
+grpc::StatusCode CallListModels(registry::v1::RegistryService::Stub& stub, const std::string& token) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+  registry::v1::ListModelsRequest request;
+  registry::v1::ListModelsResponse response;
+  return stub.ListModels(&context, request, &response).error_code();
+}
+
+grpc::StatusCode CallCreateModel(registry::v1::RegistryService::Stub& stub, const std::string& token,
+                                 const std::string& name) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context.AddMetadata("authorization", "Bearer " + token);
+  registry::v1::CreateModelRequest request;
+  request.set_name(name);
+  registry::v1::Model response;
+  return stub.CreateModel(&context, request, &response).error_code();
+}
+
+// Auth end to end on a real binary: no token, an unknown token, a role too low.
+TEST(PlatformTest, EveryRpcNeedsATokenWithTheRightRole) {
+  const std::string admin_dsn = AdminDsnOrSkip();
+  if (admin_dsn.empty()) GTEST_SKIP() << "MLOPS_TEST_PG_DSN not set";
+  if (!HasBinary("registry")) GTEST_SKIP() << "no registry binary";
+  MLOPS_ASSERT_OK_AND_ASSIGN(auto platform, LocalPlatform::Create(admin_dsn));
+  std::vector<ServiceBinary> registry_only;
+  for (const ServiceBinary& binary : AllBinaries()) {
+    if (binary.name == "registry") registry_only.push_back(binary);
+  }
+  ASSERT_THAT(platform->Start(registry_only), IsOk());
+  auto stub = registry::v1::RegistryService::NewStub(grpc::CreateChannel(
+      platform->service("registry").address(), grpc::InsecureChannelCredentials()));
+
+  EXPECT_EQ(CallListModels(*stub, ""), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(CallListModels(*stub, "not-a-token"), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(CallListModels(*stub, platform->viewer_token()), grpc::StatusCode::OK);
+  EXPECT_EQ(CallCreateModel(*stub, platform->viewer_token(), "fraud"),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CallCreateModel(*stub, platform->admin_token(), "fraud"), grpc::StatusCode::OK);
+  // Bad input changes nothing and names the field.
+  EXPECT_EQ(CallCreateModel(*stub, platform->admin_token(), "DROP TABLE models;"),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  for (const auto& [name, code] : platform->StopAll()) EXPECT_EQ(code, 0) << name;
 }
 
 TEST(PlatformTest, UnreachableDatabaseKeepsServiceAliveAndNotServing) {
