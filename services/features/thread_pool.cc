@@ -10,13 +10,10 @@ struct ThreadPool::Loop {
   const std::function<void(int64_t)>* fn = nullptr;
   int64_t num_tasks = 0;
   std::atomic<int64_t> next{0};
-  absl::Mutex mu;
-  int64_t done ABSL_GUARDED_BY(mu) = 0;
-
-  bool AllDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return done == num_tasks; }
+  std::mutex mu;
+  std::condition_variable all_done;
+  int64_t done = 0;  // guarded by mu
 };
-
-bool ThreadPool::HasWorkOrStopping() const { return stopping_ || !queue_.empty(); }
 
 ThreadPool::ThreadPool(int parallelism) {
   for (int i = 1; i < parallelism; ++i) workers_.emplace_back([this] { WorkerMain(); });
@@ -24,9 +21,10 @@ ThreadPool::ThreadPool(int parallelism) {
 
 ThreadPool::~ThreadPool() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
+  work_.notify_all();
   for (std::thread& t : workers_) t.join();
 }
 
@@ -38,18 +36,18 @@ void ThreadPool::RunTasks(Loop& loop) {
     (*loop.fn)(i);
     ++finished;
   }
-  if (finished > 0) {
-    absl::MutexLock lock(&loop.mu);
-    loop.done += finished;
-  }
+  if (finished == 0) return;
+  std::lock_guard<std::mutex> lock(loop.mu);
+  loop.done += finished;
+  if (loop.done == loop.num_tasks) loop.all_done.notify_all();
 }
 
 void ThreadPool::WorkerMain() {
   for (;;) {
     std::shared_ptr<Loop> loop;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(this, &ThreadPool::HasWorkOrStopping));
+      std::unique_lock<std::mutex> lock(mu_);
+      work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and nothing left
       loop = std::move(queue_.front());
       queue_.pop_front();
@@ -65,12 +63,15 @@ void ThreadPool::ParallelFor(int64_t num_tasks, const std::function<void(int64_t
   loop->num_tasks = num_tasks;
   const int64_t helpers = std::min<int64_t>(static_cast<int64_t>(workers_.size()), num_tasks - 1);
   if (helpers > 0) {
-    absl::MutexLock lock(&mu_);
-    for (int64_t i = 0; i < helpers; ++i) queue_.push_back(loop);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int64_t i = 0; i < helpers; ++i) queue_.push_back(loop);
+    }
+    work_.notify_all();
   }
   RunTasks(*loop);
-  absl::MutexLock lock(&loop->mu);
-  loop->mu.Await(absl::Condition(loop.get(), &Loop::AllDone));
+  std::unique_lock<std::mutex> lock(loop->mu);
+  loop->all_done.wait(lock, [&loop] { return loop->done == loop->num_tasks; });
 }
 
 void ParallelForOrInline(ThreadPool* pool, int64_t n, const std::function<void(int64_t)>& fn) {

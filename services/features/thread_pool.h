@@ -4,17 +4,21 @@
 // Thread-safe: several threads may call ParallelFor at once; the caller
 // always works on its own loop too, so a busy pool only slows a loop down and
 // never deadlocks it.
+//
+// Uses std::mutex / std::condition_variable rather than absl::Mutex (our
+// usual choice): Debian's Abseil is not built with ThreadSanitizer
+// annotations, so TSan cannot see absl::Mutex's ordering and would drown
+// real reports in false ones; pthread-based locks it sees.
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
-
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 
 namespace mlops::features {
 
@@ -37,11 +41,11 @@ class ThreadPool {
   struct Loop;
   void WorkerMain();
   static void RunTasks(Loop& loop);
-  bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Mutex mu_;
-  std::deque<std::shared_ptr<Loop>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::mutex mu_;
+  std::condition_variable work_;
+  std::deque<std::shared_ptr<Loop>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
   std::vector<std::thread> workers_;
 };
 
