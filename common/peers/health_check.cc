@@ -8,6 +8,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/support/channel_arguments.h"
 
 namespace mlops {
 
@@ -27,8 +28,14 @@ absl::StatusOr<HealthStatus> CheckHealth(const std::shared_ptr<grpc::Channel>& c
 absl::Status WaitForServing(const std::string& address, absl::Duration timeout,
                             const std::string& service,
                             std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  auto channel = grpc::CreateChannel(
-      address, credentials ? credentials : grpc::InsecureChannelCredentials());
+  // Short reconnect backoff: the server may not listen yet, and gRPC's default
+  // backoff (1 s growing to 120 s) would outlast the poll.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+  auto channel = grpc::CreateCustomChannel(
+      address, credentials ? credentials : grpc::InsecureChannelCredentials(), args);
   const absl::Time deadline = absl::Now() + timeout;
   std::string last = "no answer";
   while (absl::Now() < deadline) {

@@ -129,14 +129,16 @@ TEST(PlatformTest, UnreachableDatabaseKeepsServiceAliveAndNotServing) {
                            "--metrics_port=0", "--auth_disabled",
                            absl::StrCat("--database_url=postgresql://postgres@127.0.0.1:",
                                         closed_port, "/mlops")}));
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
-                                     grpc::InsecureChannelCredentials());
-  // Bounded: the server answers NOT_SERVING while it retries the database.
+  // Bounded: the server answers NOT_SERVING while it retries the database. A
+  // fresh channel per attempt, so that refusals before the server listened do
+  // not leave the channel in reconnect backoff.
   absl::StatusOr<HealthStatus> health = absl::UnavailableError("not asked yet");
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    health = CheckHealth(channel);
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < give_up) {
+    health = CheckHealth(grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
+                                             grpc::InsecureChannelCredentials()));
     if (health.ok()) break;
-    absl::SleepFor(absl::Milliseconds(50));
+    absl::SleepFor(absl::Milliseconds(100));
   }
   ASSERT_THAT(health, IsOk()) << child->ReadLog();
   EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::NOT_SERVING);
