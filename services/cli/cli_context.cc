@@ -42,6 +42,12 @@ int ReportError(const absl::Status& status, const std::string& what) {
   return code;
 }
 
+int UsageError(const absl::Status& status, const std::string& command) {
+  std::fprintf(stderr, "error: %s: %s\nhint: see `mlopsctl help`\n", command.c_str(),
+               std::string(status.message()).c_str());
+  return kExitUsage;
+}
+
 std::string CliContext::Address(const std::string& service) const {
   auto it = config_.addresses.find(service);
   if (it != config_.addresses.end()) return it->second;
@@ -55,6 +61,9 @@ std::shared_ptr<grpc::Channel> CliContext::Channel(const std::string& service) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
+  // `status --wait` polls services that may not listen yet: keep reconnects quick.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   auto channel =
       grpc::CreateCustomChannel(Address(service), grpc::InsecureChannelCredentials(), args);
   channels_[service] = channel;

@@ -32,6 +32,9 @@ enum ExitCode : int {
 // what to do on stderr.
 int ReportError(const absl::Status& status, const std::string& what);
 
+// For a bad command line: prints the problem and returns kExitUsage.
+int UsageError(const absl::Status& status, const std::string& command);
+
 class CliContext {
  public:
   explicit CliContext(CliConfig config) : config_(std::move(config)) {}

@@ -7,6 +7,7 @@
 #include <map>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -44,7 +45,7 @@ std::vector<Command> AllCommands() {
 
 void PrintHelp(const std::vector<Command>& commands) {
   std::cout << "mlopsctl: the MLOps platform from the command line\n\n"
-               "usage: mlopsctl [--json] [--token=T] [--<service>_addr=H:P] <command> [args]\n\n"
+               "usage: mlopsctl [--json] [--token=T] [--<service>_addr=H:P] <command> [args]\n       (global flags go before the command, as --flag=value)\n\n"
                "commands:\n";
   for (const Command& c : commands) {
     std::printf("  %-44s %s\n", c.usage.c_str(), c.summary.c_str());
@@ -94,9 +95,17 @@ absl::StatusOr<CliConfig> ResolveConfig() {
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage("mlopsctl [global flags] <command> [args]; `mlopsctl help`");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  // Global flags come before the command (use --flag=value); everything from
+  // the first word on belongs to the command and its own options.
+  int command_start = 1;
+  while (command_start < argc && argv[command_start][0] == '-' &&
+         std::string_view(argv[command_start]) != "--") {
+    ++command_start;
+  }
+  absl::ParseCommandLine(command_start, argv);
+  if (command_start < argc && std::string_view(argv[command_start]) == "--") ++command_start;
   const std::vector<Command> commands = AllCommands();
-  std::vector<std::string> words(rest.begin() + 1, rest.end());
+  std::vector<std::string> words(argv + command_start, argv + argc);
   if (words.empty() || words[0] == "help") {
     PrintHelp(commands);
     return words.empty() ? kExitUsage : kExitOk;

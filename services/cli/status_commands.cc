@@ -24,9 +24,9 @@ std::string HealthName(const absl::StatusOr<HealthStatus>& health) {
 
 int Status(CliContext& ctx, const std::vector<std::string>& raw_args) {
   auto args = ParseCommandArgs(raw_args, {"wait"});
-  if (!args.ok()) return ReportError(args.status(), "status");
+  if (!args.ok()) return UsageError(args.status(), "status");
   auto wait = DurationOption(*args, "wait", absl::ZeroDuration());
-  if (!wait.ok()) return ReportError(wait.status(), "status");
+  if (!wait.ok()) return UsageError(wait.status(), "status");
 
   const absl::Time deadline = absl::Now() + *wait;
   std::map<std::string, absl::StatusOr<HealthStatus>> health;
