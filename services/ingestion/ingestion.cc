@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "services/ingestion/names.h"
+#include "common/stats/profile_proto.h"
 #include "services/ingestion/proto_convert.h"
 #include "services/ingestion/schema_validation.h"
 
@@ -74,7 +75,7 @@ absl::StatusOr<M> Parse(const std::string& bytes, const char* what) {
 
 absl::StatusOr<stats::DatasetProfile> StoredProfile(const std::string& bytes) {
   MLOPS_ASSIGN_OR_RETURN(auto p, Parse<common::v1::DatasetProfile>(bytes, "profile"));
-  return ProfileFromProto(p);
+  return stats::DatasetProfileFromProto(p);
 }
 
 }  // namespace
@@ -276,9 +277,9 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
     rec.SerializeToString(&v.record);
     report_proto(report, head_id).SerializeToString(&v.report);
     common::v1::DatasetProfile pp;
-    ProfileToProto(profile, &pp);
+    stats::DatasetProfileToProto(profile, &pp);
     pp.SerializeToString(&v.profile);
-    ProfileToProto(batch_profile, &pp);
+    stats::DatasetProfileToProto(batch_profile, &pp);
     pp.SerializeToString(&v.batch_profile);
     prepared.version = v;
     prepared.chunks = [this](const std::function<absl::Status(const ChunkData&)>& fn) {

@@ -34,7 +34,5 @@ absl::Status SuiteFromProto(const google::protobuf::RepeatedPtrField<v1::Expecta
 void ReportToProto(const ValidationReport& report, const v1::ExpectationSuite& suite,
                    v1::ValidationReport* out);
 
-void ProfileToProto(const stats::DatasetProfile& profile, common::v1::DatasetProfile* out);
-stats::DatasetProfile ProfileFromProto(const common::v1::DatasetProfile& profile);
 
 }  // namespace mlops::ingestion

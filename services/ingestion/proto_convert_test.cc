@@ -1,3 +1,4 @@
+#include "common/stats/profile_proto.h"
 #include "services/ingestion/proto_convert.h"
 
 #include "common/testing/status_matchers.h"
@@ -62,8 +63,8 @@ TEST(ProtoConvertTest, ProfileRoundTrips) {
   c.quantile_sketch = std::string("\x01\x02", 2);
   p.columns.push_back(c);
   common::v1::DatasetProfile proto;
-  ProfileToProto(p, &proto);
-  stats::DatasetProfile back = ProfileFromProto(proto);
+  stats::DatasetProfileToProto(p, &proto);
+  stats::DatasetProfile back = stats::DatasetProfileFromProto(proto);
   ASSERT_EQ(back.columns.size(), 1u);
   EXPECT_EQ(back.row_count, 10);
   EXPECT_EQ(back.columns[0].name, "a");

@@ -31,9 +31,6 @@ absl::Status ValidateAlertPolicy(const v1::AlertPolicy& policy);
 // Reference histogram edges per numeric column (the windows' binning).
 WindowBinning BinningOf(const ReferenceData& reference);
 
-// Profile conversion (common.v1 <-> stats).
-stats::ColumnProfile ColumnProfileFromProto(const common::v1::ColumnProfile& p);
-void ColumnProfileToProto(const stats::ColumnProfile& c, common::v1::ColumnProfile* out);
 
 // A feature's value as the windows take it; `type` is the reference
 // column's type (UNSPECIFIED when the feature has no reference column).

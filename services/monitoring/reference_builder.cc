@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/stats/column_profile.h"
+#include "common/stats/profile_proto.h"
 #include "common/status/status_macros.h"
 #include "services/ingestion/names.h"
 #include "services/monitoring/proto_convert.h"
@@ -125,7 +126,7 @@ absl::StatusOr<BuiltReference> ReferenceFromRows(const v1::InlineRows& rows, int
   BuiltReference out;
   out.profile.set_row_count(rows.rows_size());
   for (size_t c = 0; c < builders.size(); ++c) {
-    ColumnProfileToProto(builders[c].Finish(), out.profile.add_columns());
+    stats::ColumnProfileToProto(builders[c].Finish(), out.profile.add_columns());
     if (max_samples > 0 && IsSampled(types[c])) {
       out.samples.emplace_back(columns[static_cast<int>(c)].name(), reservoirs[c].Take());
     }
@@ -160,10 +161,10 @@ absl::StatusOr<ReferenceData> ReferenceDataOf(
   ReferenceData d;
   d.profile.row_count = reference.profile().row_count();
   for (const common::v1::ColumnProfile& c : reference.profile().columns()) {
-    d.profile.columns.push_back(ColumnProfileFromProto(c));
+    d.profile.columns.push_back(stats::ColumnProfileFromProto(c));
   }
   if (reference.has_prediction_profile()) {
-    d.prediction_profile = ColumnProfileFromProto(reference.prediction_profile());
+    d.prediction_profile = stats::ColumnProfileFromProto(reference.prediction_profile());
   }
   for (const auto& [name, values] : samples) {
     MLOPS_ASSIGN_OR_RETURN(SortedSample s, SortedSample::FromValues(values));
