@@ -24,12 +24,14 @@
 #include "absl/time/time.h"
 #include "common/auth/role.h"
 #include "mlops/ingestion/v1/ingestion.pb.h"
+#include "services/ingestion/batch_session.h"
 #include "services/ingestion/batch_validator.h"
 #include "services/ingestion/chunk_spill.h"
 #include "services/ingestion/existing_values.h"
 #include "services/ingestion/ingestion_store.h"
 #include "services/ingestion/metrics.h"
 #include "services/ingestion/value.h"
+#include "services/ingestion/stored_records.h"
 #include "services/ingestion/version_hash.h"
 
 namespace mlops::ingestion {
@@ -41,48 +43,6 @@ struct IngestionOptions {
 
 class Ingestion;
 
-// One IngestBatch / ValidateBatch stream, after its header. Owns the batch's
-// buffered chunks and the validator; not thread-safe (one stream, one thread).
-class BatchSession {
- public:
-  ~BatchSession();
-  // Validates, profiles and buffers the rows. InvalidArgument naming the row
-  // (0-based in the batch) and column.
-  absl::Status AddChunk(const v1::RowChunk& chunk);
-  // After BatchEnd: validates the count, runs the suite and commits.
-  absl::StatusOr<v1::IngestBatchResponse> Commit(int64_t end_row_count);
-  // After BatchEnd: the dry run's report.
-  absl::StatusOr<v1::ValidationReport> Validate(int64_t end_row_count);
-
- private:
-  friend class Ingestion;
-  BatchSession() = default;
-  absl::Status FlushPending();
-  absl::Status CheckEnd(int64_t end_row_count);
-  // Validates all buffered rows again against `parent` (the current head).
-  absl::StatusOr<ValidationReport> Revalidate(const std::optional<VersionRecord>& parent,
-                                              std::string* version_id,
-                                              stats::DatasetProfile* batch_profile);
-
-  Ingestion* owner_ = nullptr;
-  Principal principal_;
-  v1::BatchHeader header_;
-  IngestMode mode_ = IngestMode::kAppend;
-  DatasetRecord dataset_;
-  Schema schema_;
-  ExpectationSuite suite_;
-  v1::ExpectationSuite suite_proto_;
-  std::optional<VersionRecord> head_;  // at the start of the stream, with blobs
-  std::unique_ptr<InMemoryExistingValues> existing_;  // for validator_; may be null
-  std::unique_ptr<BatchValidator> validator_;
-  std::optional<VersionHasher> id_hasher_;       // against head_
-  std::optional<VersionHasher> content_hasher_;  // parent-independent
-  std::unique_ptr<ChunkSpill> spill_;  // the batch's rows, as stored chunks
-  v1::RowChunk pending_;
-  int64_t rows_ = 0;
-  int64_t bytes_ = 0;
-  absl::Time started_;
-};
 
 // Thread-safe: handlers call it concurrently; state lives in the store,
 // except the commit counter that wakes watchers.
@@ -142,8 +102,5 @@ class Ingestion {
   mutable absl::Mutex mu_;
   uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
 };
-
-// The proto of a stored version (report included when loaded and asked for).
-absl::StatusOr<v1::DatasetVersion> VersionToProto(const VersionRecord& v, bool with_report);
 
 }  // namespace mlops::ingestion

@@ -1,0 +1,269 @@
+#include "services/ingestion/batch_session.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/stats/profile_proto.h"
+#include "common/status/status_macros.h"
+#include "services/ingestion/ingestion.h"
+#include "services/ingestion/proto_convert.h"
+#include "services/ingestion/schema_validation.h"
+#include "services/ingestion/stored_records.h"
+
+namespace mlops::ingestion {
+namespace {
+
+// The contract's TIMESTAMP range: [0001-01-01, 9999-12-31T23:59:59.999999Z].
+constexpr int64_t kMinTimestampMicros = -62135596800000000;
+constexpr int64_t kMaxTimestampMicros = 253402300799999999;
+
+// Rows have passed the schema checks; timestamps must also lie in range.
+absl::Status CheckTimestamps(const Schema& schema, const std::vector<Row>& rows,
+                             int64_t first_index) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (size_t c = 0; c < rows[r].size() && c < schema.columns.size(); ++c) {
+      const Timestamp* t = std::get_if<Timestamp>(&rows[r][c]);
+      if (t != nullptr && (t->micros < kMinTimestampMicros || t->micros > kMaxTimestampMicros)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "row ", first_index + static_cast<int64_t>(r), ", column \"", schema.columns[c].name,
+            "\": timestamp ", t->micros, " is outside [0001-01-01, 9999-12-31]"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// BatchSession
+
+BatchSession::~BatchSession() = default;
+
+absl::Status BatchSession::FlushPending() {
+  if (pending_.rows_size() == 0) return absl::OkStatus();
+  ChunkData c;
+  c.row_count = pending_.rows_size();
+  if (!pending_.SerializeToString(&c.rows)) return absl::InternalError("cannot encode rows");
+  bytes_ += static_cast<int64_t>(c.rows.size());
+  MLOPS_RETURN_IF_ERROR(spill_->Append(c));
+  pending_.Clear();
+  return absl::OkStatus();
+}
+
+absl::Status BatchSession::AddChunk(const v1::RowChunk& chunk) {
+  if (rows_ + chunk.rows_size() > owner_->options_.max_batch_rows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the batch exceeds the server's row limit of ", owner_->options_.max_batch_rows, " rows"));
+  }
+  std::vector<Row> rows;
+  RowsFromProto(chunk.rows(), &rows);
+  MLOPS_RETURN_IF_ERROR(validator_->AddChunk(rows));
+  MLOPS_RETURN_IF_ERROR(CheckTimestamps(schema_, rows, rows_));
+  id_hasher_->AddRows(rows);
+  content_hasher_->AddRows(rows);
+  rows_ += chunk.rows_size();
+  for (const auto& r : chunk.rows()) {
+    *pending_.add_rows() = r;
+    if (pending_.rows_size() >= owner_->options_.stored_chunk_rows) {
+      MLOPS_RETURN_IF_ERROR(FlushPending());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BatchSession::CheckEnd(int64_t end_row_count) {
+  if (end_row_count != rows_) {
+    return absl::InvalidArgumentError(absl::StrCat("BatchEnd.row_count is ", end_row_count,
+                                                   " but ", rows_, " rows were received"));
+  }
+  if (rows_ == 0 && mode_ == IngestMode::kAppend) {
+    return absl::InvalidArgumentError("an APPEND batch must have at least one row");
+  }
+  return FlushPending();
+}
+
+absl::StatusOr<ValidationReport> BatchSession::Revalidate(
+    const std::optional<VersionRecord>& parent, std::string* version_id,
+    stats::DatasetProfile* batch_profile) {
+  std::optional<stats::DatasetProfile> parent_profile;
+  if (parent.has_value()) {
+    MLOPS_ASSIGN_OR_RETURN(parent_profile, StoredProfile(parent->profile));
+  }
+  MLOPS_ASSIGN_OR_RETURN(std::unique_ptr<InMemoryExistingValues> existing,
+                         owner_->LoadExistingValues(schema_, suite_, mode_, parent));
+  BatchValidatorOptions opts;
+  opts.parent_profile = parent_profile ? &*parent_profile : nullptr;
+  opts.existing_values = existing.get();
+  MLOPS_ASSIGN_OR_RETURN(auto validator, BatchValidator::Create(schema_, suite_, opts));
+  MLOPS_ASSIGN_OR_RETURN(
+      auto hasher, VersionHasher::Create(header_.dataset(), parent ? parent->id : "", mode_,
+                                         schema_));
+  MLOPS_RETURN_IF_ERROR(spill_->ForEach([&](const ChunkData& c) -> absl::Status {
+    MLOPS_ASSIGN_OR_RETURN(auto chunk, ParseStored<v1::RowChunk>(c.rows, "chunk"));
+    std::vector<Row> rows;
+    RowsFromProto(chunk.rows(), &rows);
+    MLOPS_RETURN_IF_ERROR(validator->AddChunk(rows));
+    hasher.AddRows(rows);
+    return absl::OkStatus();
+  }));
+  MLOPS_ASSIGN_OR_RETURN(ValidationReport report, validator->Finish());
+  MLOPS_ASSIGN_OR_RETURN(*version_id, hasher.Finish());
+  *batch_profile = validator->profile();
+  return report;
+}
+
+absl::StatusOr<v1::ValidationReport> BatchSession::Validate(int64_t end_row_count) {
+  MLOPS_RETURN_IF_ERROR(CheckEnd(end_row_count));
+  MLOPS_ASSIGN_OR_RETURN(ValidationReport report, validator_->Finish());
+  owner_->metrics_->ValidationSeconds(absl::ToDoubleSeconds(absl::Now() - started_));
+  v1::ValidationReport out;
+  ReportToProto(report, suite_proto_, &out);
+  out.set_dataset(header_.dataset());
+  out.set_parent_version_id(head_ ? head_->id : "");
+  out.set_validated_at_micros(NowMicros());
+  out.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - started_));
+  return out;
+}
+
+absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_count) {
+  MLOPS_RETURN_IF_ERROR(CheckEnd(end_row_count));
+  MLOPS_ASSIGN_OR_RETURN(ValidationReport first_report, validator_->Finish());
+  MLOPS_ASSIGN_OR_RETURN(std::string first_id, id_hasher_->Finish());
+  MLOPS_ASSIGN_OR_RETURN(std::string digest, content_hasher_->Finish());
+  owner_->metrics_->ValidationSeconds(absl::ToDoubleSeconds(absl::Now() - started_));
+  const std::string start_head = head_ ? head_->id : "";
+
+  v1::IngestBatchResponse resp;
+  auto report_proto = [&](const ValidationReport& r, const std::string& parent) {
+    v1::ValidationReport p;
+    ReportToProto(r, suite_proto_, &p);
+    p.set_dataset(header_.dataset());
+    p.set_parent_version_id(parent);
+    p.set_validated_at_micros(NowMicros());
+    p.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - started_));
+    return p;
+  };
+  // The rejection case does not need the store, unless an idempotent replay
+  // applies (checked in the transaction below).
+  if (!first_report.success && header_.idempotency_key().empty()) {
+    resp.set_outcome(v1::INGEST_OUTCOME_REJECTED);
+    *resp.mutable_report() = report_proto(first_report, start_head);
+    owner_->metrics_->Batch(header_.dataset(), "rejected", rows_, bytes_);
+    return resp;
+  }
+
+  std::optional<ValidationReport> final_report;
+  std::string final_parent;
+  VersionRecord v;
+  PreparedVersion prepared;
+  auto prepare = [&](const std::optional<VersionRecord>& head)
+      -> absl::StatusOr<std::optional<PreparedVersion>> {
+    const std::string head_id = head ? head->id : "";
+    if (!header_.expected_parent_version_id().empty() &&
+        header_.expected_parent_version_id() != head_id) {
+      return absl::AbortedError(absl::StrCat("expected parent version ",
+                                             header_.expected_parent_version_id(),
+                                             " but the head is ", head_id.empty() ? "none" : head_id));
+    }
+    std::string id = first_id;
+    ValidationReport report = first_report;
+    stats::DatasetProfile batch_profile = validator_->profile();
+    if (head_id != start_head) {
+      MLOPS_ASSIGN_OR_RETURN(report, Revalidate(head, &id, &batch_profile));
+    }
+    final_report = report;
+    final_parent = head_id;
+    if (!report.success) return std::optional<PreparedVersion>();
+    stats::DatasetProfile profile = batch_profile;
+    if (mode_ == IngestMode::kAppend && head.has_value()) {
+      MLOPS_ASSIGN_OR_RETURN(stats::DatasetProfile parent_profile, StoredProfile(head->profile));
+      MLOPS_ASSIGN_OR_RETURN(profile, stats::Merge(parent_profile, batch_profile));
+    }
+    v = VersionRecord{};
+    v.id = id;
+    v.dataset = header_.dataset();
+    v.parent_id = head_id;
+    v.mode = static_cast<int>(mode_);
+    v.batch_row_count = rows_;
+    v.row_count = rows_ + (mode_ == IngestMode::kAppend && head ? head->row_count : 0);
+    v.principal = principal_.name;
+    v.source = header_.source();
+    v.created_at_micros = NowMicros();
+    v.suite_version = suite_.version;
+    v.idempotency_key = header_.idempotency_key();
+    v.content_digest = digest;
+    v1::DatasetVersion rec;
+    rec.set_mode(mode_ == IngestMode::kAppend ? v1::INGEST_MODE_APPEND : v1::INGEST_MODE_REPLACE);
+    rec.set_batch_size_bytes(bytes_);
+    rec.set_created_at_micros(v.created_at_micros);
+    rec.set_principal(v.principal);
+    rec.set_source(v.source);
+    rec.set_suite_version(v.suite_version);
+    rec.set_idempotency_key(v.idempotency_key);
+    auto* lin = rec.mutable_lineage();
+    for (const auto& in : header_.lineage_inputs()) *lin->add_inputs() = in;
+    if (head.has_value()) {
+      auto* in = lin->add_inputs();
+      in->set_kind(common::v1::RESOURCE_KIND_DATASET_VERSION);
+      in->set_id(head_id);
+      in->set_name(v.dataset);
+    }
+    lin->set_principal(v.principal);
+    lin->set_created_at_micros(v.created_at_micros);
+    lin->set_source(v.source);
+    lin->set_code_version(header_.code_version());
+    for (const auto& [k, val] : header_.annotations()) (*rec.mutable_annotations())[k] = val;
+    rec.SerializeToString(&v.record);
+    report_proto(report, head_id).SerializeToString(&v.report);
+    common::v1::DatasetProfile pp;
+    stats::DatasetProfileToProto(profile, &pp);
+    pp.SerializeToString(&v.profile);
+    stats::DatasetProfileToProto(batch_profile, &pp);
+    pp.SerializeToString(&v.batch_profile);
+    prepared.version = v;
+    prepared.chunks = [this](const std::function<absl::Status(const ChunkData&)>& fn) {
+      return spill_->ForEach(fn);
+    };
+    return std::optional<PreparedVersion>(prepared);
+  };
+  MLOPS_ASSIGN_OR_RETURN(CommitOutcome outcome,
+                         owner_->store_->CommitVersion(header_.dataset(), header_.idempotency_key(),
+                                                       prepare));
+  if (outcome.replayed) {
+    if (outcome.version.content_digest != digest) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "idempotency_key \"", header_.idempotency_key(),
+          "\" was used before for a batch with different content (version ", outcome.version.id,
+          ")"));
+    }
+    resp.set_outcome(v1::INGEST_OUTCOME_REPLAYED);
+    MLOPS_ASSIGN_OR_RETURN(*resp.mutable_version(), VersionToProto(outcome.version, false));
+    MLOPS_ASSIGN_OR_RETURN(*resp.mutable_report(),
+                           ParseStored<v1::ValidationReport>(outcome.version.report, "report"));
+    owner_->metrics_->Batch(header_.dataset(), "replayed", rows_, bytes_);
+    return resp;
+  }
+  if (!outcome.written) {
+    resp.set_outcome(v1::INGEST_OUTCOME_REJECTED);
+    *resp.mutable_report() = report_proto(*final_report, final_parent);
+    owner_->metrics_->Batch(header_.dataset(), "rejected", rows_, bytes_);
+    return resp;
+  }
+  owner_->NotifyCommit();
+  for (const ExpectationResult& r : final_report->results) {
+    owner_->metrics_->ValidationFailures(header_.dataset(), std::string(RuleName(r.expectation.rule)),
+                                         r.failing_count);
+  }
+  owner_->metrics_->Batch(header_.dataset(), "committed", rows_, bytes_);
+  resp.set_outcome(v1::INGEST_OUTCOME_COMMITTED);
+  MLOPS_ASSIGN_OR_RETURN(*resp.mutable_version(), VersionToProto(outcome.version, false));
+  MLOPS_ASSIGN_OR_RETURN(*resp.mutable_report(),
+                         ParseStored<v1::ValidationReport>(outcome.version.report, "report"));
+  return resp;
+}
+
+}  // namespace mlops::ingestion
