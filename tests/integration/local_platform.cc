@@ -102,11 +102,18 @@ std::map<std::string, int> LocalPlatform::StopAll(absl::Duration grace) {
   for (auto& [name, running] : services_) {
     if (running.process && running.process->Running()) running.process->Signal(SIGTERM);
   }
+  // One SIGTERM each (sent above), then wait: a second SIGTERM could arrive
+  // after a service stopped catching signals on its way out and kill it.
   std::map<std::string, int> codes;
   for (auto& [name, running] : services_) {
     if (!running.process) continue;
-    absl::StatusOr<int> code = running.process->Terminate(grace);
-    codes[name] = code.ok() ? *code : -1;
+    absl::StatusOr<int> code = running.process->Wait(grace);
+    if (!code.ok()) {
+      running.process->Kill();
+      codes[name] = -1;
+      continue;
+    }
+    codes[name] = *code;
   }
   return codes;
 }
