@@ -62,5 +62,6 @@ struct Command {
 
 // Each area adds its commands (services/cli/<area>_commands.cc).
 void AddStatusCommands(std::vector<Command>& commands);
+void AddRegistryCommands(std::vector<Command>& commands);
 
 }  // namespace mlops::cli

@@ -40,6 +40,7 @@ namespace {
 std::vector<Command> AllCommands() {
   std::vector<Command> commands;
   AddStatusCommands(commands);
+  AddRegistryCommands(commands);
   return commands;
 }
 

@@ -114,6 +114,32 @@ TEST(PlatformTest, EveryRpcNeedsATokenWithTheRightRole) {
   // Bad input changes nothing and names the field.
   EXPECT_EQ(CallCreateModel(*stub, platform->admin_token(), "DROP TABLE models;"),
             grpc::StatusCode::INVALID_ARGUMENT);
+
+  // The CLI over the same binary: tables, JSON, exit codes.
+  const std::string registry_addr = "--registry_addr=" + platform->service("registry").address();
+  auto run_cli = [&](std::vector<std::string> args) -> std::pair<int, std::string> {
+    auto child = ChildProcess::Start(MLOPS_CLI_PATH, std::move(args));
+    if (!child.ok()) return {-1, std::string(child.status().message())};
+    absl::StatusOr<int> code = (*child)->Wait(absl::Seconds(30));
+    return {code.ok() ? *code : -1, (*child)->ReadLog()};
+  };
+  auto [list_code, list_out] =
+      run_cli({registry_addr, "--token=" + platform->viewer_token(), "models", "list"});
+  EXPECT_EQ(list_code, 0) << list_out;
+  EXPECT_THAT(list_out, HasSubstr("MODEL"));
+  EXPECT_THAT(list_out, HasSubstr("fraud"));
+  auto [json_code, json_out] = run_cli(
+      {registry_addr, "--token=" + platform->viewer_token(), "--json", "models", "list"});
+  EXPECT_EQ(json_code, 0) << json_out;
+  EXPECT_THAT(json_out, HasSubstr("\"name\":\"fraud\""));
+  auto [audit_code, audit_out] =
+      run_cli({registry_addr, "--token=" + platform->admin_token(), "audit", "verify"});
+  EXPECT_EQ(audit_code, 0) << audit_out;
+  EXPECT_THAT(audit_out, HasSubstr("audit log ok"));
+  auto [denied_code, denied_out] =
+      run_cli({registry_addr, "--token=not-a-token", "models", "list"});
+  EXPECT_EQ(denied_code, 6) << denied_out;
+  EXPECT_THAT(denied_out, HasSubstr("hint: pass a valid token"));
   for (const auto& [name, code] : platform->StopAll()) EXPECT_EQ(code, 0) << name;
 }
 
