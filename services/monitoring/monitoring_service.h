@@ -3,7 +3,8 @@
 // The gRPC handlers of mlops.monitoring.v1.MonitoringService. Implemented:
 // LogPredictions, SetReference / GetReference (inline profile or rows),
 // Set/GetMonitoringConfig, GetDriftReport, Set/List/DeleteAlertPolicy.
-// The others answer UNIMPLEMENTED (see the report in the commit log).
+// The others (alerts, ground truth, performance) answer UNIMPLEMENTED until
+// issue 8 builds them; services/monitoring/SERVICE.md lists what is left.
 // Thread-safe: the caches are guarded by one mutex; the collaborators are
 // thread-safe and not owned.
 
