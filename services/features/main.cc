@@ -1,17 +1,45 @@
 // mlops-features: the feature service binary. See services/features/.
+#include <chrono>
 #include <memory>
 
+#include "common/log/log.h"
 #include "common/server/service_main.h"
-#include "mlops/features/v1/features.grpc.pb.h"
+#include "mlops_migrations/features_migrations.h"
+#include "services/features/features_stack.h"
 
 int main(int argc, char** argv) {
   mlops::ServiceMainSpec spec;
   spec.defaults = {"features", 50052, 9102, true};
   spec.usage = "mlops-features: the feature service of the MLOps platform";
-  spec.build = [](mlops::ServiceContext&) -> absl::StatusOr<mlops::BuiltService> {
-    // The feature RPCs are not built yet: every method answers UNIMPLEMENTED.
+  spec.migrations = &mlops::features::EmbeddedMigrations();
+  spec.build = [](mlops::ServiceContext& ctx) -> absl::StatusOr<mlops::BuiltService> {
+    if (ctx.pool == nullptr) return absl::FailedPreconditionError("features needs Postgres");
+    if (ctx.peers == nullptr) return absl::FailedPreconditionError("features needs peers");
+    absl::StatusOr<const mlops::PeerChannel*> peer = ctx.peers->Get(mlops::PeerService::kIngestion);
+    if (!peer.ok()) return peer.status();
+    const mlops::PeerChannel* ingestion = *peer;
+    absl::StatusOr<std::unique_ptr<mlops::features::FeaturesStack>> stack =
+        mlops::features::FeaturesStack::Create(
+            ctx.pool, ingestion->channel(),
+            [ingestion](std::chrono::milliseconds deadline) {
+              return ingestion->NewContext(deadline);
+            },
+            ctx.registry, ctx.authorizer, {});
+    if (!stack.ok()) return stack.status();
+    std::shared_ptr<mlops::features::FeaturesStack> state = std::move(*stack);
+    mlops::features::FeaturesStack* raw = state.get();
+    // After migrations: load the online store (a restarted replica serves at
+    // once), then follow the datasets of AUTO views.
+    ctx.on_ready->push_back([raw] {
+      absl::Status s = raw->LoadOnlineStore();
+      if (!s.ok()) mlops::LogWarn("features_online_load_failed", {{"status", s.ToString()}});
+      raw->StartWatcher();
+    });
+    ctx.on_drain->push_back([raw] { raw->StopWatcher(); });
     mlops::BuiltService built;
-    built.services.push_back(std::make_shared<mlops::features::v1::FeatureService::Service>());
+    // The service object lives inside the stack; share ownership with it.
+    built.services.push_back(std::shared_ptr<grpc::Service>(state, raw->service()));
+    built.state = state;
     return built;
   };
   return mlops::RunServiceMain(argc, argv, spec);

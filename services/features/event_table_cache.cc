@@ -1,0 +1,112 @@
+#include "services/features/event_table_cache.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "services/features/proto_convert.h"
+
+namespace mlops::features {
+
+absl::Status ProtoRowsToBatch(const google::protobuf::RepeatedPtrField<common::v1::Row>& rows,
+                              const SourceSchema& schema, int64_t first_row, ColumnBatch* out) {
+  if (out->columns.empty()) {
+    for (const SourceColumn& c : schema.columns) out->columns.emplace_back(c.type);
+  }
+  const size_t n = schema.columns.size();
+  for (int i = 0; i < rows.size(); ++i) {
+    const common::v1::Row& row = rows.Get(i);
+    if (static_cast<size_t>(row.values_size()) != n) {
+      return absl::InvalidArgumentError(absl::StrCat("row ", first_row + i, ": ",
+                                                     row.values_size(), " values, expected ", n));
+    }
+    for (size_t c = 0; c < n; ++c) {
+      MLOPS_ASSIGN_OR_RETURN(
+          Value v, ValueFromProto(row.values(static_cast<int>(c)), schema.columns[c].type,
+                                  absl::StrCat("row ", first_row + i, ", column \"",
+                                               schema.columns[c].name, "\"")));
+      AppendToColumn(v, &out->columns[c]);
+    }
+  }
+  out->num_rows += rows.size();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const EventTable>> LoadEventTable(
+    const IngestionClient& ingestion, const FeatureViewDefinition& definition,
+    const std::string& version_id, ThreadPool* pool) {
+  // Only the columns the view reads, each once.
+  std::vector<std::string> columns = {definition.entity_column, definition.event_time_column};
+  for (const FeatureSpec& f : definition.features) {
+    bool seen = false;
+    for (const std::string& c : columns) seen = seen || c == f.source_column;
+    if (!seen) columns.push_back(f.source_column);
+  }
+  SourceSchema schema;
+  std::unique_ptr<EventTableBuilder> builder;
+  MLOPS_RETURN_IF_ERROR(ingestion.Read(
+      definition.source_dataset, version_id, columns,
+      [&](const iv1::ReadHeader& header) -> absl::Status {
+        MLOPS_ASSIGN_OR_RETURN(schema, SourceSchemaFromProto(header.schema()));
+        absl::StatusOr<std::unique_ptr<EventTableBuilder>> b =
+            EventTableBuilder::Create(definition, schema, header.row_count());
+        if (!b.ok()) {
+          // The dataset's schema no longer fits the view (e.g. evolved).
+          return absl::FailedPreconditionError(absl::StrCat(
+              "view ", definition.name, "@", definition.version, " does not fit dataset \"",
+              definition.source_dataset, "\" version ", version_id, ": ",
+              b.status().message()));
+        }
+        builder = std::move(*b);
+        return absl::OkStatus();
+      },
+      [&](iv1::ReadChunk& chunk) -> absl::Status {
+        ColumnBatch batch;
+        MLOPS_RETURN_IF_ERROR(
+            ProtoRowsToBatch(chunk.rows(), schema, chunk.first_row_index(), &batch));
+        return builder->Append(batch);
+      }));
+  return builder->Finish(pool);
+}
+
+absl::StatusOr<std::shared_ptr<const EventTable>> EventTableCache::Get(
+    const FeatureViewDefinition& definition, const std::string& version_id) {
+  const std::string key =
+      absl::StrCat(definition.name, "@", definition.version, "/", version_id);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      return it->second.table;
+    }
+  }
+  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const EventTable> table,
+                         LoadEventTable(*ingestion_, definition, version_id, pool_));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(key);
+  if (it != entries_.end()) return it->second.table;
+  lru_.push_front(key);
+  Entry e{table, table->MemoryBytes(), lru_.begin()};
+  bytes_ += e.bytes;
+  entries_.emplace(key, std::move(e));
+  EvictLocked();
+  return table;
+}
+
+void EventTableCache::EvictLocked() {
+  // Keep at least the newest entry, however large.
+  while (bytes_ > max_bytes_ && lru_.size() > 1) {
+    auto it = entries_.find(lru_.back());
+    bytes_ -= it->second.bytes;
+    entries_.erase(it);
+    lru_.pop_back();
+  }
+}
+
+size_t EventTableCache::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+}  // namespace mlops::features

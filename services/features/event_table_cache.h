@@ -1,0 +1,66 @@
+#pragma once
+// EventTableCache: the event tables of (view version, source dataset
+// version) pairs, read from the ingestion service on first use and kept in
+// memory, least recently used evicted first when their total size exceeds
+// the budget (a table in use stays alive through its shared_ptr).
+// Thread-safe; two threads missing the same key may both load it (the
+// second result is dropped).
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "google/protobuf/repeated_field.h"
+#include "mlops/common/v1/common.pb.h"
+#include "services/features/event_table.h"
+#include "services/features/ingestion_client.h"
+#include "services/features/thread_pool.h"
+
+namespace mlops::features {
+
+// Appends proto rows (positional against `schema`) to a columnar batch;
+// InvalidArgument naming the row (first_row + i) and column on a value of
+// the wrong type or a row of the wrong arity.
+absl::Status ProtoRowsToBatch(const google::protobuf::RepeatedPtrField<common::v1::Row>& rows,
+                              const SourceSchema& schema, int64_t first_row, ColumnBatch* out);
+
+// Reads a view's columns of one dataset version and builds its event table.
+absl::StatusOr<std::shared_ptr<const EventTable>> LoadEventTable(
+    const IngestionClient& ingestion, const FeatureViewDefinition& definition,
+    const std::string& version_id, ThreadPool* pool);
+
+class EventTableCache {
+ public:
+  EventTableCache(const IngestionClient* ingestion, ThreadPool* pool, size_t max_bytes)
+      : ingestion_(ingestion), pool_(pool), max_bytes_(max_bytes) {}
+
+  // The table of `definition` (a stored version) over source version
+  // `version_id` (a resolved id).
+  absl::StatusOr<std::shared_ptr<const EventTable>> Get(const FeatureViewDefinition& definition,
+                                                        const std::string& version_id);
+
+  size_t size() const;
+
+ private:
+  struct Entry {
+    std::shared_ptr<const EventTable> table;
+    size_t bytes = 0;
+    std::list<std::string>::iterator lru;
+  };
+  void EvictLocked();
+
+  const IngestionClient* const ingestion_;
+  ThreadPool* const pool_;
+  const size_t max_bytes_;
+  mutable std::mutex mu_;
+  absl::flat_hash_map<std::string, Entry> entries_;  // guarded by mu_
+  std::list<std::string> lru_;                       // front = most recent; guarded by mu_
+  size_t bytes_ = 0;                                 // guarded by mu_
+};
+
+}  // namespace mlops::features

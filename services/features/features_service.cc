@@ -1,0 +1,98 @@
+#include "services/features/features_service.h"
+
+#include "common/log/log.h"
+#include "common/status/grpc_status.h"
+
+namespace mlops::features {
+namespace {
+
+// Logs a failed RPC once when it is the server's fault, and converts it.
+grpc::Status Done(const char* method, const absl::Status& s) {
+  if (!s.ok() && (s.code() == absl::StatusCode::kInternal ||
+                  s.code() == absl::StatusCode::kUnavailable ||
+                  s.code() == absl::StatusCode::kDataLoss)) {
+    LogWarn("features_rpc_failed", {{"method", method}, {"status", s.ToString()}});
+  }
+  return ToGrpcStatus(s);
+}
+
+#define FEATURES_AUTHORIZE(who, ctx, role, method)                          \
+  absl::StatusOr<Principal> who = deps_.authorizer->Authorize(*(ctx), role); \
+  if (!who.ok()) return Done(method, who.status())
+
+#define FEATURES_REQUIRE(dep, method) \
+  if (deps_.dep == nullptr) return Done(method, absl::UnimplementedError(method))
+
+}  // namespace
+
+grpc::Status FeatureServiceImpl::RegisterFeatureView(grpc::ServerContext* ctx,
+                                                     const v1::RegisterFeatureViewRequest* req,
+                                                     v1::RegisterFeatureViewResponse* resp) {
+  FEATURES_AUTHORIZE(who, ctx, Role::kEditor, "RegisterFeatureView");
+  auto out = deps_.views->Register(req->spec(), who->name);
+  if (out.ok()) {
+    *resp->mutable_view() = std::move(out->first);
+    resp->set_created(out->second);
+  }
+  return Done("RegisterFeatureView", out.status());
+}
+
+grpc::Status FeatureServiceImpl::GetFeatureView(grpc::ServerContext* ctx,
+                                                const v1::GetFeatureViewRequest* req,
+                                                v1::FeatureView* resp) {
+  FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetFeatureView");
+  absl::StatusOr<ResolvedView> out = deps_.views->Get(req->name(), req->version());
+  if (out.ok()) *resp = std::move(out->view);
+  return Done("GetFeatureView", out.status());
+}
+
+grpc::Status FeatureServiceImpl::ListFeatureViews(grpc::ServerContext* ctx,
+                                                  const v1::ListFeatureViewsRequest* req,
+                                                  v1::ListFeatureViewsResponse* resp) {
+  FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "ListFeatureViews");
+  absl::StatusOr<v1::ListFeatureViewsResponse> out = deps_.views->List(*req);
+  if (out.ok()) *resp = std::move(*out);
+  return Done("ListFeatureViews", out.status());
+}
+
+grpc::Status FeatureServiceImpl::GetHistoricalFeatures(
+    grpc::ServerContext* ctx, const v1::GetHistoricalFeaturesRequest* req,
+    grpc::ServerWriter<v1::GetHistoricalFeaturesResponse>* writer) {
+  FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetHistoricalFeatures");
+  FEATURES_REQUIRE(historical, "GetHistoricalFeatures");
+  (void)req;
+  (void)writer;
+  return Done("GetHistoricalFeatures", absl::UnimplementedError("not yet"));
+}
+
+grpc::Status FeatureServiceImpl::Materialize(grpc::ServerContext* ctx,
+                                             const v1::MaterializeRequest* req,
+                                             v1::MaterializeResponse* resp) {
+  FEATURES_AUTHORIZE(who, ctx, Role::kEditor, "Materialize");
+  FEATURES_REQUIRE(materializer, "Materialize");
+  (void)req;
+  (void)resp;
+  return Done("Materialize", absl::UnimplementedError("not yet"));
+}
+
+grpc::Status FeatureServiceImpl::GetMaterializationStatus(
+    grpc::ServerContext* ctx, const v1::GetMaterializationStatusRequest* req,
+    v1::GetMaterializationStatusResponse* resp) {
+  FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetMaterializationStatus");
+  FEATURES_REQUIRE(materializer, "GetMaterializationStatus");
+  (void)req;
+  (void)resp;
+  return Done("GetMaterializationStatus", absl::UnimplementedError("not yet"));
+}
+
+grpc::Status FeatureServiceImpl::GetOnlineFeatures(grpc::ServerContext* ctx,
+                                                   const v1::GetOnlineFeaturesRequest* req,
+                                                   v1::GetOnlineFeaturesResponse* resp) {
+  FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetOnlineFeatures");
+  FEATURES_REQUIRE(online, "GetOnlineFeatures");
+  (void)req;
+  (void)resp;
+  return Done("GetOnlineFeatures", absl::UnimplementedError("not yet"));
+}
+
+}  // namespace mlops::features

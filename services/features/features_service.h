@@ -1,0 +1,52 @@
+#pragma once
+// FeatureServiceImpl: the gRPC handlers of mlops.features.v1.FeatureService.
+// Thin: authorize, call the domain classes, convert the status. Owns none of
+// the objects it is given (they must outlive it). Thread-safe as they are.
+
+#include "common/auth/authorizer.h"
+#include "mlops/features/v1/features.grpc.pb.h"
+#include "services/features/view_registry.h"
+
+namespace mlops::features {
+
+class HistoricalRetrieval;
+class Materializer;
+class OnlineServer;
+
+struct FeatureServiceDeps {
+  ViewRegistry* views = nullptr;
+  HistoricalRetrieval* historical = nullptr;  // null: UNIMPLEMENTED
+  Materializer* materializer = nullptr;       // null: UNIMPLEMENTED
+  OnlineServer* online = nullptr;             // null: UNIMPLEMENTED
+  const Authorizer* authorizer = nullptr;
+};
+
+class FeatureServiceImpl final : public v1::FeatureService::Service {
+ public:
+  explicit FeatureServiceImpl(FeatureServiceDeps deps) : deps_(deps) {}
+
+  grpc::Status RegisterFeatureView(grpc::ServerContext* ctx,
+                                   const v1::RegisterFeatureViewRequest* req,
+                                   v1::RegisterFeatureViewResponse* resp) override;
+  grpc::Status GetFeatureView(grpc::ServerContext* ctx, const v1::GetFeatureViewRequest* req,
+                              v1::FeatureView* resp) override;
+  grpc::Status ListFeatureViews(grpc::ServerContext* ctx,
+                                const v1::ListFeatureViewsRequest* req,
+                                v1::ListFeatureViewsResponse* resp) override;
+  grpc::Status GetHistoricalFeatures(
+      grpc::ServerContext* ctx, const v1::GetHistoricalFeaturesRequest* req,
+      grpc::ServerWriter<v1::GetHistoricalFeaturesResponse>* writer) override;
+  grpc::Status Materialize(grpc::ServerContext* ctx, const v1::MaterializeRequest* req,
+                           v1::MaterializeResponse* resp) override;
+  grpc::Status GetMaterializationStatus(grpc::ServerContext* ctx,
+                                        const v1::GetMaterializationStatusRequest* req,
+                                        v1::GetMaterializationStatusResponse* resp) override;
+  grpc::Status GetOnlineFeatures(grpc::ServerContext* ctx,
+                                 const v1::GetOnlineFeaturesRequest* req,
+                                 v1::GetOnlineFeaturesResponse* resp) override;
+
+ private:
+  FeatureServiceDeps deps_;
+};
+
+}  // namespace mlops::features

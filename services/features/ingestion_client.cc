@@ -1,0 +1,93 @@
+#include "services/features/ingestion_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
+
+namespace mlops::features {
+namespace {
+
+constexpr std::chrono::milliseconds kCallDeadline{10000};
+// A read streams a whole dataset version: allow it time.
+constexpr std::chrono::milliseconds kReadDeadline{30 * 60 * 1000};
+
+}  // namespace
+
+IngestionClient::IngestionClient(std::shared_ptr<grpc::Channel> channel,
+                                 ContextFactory new_context)
+    : stub_(iv1::IngestionService::NewStub(channel)), new_context_(std::move(new_context)) {}
+
+absl::StatusOr<iv1::Dataset> IngestionClient::GetDataset(const std::string& name) const {
+  iv1::GetDatasetRequest req;
+  req.set_name(name);
+  iv1::Dataset resp;
+  std::unique_ptr<grpc::ClientContext> ctx = new_context_(kCallDeadline);
+  grpc::Status s = stub_->GetDataset(ctx.get(), req, &resp);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return resp;
+}
+
+absl::StatusOr<iv1::DatasetVersion> IngestionClient::GetVersion(
+    const std::string& dataset, const std::string& version_id) const {
+  iv1::GetDatasetVersionRequest req;
+  req.mutable_version()->set_dataset(dataset);
+  if (version_id != "latest") req.mutable_version()->set_version_id(version_id);
+  iv1::DatasetVersion resp;
+  std::unique_ptr<grpc::ClientContext> ctx = new_context_(kCallDeadline);
+  grpc::Status s = stub_->GetDatasetVersion(ctx.get(), req, &resp);
+  if (!s.ok()) return FromGrpcStatus(s);
+  if (resp.dataset() != dataset) {
+    return absl::NotFoundError(absl::StrCat("dataset version ", version_id,
+                                            " does not belong to dataset \"", dataset, "\""));
+  }
+  return resp;
+}
+
+absl::StatusOr<std::vector<iv1::DatasetVersion>> IngestionClient::ListVersions(
+    const std::string& dataset, int limit) const {
+  iv1::ListDatasetVersionsRequest req;
+  req.set_dataset(dataset);
+  req.mutable_page()->set_page_size(limit);
+  iv1::ListDatasetVersionsResponse resp;
+  std::unique_ptr<grpc::ClientContext> ctx = new_context_(kCallDeadline);
+  grpc::Status s = stub_->ListDatasetVersions(ctx.get(), req, &resp);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return std::vector<iv1::DatasetVersion>(resp.versions().begin(), resp.versions().end());
+}
+
+absl::Status IngestionClient::Read(
+    const std::string& dataset, const std::string& version_id,
+    const std::vector<std::string>& columns,
+    const std::function<absl::Status(const iv1::ReadHeader&)>& on_header,
+    const std::function<absl::Status(iv1::ReadChunk&)>& on_chunk) const {
+  iv1::ReadDatasetVersionRequest req;
+  req.mutable_version()->set_dataset(dataset);
+  req.mutable_version()->set_version_id(version_id);
+  for (const std::string& c : columns) req.add_columns(c);
+  req.set_chunk_rows(16384);
+  std::unique_ptr<grpc::ClientContext> ctx = new_context_(kReadDeadline);
+  std::unique_ptr<grpc::ClientReader<iv1::ReadDatasetVersionResponse>> reader =
+      stub_->ReadDatasetVersion(ctx.get(), req);
+  iv1::ReadDatasetVersionResponse msg;
+  absl::Status status;
+  bool header_seen = false;
+  while (status.ok() && reader->Read(&msg)) {
+    if (msg.has_header()) {
+      header_seen = true;
+      status = on_header(msg.header());
+    } else if (msg.has_chunk()) {
+      if (!header_seen) status = absl::InternalError("ingestion sent a chunk before the header");
+      if (status.ok()) status = on_chunk(*msg.mutable_chunk());
+    }
+  }
+  if (!status.ok()) {
+    ctx->TryCancel();
+    reader->Finish();
+    return status;
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return FromGrpcStatus(s);
+  if (!header_seen) return absl::InternalError("ingestion sent no read header");
+  return absl::OkStatus();
+}
+
+}  // namespace mlops::features
