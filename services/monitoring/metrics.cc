@@ -10,7 +10,11 @@ MonitoringMetrics::MonitoringMetrics(prometheus::Registry* registry)
       rejected_(&prometheus::BuildCounter()
                      .Name("mlops_monitoring_predictions_rejected_total")
                      .Help("Prediction records rejected by LogPredictions, by reason")
-                     .Register(*registry)) {}
+                     .Register(*registry)),
+      labels_(&prometheus::BuildCounter()
+                   .Name("mlops_monitoring_labels_total")
+                   .Help("Ground-truth labels by outcome of the join")
+                   .Register(*registry)) {}
 
 void MonitoringMetrics::Accepted(const std::string& model, int64_t n) {
   if (n > 0) logged_->Add({{"model", model}}).Increment(static_cast<double>(n));
@@ -18,6 +22,10 @@ void MonitoringMetrics::Accepted(const std::string& model, int64_t n) {
 
 void MonitoringMetrics::Rejected(const std::string& reason, int64_t n) {
   if (n > 0) rejected_->Add({{"reason", reason}}).Increment(static_cast<double>(n));
+}
+
+void MonitoringMetrics::Labels(const std::string& outcome, int64_t n) {
+  if (n > 0) labels_->Add({{"outcome", outcome}}).Increment(static_cast<double>(n));
 }
 
 }  // namespace mlops::monitoring

@@ -5,6 +5,8 @@
 //   mlops_monitoring_predictions_logged_total{model}: records accepted. The
 //     model label is bounded: only versions with a reference are accepted.
 //   mlops_monitoring_predictions_rejected_total{reason}: records rejected.
+//   mlops_monitoring_labels_total{outcome}: ground-truth labels by outcome
+//     (joined, pending, updated, rejected, expired, joined_late).
 
 #include <cstdint>
 #include <string>
@@ -22,10 +24,12 @@ class MonitoringMetrics : public PredictionCounters {
 
   void Accepted(const std::string& model, int64_t n) override;
   void Rejected(const std::string& reason, int64_t n) override;
+  void Labels(const std::string& outcome, int64_t n) override;
 
  private:
   prometheus::Family<prometheus::Counter>* logged_;
   prometheus::Family<prometheus::Counter>* rejected_;
+  prometheus::Family<prometheus::Counter>* labels_;
 };
 
 }  // namespace mlops::monitoring

@@ -16,54 +16,7 @@
 #include "services/monitoring/reference_builder.h"
 
 namespace mlops::monitoring {
-namespace {
 
-constexpr int kMaxRecordsPerMessage = 10'000;
-constexpr int kMaxRequestIdLength = 128;
-constexpr int64_t kMaxFutureMicros = 5 * 60 * kSecondMicros;
-
-absl::Status CheckModelVersion(const std::string& model, int64_t version) {
-  MLOPS_RETURN_IF_ERROR(ingestion::ValidateName("model", model));
-  if (version < 1) return absl::InvalidArgumentError(absl::StrCat("version: ", version, " < 1"));
-  return absl::OkStatus();
-}
-
-// Per-reason rejection counts of one message.
-class Rejections {
- public:
-  void Add(v1::RejectionReason reason, const std::string& example, int64_t n = 1) {
-    auto [it, inserted] = counts_.try_emplace(reason, 0, example);
-    it->second.first += n;
-  }
-  int64_t Total() const {
-    int64_t t = 0;
-    for (const auto& [r, c] : counts_) t += c.first;
-    return t;
-  }
-  void MergeInto(v1::LogPredictionsResponse* resp) const {
-    for (const auto& [reason, c] : counts_) {
-      v1::RejectionCount* rc = nullptr;
-      for (v1::RejectionCount& existing : *resp->mutable_rejections()) {
-        if (existing.reason() == reason) rc = &existing;
-      }
-      if (rc == nullptr) {
-        rc = resp->add_rejections();
-        rc->set_reason(reason);
-        rc->set_example(c.second);
-      }
-      rc->set_count(rc->count() + c.first);
-    }
-    resp->set_rejected(resp->rejected() + Total());
-  }
-  const std::map<v1::RejectionReason, std::pair<int64_t, std::string>>& counts() const {
-    return counts_;
-  }
-
- private:
-  std::map<v1::RejectionReason, std::pair<int64_t, std::string>> counts_;
-};
-
-}  // namespace
 
 grpc::Status MonitoringServiceImpl::Reply(std::string_view rpc, const absl::Status& s) {
   if (!s.ok()) LogInfo("rpc_failed", {{"rpc", std::string(rpc)}, {"status", s.ToString()}});
@@ -80,7 +33,8 @@ MonitoringServiceImpl::MonitoringServiceImpl(MonitoringStore* store, WindowStore
       writer_(writer),
       authorizer_(authorizer),
       counters_(counters),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      pending_(options_.max_pending_labels) {}
 
 int64_t MonitoringServiceImpl::Now() const {
   return options_.now_micros ? options_.now_micros() : absl::ToUnixMicros(absl::Now());
@@ -126,152 +80,12 @@ absl::StatusOr<v1::MonitoringConfig> MonitoringServiceImpl::Config(const std::st
 }
 
 // ---------------------------------------------------------------------------
-// LogPredictions
-
-absl::Status MonitoringServiceImpl::LogOne(const v1::LogPredictionsRequest& req,
-                                           v1::LogPredictionsResponse* resp) {
-  MLOPS_RETURN_IF_ERROR(CheckModelVersion(req.model(), req.version()));
-  if (req.records_size() < 1 || req.records_size() > kMaxRecordsPerMessage) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("records: ", req.records_size(), " records; 1 .. 10,000 allowed"));
-  }
-  std::set<std::string> names;
-  for (int i = 0; i < req.feature_names_size(); ++i) {
-    MLOPS_RETURN_IF_ERROR(
-        ingestion::ValidateName(absl::StrCat("feature_names[", i, "]"), req.feature_names(i)));
-    if (!names.insert(req.feature_names(i)).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("feature_names[", i, "]: duplicate \"", req.feature_names(i), "\""));
-    }
-  }
-  Rejections rejections;
-  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedReference> ref,
-                         Reference(req.model(), req.version()));
-  if (ref == nullptr) {
-    // Without a registry check, a version is known once it has a reference
-    // (documented choice: counted and rejected, not buffered).
-    rejections.Add(v1::REJECTION_REASON_UNKNOWN_MODEL_VERSION,
-                   absl::StrCat("model ", req.model(), "@", req.version(), " unknown"),
-                   req.records_size());
-    rejections.MergeInto(resp);
-    counters_->Rejected("unknown_model_version", req.records_size());
-    return absl::OkStatus();
-  }
-  MLOPS_ASSIGN_OR_RETURN(v1::MonitoringConfig stored_config, Config(req.model()));
-  const v1::MonitoringConfig config = EffectiveConfig(stored_config);
-  const int64_t now = Now();
-  const std::vector<std::string> feature_names(req.feature_names().begin(),
-                                               req.feature_names().end());
-  std::vector<stats::DataType> types;
-  for (const std::string& name : feature_names) {
-    const stats::ColumnProfile* c = ref->data.profile.Find(name);
-    types.push_back(c == nullptr ? stats::DataType::kUnspecified : c->type);
-  }
-  std::vector<LoggedRecord> in_window;
-  std::vector<PredictionLogRow> rows;
-  int64_t late = 0;
-  for (int i = 0; i < req.records_size(); ++i) {
-    const v1::PredictionRecord& r = req.records(i);
-    if (r.request_id().empty() || r.request_id().size() > kMaxRequestIdLength) {
-      rejections.Add(
-          v1::REJECTION_REASON_BAD_REQUEST_ID,
-          absl::StrCat("record ", i, ": request id of ", r.request_id().size(), " chars"));
-      continue;
-    }
-    if (r.timestamp_micros() > now + kMaxFutureMicros ||
-        r.timestamp_micros() < now - config.raw_retention_micros()) {
-      rejections.Add(v1::REJECTION_REASON_BAD_TIMESTAMP,
-                     absl::StrCat("record ", i, ": timestamp ", r.timestamp_micros()));
-      continue;
-    }
-    if (r.features().values_size() != req.feature_names_size()) {
-      rejections.Add(v1::REJECTION_REASON_SCHEMA_MISMATCH,
-                     absl::StrCat("record ", i, ": ", r.features().values_size(), " values, ",
-                                  req.feature_names_size(), " names"));
-      continue;
-    }
-    LoggedRecord rec;
-    rec.timestamp_micros = r.timestamp_micros();
-    rec.latency_micros = r.latency_micros();
-    rec.error = !r.error_code().empty();
-    if (r.has_prediction()) rec.score = r.prediction().score();
-    bool ok = true;
-    for (int f = 0; f < r.features().values_size() && ok; ++f) {
-      absl::StatusOr<LoggedValue> v =
-          LoggedValueFromProto(r.features().values(f), types[static_cast<size_t>(f)]);
-      if (!v.ok()) {
-        rejections.Add(v1::REJECTION_REASON_SCHEMA_MISMATCH,
-                       absl::StrCat("record ", i, ", feature \"", feature_names[f],
-                                    "\": ", v.status().message()));
-        ok = false;
-      } else {
-        rec.features.push_back(*std::move(v));
-      }
-    }
-    if (!ok) continue;
-    const int64_t w = config.window_micros();
-    const int64_t window_end = (r.timestamp_micros() / w + 1) * w;
-    if (window_end + config.allowed_lateness_micros() < now) {
-      ++late;
-    } else {
-      in_window.push_back(std::move(rec));
-    }
-    PredictionLogRow row;
-    row.model = req.model();
-    row.version = req.version();
-    row.endpoint = req.endpoint();
-    row.variant = static_cast<int32_t>(req.variant());
-    row.request_id = r.request_id();
-    row.timestamp_micros = r.timestamp_micros();
-    row.features = r.features().SerializeAsString();
-    if (r.has_prediction()) {
-      row.score = r.prediction().score();
-      row.predicted_label = r.prediction().predicted_label();
-    }
-    row.latency_micros = r.latency_micros();
-    row.error_code = r.error_code();
-    rows.push_back(std::move(row));
-  }
-  const WindowStore::AddResult added = windows_->Add(
-      req.model(), req.version(), config.window_micros(), feature_names, in_window, ref->binning);
-  const int64_t accepted = static_cast<int64_t>(rows.size());
-  const int64_t dropped = writer_->Enqueue(std::move(rows));
-  if (dropped > 0) {
-    LogWarn("prediction_log_queue_full",
-            {{"model", req.model()}, {"dropped", std::to_string(dropped)}});
-  }
-  resp->set_accepted(resp->accepted() + accepted);
-  resp->set_late(resp->late() + late + added.late);
-  rejections.MergeInto(resp);
-  counters_->Accepted(req.model(), accepted);
-  for (const auto& [reason, c] : rejections.counts()) {
-    counters_->Rejected(v1::RejectionReason_Name(reason), c.first);
-  }
-  return absl::OkStatus();
-}
-
-grpc::Status MonitoringServiceImpl::LogPredictions(
-    grpc::ServerContext* ctx, grpc::ServerReader<v1::LogPredictionsRequest>* reader,
-    v1::LogPredictionsResponse* resp) {
-  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kEditor);
-  if (!who.ok()) return Reply("LogPredictions", who.status());
-  v1::LogPredictionsRequest req;
-  // Bounded by the client's stream: each Read consumes one message.
-  while (reader->Read(&req)) {
-    absl::Status s = LogOne(req, resp);
-    if (!s.ok()) return Reply("LogPredictions", s);
-  }
-  if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
-  return grpc::Status::OK;
-}
-
-// ---------------------------------------------------------------------------
 // References
 
 absl::Status MonitoringServiceImpl::DoSetReference(const std::string& principal,
                                                    const v1::SetReferenceRequest& req,
                                                    v1::Reference* resp) {
-  MLOPS_RETURN_IF_ERROR(CheckModelVersion(req.model(), req.version()));
+  MLOPS_RETURN_IF_ERROR(ValidateModelVersion(req.model(), req.version()));
   MLOPS_ASSIGN_OR_RETURN(v1::MonitoringConfig stored_config, Config(req.model()));
   const v1::MonitoringConfig config = EffectiveConfig(stored_config);
   const int64_t max_samples = req.max_raw_values_per_feature() == 0
@@ -357,7 +171,7 @@ grpc::Status MonitoringServiceImpl::GetReference(grpc::ServerContext* ctx,
                                                  v1::Reference* resp) {
   absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kViewer);
   if (!who.ok()) return Reply("GetReference", who.status());
-  absl::Status s = CheckModelVersion(req->model(), req->version());
+  absl::Status s = ValidateModelVersion(req->model(), req->version());
   if (!s.ok()) return Reply("GetReference", s);
   absl::StatusOr<std::shared_ptr<const LoadedReference>> ref =
       Reference(req->model(), req->version());

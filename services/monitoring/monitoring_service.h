@@ -2,9 +2,9 @@
 
 // The gRPC handlers of mlops.monitoring.v1.MonitoringService. Implemented:
 // LogPredictions, SetReference / GetReference (inline profile or rows),
-// Set/GetMonitoringConfig, GetDriftReport, Set/List/DeleteAlertPolicy.
-// The others (alerts, ground truth, performance) answer UNIMPLEMENTED until
-// issue 8 builds them; services/monitoring/SERVICE.md lists what is left.
+// Set/GetMonitoringConfig, GetDriftReport, Set/List/DeleteAlertPolicy,
+// LogGroundTruth, GetPerformance; services/monitoring/SERVICE.md lists what
+// is left.
 // Thread-safe: the caches are guarded by one mutex; the collaborators are
 // thread-safe and not owned.
 
@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -23,6 +24,7 @@
 #include "common/auth/authorizer.h"
 #include "mlops/monitoring/v1/monitoring.grpc.pb.h"
 #include "services/monitoring/monitoring_store.h"
+#include "services/monitoring/pending_labels.h"
 #include "services/monitoring/prediction_log_writer.h"
 #include "services/monitoring/window_drift.h"
 #include "services/monitoring/window_store.h"
@@ -35,6 +37,12 @@ class PredictionCounters {
   virtual ~PredictionCounters() = default;
   virtual void Accepted(const std::string& model, int64_t n) = 0;
   virtual void Rejected(const std::string& reason, int64_t n) = 0;
+  // Ground-truth labels by outcome: joined, pending, updated, rejected,
+  // expired, joined_late (a pending label whose prediction arrived).
+  virtual void Labels(const std::string& outcome, int64_t n) {
+    (void)outcome;
+    (void)n;
+  }
 };
 
 // Where SetReference's dataset_version form gets its profile (the
@@ -52,6 +60,9 @@ struct MonitoringServiceOptions {
   std::function<int64_t()> now_micros;  // default: the wall clock
   // Null: SetReference from a dataset version is FAILED_PRECONDITION.
   ProfileSource* profiles = nullptr;
+  // Labels waiting for their prediction, at most (beyond: the first to
+  // expire is dropped and counted as expired).
+  int64_t max_pending_labels = 1'000'000;
 };
 
 class MonitoringServiceImpl final : public v1::MonitoringService::Service {
@@ -81,6 +92,15 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service {
                                  v1::ListAlertPoliciesResponse* resp) override;
   grpc::Status DeleteAlertPolicy(grpc::ServerContext* ctx, const v1::DeleteAlertPolicyRequest* req,
                                  v1::DeleteAlertPolicyResponse* resp) override;
+  // monitoring_service_labels.cc
+  grpc::Status LogGroundTruth(grpc::ServerContext* ctx, const v1::LogGroundTruthRequest* req,
+                              v1::LogGroundTruthResponse* resp) override;
+  grpc::Status GetPerformance(grpc::ServerContext* ctx, const v1::GetPerformanceRequest* req,
+                              v1::GetPerformanceResponse* resp) override;
+
+  // Marks pending labels whose TTL passed as expired (called by the RPCs and
+  // periodically by the alert loop).
+  absl::Status ExpireLabels();
 
  private:
   // A loaded reference: the message, the drift view and the windows' binning.
@@ -98,6 +118,12 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service {
   absl::Status LogOne(const v1::LogPredictionsRequest& req, v1::LogPredictionsResponse* resp);
   absl::Status DoSetReference(const std::string& principal, const v1::SetReferenceRequest& req,
                               v1::Reference* resp);
+  absl::Status DoLogGroundTruth(const v1::LogGroundTruthRequest& req,
+                                v1::LogGroundTruthResponse* resp);
+  absl::Status DoGetPerformance(const v1::GetPerformanceRequest& req,
+                                v1::GetPerformanceResponse* resp);
+  // Stores expiry of `keys` and counts it.
+  absl::Status RecordExpired(const std::vector<PendingLabelKey>& keys);
   absl::Status DoDriftReport(const v1::GetDriftReportRequest& req, v1::DriftReport* resp);
   int64_t Now() const;
   // Logs a failure once, with the RPC's name, and maps the status.
@@ -109,6 +135,7 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service {
   const Authorizer* const authorizer_;
   PredictionCounters* const counters_;
   const MonitoringServiceOptions options_;
+  PendingLabels pending_;
 
   absl::Mutex mu_;
   std::map<RefKey, std::shared_ptr<const LoadedReference>> references_ ABSL_GUARDED_BY(mu_);

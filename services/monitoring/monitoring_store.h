@@ -14,6 +14,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "services/monitoring/label_quality.h"
+#include "services/monitoring/pending_labels.h"
 
 namespace mlops::monitoring {
 
@@ -46,6 +48,72 @@ struct StoredPolicy {
   std::string policy;  // serialized v1.AlertPolicy
 };
 
+// One ground-truth label as stored (a second label for the same (request
+// id, model) replaces the first).
+struct StoredLabel {
+  std::string request_id;
+  std::string model;  // empty: joins every model's prediction
+  LabelValue label;
+  int64_t label_at_micros = 0;
+  int64_t received_at_micros = 0;
+};
+
+// A logged prediction a label can join.
+struct KnownPrediction {
+  std::string request_id;
+  std::string model;
+  bool classification = false;  // it carries a predicted label
+};
+
+// What GetPerformance reads: the predictions of `model` (one version, or
+// every version when 0) with timestamps in [start, end), grouped by version
+// and by window of `window_micros` (0: one group per version, window start
+// = `start_micros`).
+struct PerformanceQuery {
+  std::string model;
+  int64_t version = 0;
+  int64_t start_micros = 0;
+  int64_t end_micros = 0;
+  int64_t window_micros = 0;
+};
+
+struct PerformanceGroup {
+  int64_t version = 0;
+  int64_t window_start_micros = 0;
+  int64_t predictions = 0;
+  int64_t errors = 0;
+  int64_t labelled = 0;
+  int64_t p50_latency_micros = 0;
+  int64_t p99_latency_micros = 0;
+  std::vector<LabelledPrediction> pairs;  // the joined ones
+};
+
+// One alert as stored: the serialized v1.Alert plus the columns filtered on.
+struct StoredAlert {
+  int64_t number = 0;  // id "alert-<number>"
+  std::string model;
+  int64_t version = 0;
+  std::string policy;
+  int32_t state = 0;
+  int32_t severity = 0;
+  int64_t pending_since_micros = 0;
+  int64_t resolved_at_micros = 0;  // 0 while open
+  std::string alert;               // serialized v1.Alert
+};
+
+// ListAlerts filters; zero values mean "any".
+struct AlertQuery {
+  std::string model;
+  int64_t version = 0;
+  std::string policy;
+  std::vector<int32_t> states;
+  int32_t min_severity = 0;
+  int64_t active_from_micros = 0;  // not resolved before this
+  int64_t active_to_micros = 0;    // pending before this
+  int64_t before_number = 0;       // page: numbers below this
+  int limit = 100;
+};
+
 class MonitoringStore {
  public:
   virtual ~MonitoringStore() = default;
@@ -74,6 +142,30 @@ class MonitoringStore {
 
   // Appends rows (one COPY).
   virtual absl::Status AppendPredictions(const std::vector<PredictionLogRow>& rows) = 0;
+
+  // Ground truth. Upserts labels in one transaction; per label, true when it
+  // replaced an earlier label (a correction).
+  virtual absl::StatusOr<std::vector<bool>> PutLabels(const std::vector<StoredLabel>& labels) = 0;
+  // The logged predictions carrying any of `request_ids`.
+  virtual absl::StatusOr<std::vector<KnownPrediction>> FindPredictions(
+      const std::vector<std::string>& request_ids) = 0;
+  // Marks pending labels expired (they no longer join).
+  virtual absl::Status MarkLabelsExpired(const std::vector<PendingLabelKey>& keys,
+                                         int64_t now_micros) = 0;
+  // Labels of `model` (or model-less) that expired in [start, end).
+  virtual absl::StatusOr<int64_t> CountExpiredLabels(const std::string& model,
+                                                     int64_t start_micros, int64_t end_micros) = 0;
+  // Ordered by version, then window start.
+  virtual absl::StatusOr<std::vector<PerformanceGroup>> QueryPerformance(
+      const PerformanceQuery& query) = 0;
+
+  // Alerts. The next alert number (a sequence; starts at 1).
+  virtual absl::StatusOr<int64_t> NextAlertNumber() = 0;
+  // Inserts or replaces the alert with this number.
+  virtual absl::Status PutAlert(const StoredAlert& alert) = 0;
+  virtual absl::StatusOr<std::optional<StoredAlert>> GetAlert(int64_t number) = 0;
+  // Newest (highest number) first.
+  virtual absl::StatusOr<std::vector<StoredAlert>> ListAlerts(const AlertQuery& query) = 0;
 };
 
 }  // namespace mlops::monitoring

@@ -1,7 +1,7 @@
 #pragma once
 
 // MonitoringStore over Postgres (schema "monitoring", tables of
-// migrations/0001_monitoring_tables.sql). Thread-safe: every call takes a
+// migrations/). Thread-safe: every call takes a
 // connection from the pool.
 
 #include "common/db/pg_pool.h"
@@ -28,6 +28,23 @@ class PgMonitoringStore : public MonitoringStore {
                                                         const std::string& name) override;
   absl::StatusOr<bool> DeletePolicy(const std::string& model, const std::string& name) override;
   absl::Status AppendPredictions(const std::vector<PredictionLogRow>& rows) override;
+
+  // pg_monitoring_store_labels.cc
+  absl::StatusOr<std::vector<bool>> PutLabels(const std::vector<StoredLabel>& labels) override;
+  absl::StatusOr<std::vector<KnownPrediction>> FindPredictions(
+      const std::vector<std::string>& request_ids) override;
+  absl::Status MarkLabelsExpired(const std::vector<PendingLabelKey>& keys,
+                                 int64_t now_micros) override;
+  absl::StatusOr<int64_t> CountExpiredLabels(const std::string& model, int64_t start_micros,
+                                             int64_t end_micros) override;
+  absl::StatusOr<std::vector<PerformanceGroup>> QueryPerformance(
+      const PerformanceQuery& query) override;
+
+  // pg_monitoring_store_alerts.cc
+  absl::StatusOr<int64_t> NextAlertNumber() override;
+  absl::Status PutAlert(const StoredAlert& alert) override;
+  absl::StatusOr<std::optional<StoredAlert>> GetAlert(int64_t number) override;
+  absl::StatusOr<std::vector<StoredAlert>> ListAlerts(const AlertQuery& query) override;
 
  private:
   PgPool* pool_;  // not owned

@@ -220,6 +220,12 @@ DriftSettings DriftSettingsFromConfig(const v1::MonitoringConfig& c) {
   return s;
 }
 
+absl::Status ValidateModelVersion(const std::string& model, int64_t version) {
+  MLOPS_RETURN_IF_ERROR(ingestion::ValidateName("model", model));
+  if (version < 1) return absl::InvalidArgumentError(absl::StrCat("version: ", version, " < 1"));
+  return absl::OkStatus();
+}
+
 absl::Status ValidateAlertPolicy(const v1::AlertPolicy& p) {
   MLOPS_RETURN_IF_ERROR(ingestion::ValidateName("policy.model", p.model()));
   MLOPS_RETURN_IF_ERROR(ingestion::ValidateName("policy.name", p.name()));

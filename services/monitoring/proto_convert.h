@@ -18,6 +18,11 @@ namespace mlops::monitoring {
 
 inline constexpr int64_t kSecondMicros = 1'000'000;
 inline constexpr int64_t kDayMicros = 86'400 * kSecondMicros;
+// Request ids of predictions and labels: 1 .. 128 chars.
+inline constexpr int kMaxRequestIdLength = 128;
+
+// INVALID_ARGUMENT unless `model` follows the naming rule and version >= 1.
+absl::Status ValidateModelVersion(const std::string& model, int64_t version);
 
 // INVALID_ARGUMENT naming the field (e.g. `config.window_micros: 5000000 is
 // outside 10 s .. 1 day`).
