@@ -2,6 +2,7 @@
 
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
+#include "services/features/historical.h"
 
 namespace mlops::features {
 namespace {
@@ -60,9 +61,12 @@ grpc::Status FeatureServiceImpl::GetHistoricalFeatures(
     grpc::ServerWriter<v1::GetHistoricalFeaturesResponse>* writer) {
   FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetHistoricalFeatures");
   FEATURES_REQUIRE(historical, "GetHistoricalFeatures");
-  (void)req;
-  (void)writer;
-  return Done("GetHistoricalFeatures", absl::UnimplementedError("not yet"));
+  absl::Status s = deps_.historical->Run(*req, [&](v1::GetHistoricalFeaturesResponse& msg) {
+    if (ctx->IsCancelled()) return absl::CancelledError("the client cancelled the call");
+    if (!writer->Write(msg)) return absl::UnavailableError("the client stopped reading");
+    return absl::OkStatus();
+  });
+  return Done("GetHistoricalFeatures", s);
 }
 
 grpc::Status FeatureServiceImpl::Materialize(grpc::ServerContext* ctx,
