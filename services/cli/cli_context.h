@@ -63,5 +63,7 @@ struct Command {
 // Each area adds its commands (services/cli/<area>_commands.cc).
 void AddStatusCommands(std::vector<Command>& commands);
 void AddRegistryCommands(std::vector<Command>& commands);
+void AddDatasetCommands(std::vector<Command>& commands);
+void AddDatasetIngestCommands(std::vector<Command>& commands);
 
 }  // namespace mlops::cli

@@ -40,6 +40,8 @@ namespace {
 std::vector<Command> AllCommands() {
   std::vector<Command> commands;
   AddStatusCommands(commands);
+  AddDatasetCommands(commands);
+  AddDatasetIngestCommands(commands);
   AddRegistryCommands(commands);
   return commands;
 }

@@ -4,24 +4,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status/grpc_status.h"
-#include "google/protobuf/util/json_util.h"
 #include "mlops/registry/v1/registry.grpc.pb.h"
 #include "services/cli/args.h"
 #include "services/cli/cli_context.h"
+#include "services/cli/output.h"
 #include "services/cli/table.h"
 
 namespace mlops::cli {
 namespace {
 
 namespace rv1 = ::mlops::registry::v1;
-
-void PrintJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  std::cout << json << "\n";
-}
 
 std::string VersionOrDash(int64_t version) { return version > 0 ? absl::StrCat(version) : "-"; }
 

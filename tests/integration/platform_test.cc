@@ -17,6 +17,7 @@
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "mlops/registry/v1/registry.grpc.pb.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/local_platform.h"
 
 namespace mlops::testing_platform {
@@ -118,10 +119,8 @@ TEST(PlatformTest, EveryRpcNeedsATokenWithTheRightRole) {
   // The CLI over the same binary: tables, JSON, exit codes.
   const std::string registry_addr = "--registry_addr=" + platform->service("registry").address();
   auto run_cli = [&](std::vector<std::string> args) -> std::pair<int, std::string> {
-    auto child = ChildProcess::Start(MLOPS_CLI_PATH, std::move(args));
-    if (!child.ok()) return {-1, std::string(child.status().message())};
-    absl::StatusOr<int> code = (*child)->Wait(absl::Seconds(30));
-    return {code.ok() ? *code : -1, (*child)->ReadLog()};
+    CliResult result = RunCli(MLOPS_CLI_PATH, std::move(args));
+    return {result.exit_code, result.output};
   };
   auto [list_code, list_out] =
       run_cli({registry_addr, "--token=" + platform->viewer_token(), "models", "list"});
