@@ -3,6 +3,8 @@
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "services/features/historical.h"
+#include "services/features/materializer.h"
+#include "services/features/online_server.h"
 
 namespace mlops::features {
 namespace {
@@ -74,9 +76,18 @@ grpc::Status FeatureServiceImpl::Materialize(grpc::ServerContext* ctx,
                                              v1::MaterializeResponse* resp) {
   FEATURES_AUTHORIZE(who, ctx, Role::kEditor, "Materialize");
   FEATURES_REQUIRE(materializer, "Materialize");
-  (void)req;
-  (void)resp;
-  return Done("Materialize", absl::UnimplementedError("not yet"));
+  MaterializeParams p;
+  p.view = req->view();
+  p.version = req->version();
+  p.as_of_micros = req->as_of_micros();
+  p.requested_mode =
+      req->mode() == v1::MATERIALIZATION_MODE_FULL ? RunMode::kFull : RunMode::kIncremental;
+  p.source_version_id = req->source_dataset_version_id();
+  p.trigger = "manual";
+  p.principal = who->name;
+  absl::StatusOr<RunRecord> run = deps_.materializer->Materialize(p);
+  if (run.ok()) RunToProto(*run, resp->mutable_run());
+  return Done("Materialize", run.status());
 }
 
 grpc::Status FeatureServiceImpl::GetMaterializationStatus(
@@ -84,9 +95,10 @@ grpc::Status FeatureServiceImpl::GetMaterializationStatus(
     v1::GetMaterializationStatusResponse* resp) {
   FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetMaterializationStatus");
   FEATURES_REQUIRE(materializer, "GetMaterializationStatus");
-  (void)req;
-  (void)resp;
-  return Done("GetMaterializationStatus", absl::UnimplementedError("not yet"));
+  absl::StatusOr<v1::GetMaterializationStatusResponse> out =
+      deps_.materializer->Status(req->view(), req->version());
+  if (out.ok()) *resp = std::move(*out);
+  return Done("GetMaterializationStatus", out.status());
 }
 
 grpc::Status FeatureServiceImpl::GetOnlineFeatures(grpc::ServerContext* ctx,
@@ -94,9 +106,9 @@ grpc::Status FeatureServiceImpl::GetOnlineFeatures(grpc::ServerContext* ctx,
                                                    v1::GetOnlineFeaturesResponse* resp) {
   FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetOnlineFeatures");
   FEATURES_REQUIRE(online, "GetOnlineFeatures");
-  (void)req;
-  (void)resp;
-  return Done("GetOnlineFeatures", absl::UnimplementedError("not yet"));
+  absl::StatusOr<v1::GetOnlineFeaturesResponse> out = deps_.online->Get(*req);
+  if (out.ok()) *resp = std::move(*out);
+  return Done("GetOnlineFeatures", out.status());
 }
 
 }  // namespace mlops::features

@@ -170,8 +170,10 @@ absl::StatusOr<Value> ValueFromProto(const cv1::Value& v, DataType type,
 
 void AppendToColumn(const Value& value, ColumnVector* column) {
   const bool is_null = value.index() == 0;
-  if (is_null && column->nulls.empty()) column->nulls.assign(column->size(), 0);
-  if (!column->nulls.empty()) column->nulls.push_back(is_null ? 1 : 0);
+  if (is_null || !column->nulls.empty()) {
+    column->nulls.resize(column->size(), 0);  // the mask starts at the first NULL
+    column->nulls.push_back(is_null ? 1 : 0);
+  }
   ValueVector& v = column->values;
   switch (v.type) {
     case DataType::kInt64: v.ints.push_back(is_null ? 0 : std::get<int64_t>(value)); break;

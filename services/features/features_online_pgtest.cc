@@ -1,0 +1,293 @@
+// Materialization, the online store and online serving through gRPC, fed by
+// the real ingestion service: statuses (present, null, expired, unknown),
+// reload by a fresh service instance, the watcher following new dataset
+// versions, bad input codes, metrics, and the skew test (online values after
+// materializing as of t equal historical values at t, bit for bit).
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "absl/time/clock.h"
+#include "prometheus/text_serializer.h"
+#include "services/features/testing/service_fixture.h"
+
+namespace mlops::features::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+fv1::FeatureDefinition Agg(const char* name, fv1::AggregationFunction fn, const char* column,
+                           int64_t window) {
+  fv1::FeatureDefinition f;
+  f.set_name(name);
+  f.mutable_aggregation()->set_function(fn);
+  f.mutable_aggregation()->set_column(column);
+  f.mutable_aggregation()->set_window_micros(window);
+  return f;
+}
+
+fv1::FeatureDefinition Raw(const char* name, const char* column) {
+  fv1::FeatureDefinition f;
+  f.set_name(name);
+  f.mutable_raw()->set_column(column);
+  return f;
+}
+
+// Every kind of feature over "tx", TTL 10 h.
+fv1::FeatureViewSpec FullSpec(fv1::MaterializationPolicy policy) {
+  fv1::FeatureViewSpec spec;
+  spec.set_name("spend");
+  spec.set_source_dataset("tx");
+  spec.set_entity_key_column("id");
+  spec.set_ttl_micros(10 * kHour);
+  spec.set_materialization(policy);
+  *spec.add_features() = Raw("amount", "amount");
+  *spec.add_features() = Raw("cat", "cat");
+  *spec.add_features() = Raw("n", "n");
+  *spec.add_features() = Agg("events_1h", fv1::AGGREGATION_FUNCTION_COUNT, "", kHour);
+  *spec.add_features() = Agg("sum_1d", fv1::AGGREGATION_FUNCTION_SUM, "amount", 24 * kHour);
+  *spec.add_features() = Agg("mean_1d", fv1::AGGREGATION_FUNCTION_MEAN, "amount", 24 * kHour);
+  *spec.add_features() = Agg("std_1d", fv1::AGGREGATION_FUNCTION_STDDEV, "amount", 24 * kHour);
+  *spec.add_features() = Agg("min_3h", fv1::AGGREGATION_FUNCTION_MIN, "n", 3 * kHour);
+  *spec.add_features() = Agg("max_3h", fv1::AGGREGATION_FUNCTION_MAX, "amount", 3 * kHour);
+  *spec.add_features() = Agg("last_cat_1d", fv1::AGGREGATION_FUNCTION_LAST, "cat", 24 * kHour);
+  return spec;
+}
+
+class OnlineTest : public FeaturesPgTest {
+ protected:
+  grpc::Status Materialize(int64_t as_of, fv1::MaterializeResponse* resp,
+                           fv1::MaterializationMode mode = fv1::MATERIALIZATION_MODE_FULL) {
+    grpc::ClientContext ctx;
+    Auth(&ctx);
+    fv1::MaterializeRequest req;
+    req.set_view("spend");
+    req.set_as_of_micros(as_of);
+    req.set_mode(mode);
+    return stub_->Materialize(&ctx, req, resp);
+  }
+
+  grpc::Status Online(const std::vector<cv1::Value>& keys, int64_t at,
+                      fv1::GetOnlineFeaturesResponse* resp,
+                      std::vector<std::string> refs = {"spend:*"}) {
+    grpc::ClientContext ctx;
+    Auth(&ctx, kViewerToken);
+    fv1::GetOnlineFeaturesRequest req;
+    for (const std::string& r : refs) req.add_feature_refs(r);
+    for (const cv1::Value& k : keys) *req.add_entity_rows() = MakeRow({k});
+    req.set_request_time_micros(at);
+    return stub_->GetOnlineFeatures(&ctx, req, resp);
+  }
+
+  fv1::GetMaterializationStatusResponse Status() {
+    grpc::ClientContext ctx;
+    Auth(&ctx, kViewerToken);
+    fv1::GetMaterializationStatusRequest req;
+    req.set_view("spend");
+    fv1::GetMaterializationStatusResponse resp;
+    EXPECT_TRUE(stub_->GetMaterializationStatus(&ctx, req, &resp).ok());
+    return resp;
+  }
+
+  // Historical values of (key, t) rows for every feature of spend.
+  std::vector<cv1::Row> Historical(const std::vector<std::pair<int64_t, int64_t>>& rows) {
+    fv1::GetHistoricalFeaturesRequest req;
+    cv1::Schema* s = req.mutable_inline_rows()->mutable_schema();
+    AddColumn(s, "id", cv1::DATA_TYPE_INT64, false, cv1::COLUMN_ROLE_ENTITY_KEY);
+    AddColumn(s, "at", cv1::DATA_TYPE_TIMESTAMP, false, cv1::COLUMN_ROLE_EVENT_TIMESTAMP);
+    for (const auto& [id, t] : rows) *req.mutable_inline_rows()->add_rows() = MakeRow({I(id), T(t)});
+    req.add_feature_refs("spend:*");
+    grpc::ClientContext ctx;
+    Auth(&ctx, kViewerToken);
+    auto reader = stub_->GetHistoricalFeatures(&ctx, req);
+    fv1::GetHistoricalFeaturesResponse msg;
+    std::vector<cv1::Row> out;
+    while (reader->Read(&msg)) {
+      for (const auto& r : msg.chunk().rows()) out.push_back(r);
+    }
+    grpc::Status st = reader->Finish();
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return out;
+  }
+};
+
+TEST_F(OnlineTest, StatusesPerValueAndReloadInAFreshInstance) {
+  ASSERT_TRUE(CreateDataset("tx").ok());
+  Ingest("tx", {MakeRow({I(1), T(kT0), D(1.5), S("a"), Null()}),
+                MakeRow({I(2), T(kT0 + kHour), D(2.5), Null(), I(4)})});
+  fv1::RegisterFeatureViewResponse r;
+  ASSERT_TRUE(Register(FullSpec(fv1::MATERIALIZATION_POLICY_MANUAL), &r).ok());
+  fv1::GetOnlineFeaturesResponse before;
+  EXPECT_EQ(Online({I(1)}, kT0, &before).error_code(), grpc::FAILED_PRECONDITION);
+
+  fv1::MaterializeResponse m;
+  ASSERT_TRUE(Materialize(kT0 + 2 * kHour, &m).ok());
+  EXPECT_EQ(m.run().state(), fv1::MATERIALIZATION_STATE_SUCCEEDED);
+  EXPECT_EQ(m.run().mode(), fv1::MATERIALIZATION_MODE_FULL);
+  EXPECT_EQ(m.run().entities_written(), 2);
+  EXPECT_EQ(m.run().rows_read(), 2);
+  EXPECT_EQ(m.run().principal(), "alice");
+
+  fv1::GetOnlineFeaturesResponse resp;
+  ASSERT_TRUE(Online({I(1), I(2), I(99)}, kT0 + 2 * kHour, &resp).ok());
+  ASSERT_EQ(resp.columns_size(), 10);
+  EXPECT_EQ(resp.columns(0).ref(), "spend@1:amount");
+  EXPECT_EQ(resp.views(0).materialized_as_of_micros(), kT0 + 2 * kHour);
+  ASSERT_EQ(resp.rows_size(), 3);
+  EXPECT_EQ(resp.rows(0).statuses(0), fv1::FEATURE_STATUS_PRESENT);
+  EXPECT_EQ(resp.rows(0).values(0).double_value(), 1.5);
+  EXPECT_EQ(resp.rows(0).statuses(2), fv1::FEATURE_STATUS_NULL);  // n is NULL
+  EXPECT_EQ(resp.rows(1).values(2).int64_value(), 4);
+  EXPECT_EQ(resp.rows(2).statuses(0), fv1::FEATURE_STATUS_ENTITY_UNKNOWN);
+  // Later, the raw values pass the 10 h TTL; aggregations do not expire.
+  fv1::GetOnlineFeaturesResponse late;
+  ASSERT_TRUE(Online({I(1)}, kT0 + 11 * kHour, &late).ok());
+  EXPECT_EQ(late.rows(0).statuses(0), fv1::FEATURE_STATUS_EXPIRED);
+  EXPECT_EQ(late.rows(0).values(0).kind_case(), 0);
+  EXPECT_EQ(late.rows(0).statuses(4), fv1::FEATURE_STATUS_PRESENT);
+
+  fv1::GetMaterializationStatusResponse st = Status();
+  ASSERT_EQ(st.statuses_size(), 1);
+  EXPECT_EQ(st.statuses(0).entity_count(), 2);
+  EXPECT_EQ(st.statuses(0).replica_as_of_micros(), kT0 + 2 * kHour);
+  EXPECT_EQ(st.statuses(0).data_lag_micros(), 0);
+  EXPECT_EQ(st.statuses(0).staleness_micros(), now_micros_ - (kT0 + 2 * kHour));
+
+  // INCREMENTAL may not go back in time.
+  fv1::MaterializeResponse back;
+  EXPECT_EQ(Materialize(kT0, &back, fv1::MATERIALIZATION_MODE_INCREMENTAL).error_code(),
+            grpc::FAILED_PRECONDITION);
+
+  // A restarted replica serves the same bytes at once, from Postgres.
+  StartFeatures();
+  fv1::GetOnlineFeaturesResponse reloaded;
+  ASSERT_TRUE(Online({I(1), I(2), I(99)}, kT0 + 2 * kHour, &reloaded).ok());
+  EXPECT_EQ(reloaded.SerializeAsString(), resp.SerializeAsString());
+}
+
+TEST_F(OnlineTest, BadOnlineRequestsGetExactCodes) {
+  ASSERT_TRUE(CreateDataset("tx").ok());
+  Ingest("tx", {MakeRow({I(1), T(kT0), D(1.5), S("a"), Null()})});
+  fv1::RegisterFeatureViewResponse r;
+  ASSERT_TRUE(Register(FullSpec(fv1::MATERIALIZATION_POLICY_MANUAL), &r).ok());
+  fv1::MaterializeResponse m;
+  ASSERT_TRUE(Materialize(kT0, &m).ok());
+  FeaturesStackOptions small;
+  small.max_online_entities = 3;
+  StartFeatures(small);
+  fv1::GetOnlineFeaturesResponse resp;
+  EXPECT_EQ(Online({}, kT0, &resp).error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(Online({I(1)}, kT0, &resp, {}).error_code(), grpc::INVALID_ARGUMENT);
+  grpc::Status s = Online({I(1), I(2), I(3), I(4)}, kT0, &resp);
+  EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("the limit is 3"));
+  s = Online({S("1")}, kT0, &resp);
+  EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("entity_rows[0]: view \"spend\" expects a INT64 key, got STRING"));
+  EXPECT_EQ(Online({Null()}, kT0, &resp).error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(Online({I(1)}, kT0, &resp, {"nope:x"}).error_code(), grpc::NOT_FOUND);
+  EXPECT_EQ(Online({I(1)}, kT0, &resp, {"spend:nope"}).error_code(), grpc::NOT_FOUND);
+  EXPECT_EQ(Online({I(1)}, kT0, &resp, {"spend@7:amount"}).error_code(), grpc::NOT_FOUND);
+  EXPECT_EQ(Online({I(1)}, kMaxTimeMicros + 1, &resp).error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(Online({I(1)}, kT0, &resp, {"spend"}).error_code(), grpc::INVALID_ARGUMENT);
+  ASSERT_TRUE(Online({I(1), I(5)}, kT0, &resp).ok());
+
+  // Metrics of the calls that were served.
+  prometheus::TextSerializer text;
+  const std::string exposition = text.Serialize(registry_->Collect());
+  EXPECT_THAT(exposition, HasSubstr("mlops_features_online_latency_seconds_count 1"));
+  EXPECT_THAT(exposition, HasSubstr("mlops_features_online_entities_per_request_sum 2"));
+  EXPECT_THAT(exposition, HasSubstr("mlops_features_online_entity_lookups_total{result=\"unknown\"} 1"));
+}
+
+TEST_F(OnlineTest, WatcherMaterializesAutoViewsOnNewDatasetVersions) {
+  // Lag is measured against ingestion's commit times (the real clock).
+  now_micros_ = absl::ToUnixMicros(absl::Now()) + kHour;
+  ASSERT_TRUE(CreateDataset("tx").ok());
+  Ingest("tx", {MakeRow({I(1), T(kT0), D(1), S("a"), I(1)})});
+  fv1::RegisterFeatureViewResponse r;
+  ASSERT_TRUE(Register(FullSpec(fv1::MATERIALIZATION_POLICY_AUTO), &r).ok());
+  stack_->WatchOnce();
+  fv1::GetMaterializationStatusResponse st = Status();
+  ASSERT_EQ(st.statuses_size(), 1);
+  EXPECT_EQ(st.statuses(0).last_success().trigger(), "registration");
+  const std::string v2 = Ingest("tx", {MakeRow({I(1), T(kT0 + kHour), D(7), S("b"), I(2)})});
+  st = Status();
+  EXPECT_GT(st.statuses(0).data_lag_micros(), 0);
+  EXPECT_NE(st.statuses(0).source_head_version_id(), st.statuses(0).last_success().source_dataset_version_id());
+  stack_->WatchOnce();
+  st = Status();
+  EXPECT_EQ(st.statuses(0).last_success().trigger(), "new dataset version " + v2);
+  EXPECT_EQ(st.statuses(0).replica_source_dataset_version_id(), v2);
+  EXPECT_EQ(st.statuses(0).data_lag_micros(), 0);
+  fv1::GetOnlineFeaturesResponse resp;
+  ASSERT_TRUE(Online({I(1)}, now_micros_, &resp, {"spend:amount", "spend:sum_1d"}).ok());
+  EXPECT_EQ(resp.rows(0).statuses(0), fv1::FEATURE_STATUS_EXPIRED);  // now is far past t0
+  EXPECT_EQ(resp.views(0).source_dataset_version_id(), v2);
+  // The background thread runs passes too, and stops cleanly.
+  stack_->StartWatcher();
+  stack_->StopWatcher();
+}
+
+// The skew test: random events, random entities and times; materialize as of
+// t, then the online values at t equal historical retrieval at t, bit for bit.
+TEST_F(OnlineTest, OnlineEqualsHistoricalBitForBit) {
+  ASSERT_TRUE(CreateDataset("tx").ok());
+  std::mt19937_64 rng(42);
+  std::vector<cv1::Row> events;
+  for (int i = 0; i < 600; ++i) {
+    const int64_t id = static_cast<int64_t>(rng() % 25);
+    const int64_t t = kT0 + static_cast<int64_t>(rng() % (60 * kHour)) / 1000 * 1000;
+    const double amount = std::ldexp(static_cast<double>(rng() % 1000000), -7) - 3.3;
+    events.push_back(MakeRow({I(id), T(t), D(amount),
+                              rng() % 4 == 0 ? Null() : S("c" + std::to_string(rng() % 5)),
+                              rng() % 5 == 0 ? Null() : I(static_cast<int64_t>(rng() % 100) - 50)}));
+  }
+  Ingest("tx", events);
+  fv1::RegisterFeatureViewResponse r;
+  ASSERT_TRUE(Register(FullSpec(fv1::MATERIALIZATION_POLICY_MANUAL), &r).ok());
+  int compared = 0, present = 0;
+  for (int round = 0; round < 6; ++round) {
+    const int64_t t = kT0 - kHour + static_cast<int64_t>(rng() % (64 * kHour));
+    fv1::MaterializeResponse m;
+    ASSERT_TRUE(Materialize(t, &m).ok());
+    ASSERT_EQ(m.run().state(), fv1::MATERIALIZATION_STATE_SUCCEEDED) << m.run().error();
+    std::vector<cv1::Value> keys;
+    std::vector<std::pair<int64_t, int64_t>> rows;
+    for (int k = 0; k < 12; ++k) {
+      const int64_t id = static_cast<int64_t>(rng() % 30);  // some never seen
+      keys.push_back(I(id));
+      rows.emplace_back(id, t);
+    }
+    fv1::GetOnlineFeaturesResponse online;
+    ASSERT_TRUE(Online(keys, t, &online).ok());
+    std::vector<cv1::Row> historical = Historical(rows);
+    ASSERT_EQ(historical.size(), rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      for (int f = 0; f < 10; ++f) {
+        const cv1::Value& h = historical[i].values(2 + f);
+        const cv1::Value& o = online.rows(static_cast<int>(i)).values(f);
+        EXPECT_EQ(h.SerializeAsString(), o.SerializeAsString())
+            << "round " << round << " entity " << rows[i].first << " feature " << f;
+        EXPECT_EQ(online.rows(static_cast<int>(i)).statuses(f) == fv1::FEATURE_STATUS_PRESENT,
+                  h.kind_case() != 0);
+        ++compared;
+        present += h.kind_case() != 0;
+      }
+    }
+    // And after a reload from Postgres.
+    if (round == 5) {
+      StartFeatures();
+      fv1::GetOnlineFeaturesResponse reloaded;
+      ASSERT_TRUE(Online(keys, t, &reloaded).ok());
+      EXPECT_EQ(reloaded.SerializeAsString(), online.SerializeAsString());
+    }
+  }
+  EXPECT_EQ(compared, 6 * 12 * 10);
+  EXPECT_GT(present, compared / 4);  // the comparison is not over NULLs only
+}
+
+}  // namespace
+}  // namespace mlops::features::testing

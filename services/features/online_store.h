@@ -1,0 +1,65 @@
+#pragma once
+// OnlineViews: what this replica serves online, in memory: per view name and
+// version, the loaded materialization (an OnlineSnapshot plus, per entity,
+// the time of its last event as of the snapshot, for TTL judged at request
+// time). Readers take an immutable catalog with one atomic load and never
+// wait for writers, which copy the (small) catalog and swap it in.
+// Thread-safe.
+//
+// Also the online store's chunk encoding (Postgres online_chunks rows):
+// EncodeOnlineChunks / DecodeOnlineChunks, so that a reloaded snapshot
+// equals the materialized one bit for bit.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "services/features/event_table.h"
+#include "services/features/feature_store.h"
+#include "services/features/online_snapshot.h"
+#include "services/features/view_registry.h"
+
+namespace mlops::features {
+
+struct LoadedView {
+  ResolvedView view;
+  std::shared_ptr<const OnlineSnapshot> snapshot;
+  std::vector<int64_t> last_event_micros;  // per snapshot row
+  std::string source_version_id;
+  int64_t run_id = 0;
+};
+
+using OnlineCatalog =
+    absl::flat_hash_map<std::string, std::map<int64_t, std::shared_ptr<const LoadedView>>>;
+
+class OnlineViews {
+ public:
+  OnlineViews() : catalog_(std::make_shared<const OnlineCatalog>()) {}
+
+  std::shared_ptr<const OnlineCatalog> Load() const { return std::atomic_load(&catalog_); }
+  void Put(std::shared_ptr<const LoadedView> view);
+  // The run id loaded for a view version, or 0.
+  int64_t LoadedRun(const std::string& view, int64_t version) const;
+
+ private:
+  std::mutex write_mu_;  // serializes writers
+  std::shared_ptr<const OnlineCatalog> catalog_;
+};
+
+// Per snapshot row, the time of the entity's last event at or before the
+// snapshot's as_of in `table`.
+std::vector<int64_t> LastEventTimes(const OnlineSnapshot& snapshot, const EventTable& table);
+
+// The snapshot in chunks of `chunk_entities` entities.
+std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk_entities);
+
+// A LoadedView from stored chunks of `run` of `view`.
+absl::StatusOr<std::shared_ptr<const LoadedView>> DecodeOnlineChunks(
+    const ResolvedView& view, const RunRecord& run, const std::vector<OnlineChunk>& chunks);
+
+}  // namespace mlops::features
