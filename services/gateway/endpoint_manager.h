@@ -1,0 +1,151 @@
+#pragma once
+// EndpointManager: what every endpoint serves right now. Owns the endpoints'
+// serving snapshots (immutable; replaced whole, so a hot swap never touches a
+// request in flight), their rollouts' statistics, and the rollout lifecycle:
+// start (SetRollout), analysis steps (Tick, from a background loop), manual
+// and automatic rollback. Every change is persisted (EndpointStore) before it
+// is reported to the registry (DeploymentReporter); a restarted manager
+// resumes from the store (Restore). Thread-safe: reads take a short lock to
+// copy a shared_ptr; changes are serialized.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/gateway/endpoint_store.h"
+#include "services/gateway/model_runtime.h"
+#include "services/gateway/rollback_policy.h"
+#include "services/gateway/rollout.h"
+#include "services/gateway/variant_stats.h"
+
+namespace mlops::gateway {
+
+// Where endpoints and production versions are looked up (the registry).
+class EndpointDirectory {
+ public:
+  virtual ~EndpointDirectory() = default;
+  // The model an endpoint serves; NotFound for an unknown endpoint.
+  virtual absl::StatusOr<std::string> EndpointModel(const std::string& endpoint) = 0;
+  // The model's production version; NotFound when it has none.
+  virtual absl::StatusOr<int64_t> ProductionVersion(const std::string& model) = 0;
+};
+
+// Same numbers as mlops.registry.v1.DeploymentEventType.
+enum class DeploymentEventType { kRolloutStarted = 1, kStepAdvanced = 2, kCompleted = 3,
+                                 kRolledBack = 4, kLoadFailed = 5, kManualRollout = 6 };
+
+struct DeploymentEvent {
+  std::string endpoint;
+  DeploymentEventType type = DeploymentEventType::kRolloutStarted;
+  std::string rollout_id;
+  int64_t primary_version = 0;
+  int64_t candidate_version = 0;
+  int step = 0;
+  double candidate_percent = 0;
+  std::string spec_bytes;  // kManualRollout
+  std::string reason;
+  std::map<std::string, double> metrics;
+  int64_t at_micros = 0;
+};
+
+// Tells the registry what happened (RecordDeploymentEvent). Thread-safe.
+class DeploymentReporter {
+ public:
+  virtual ~DeploymentReporter() = default;
+  // The rollout id the registry recorded the event under (empty if none).
+  virtual absl::StatusOr<std::string> Report(const DeploymentEvent& event) = 0;
+};
+
+// Counts what the manager does (metrics.h implements it). Thread-safe.
+class RolloutObserver {
+ public:
+  virtual ~RolloutObserver() = default;
+  virtual void RolledBack(const std::string& endpoint, bool automatic) = 0;
+  virtual void RolloutState(const std::string& endpoint, int state, int step, double percent) = 0;
+  virtual void ShadowAgreement(const std::string& endpoint, double rate) = 0;
+};
+
+// One endpoint as it serves now. Immutable once published.
+struct Serving {
+  std::string endpoint;
+  std::string model;
+  std::shared_ptr<const LoadedModel> primary;
+  std::shared_ptr<const LoadedModel> candidate;  // set while a rollout has one
+  std::shared_ptr<const LoadedModel> previous;   // kept loaded for a switch back
+  std::optional<RolloutRecord> rollout;
+  RolloutPlan plan;                     // of `rollout`
+  std::shared_ptr<RolloutStats> stats;  // of `rollout`'s current step (mutable, thread-safe)
+  int64_t generation = 0;
+};
+
+struct StartRollout {
+  std::string endpoint;
+  int64_t primary_version = 0;  // 0 = current primary
+  int64_t candidate_version = 0;
+  RolloutPlan plan;
+  std::string spec_bytes;
+  std::string reason;
+  bool replace_active = false;
+  std::string principal;
+};
+
+struct EndpointManagerOptions {
+  std::function<int64_t()> now_micros;
+  // Parses RolloutRecord::spec_bytes when restoring (rollout_convert.h).
+  std::function<absl::StatusOr<RolloutPlan>(const std::string&)> parse_plan;
+  std::function<std::string()> new_rollout_id;  // used when the registry gives none
+};
+
+class EndpointManager {
+ public:
+  // None owned; all must outlive the manager. `observer` may be null.
+  EndpointManager(ModelCache* cache, EndpointDirectory* directory, DeploymentReporter* reporter,
+                  EndpointStore* store, RolloutObserver* observer, EndpointManagerOptions options);
+
+  // Loads every persisted endpoint and its models; resumes active rollouts.
+  absl::Status Restore();
+
+  // The endpoint's serving snapshot, loading it from the registry the first
+  // time: NotFound (unknown endpoint), FailedPrecondition (no production
+  // version; model failed to load), Unavailable (registry down).
+  absl::StatusOr<std::shared_ptr<const Serving>> Resolve(const std::string& endpoint);
+
+  absl::StatusOr<RolloutRecord> SetRollout(const StartRollout& start);
+  // Everything back to the primary at once; see InferenceService.Rollback.
+  absl::StatusOr<RolloutRecord> Rollback(const std::string& endpoint, const std::string& reason,
+                                         const std::string& principal);
+  // Runs one analysis of every active rollout and acts on it.
+  void Tick();
+
+  std::vector<std::shared_ptr<const Serving>> List() const;
+  std::shared_ptr<const Serving> Find(const std::string& endpoint) const;
+  AnalysisResult LastAnalysis(const std::string& endpoint) const;
+
+ private:
+  void Publish(std::shared_ptr<const Serving> serving);
+  absl::Status Persist(const Serving& s);
+  absl::Status Report(DeploymentEvent event);
+  absl::Status ApplyRollback(std::shared_ptr<const Serving> s, const std::string& reason,
+                             bool automatic, const AnalysisResult* analysis);
+  void AnalyzeOne(const std::shared_ptr<const Serving>& s);
+
+  ModelCache* const cache_;
+  EndpointDirectory* const directory_;
+  DeploymentReporter* const reporter_;
+  EndpointStore* const store_;
+  RolloutObserver* const observer_;
+  const EndpointManagerOptions options_;
+
+  std::mutex change_mu_;  // serializes changes (resolve-first-time, rollouts, ticks)
+  mutable std::mutex mu_;  // guards the maps below
+  std::map<std::string, std::shared_ptr<const Serving>> serving_;
+  std::map<std::string, AnalysisResult> analysis_;
+  int64_t generation_ = 0;
+};
+
+}  // namespace mlops::gateway

@@ -1,0 +1,146 @@
+#include "services/gateway/gateway_service.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/grpc_status.h"
+#include "services/gateway/rollout_convert.h"
+
+namespace mlops::gateway {
+namespace {
+
+namespace iv1 = ::mlops::inference::v1;
+constexpr std::size_t kMaxReason = 4096;
+
+bool IsName(const std::string& s) {
+  if (s.empty() || s.size() > 63 || s[0] < 'a' || s[0] > 'z') return false;
+  for (char ch : s) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) return false;
+  }
+  return true;
+}
+
+absl::Status CheckEndpoint(const std::string& endpoint) {
+  if (IsName(endpoint)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("endpoint \"", endpoint, "\": not a valid name"));
+}
+
+absl::Status CheckReason(const std::string& reason) {
+  if (reason.empty()) return absl::InvalidArgumentError("reason: required");
+  if (reason.size() > kMaxReason) return absl::InvalidArgumentError("reason: over 4 KiB");
+  return absl::OkStatus();
+}
+
+grpc::Status Done(const char* rpc, const absl::Status& s) {
+  if (!s.ok() && (absl::IsInternal(s) || absl::IsUnknown(s) || absl::IsDataLoss(s))) {
+    LogError("rpc_failed", {{"rpc", rpc}, {"status", s.ToString()}});
+  }
+  return ToGrpcStatus(s);
+}
+
+}  // namespace
+
+InferenceServiceImpl::InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
+                                           const Authorizer* authorizer, std::string gateway_id)
+    : predictor_(predictor),
+      endpoints_(endpoints),
+      authorizer_(authorizer),
+      gateway_id_(std::move(gateway_id)) {}
+
+grpc::Status InferenceServiceImpl::Predict(grpc::ServerContext* ctx, const iv1::PredictRequest* req,
+                                           iv1::PredictResponse* resp) {
+  if (absl::Status s = authorizer_->Authorize(*ctx, Role::kViewer).status(); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (absl::Status s = CheckEndpoint(req->endpoint()); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<iv1::PredictResponse> out = predictor_->Predict(*req, ctx->deadline());
+  if (!out.ok()) return Done("Predict", out.status());
+  *resp = std::move(*out);
+  return grpc::Status::OK;
+}
+
+absl::Status InferenceServiceImpl::FillRollout(const std::string& endpoint, iv1::Rollout* out) const {
+  std::shared_ptr<const Serving> s = endpoints_->Find(endpoint);
+  if (s == nullptr || !s->rollout) {
+    return absl::NotFoundError(absl::StrCat("endpoint \"", endpoint, "\": no rollout"));
+  }
+  RolloutToProto(*s, endpoints_->LastAnalysis(endpoint), gateway_id_, out);
+  return absl::OkStatus();
+}
+
+grpc::Status InferenceServiceImpl::SetRollout(grpc::ServerContext* ctx,
+                                              const iv1::SetRolloutRequest* req,
+                                              iv1::Rollout* resp) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kDeployer);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  absl::Status s = CheckEndpoint(req->endpoint());
+  if (s.ok()) s = CheckReason(req->reason());
+  if (s.ok() && req->candidate_version() < 1) {
+    s = absl::InvalidArgumentError("candidate_version: required, >= 1");
+  }
+  if (s.ok() && req->primary_version() < 0) s = absl::InvalidArgumentError("primary_version: negative");
+  absl::StatusOr<RolloutPlan> plan = PlanFromSpec(req->spec());
+  if (s.ok()) s = plan.status();
+  if (!s.ok()) return ToGrpcStatus(s);
+  StartRollout start;
+  start.endpoint = req->endpoint();
+  start.primary_version = req->primary_version();
+  start.candidate_version = req->candidate_version();
+  start.plan = *plan;
+  start.spec_bytes = req->spec().SerializeAsString();
+  start.reason = req->reason();
+  start.replace_active = req->replace_active();
+  start.principal = who->name;
+  absl::StatusOr<RolloutRecord> r = endpoints_->SetRollout(start);
+  if (!r.ok()) return Done("SetRollout", r.status());
+  return Done("SetRollout", FillRollout(req->endpoint(), resp));
+}
+
+grpc::Status InferenceServiceImpl::GetRollout(grpc::ServerContext* ctx,
+                                              const iv1::GetRolloutRequest* req,
+                                              iv1::Rollout* resp) {
+  if (absl::Status s = authorizer_->Authorize(*ctx, Role::kViewer).status(); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  return Done("GetRollout", FillRollout(req->endpoint(), resp));
+}
+
+grpc::Status InferenceServiceImpl::Rollback(grpc::ServerContext* ctx,
+                                            const iv1::RollbackRequest* req, iv1::Rollout* resp) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kDeployer);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  absl::Status s = CheckEndpoint(req->endpoint());
+  if (s.ok()) s = CheckReason(req->reason());
+  if (!s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<RolloutRecord> r = endpoints_->Rollback(req->endpoint(), req->reason(), who->name);
+  if (!r.ok() && !absl::IsUnavailable(r.status())) return Done("Rollback", r.status());
+  absl::Status filled = FillRollout(req->endpoint(), resp);
+  if (!r.ok()) return Done("Rollback", r.status());  // local rollback done; registry not told
+  return Done("Rollback", filled.ok() || absl::IsNotFound(filled) ? absl::OkStatus() : filled);
+}
+
+grpc::Status InferenceServiceImpl::ListEndpoints(grpc::ServerContext* ctx,
+                                                 const iv1::ListEndpointsRequest* req,
+                                                 iv1::ListEndpointsResponse* resp) {
+  if (absl::Status s = authorizer_->Authorize(*ctx, Role::kViewer).status(); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  const std::string& token = req->page().page_token();
+  if (!token.empty() && !IsName(token)) {
+    return ToGrpcStatus(absl::InvalidArgumentError("page.page_token: malformed"));
+  }
+  const int size = req->page().page_size() > 0 ? req->page().page_size() : 100;
+  for (const std::shared_ptr<const Serving>& s : endpoints_->List()) {  // ordered by name
+    if (!token.empty() && s->endpoint <= token) continue;
+    if (resp->endpoints_size() == size) {
+      resp->set_next_page_token(resp->endpoints(size - 1).name());
+      break;
+    }
+    EndpointToProto(*s, resp->add_endpoints());
+  }
+  resp->set_registry_connected(false);  // WatchDeployments is not followed yet
+  return grpc::Status::OK;
+}
+
+}  // namespace mlops::gateway

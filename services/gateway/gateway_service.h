@@ -1,0 +1,42 @@
+#pragma once
+// InferenceServiceImpl: the gRPC adapter of the gateway. Each handler checks
+// the caller's role, checks the request's shape, calls one domain method
+// (Predictor, EndpointManager) and converts the result. Batch scoring is not
+// built (UNIMPLEMENTED, inherited). Thread-safe; owns nothing.
+
+#include <string>
+
+#include "common/auth/authorizer.h"
+#include "mlops/inference/v1/inference.grpc.pb.h"
+#include "services/gateway/endpoint_manager.h"
+#include "services/gateway/predictor.h"
+
+namespace mlops::gateway {
+
+class InferenceServiceImpl final : public inference::v1::InferenceService::Service {
+ public:
+  InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
+                       const Authorizer* authorizer, std::string gateway_id);
+
+  grpc::Status Predict(grpc::ServerContext* ctx, const inference::v1::PredictRequest* req,
+                       inference::v1::PredictResponse* resp) override;
+  grpc::Status SetRollout(grpc::ServerContext* ctx, const inference::v1::SetRolloutRequest* req,
+                          inference::v1::Rollout* resp) override;
+  grpc::Status GetRollout(grpc::ServerContext* ctx, const inference::v1::GetRolloutRequest* req,
+                          inference::v1::Rollout* resp) override;
+  grpc::Status Rollback(grpc::ServerContext* ctx, const inference::v1::RollbackRequest* req,
+                        inference::v1::Rollout* resp) override;
+  grpc::Status ListEndpoints(grpc::ServerContext* ctx,
+                             const inference::v1::ListEndpointsRequest* req,
+                             inference::v1::ListEndpointsResponse* resp) override;
+
+ private:
+  absl::Status FillRollout(const std::string& endpoint, inference::v1::Rollout* out) const;
+
+  Predictor* const predictor_;
+  EndpointManager* const endpoints_;
+  const Authorizer* const authorizer_;
+  const std::string gateway_id_;
+};
+
+}  // namespace mlops::gateway

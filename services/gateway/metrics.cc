@@ -1,0 +1,84 @@
+#include "services/gateway/metrics.h"
+
+namespace mlops::gateway {
+
+GatewayMetrics::GatewayMetrics(prometheus::Registry* registry) {
+  predictions_ = &prometheus::BuildCounter()
+                      .Name("mlops_gateway_predictions_total")
+                      .Help("Rows predicted, by endpoint, model version, variant and code")
+                      .Register(*registry);
+  duration_ = &prometheus::BuildHistogram()
+                   .Name("mlops_gateway_request_duration_seconds")
+                   .Help("Predict calls' time in the gateway, feature lookup included")
+                   .Register(*registry);
+  batch_rows_ = &prometheus::BuildHistogram()
+                     .Name("mlops_gateway_batch_rows")
+                     .Help("Rows per Predict call")
+                     .Register(*registry)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 50, 100, 500, 1000});
+  log_dropped_ = &prometheus::BuildCounter()
+                      .Name("mlops_gateway_prediction_log_dropped_total")
+                      .Help("Prediction records not delivered to monitoring")
+                      .Register(*registry)
+                      .Add({});
+  log_sent_ = &prometheus::BuildCounter()
+                   .Name("mlops_gateway_prediction_log_sent_total")
+                   .Help("Prediction records delivered to monitoring")
+                   .Register(*registry)
+                   .Add({});
+  rollbacks_ = &prometheus::BuildCounter()
+                    .Name("mlops_gateway_rollbacks_total")
+                    .Help("Rollouts rolled back, by endpoint and cause (automatic, manual)")
+                    .Register(*registry);
+  rollout_state_ = &prometheus::BuildGauge()
+                        .Name("mlops_gateway_rollout_state")
+                        .Help("The endpoint's rollout state (mlops.registry.v1.RolloutState number)")
+                        .Register(*registry);
+  rollout_step_ = &prometheus::BuildGauge()
+                       .Name("mlops_gateway_rollout_step")
+                       .Help("The endpoint's current canary step (0-based)")
+                       .Register(*registry);
+  candidate_percent_ = &prometheus::BuildGauge()
+                            .Name("mlops_gateway_candidate_traffic_percent")
+                            .Help("Share of answered traffic routed to the candidate")
+                            .Register(*registry);
+  shadow_agreement_ = &prometheus::BuildGauge()
+                           .Name("mlops_gateway_shadow_agreement_ratio")
+                           .Help("Shadow vs primary agreement rate in the current window")
+                           .Register(*registry);
+}
+
+void GatewayMetrics::Predictions(const std::string& endpoint, int64_t version,
+                                 const std::string& variant, const std::string& code,
+                                 int64_t rows) {
+  predictions_
+      ->Add({{"endpoint", endpoint}, {"version", std::to_string(version)}, {"variant", variant},
+             {"code", code}})
+      .Increment(static_cast<double>(rows));
+}
+
+void GatewayMetrics::Request(const std::string& endpoint, double seconds, int64_t rows) {
+  duration_
+      ->Add({{"endpoint", endpoint}},
+            prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                    0.01, 0.025, 0.05, 0.1, 0.25, 1})
+      .Observe(seconds);
+  batch_rows_->Observe(static_cast<double>(rows));
+}
+
+void GatewayMetrics::RolledBack(const std::string& endpoint, bool automatic) {
+  rollbacks_->Add({{"endpoint", endpoint}, {"cause", automatic ? "automatic" : "manual"}}).Increment();
+}
+
+void GatewayMetrics::RolloutState(const std::string& endpoint, int state, int step,
+                                  double percent) {
+  rollout_state_->Add({{"endpoint", endpoint}}).Set(state);
+  rollout_step_->Add({{"endpoint", endpoint}}).Set(step);
+  candidate_percent_->Add({{"endpoint", endpoint}}).Set(percent);
+}
+
+void GatewayMetrics::ShadowAgreement(const std::string& endpoint, double rate) {
+  shadow_agreement_->Add({{"endpoint", endpoint}}).Set(rate);
+}
+
+}  // namespace mlops::gateway
