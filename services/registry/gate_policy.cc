@@ -3,8 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status/status_macros.h"
 
 namespace mlops::registry {
 namespace {
@@ -192,6 +197,76 @@ GateReport EvaluateGate(const StageGate& gate, Stage target, const VersionRecord
     }
   }
   return report;
+}
+
+void AddChecks(std::vector<CheckResult> extra, GateReport* report) {
+  for (CheckResult& c : extra) {
+    if (c.outcome == CheckOutcome::kFailed || c.outcome == CheckOutcome::kError) {
+      report->passed = false;
+    }
+    report->checks.push_back(std::move(c));
+  }
+}
+
+namespace {
+
+std::string JoinDoubles(const std::vector<double>& values) {
+  return absl::StrJoin(values, ",", [](std::string* out, double v) {
+    absl::StrAppend(out, absl::StrFormat("%.17g", v));
+  });
+}
+
+absl::Status SplitDoubles(absl::string_view text, std::vector<double>* out) {
+  if (text.empty()) return absl::OkStatus();
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    double v = 0;
+    if (!absl::SimpleAtod(part, &v)) return absl::DataLossError("check details: bad number");
+    out->push_back(v);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// One line per group ("g\t<escaped name>\t<value>\t<count>") or mismatch
+// ("m\t<row>\t<expected,...>\t<actual,...>").
+std::string EncodeCheckDetails(const CheckResult& check) {
+  std::string out;
+  for (const GroupValue& g : check.groups) {
+    absl::StrAppend(&out, "g\t", absl::CEscape(g.group), "\t", absl::StrFormat("%.17g", g.value),
+                    "\t", g.count, "\n");
+  }
+  for (const Mismatch& m : check.mismatches) {
+    absl::StrAppend(&out, "m\t", m.row, "\t", JoinDoubles(m.expected), "\t",
+                    JoinDoubles(m.actual), "\n");
+  }
+  return out;
+}
+
+absl::Status DecodeCheckDetails(const std::string& blob, CheckResult* check) {
+  for (absl::string_view line : absl::StrSplit(blob, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, '\t');
+    if (f.size() != 4) return absl::DataLossError("check details: malformed line");
+    if (f[0] == "g") {
+      GroupValue g;
+      std::string name;
+      if (!absl::CUnescape(f[1], &name) || !absl::SimpleAtod(f[2], &g.value) ||
+          !absl::SimpleAtoi(f[3], &g.count)) {
+        return absl::DataLossError("check details: malformed group");
+      }
+      g.group = std::move(name);
+      check->groups.push_back(std::move(g));
+    } else if (f[0] == "m") {
+      Mismatch m;
+      if (!absl::SimpleAtoi(f[1], &m.row)) return absl::DataLossError("check details: bad row");
+      MLOPS_RETURN_IF_ERROR(SplitDoubles(f[2], &m.expected));
+      MLOPS_RETURN_IF_ERROR(SplitDoubles(f[3], &m.actual));
+      check->mismatches.push_back(std::move(m));
+    } else {
+      return absl::DataLossError("check details: unknown line kind");
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string DescribeFailures(const GateReport& report) {

@@ -19,7 +19,15 @@ namespace mlops::registry {
 
 enum class Comparison { kGreaterOrEqual = 1, kLessOrEqual = 2, kGreater = 3, kLess = 4 };
 enum class Direction { kHigherIsBetter = 1, kLowerIsBetter = 2 };
-enum class CheckKind { kThreshold = 1, kChampionChallenger = 2, kApprovals = 6, kStagingRequired = 7 };
+enum class CheckKind {
+  kThreshold = 1,
+  kChampionChallenger = 2,
+  kLatency = 3,
+  kBias = 4,
+  kRegressionSet = 5,
+  kApprovals = 6,
+  kStagingRequired = 7,
+};
 enum class CheckOutcome { kPassed = 1, kFailed = 2, kError = 3, kPending = 4 };
 
 struct ThresholdCheck {
@@ -49,6 +57,24 @@ struct StageGate {
   std::vector<ThresholdCheck> thresholds;
   std::vector<ChampionChallengerCheck> champion_challenger;
   ApprovalRequirement approvals;
+  // Latency, bias and regression-set tests that load the artifact, serialized
+  // by the service layer (mlops.registry.v1.StageGate holding only those
+  // lists); empty when there are none. Run through a ModelTester.
+  std::string model_tests;
+};
+
+// A bias check's metric in one group.
+struct GroupValue {
+  std::string group;
+  double value = 0;
+  int64_t count = 0;
+};
+
+// A regression-set row whose output was outside the tolerance.
+struct Mismatch {
+  int64_t row = 0;
+  std::vector<double> expected;
+  std::vector<double> actual;
 };
 
 struct GatePolicy {
@@ -73,7 +99,14 @@ struct CheckResult {
   double champion_value = 0;
   int64_t champion_version = 0;
   std::string message;
+  std::vector<GroupValue> groups;      // bias checks
+  std::vector<Mismatch> mismatches;    // regression-set checks (the first 20)
+  int64_t duration_micros = 0;
 };
+
+// Groups and mismatches as one text blob for storage, and back. Pure.
+std::string EncodeCheckDetails(const CheckResult& check);
+absl::Status DecodeCheckDetails(const std::string& blob, CheckResult* check);
 
 struct GateReport {
   bool passed = true;
@@ -98,7 +131,11 @@ CheckResult EvaluateChampionChallenger(const ChampionChallengerCheck& check,
                                        const VersionRecord& candidate,
                                        const VersionRecord* champion);
 
-// Runs every automated check of `gate`. passed = no check FAILED or ERROR.
+// Appends `extra` checks (model tests) and recomputes `passed`.
+void AddChecks(std::vector<CheckResult> extra, GateReport* report);
+
+// Runs every automated check of `gate` but the model tests.
+// passed = no check FAILED or ERROR.
 GateReport EvaluateGate(const StageGate& gate, Stage target, const VersionRecord& candidate,
                         const VersionRecord* champion, int64_t policy_version, int64_t now_micros);
 

@@ -9,6 +9,7 @@
 #include "services/registry/pg_registry_store.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_service.h"
+#include "services/registry/xgb_model_tester.h"
 
 namespace {
 
@@ -18,6 +19,7 @@ struct RegistryState {
   std::unique_ptr<mlops::registry::RegistryMetrics> metrics;
   std::unique_ptr<mlops::registry::Registry> registry;
   mlops::registry::ChangeNotifier notifier;
+  mlops::registry::XgbModelTester model_tester;
   std::unique_ptr<mlops::registry::DeploymentFeed> feed;
 };
 
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
     state->metrics = std::make_unique<mlops::registry::RegistryMetrics>(ctx.registry);
     mlops::registry::RegistryOptions options;
     options.notifier = &state->notifier;
+    options.model_tester = &state->model_tester;
     state->registry = std::make_unique<mlops::registry::Registry>(
         state->store.get(), state->metrics.get(), options);
     state->feed = std::make_unique<mlops::registry::DeploymentFeed>(state->store.get());

@@ -9,6 +9,9 @@ const char* KindName(CheckKind k) {
   switch (k) {
     case CheckKind::kThreshold: return "threshold";
     case CheckKind::kChampionChallenger: return "champion_challenger";
+    case CheckKind::kLatency: return "latency";
+    case CheckKind::kBias: return "bias";
+    case CheckKind::kRegressionSet: return "regression_set";
     case CheckKind::kApprovals: return "approvals";
     case CheckKind::kStagingRequired: return "staging_required";
   }

@@ -89,11 +89,13 @@ constexpr char kSelectAliasesOf[] =
 constexpr char kUpsertPolicy[] =
     "INSERT INTO gate_policies AS p (model, policy_version, require_staging, staging_approvals, "
     "staging_approval_role, production_approvals, production_approval_role, updated_at_micros, "
-    "updated_by) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8) "
+    "updated_by, staging_model_tests, production_model_tests) "
+    "VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
     "ON CONFLICT (model) DO UPDATE SET policy_version = p.policy_version + 1, "
     "require_staging = $2, staging_approvals = $3, staging_approval_role = $4, "
     "production_approvals = $5, production_approval_role = $6, updated_at_micros = $7, "
-    "updated_by = $8 RETURNING policy_version";
+    "updated_by = $8, staging_model_tests = $9, production_model_tests = $10 "
+    "RETURNING policy_version";
 constexpr char kDeleteChecks[] = "DELETE FROM gate_checks WHERE model = $1";
 constexpr char kInsertCheck[] =
     "INSERT INTO gate_checks (model, stage, ordinal, kind, name, metric, comparison, value, "
@@ -101,8 +103,8 @@ constexpr char kInsertCheck[] =
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 constexpr char kSelectPolicy[] =
     "SELECT policy_version, require_staging, staging_approvals, staging_approval_role, "
-    "production_approvals, production_approval_role, updated_at_micros, updated_by "
-    "FROM gate_policies WHERE model = $1";
+    "production_approvals, production_approval_role, updated_at_micros, updated_by, "
+    "staging_model_tests, production_model_tests FROM gate_policies WHERE model = $1";
 constexpr char kSelectChecks[] =
     "SELECT stage, kind, name, metric, comparison, value, evaluation_name, direction, "
     "relative, fail_if_no_champion FROM gate_checks WHERE model = $1 ORDER BY stage, ordinal";
@@ -485,7 +487,9 @@ absl::StatusOr<GatePolicy> PgRegistryStore::SetGatePolicy(const GatePolicy& p, A
                             p.staging.approvals.count, static_cast<int>(p.staging.approvals.role),
                             p.production.approvals.count,
                             static_cast<int>(p.production.approvals.role), p.updated_at_micros,
-                            p.updated_by)[0][0]
+                            p.updated_by, pqxx::binarystring(p.staging.model_tests.data(), p.staging.model_tests.size()),
+                            pqxx::binarystring(p.production.model_tests.data(),
+                                               p.production.model_tests.size()))[0][0]
                 .as<int64_t>();
         txn.exec_params(kDeleteChecks, p.model);
         for (Stage stage : {Stage::kStaging, Stage::kProduction}) {
@@ -527,6 +531,8 @@ absl::StatusOr<GatePolicy> PgRegistryStore::GetGatePolicy(const std::string& mod
     p.production.approvals.role = static_cast<Role>(r[0][5].as<int>());
     p.updated_at_micros = r[0][6].as<int64_t>();
     p.updated_by = r[0][7].as<std::string>();
+    p.staging.model_tests = Bytes(r[0][8]);
+    p.production.model_tests = Bytes(r[0][9]);
     for (const pqxx::row& c : txn.exec_params(kSelectChecks, model)) {
       StageGate& g = c[0].as<int>() == static_cast<int>(Stage::kStaging) ? p.staging
                                                                             : p.production;

@@ -32,8 +32,9 @@ constexpr char kUpdateTransition[] =
 constexpr char kDeleteTransitionChecks[] = "DELETE FROM transition_checks WHERE request_id = $1";
 constexpr char kInsertTransitionCheck[] =
     "INSERT INTO transition_checks (request_id, ordinal, name, kind, outcome, metric, measured, "
-    "limit_value, comparison, candidate_value, champion_value, champion_version, message) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    "limit_value, comparison, candidate_value, champion_value, champion_version, message, "
+    "details, duration_micros) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 constexpr char kInsertApproval[] =
     "INSERT INTO approvals (request_id, principal, role, approved, comment, at_micros) "
     "VALUES ($1, $2, $3, $4, $5, $6)";
@@ -44,7 +45,8 @@ constexpr char kSelectTransition[] =
     "allow_empty_production, required_approvals, approval_role FROM transitions WHERE id = $1";
 constexpr char kSelectTransitionChecks[] =
     "SELECT name, kind, outcome, metric, measured, limit_value, comparison, candidate_value, "
-    "champion_value, champion_version, message FROM transition_checks WHERE request_id = $1 "
+    "champion_value, champion_version, message, details, duration_micros FROM transition_checks "
+    "WHERE request_id = $1 "
     "ORDER BY ordinal";
 constexpr char kSelectApprovals[] =
     "SELECT principal, role, approved, comment, at_micros FROM approvals WHERE request_id = $1 "
@@ -106,6 +108,8 @@ absl::StatusOr<TransitionRecord> pg_registry::LoadTransition(Txn& txn, const std
     cr.champion_value = c[8].as<double>();
     cr.champion_version = c[9].as<int64_t>();
     cr.message = c[10].as<std::string>();
+    MLOPS_RETURN_IF_ERROR(DecodeCheckDetails(c[11].as<std::string>(), &cr));
+    cr.duration_micros = c[12].as<int64_t>();
     t.report.checks.push_back(std::move(cr));
   }
   for (const pqxx::row& a : txn.exec_params(kSelectApprovals, id)) {
@@ -132,7 +136,7 @@ void WriteChecks(Txn& txn, const TransitionRecord& t) {
     txn.exec_params(kInsertTransitionCheck, t.id, ordinal++, c.name, static_cast<int>(c.kind),
                     static_cast<int>(c.outcome), c.metric, c.measured, c.limit,
                     static_cast<int>(c.comparison), c.candidate_value, c.champion_value,
-                    c.champion_version, c.message);
+                    c.champion_version, c.message, EncodeCheckDetails(c), c.duration_micros);
   }
 }
 

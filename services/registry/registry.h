@@ -13,6 +13,7 @@
 #include "common/auth/role.h"
 #include "services/registry/change_notifier.h"
 #include "services/registry/metrics.h"
+#include "services/registry/model_tester.h"
 #include "services/registry/registry_store.h"
 
 namespace mlops::registry {
@@ -66,6 +67,9 @@ struct RegistryOptions {
   std::function<int64_t()> now_micros;  // default: the system clock
   // Told about every committed stage, alias and endpoint change (may be null).
   ChangeNotifier* notifier = nullptr;
+  // Runs latency, bias and regression-set tests (may be null: gates with
+  // such tests then fail with an ERROR check saying so).
+  const ModelTester* model_tester = nullptr;
 };
 
 class Registry {
@@ -144,6 +148,8 @@ class Registry {
   absl::StatusOr<GateReport> RunGate(const GatePolicy& policy, const ModelRecord& model,
                                      const VersionRecord& v, Stage target);
   absl::StatusOr<TransitionOutcome> Commit(TransitionCommit commit);
+  // The gate's latency, bias and regression-set checks on v's artifact.
+  std::vector<CheckResult> RunModelTests(const StageGate& gate, const VersionRecord& v) const;
 
   RegistryStore* store_;
   RegistryMetrics* metrics_;  // may be null

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/registry/model_tests.h"
 
 namespace mlops::registry {
 namespace {
@@ -225,9 +226,12 @@ absl::StatusOr<GatePolicy> PolicyFromProto(const pb::GatePolicy& p) {
     StageGate& d = g == &p.staging() ? out.staging : out.production;
     if (g->latency_tests_size() > 0 || g->bias_tests_size() > 0 ||
         g->regression_tests_size() > 0) {
-      return absl::UnimplementedError(absl::StrCat(
-          stage, ": latency, bias and regression-set model tests are not implemented by this "
-                 "registry yet"));
+      MLOPS_RETURN_IF_ERROR(ValidateModelTests(*g, stage));
+      pb::StageGate tests;
+      *tests.mutable_latency_tests() = g->latency_tests();
+      *tests.mutable_bias_tests() = g->bias_tests();
+      *tests.mutable_regression_tests() = g->regression_tests();
+      tests.SerializeToString(&d.model_tests);
     }
     for (int i = 0; i < g->thresholds_size(); ++i) {
       const pb::ThresholdCheck& t = g->thresholds(i);
@@ -302,6 +306,13 @@ void PolicyToProto(const GatePolicy& p, pb::GatePolicy* out) {
       pc->set_evaluation_name(c.evaluation_name);
       pc->set_fail_if_no_champion(c.fail_if_no_champion);
     }
+    if (!g->model_tests.empty()) {
+      pb::StageGate tests;
+      tests.ParseFromString(g->model_tests);
+      *pg->mutable_latency_tests() = tests.latency_tests();
+      *pg->mutable_bias_tests() = tests.bias_tests();
+      *pg->mutable_regression_tests() = tests.regression_tests();
+    }
     pg->mutable_approvals()->set_count(g->approvals.count);
     pg->mutable_approvals()->set_role(std::string(RoleName(g->approvals.role)));
   }
@@ -335,6 +346,19 @@ void TransitionToProto(const TransitionRecord& t, pb::TransitionRequest* out) {
     pc->set_champion_value(c.champion_value);
     pc->set_champion_version(c.champion_version);
     pc->set_message(c.message);
+    pc->set_duration_micros(c.duration_micros);
+    for (const GroupValue& g : c.groups) {
+      pb::GroupResult* pg = pc->add_groups();
+      pg->set_group(g.group);
+      pg->set_value(g.value);
+      pg->set_count(g.count);
+    }
+    for (const Mismatch& m : c.mismatches) {
+      pb::RegressionMismatch* pm = pc->add_mismatches();
+      pm->set_row(m.row);
+      for (double v : m.expected) pm->add_expected(v);
+      for (double v : m.actual) pm->add_actual(v);
+    }
   }
   if (t.required_approvals > 0) {
     pb::CheckResult* pc = r->add_checks();
