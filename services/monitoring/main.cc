@@ -1,6 +1,9 @@
 // mlops-monitoring: the monitoring service binary. See services/monitoring/.
 #include <memory>
 
+#include "absl/flags/flag.h"
+
+#include "common/log/log.h"
 #include "common/server/service_main.h"
 #include "mlops_migrations/monitoring_migrations.h"
 #include "services/monitoring/ingestion_profile_source.h"
@@ -9,6 +12,9 @@
 #include "services/monitoring/pg_monitoring_store.h"
 #include "services/monitoring/prediction_log_writer.h"
 #include "services/monitoring/window_store.h"
+
+ABSL_FLAG(int64_t, alert_eval_interval_ms, 5000,
+          "How often every alert policy is evaluated (env MLOPS_ALERT_EVAL_INTERVAL_MS).");
 
 namespace {
 
@@ -39,6 +45,11 @@ int main(int argc, char** argv) {
     ctx.on_ready->push_back([writer] { writer->Start(); });
     ctx.on_drain->push_back([writer] { writer->Stop(); });
     mlops::monitoring::MonitoringServiceOptions options;
+    const int64_t interval_ms = absl::GetFlag(FLAGS_alert_eval_interval_ms);
+    if (interval_ms < 100) {
+      return absl::InvalidArgumentError("--alert_eval_interval_ms: below 100");
+    }
+    options.alert_eval_interval_micros = interval_ms * 1000;
     if (ctx.peers != nullptr && ctx.peers->has(mlops::PeerService::kIngestion)) {
       absl::StatusOr<const mlops::PeerChannel*> peer =
           ctx.peers->Get(mlops::PeerService::kIngestion);
@@ -46,10 +57,21 @@ int main(int argc, char** argv) {
       state->profiles = std::make_unique<mlops::monitoring::IngestionProfileSource>(*peer);
       options.profiles = state->profiles.get();
     }
-    mlops::BuiltService built;
-    built.services.push_back(std::make_shared<mlops::monitoring::MonitoringServiceImpl>(
+    auto service = std::make_shared<mlops::monitoring::MonitoringServiceImpl>(
         state->store.get(), state->windows.get(), state->writer.get(), ctx.authorizer,
-        state->metrics.get(), options));
+        state->metrics.get(), options);
+    mlops::monitoring::MonitoringServiceImpl* impl = service.get();
+    ctx.on_ready->push_back([impl] {
+      absl::Status s = impl->alerts()->Load();
+      if (!s.ok()) mlops::LogWarn("alerts_not_loaded", {{"status", s.ToString()}});
+      impl->alerts()->Start();
+    });
+    ctx.on_drain->push_back([impl] {
+      impl->alert_hub()->Close();  // WatchAlerts streams end UNAVAILABLE
+      impl->alerts()->Stop();
+    });
+    mlops::BuiltService built;
+    built.services.push_back(service);
     built.state = state;
     return built;
   };

@@ -34,7 +34,13 @@ MonitoringServiceImpl::MonitoringServiceImpl(MonitoringStore* store, WindowStore
       authorizer_(authorizer),
       counters_(counters),
       options_(std::move(options)),
-      pending_(options_.max_pending_labels) {}
+      pending_(options_.max_pending_labels) {
+  AlertEvaluatorOptions alert_options;
+  alert_options.now_micros = [this] { return Now(); };
+  alert_options.interval_micros = options_.alert_eval_interval_micros;
+  alerts_ = std::make_unique<AlertEvaluator>(store_, this, &hub_, options_.alert_actions,
+                                             options_.alert_gauges, std::move(alert_options));
+}
 
 int64_t MonitoringServiceImpl::Now() const {
   return options_.now_micros ? options_.now_micros() : absl::ToUnixMicros(absl::Now());

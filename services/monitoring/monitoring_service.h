@@ -23,6 +23,8 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth/authorizer.h"
 #include "mlops/monitoring/v1/monitoring.grpc.pb.h"
+#include "services/monitoring/alert_evaluator.h"
+#include "services/monitoring/alert_hub.h"
 #include "services/monitoring/monitoring_store.h"
 #include "services/monitoring/pending_labels.h"
 #include "services/monitoring/prediction_log_writer.h"
@@ -63,9 +65,19 @@ struct MonitoringServiceOptions {
   // Labels waiting for their prediction, at most (beyond: the first to
   // expire is dropped and counted as expired).
   int64_t max_pending_labels = 1'000'000;
+  // The alert loop: how often every policy is evaluated; who runs the
+  // actions of firing alerts (null: not run) and exports the firing gauge.
+  int64_t alert_eval_interval_micros = 5'000'000;
+  AlertActions* alert_actions = nullptr;
+  AlertGauges* alert_gauges = nullptr;
+  // WatchAlerts: a heartbeat after this long without a change.
+  int64_t watch_heartbeat_micros = 5'000'000;
 };
 
-class MonitoringServiceImpl final : public v1::MonitoringService::Service {
+// Also the alert loop's metric source (alert_measure.cc). Owns the AlertHub
+// and the AlertEvaluator (started and stopped by its owner: main.cc).
+class MonitoringServiceImpl final : public v1::MonitoringService::Service,
+                                    public AlertMetricSource {
  public:
   MonitoringServiceImpl(MonitoringStore* store, WindowStore* windows, PredictionLogWriter* writer,
                         const Authorizer* authorizer, PredictionCounters* counters,
@@ -98,6 +110,22 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service {
   grpc::Status GetPerformance(grpc::ServerContext* ctx, const v1::GetPerformanceRequest* req,
                               v1::GetPerformanceResponse* resp) override;
 
+  // monitoring_service_alerts.cc
+  grpc::Status ListAlerts(grpc::ServerContext* ctx, const v1::ListAlertsRequest* req,
+                          v1::ListAlertsResponse* resp) override;
+  grpc::Status GetAlert(grpc::ServerContext* ctx, const v1::GetAlertRequest* req,
+                        v1::Alert* resp) override;
+  grpc::Status WatchAlerts(grpc::ServerContext* ctx, const v1::WatchAlertsRequest* req,
+                           grpc::ServerWriter<v1::WatchAlertsResponse>* writer) override;
+
+  // alert_measure.cc: AlertMetricSource.
+  absl::StatusOr<std::optional<MetricValue>> Measure(const v1::AlertPolicy& policy,
+                                                     int64_t version, int64_t now_micros) override;
+  std::vector<int64_t> ActiveVersions(const std::string& model) override;
+
+  AlertEvaluator* alerts() { return alerts_.get(); }
+  AlertHub* alert_hub() { return &hub_; }
+
   // Marks pending labels whose TTL passed as expired (called by the RPCs and
   // periodically by the alert loop).
   absl::Status ExpireLabels();
@@ -124,6 +152,8 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service {
                                 v1::GetPerformanceResponse* resp);
   // Stores expiry of `keys` and counts it.
   absl::Status RecordExpired(const std::vector<PendingLabelKey>& keys);
+  absl::Status DoListAlerts(const v1::ListAlertsRequest& req, v1::ListAlertsResponse* resp);
+  absl::Status DoGetAlert(const v1::GetAlertRequest& req, v1::Alert* resp);
   absl::Status DoDriftReport(const v1::GetDriftReportRequest& req, v1::DriftReport* resp);
   int64_t Now() const;
   // Logs a failure once, with the RPC's name, and maps the status.
@@ -136,6 +166,8 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service {
   PredictionCounters* const counters_;
   const MonitoringServiceOptions options_;
   PendingLabels pending_;
+  AlertHub hub_;
+  std::unique_ptr<AlertEvaluator> alerts_;
 
   absl::Mutex mu_;
   std::map<RefKey, std::shared_ptr<const LoadedReference>> references_ ABSL_GUARDED_BY(mu_);

@@ -84,6 +84,10 @@ grpc::Status MonitoringServiceImpl::SetAlertPolicy(grpc::ServerContext* ctx,
   policy.set_updated_by(who->name);
   s = store_->PutPolicy({policy.model(), policy.name(), policy.SerializeAsString()}, now);
   if (!s.ok()) return Reply("SetAlertPolicy", s);
+  if (previous->has_value()) {
+    absl::StatusOr<int> resolved = alerts_->PolicyReplaced(old, policy);
+    if (!resolved.ok()) return Reply("SetAlertPolicy", resolved.status());
+  }
   *resp = std::move(policy);
   return grpc::Status::OK;
 }
@@ -131,8 +135,9 @@ grpc::Status MonitoringServiceImpl::DeleteAlertPolicy(grpc::ServerContext* ctx,
                  absl::NotFoundError(absl::StrCat("no alert policy \"", req->name(),
                                                   "\" for model \"", req->model(), "\"")));
   }
-  // No alerts exist yet (the evaluator is not built): none to resolve.
-  resp->set_resolved_alerts(0);
+  absl::StatusOr<int> resolved = alerts_->PolicyDeleted(req->model(), req->name());
+  if (!resolved.ok()) return Reply("DeleteAlertPolicy", resolved.status());
+  resp->set_resolved_alerts(*resolved);
   return grpc::Status::OK;
 }
 

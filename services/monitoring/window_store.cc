@@ -201,6 +201,16 @@ std::optional<int64_t> WindowStore::LatestWindowStart(const std::string& model, 
   return std::nullopt;
 }
 
+std::vector<int64_t> WindowStore::Versions(const std::string& model) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<int64_t> out;
+  for (auto it = series_.lower_bound(Key(model, std::numeric_limits<int64_t>::min()));
+       it != series_.end() && std::get<0>(it->first) == model; ++it) {
+    if (!it->second.windows.empty()) out.push_back(std::get<1>(it->first));
+  }
+  return out;
+}
+
 std::optional<int64_t> WindowStore::LatestVersion(const std::string& model) const {
   absl::MutexLock lock(&mu_);
   std::optional<int64_t> best;

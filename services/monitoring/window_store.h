@@ -103,6 +103,9 @@ class WindowStore {
   std::optional<int64_t> LatestWindowStart(const std::string& model, int64_t version,
                                            int64_t now_micros, bool include_open) const;
 
+  // The versions of `model` holding windows, ascending.
+  std::vector<int64_t> Versions(const std::string& model) const;
+
   // The version that received records most recently.
   std::optional<int64_t> LatestVersion(const std::string& model) const;
 

@@ -1,0 +1,140 @@
+// MonitoringServiceImpl as the alert loop's metric source: a policy's metric
+// for one version over the last closed monitoring windows covering the
+// policy's window. Drift from the in-memory windows and the reference (never
+// raw rows), latency and error rate from the windows, label metrics from the
+// joined labels in Postgres.
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "services/monitoring/monitoring_service.h"
+#include "services/monitoring/proto_convert.h"
+
+namespace mlops::monitoring {
+namespace {
+
+bool IsDriftMetric(v1::AlertMetric m) {
+  return m == v1::ALERT_METRIC_FEATURE_DRIFT || m == v1::ALERT_METRIC_PREDICTION_DRIFT ||
+         m == v1::ALERT_METRIC_DATASET_DRIFT_SHARE;
+}
+
+bool IsLabelMetric(v1::AlertMetric m) {
+  return m == v1::ALERT_METRIC_ACCURACY || m == v1::ALERT_METRIC_AUC ||
+         m == v1::ALERT_METRIC_RMSE;
+}
+
+// Nearest-rank percentile (q in (0, 1]) of `values` (copied and partially sorted).
+int64_t Percentile(std::vector<int64_t> values, double q) {
+  if (values.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(values.size())));
+  rank = std::clamp<size_t>(rank, 1, values.size()) - 1;
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank), values.end());
+  return values[rank];
+}
+
+// The drift report's entry for the policy's feature (or the prediction).
+const v1::FeatureDrift* DriftEntry(const v1::AlertPolicy& p, const v1::DriftReport& r) {
+  if (p.metric() == v1::ALERT_METRIC_PREDICTION_DRIFT) return &r.prediction();
+  for (const v1::FeatureDrift& f : r.features()) {
+    if (f.feature() == p.feature()) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<int64_t> MonitoringServiceImpl::ActiveVersions(const std::string& model) {
+  return windows_->Versions(model);
+}
+
+absl::StatusOr<std::optional<MetricValue>> MonitoringServiceImpl::Measure(
+    const v1::AlertPolicy& policy, int64_t version, int64_t now_micros) {
+  MLOPS_ASSIGN_OR_RETURN(v1::MonitoringConfig stored_config, Config(policy.model()));
+  const v1::MonitoringConfig config = EffectiveConfig(stored_config);
+  const int64_t w = config.window_micros();
+  const int64_t windows = std::max<int64_t>(1, (policy.window_micros() + w - 1) / w);
+  MetricValue m;
+  m.window_end_micros = now_micros / w * w;  // closed windows only
+  m.window_start_micros = m.window_end_micros - windows * w;
+  const std::optional<MetricValue> none;
+
+  if (IsLabelMetric(policy.metric())) {
+    MLOPS_ASSIGN_OR_RETURN(std::vector<PerformanceGroup> groups,
+                           store_->QueryPerformance({policy.model(), version,
+                                                     m.window_start_micros, m.window_end_micros,
+                                                     0}));
+    if (groups.empty()) return none;
+    const QualityMetrics q = ComputeQuality(groups[0].pairs);
+    m.samples = q.labelled;
+    std::optional<double> value;
+    switch (policy.metric()) {
+      case v1::ALERT_METRIC_ACCURACY:
+        value = q.accuracy;
+        m.what = "accuracy";
+        break;
+      case v1::ALERT_METRIC_AUC:
+        value = q.auc;
+        m.what = "AUC";
+        break;
+      default:
+        value = q.rmse;
+        m.what = "RMSE";
+    }
+    if (!value.has_value()) return none;
+    m.value = *value;
+    return m;
+  }
+
+  int merged = 0;
+  absl::StatusOr<WindowData> window =
+      windows_->Merge(policy.model(), version, m.window_start_micros, m.window_end_micros, &merged);
+  if (absl::IsNotFound(window.status())) return none;
+  if (!window.ok()) return window.status();
+  m.samples = window->rows;
+  if (policy.metric() == v1::ALERT_METRIC_P99_LATENCY) {
+    m.value = static_cast<double>(Percentile(window->latencies_micros, 0.99));
+    m.what = "p99 latency (micros)";
+    return m;
+  }
+  if (policy.metric() == v1::ALERT_METRIC_ERROR_RATE) {
+    m.value = window->rows == 0 ? 0
+                                : static_cast<double>(window->errors) /
+                                      static_cast<double>(window->rows);
+    m.what = "error rate";
+    return m;
+  }
+  if (!IsDriftMetric(policy.metric())) return none;
+  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedReference> ref,
+                         Reference(policy.model(), version));
+  if (ref == nullptr) return none;  // drift waits for a reference
+  std::vector<std::string> features;
+  if (policy.metric() == v1::ALERT_METRIC_FEATURE_DRIFT) {
+    if (ref->data.profile.Find(policy.feature()) == nullptr) return none;
+    features.push_back(policy.feature());
+  }
+  const WindowDriftReport report =
+      ComputeWindowDrift(ref->data, *window, features, DriftSettingsFromConfig(config));
+  v1::DriftReport proto;
+  DriftReportToProto(report, /*omit_histograms=*/true, &proto);
+  if (policy.metric() == v1::ALERT_METRIC_DATASET_DRIFT_SHARE) {
+    if (proto.computed_count() == 0) return none;
+    m.value = proto.drift_share();
+    m.drifted = proto.dataset_drift();
+    m.what = "dataset drift share";
+    return m;
+  }
+  const v1::FeatureDrift* f = DriftEntry(policy, proto);
+  if (f == nullptr || !f->computed()) return none;
+  m.value = f->statistic();
+  m.drifted = f->drifted();
+  m.what = absl::StrCat(policy.metric() == v1::ALERT_METRIC_PREDICTION_DRIFT
+                            ? std::string("prediction")
+                            : absl::StrCat("feature ", policy.feature()),
+                        " drift (", v1::DriftTest_Name(f->test()), ")");
+  return m;
+}
+
+}  // namespace mlops::monitoring
