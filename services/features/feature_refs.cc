@@ -46,7 +46,7 @@ absl::StatusOr<ParsedRefs> ParseFeatureRefs(
       if (v.view == ref->view) group = &v;
     }
     if (group == nullptr) {
-      out.views.push_back(ViewRefs{ref->view, ref->version, {}});
+      out.views.push_back(ViewRefs{ref->view, ref->version, false, {}});
       group = &out.views.back();
     } else if (ref->version != 0 && group->version != 0 && ref->version != group->version) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -58,7 +58,18 @@ absl::StatusOr<ParsedRefs> ParseFeatureRefs(
     group->ref_indices.push_back(i);
     out.refs.push_back(*std::move(ref));
   }
+  for (ViewRefs& g : out.views) {
+    bool pinned = false, unpinned = false;
+    for (int i : g.ref_indices) (out.refs[i].version == 0 ? unpinned : pinned) = true;
+    g.mixed = pinned && unpinned;
+  }
   return out;
+}
+
+absl::Status TwoVersionsError(const ViewRefs& group, int64_t unpinned_version) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "feature_refs: view \"", group.view, "\" is used at two versions (", group.version,
+      " pinned, ", unpinned_version, " unpinned)"));
 }
 
 }  // namespace mlops::features

@@ -25,6 +25,9 @@ absl::StatusOr<FeatureRef> ParseFeatureRef(const std::string& ref, int index);
 struct ViewRefs {
   std::string view;
   int64_t version = 0;           // the pinned version, or 0
+  // Some refs pin `version` and others pin nothing: the unpinned ones must
+  // resolve to the same version, else the request uses two versions.
+  bool mixed = false;
   std::vector<int> ref_indices;  // indices into the request's refs
 };
 
@@ -35,6 +38,7 @@ struct ParsedRefs {
 
 // Parses 1 to 1000 refs; InvalidArgument for none, too many, a malformed
 // ref, or two different pinned versions of one view.
+absl::Status TwoVersionsError(const ViewRefs& group, int64_t unpinned_version);
 absl::StatusOr<ParsedRefs> ParseFeatureRefs(
     const google::protobuf::RepeatedPtrField<std::string>& refs);
 

@@ -176,6 +176,10 @@ TEST_F(HistoricalTest, BadRequestsGetExactCodes) {
          r->set_feature_refs(0, "spend@1:amount");
          r->add_feature_refs("spend@2:cat");
        }, grpc::INVALID_ARGUMENT, "two versions"},
+      {"pinned and unpinned differ", [](auto* r) {
+         r->set_feature_refs(0, "spend@1:amount");
+         r->add_feature_refs("spend:cat");  // newest is 2
+       }, grpc::INVALID_ARGUMENT, "two versions (1 pinned, 2 unpinned)"},
       {"no rows", [](auto* r) { r->mutable_inline_rows()->clear_rows(); }, grpc::INVALID_ARGUMENT,
        "no input rows"},
       {"out of range", [](auto* r) {
@@ -193,6 +197,19 @@ TEST_F(HistoricalTest, BadRequestsGetExactCodes) {
       {"stray pin", [](auto* r) { (*r->mutable_source_dataset_versions())["counts"] = "x"; },
        grpc::INVALID_ARGUMENT, "not requested"},
   };
+  fv1::GetFeatureViewRequest get;
+  get.set_name("spend");
+  fv1::FeatureView v1;
+  {
+    grpc::ClientContext ctx;
+    Auth(&ctx, kViewerToken);
+    ASSERT_TRUE(stub_->GetFeatureView(&ctx, get, &v1).ok());
+  }
+  fv1::FeatureViewSpec changed = v1.spec();
+  changed.set_ttl_micros(kHour);
+  fv1::RegisterFeatureViewResponse r2;
+  ASSERT_TRUE(Register(changed, &r2).ok());
+  ASSERT_EQ(r2.view().version(), 2);
   for (const Case& c : cases) {
     fv1::GetHistoricalFeaturesRequest req = Inline({{1, kT0}});
     req.add_feature_refs("spend:amount");

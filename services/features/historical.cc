@@ -142,6 +142,12 @@ absl::Status HistoricalRetrieval::Run(const v1::GetHistoricalFeaturesRequest& re
   for (const ViewRefs& g : parsed.views) {
     ResolvedViewRef r;
     MLOPS_ASSIGN_OR_RETURN(r.view, views_->Get(g.view, g.version));
+    if (g.mixed) {
+      MLOPS_ASSIGN_OR_RETURN(ResolvedView newest, views_->Get(g.view, 0));
+      if (newest.definition.version != g.version) {
+        return TwoVersionsError(g, newest.definition.version);
+      }
+    }
     MLOPS_RETURN_IF_ERROR(SelectFeatures(parsed, g, &r));
     auto pinned = req.source_dataset_versions().find(g.view);
     const std::string wanted = pinned == req.source_dataset_versions().end() ? "" : pinned->second;

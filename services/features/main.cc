@@ -2,10 +2,18 @@
 #include <chrono>
 #include <memory>
 
+#include "absl/flags/flag.h"
 #include "common/log/log.h"
 #include "common/server/service_main.h"
 #include "mlops_migrations/features_migrations.h"
 #include "services/features/features_stack.h"
+
+ABSL_FLAG(int32_t, max_online_entities, 1000,
+          "GetOnlineFeatures: most entity rows per call (more: INVALID_ARGUMENT)");
+ABSL_FLAG(int32_t, watch_interval_seconds, 5,
+          "How often AUTO views poll ingestion for new dataset versions");
+ABSL_FLAG(int64_t, event_cache_mb, 2048,
+          "Memory budget of the event tables kept for retrieval and materialization");
 
 int main(int argc, char** argv) {
   mlops::ServiceMainSpec spec;
@@ -18,13 +26,21 @@ int main(int argc, char** argv) {
     absl::StatusOr<const mlops::PeerChannel*> peer = ctx.peers->Get(mlops::PeerService::kIngestion);
     if (!peer.ok()) return peer.status();
     const mlops::PeerChannel* ingestion = *peer;
+    mlops::features::FeaturesStackOptions options;
+    options.max_online_entities = absl::GetFlag(FLAGS_max_online_entities);
+    options.watch_interval = absl::Seconds(absl::GetFlag(FLAGS_watch_interval_seconds));
+    options.event_cache_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_event_cache_mb)) << 20;
+    if (options.max_online_entities < 1 || options.watch_interval <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          "--max_online_entities and --watch_interval_seconds must be positive");
+    }
     absl::StatusOr<std::unique_ptr<mlops::features::FeaturesStack>> stack =
         mlops::features::FeaturesStack::Create(
             ctx.pool, ingestion->channel(),
             [ingestion](std::chrono::milliseconds deadline) {
               return ingestion->NewContext(deadline);
             },
-            ctx.registry, ctx.authorizer, {});
+            ctx.registry, ctx.authorizer, options);
     if (!stack.ok()) return stack.status();
     std::shared_ptr<mlops::features::FeaturesStack> state = std::move(*stack);
     mlops::features::FeaturesStack* raw = state.get();

@@ -48,6 +48,8 @@ absl::StatusOr<v1::GetOnlineFeaturesResponse> OnlineServer::Get(
     if (it != catalog->end() && !it->second.empty()) {
       auto v = g.version == 0 ? std::prev(it->second.end()) : it->second.find(g.version);
       if (v != it->second.end()) sv.loaded = v->second.get();
+      const int64_t newest = it->second.rbegin()->first;
+      if (g.mixed && newest != g.version) return TwoVersionsError(g, newest);
     }
     if (sv.loaded == nullptr) {
       // Error path only: unknown view/version, or not materialized here yet.
