@@ -36,6 +36,9 @@ absl::StatusOr<std::unique_ptr<Model>> XgbModelLoader::Load(const ModelVersionIn
     return absl::FailedPreconditionError(absl::StrCat("model ", info.model, "@", info.version,
                                                       ": ", booster.status().message()));
   }
+  // One OpenMP thread per prediction: requests are small and gRPC already runs
+  // many at once; XGBoost's own thread pool only adds contention.
+  if (absl::Status s = booster->SetParam("nthread", "1"); !s.ok()) return s;
   return std::unique_ptr<Model>(std::make_unique<XgbModel>(std::move(*booster)));
 }
 
