@@ -147,7 +147,10 @@ absl::StatusOr<std::shared_ptr<const Serving>> EndpointManager::Resolve(
     ev.primary_version = *version;
     ev.reason = std::string(primary.status().message());
     Report(ev).IgnoreError();
-    return primary.status();
+    if (absl::IsUnavailable(primary.status())) return primary.status();
+    return absl::FailedPreconditionError(absl::StrCat("endpoint \"", endpoint, "\": version ",
+                                                      *version, " failed to load: ",
+                                                      primary.status().message()));
   }
   s->primary = *primary;
   s->generation = ++generation_;
