@@ -20,6 +20,7 @@ struct RegistryState {
   std::unique_ptr<mlops::registry::Registry> registry;
   mlops::registry::ChangeNotifier notifier;
   mlops::registry::XgbModelTester model_tester;
+  std::unique_ptr<mlops::registry::PeerCardResolver> card_resolver;
   std::unique_ptr<mlops::registry::DeploymentFeed> feed;
 };
 
@@ -45,8 +46,11 @@ int main(int argc, char** argv) {
     RegistryState* raw = state.get();
     ctx.on_drain->push_back([raw] { raw->notifier.Shutdown(); });
     mlops::BuiltService built;
-    built.services.push_back(std::make_shared<mlops::registry::RegistryServiceImpl>(
-        state->registry.get(), ctx.authorizer, state->feed.get(), &state->notifier));
+    state->card_resolver = std::make_unique<mlops::registry::PeerCardResolver>(ctx.peers);
+    auto service = std::make_shared<mlops::registry::RegistryServiceImpl>(
+        state->registry.get(), ctx.authorizer, state->feed.get(), &state->notifier);
+    service->set_card_resolver(state->card_resolver.get());
+    built.services.push_back(service);
     built.state = state;
     return built;
   };

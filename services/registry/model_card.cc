@@ -2,14 +2,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/registry/registry_convert.h"
 
 namespace mlops::registry {
 namespace {
 
-constexpr char kNotQueried[] =
-    "not queried: this registry does not fetch lineage details from its peers yet";
+constexpr char kNotQueried[] = "not queried: this registry has no peers to ask";
 
 void AddRef(v1::ModelCard* card, mlops::common::v1::ResourceKind kind, const std::string& id,
             const std::string& name) {
@@ -21,6 +21,21 @@ void AddRef(v1::ModelCard* card, mlops::common::v1::ResourceKind kind, const std
   r->set_unavailable_reason(kNotQueried);
 }
 
+std::string KindText(mlops::common::v1::ResourceKind kind) {
+  switch (kind) {
+    case mlops::common::v1::RESOURCE_KIND_DATASET_VERSION: return "dataset version";
+    case mlops::common::v1::RESOURCE_KIND_FEATURE_VIEW_VERSION: return "feature view";
+    case mlops::common::v1::RESOURCE_KIND_RUN: return "run";
+    default: return "resource";
+  }
+}
+
+std::string TimeText(int64_t micros) {
+  if (micros == 0) return "-";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixMicros(micros),
+                          absl::UTCTimeZone());
+}
+
 std::string StageText(v1::Stage s) {
   std::string name = v1::Stage_Name(s);
   return name.rfind("STAGE_", 0) == 0 ? name.substr(6) : name;
@@ -29,7 +44,8 @@ std::string StageText(v1::Stage s) {
 }  // namespace
 
 v1::ExportModelCardResponse BuildModelCard(const ModelCardData& data,
-                                           const std::string& generated_by, int64_t now_micros) {
+                                           const std::string& generated_by, int64_t now_micros,
+                                           const CardResolver* resolver) {
   v1::ExportModelCardResponse out;
   v1::ModelCard* card = out.mutable_card();
   VersionToProto(data.version, card->mutable_version());
@@ -65,8 +81,14 @@ v1::ExportModelCardResponse BuildModelCard(const ModelCardData& data,
     sc->set_audit_sequence(e.sequence);
   }
   card->mutable_monitoring()->set_available(false);
-  card->mutable_monitoring()->set_unavailable_reason(
-      "not queried: this registry does not call the monitoring service yet");
+  card->mutable_monitoring()->set_unavailable_reason(kNotQueried);
+  for (const AuditEntry& e : data.stage_history) {
+    if (e.after_json == absl::StrCat("{\"stage\":\"", StageName(Stage::kProduction), "\"}")) {
+      card->mutable_monitoring()->set_since_micros(e.at_micros);
+      break;
+    }
+  }
+  if (resolver != nullptr) resolver->Resolve(card);
   PolicyToProto(data.policy, card->mutable_current_policy());
   card->set_generated_at_micros(now_micros);
   card->set_generated_by(generated_by);
@@ -86,8 +108,8 @@ std::string ModelCardMarkdown(const v1::ModelCard& card) {
   std::string md = absl::StrCat("# Model card: ", v.model(), " version ", v.version(), "\n\n");
   absl::StrAppend(&md, "- Stage: ", StageText(v.stage()), "\n- Artifact sha256: `",
                   v.artifact().sha256(), "` (", v.artifact().size_bytes(), " bytes)\n",
-                  "- Registered by ", v.created_by(), " at ", v.created_at_micros(),
-                  " (µs since epoch)\n- Owner: ", v.docs().owner().empty() ? card.model().owner()
+                  "- Registered by ", v.created_by(), " at ", TimeText(v.created_at_micros()),
+                  "\n- Owner: ", v.docs().owner().empty() ? card.model().owner()
                                                                         : v.docs().owner(),
                   "\n\n## Intended use\n\n",
                   v.docs().intended_use().empty() ? "(not documented)" : v.docs().intended_use(),
@@ -104,9 +126,12 @@ std::string ModelCardMarkdown(const v1::ModelCard& card) {
                   l.code_version(), "\n");
   for (const auto& kv : l.params()) absl::StrAppend(&md, "- Param ", kv.key(), " = ", kv.value(), "\n");
   for (const v1::ResolvedResource& r : card.lineage()) {
-    if (!r.available()) {
-      absl::StrAppend(&md, "- ", r.ref().id(), ": details unavailable (", r.unavailable_reason(),
-                      ")\n");
+    const std::string kind = KindText(r.ref().kind());
+    if (r.available()) {
+      absl::StrAppend(&md, "- ", kind, " `", r.ref().id(), "`: resolved (details in the JSON card)\n");
+    } else {
+      absl::StrAppend(&md, "- ", kind, " `", r.ref().id(), "`: details unavailable (",
+                      r.unavailable_reason(), ")\n");
     }
   }
   absl::StrAppend(&md, "\n## Evaluations\n\n");
@@ -131,16 +156,28 @@ std::string ModelCardMarkdown(const v1::ModelCard& card) {
   }
   absl::StrAppend(&md, "\n## Stage history\n\n");
   for (const v1::StageChange& s : card.stage_history()) {
-    absl::StrAppend(&md, "- ", s.at_micros(), ": ", StageText(s.from_stage()), " -> ",
+    absl::StrAppend(&md, "- ", TimeText(s.at_micros()), ": ", StageText(s.from_stage()), " -> ",
                     StageText(s.to_stage()), " by ", s.principal(), " (audit #",
                     s.audit_sequence(), ")\n");
   }
-  absl::StrAppend(&md, "\n## Monitoring\n\n",
-                  card.monitoring().available() ? "available"
-                                                : "Unavailable: " + card.monitoring().unavailable_reason(),
-                  "\n\n---\nGenerated by ", card.generated_by(), " at ", card.generated_at_micros(),
-                  "; audit head #", card.audit_head_sequence(), " `", card.audit_head_hash(),
-                  "`\n");
+  absl::StrAppend(&md, "\n## Monitoring\n\n");
+  const v1::MonitoringStatus& m = card.monitoring();
+  if (!m.available()) {
+    absl::StrAppend(&md, "Unavailable: ", m.unavailable_reason(), "\n");
+  } else {
+    absl::StrAppend(&md, "- In production since: ", TimeText(m.since_micros()),
+                    "\n- Latest drift share: ", absl::StrFormat("%.3g", m.latest_drift_share()),
+                    m.latest_dataset_drift() ? " (dataset drift)" : "", "\n- Alerts: ",
+                    m.alerts_size(), "\n");
+    for (const v1::AlertSummary& a : m.alerts()) {
+      absl::StrAppend(&md, "  - ", a.alert_id(), " ", a.policy(), " (", a.metric(), ", ",
+                      a.severity(), "): ", a.state(), ", fired ", TimeText(a.fired_at_micros()),
+                      ": ", a.summary(), "\n");
+    }
+  }
+  absl::StrAppend(&md, "\n---\nGenerated by ", card.generated_by(), " at ",
+                  TimeText(card.generated_at_micros()), "; audit head #",
+                  card.audit_head_sequence(), " `", card.audit_head_hash(), "`\n");
   return md;
 }
 

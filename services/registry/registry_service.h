@@ -12,6 +12,8 @@
 #include "services/registry/deployment_feed.h"
 #include "services/registry/registry.h"
 
+#include "services/registry/card_resolver.h"
+
 namespace mlops::registry {
 
 class RegistryServiceImpl final : public v1::RegistryService::Service {
@@ -25,6 +27,10 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
         feed_(feed),
         notifier_(notifier),
         poll_interval_(poll_interval) {}
+
+  // Resolves model cards' lineage and monitoring status through the peers
+  // (unset: those parts of a card are marked unavailable).
+  void set_card_resolver(const CardResolver* resolver) { card_resolver_ = resolver; }
 
   grpc::Status CreateModel(grpc::ServerContext* ctx, const v1::CreateModelRequest* req,
                            v1::Model* resp) override;
@@ -92,6 +98,7 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
   DeploymentFeed* feed_;
   ChangeNotifier* notifier_;
   absl::Duration poll_interval_;
+  const CardResolver* card_resolver_ = nullptr;
 };
 
 }  // namespace mlops::registry

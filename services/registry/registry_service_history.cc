@@ -87,7 +87,7 @@ grpc::Status RegistryServiceImpl::ExportModelCard(grpc::ServerContext* ctx,
   const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  *resp = BuildModelCard(*data, who->name, now);
+  *resp = BuildModelCard(*data, who->name, now, card_resolver_);
   return grpc::Status::OK;
 }
 
