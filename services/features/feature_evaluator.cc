@@ -60,12 +60,6 @@ int64_t CountValid(const EventColumn& c, int64_t lo, int64_t hi) {
   return n;
 }
 
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  int64_t r;
-  if (!__builtin_add_overflow(a, b, &r)) return r;
-  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-}
-
 // Sum (as double, left to right in event order), count, mean and the
 // two-pass population stddev of the valid values in [lo, hi) of v.
 template <typename T>
@@ -159,25 +153,35 @@ void FeatureEvaluator::EvaluateAggregate(const Planned& p, int64_t lo, int64_t h
   }
   const int64_t n = CountValid(c, lo, hi);
   if (p.aggregation == Aggregation::kCount) return SetInt(out, row, n);
+  if (n == 0) return SetStatus(out, row, ValueStatus::kNull);
   const bool is_double = c.type() == DataType::kDouble;
+  const bool is_bool = c.type() == DataType::kBool;
   const double* d = c.doubles().data();
   const int64_t* v = c.ints().data();  // INT64 or TIMESTAMP
-  if (p.aggregation == Aggregation::kSum) {
-    if (is_double) return SetDouble(out, row, Moments<double>::Sum(c, d, lo, hi));
-    int64_t s = 0;
-    ForEachValid(c, v, lo, hi, [&s](int64_t x) { s = SaturatingAdd(s, x); });
-    return SetInt(out, row, s);
-  }
-  if (n == 0) return SetStatus(out, row, ValueStatus::kNull);
+  const uint8_t* b = c.bools().data();  // BOOL: 0/1
   switch (p.aggregation) {
+    case Aggregation::kSum: {
+      if (is_double) return SetDouble(out, row, Moments<double>::Sum(c, d, lo, hi));
+      int64_t s = 0;
+      if (is_bool) {
+        ForEachValid(c, b, lo, hi, [&s](uint8_t x) { s += x; });
+        return SetInt(out, row, s);
+      }
+      bool overflow = false;
+      ForEachValid(c, v, lo, hi, [&](int64_t x) { overflow |= __builtin_add_overflow(s, x, &s); });
+      if (overflow) return SetStatus(out, row, ValueStatus::kNull);
+      return SetInt(out, row, s);
+    }
     case Aggregation::kMean:
       return SetDouble(out, row,
                        (is_double ? Moments<double>::Sum(c, d, lo, hi)
+                        : is_bool ? Moments<uint8_t>::Sum(c, b, lo, hi)
                                   : Moments<int64_t>::Sum(c, v, lo, hi)) /
                            static_cast<double>(n));
     case Aggregation::kStddev:
       return SetDouble(out, row,
                        is_double ? Moments<double>::Stddev(c, d, lo, hi, n)
+                       : is_bool ? Moments<uint8_t>::Stddev(c, b, lo, hi, n)
                                  : Moments<int64_t>::Stddev(c, v, lo, hi, n));
     case Aggregation::kMin:
     case Aggregation::kMax: {

@@ -153,12 +153,12 @@ TEST(WindowTest, EventAtAsOfIsInAndEventAtWindowStartIsOut) {
   EXPECT_THAT(EvalOne(def, WindowRows(), 19), IsDouble(2.0));
 }
 
-TEST(WindowTest, EmptyWindowGivesZeroCountAndSumAndNullOthers) {
+TEST(WindowTest, EmptyWindowGivesZeroCountAndNullOthers) {
   const std::vector<Row> rows = {Event(0, 1.0, int64_t{1})};
   EXPECT_THAT(EvalOne(View({{"f", "x", Aggregation::kCount, 10}}), rows, 50), IsInt(0));
-  EXPECT_THAT(EvalOne(View({{"f", "x", Aggregation::kSum, 10}}), rows, 50), IsDouble(0.0));
-  EXPECT_THAT(EvalOne(View({{"f", "n", Aggregation::kSum, 10}}), rows, 50), IsInt(0));
-  for (Aggregation a : {Aggregation::kMean, Aggregation::kMin, Aggregation::kMax,
+  EXPECT_THAT(EvalOne(View({{"f", "n", Aggregation::kSum, 10}}), rows, 50),
+              HasStatus(ValueStatus::kNull));
+  for (Aggregation a : {Aggregation::kSum, Aggregation::kMean, Aggregation::kMin, Aggregation::kMax,
                         Aggregation::kStddev, Aggregation::kLast}) {
     EXPECT_THAT(EvalOne(View({{"f", "x", a, 10}}), rows, 50), HasStatus(ValueStatus::kNull))
         << AggregationName(a);
@@ -223,10 +223,27 @@ TEST(WindowTest, SumsInEventOrderNotArrivalOrder) {
   EXPECT_THAT(EvalOne(def, b, 3), IsDouble(expected));
 }
 
-TEST(WindowTest, Int64SumSaturates) {
+TEST(WindowTest, BoolsAggregateAsZeroAndOne) {
+  auto bool_event = [](int64_t ts, Value b) {
+    return Row{int64_t{1}, Ts(ts), kNull, kNull, kNull, std::move(b), kNull};
+  };
+  const std::vector<Row> rows = {bool_event(1, true), bool_event(2, false), bool_event(3, kNull),
+                                 bool_event(4, true)};
+  EXPECT_THAT(EvalOne(View({{"f", "b", Aggregation::kSum, 100}}), rows, 4), IsInt(2));
+  EXPECT_THAT(EvalOne(View({{"f", "b", Aggregation::kMean, 100}}), rows, 4), IsDouble(2.0 / 3));
+  const double mean = 2.0 / 3;
+  const double m2 = (1 - mean) * (1 - mean) + mean * mean + (1 - mean) * (1 - mean);
+  EXPECT_THAT(EvalOne(View({{"f", "b", Aggregation::kStddev, 100}}), rows, 4),
+              IsDouble(std::sqrt(m2 / 3)));
+  EXPECT_EQ(FeatureOutputType(Aggregation::kSum, DataType::kBool), DataType::kInt64);
+}
+
+TEST(WindowTest, Int64SumOverflowIsNull) {
   const int64_t max = std::numeric_limits<int64_t>::max();
   const std::vector<Row> rows = {Event(1, kNull, max), Event(2, kNull, int64_t{5})};
-  EXPECT_THAT(EvalOne(View({{"f", "n", Aggregation::kSum, 100}}), rows, 2), IsInt(max));
+  EXPECT_THAT(EvalOne(View({{"f", "n", Aggregation::kSum, 100}}), rows, 2),
+              HasStatus(ValueStatus::kNull));
+  EXPECT_THAT(EvalOne(View({{"f", "n", Aggregation::kSum, 100}}), rows, 1), IsInt(max));
 }
 
 TEST(WindowTest, TimestampMinMaxAndTtlIgnored) {

@@ -23,7 +23,7 @@ bool AcceptsType(Aggregation aggregation, DataType t) {
     case Aggregation::kSum:
     case Aggregation::kMean:
     case Aggregation::kStddev:
-      return IsNumeric(t);
+      return IsNumeric(t) || t == DataType::kBool;  // BOOL: true = 1
     case Aggregation::kMin:
     case Aggregation::kMax:
       return IsNumeric(t) || t == DataType::kTimestamp;
@@ -116,6 +116,8 @@ int SourceSchema::FindColumn(std::string_view name) const {
 DataType FeatureOutputType(Aggregation aggregation, DataType source_type) {
   switch (aggregation) {
     case Aggregation::kCount: return DataType::kInt64;
+    case Aggregation::kSum:
+      return source_type == DataType::kBool ? DataType::kInt64 : source_type;
     case Aggregation::kMean:
     case Aggregation::kStddev: return DataType::kDouble;
     default: return source_type;

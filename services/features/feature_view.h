@@ -31,9 +31,10 @@ bool IsValidName(std::string_view name);
 // visited in event order (time, then ingestion order), so every result,
 // floating point included, is a fixed function of the events.
 //   kCount  number of non-null values (INT64; 0 for an empty window)
-//   kSum    sum in event order (source type; 0 for an empty window; INT64
-//           sums saturate at the int64 limits)
-//   kMean   sum / count (DOUBLE; NULL when empty)
+//   kSum    sum in event order (source type, BOOL sums as INT64 with
+//           true = 1; NULL for an empty window; an INT64 sum that
+//           overflows is NULL)
+//   kMean   sum / count (DOUBLE; NULL when empty; BOOL as 0/1)
 //   kMin, kMax  (source type; NULL when empty)
 //   kStddev population standard deviation, two-pass: sqrt(sum((x - mean)^2)
 //           / count) (DOUBLE; NULL when empty; 0 for one value)

@@ -103,7 +103,8 @@ TEST(FeatureViewValidateTest, RejectsAggregationsOfWrongType) {
   const Case cases[] = {
       {"country", Aggregation::kSum, false},    {"country", Aggregation::kMean, false},
       {"country", Aggregation::kStddev, false}, {"country", Aggregation::kMin, false},
-      {"is_fraud", Aggregation::kSum, false},   {"is_fraud", Aggregation::kMax, false},
+      {"is_fraud", Aggregation::kSum, true},    {"is_fraud", Aggregation::kMax, false},
+      {"is_fraud", Aggregation::kMean, true},   {"is_fraud", Aggregation::kStddev, true},
       {"signup_time", Aggregation::kSum, false}, {"signup_time", Aggregation::kMean, false},
       {"signup_time", Aggregation::kMax, true}, {"country", Aggregation::kCount, true},
       {"country", Aggregation::kLast, true},    {"is_fraud", Aggregation::kLast, true},

@@ -128,12 +128,20 @@ absl::StatusOr<v1::GetOnlineFeaturesResponse> OnlineServer::Get(
       const bool expired = id >= 0 && d.ttl_micros > 0 &&
                            now - sv.loaded->last_event_micros[static_cast<size_t>(id)] > d.ttl_micros;
       for (size_t f : sv.features) {
-        FeatureValue v = snap.Get(id, f);
+        cv1::Value* value = out->add_values();
+        ValueStatus status = id < 0 ? ValueStatus::kEntityUnknown : snap.StatusAt(id, f);
         if (expired && d.features[f].aggregation == Aggregation::kRaw) {
-          v = FeatureValue{ValueStatus::kExpired, Value{}};
+          status = ValueStatus::kExpired;
         }
-        ValueToProto(v.value, out->add_values());
-        out->add_statuses(static_cast<v1::FeatureStatus>(v.status));
+        out->add_statuses(static_cast<v1::FeatureStatus>(status));
+        if (status != ValueStatus::kPresent) continue;
+        switch (snap.type(f)) {  // typed reads: no Value variant, no string copy
+          case DataType::kInt64: value->set_int64_value(snap.IntAt(id, f)); break;
+          case DataType::kDouble: value->set_double_value(snap.DoubleAt(id, f)); break;
+          case DataType::kString: value->set_string_value(snap.StringAt(id, f)); break;
+          case DataType::kBool: value->set_bool_value(snap.IntAt(id, f) != 0); break;
+          case DataType::kTimestamp: value->set_timestamp_micros(snap.IntAt(id, f)); break;
+        }
       }
     }
   }

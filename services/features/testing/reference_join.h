@@ -19,6 +19,7 @@ namespace mlops::features::testing {
 
 inline double AsDouble(const Value& v) {
   if (const double* d = std::get_if<double>(&v)) return *d;
+  if (const bool* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
   return static_cast<double>(std::get<int64_t>(v));
 }
 
@@ -74,18 +75,21 @@ inline std::vector<FeatureValue> ReferenceEvaluate(const FeatureViewDefinition& 
         v.value = static_cast<int64_t>(n);
         break;
       case Aggregation::kSum:
+        if (n == 0) break;
         if (type == DataType::kDouble) {
           double s = 0.0;
           for (const Value& x : in_window) s += std::get<double>(x);
           v.value = s;
         } else {
-          absl::int128 s = 0;  // saturating at the int64 limits after every step
+          absl::int128 s = 0;  // NULL once a partial sum leaves the int64 range
+          bool overflow = false;
           for (const Value& x : in_window) {
-            s += std::get<int64_t>(x);
-            s = std::clamp<absl::int128>(s, std::numeric_limits<int64_t>::min(),
-                                     std::numeric_limits<int64_t>::max());
+            s += type == DataType::kBool ? (std::get<bool>(x) ? 1 : 0) : std::get<int64_t>(x);
+            overflow = overflow || s < std::numeric_limits<int64_t>::min() ||
+                       s > std::numeric_limits<int64_t>::max();
           }
-          v.value = static_cast<int64_t>(s);
+          if (!overflow) v.value = static_cast<int64_t>(s);
+          if (overflow) v.status = ValueStatus::kNull;
         }
         break;
       case Aggregation::kMean:
@@ -120,8 +124,7 @@ inline std::vector<FeatureValue> ReferenceEvaluate(const FeatureViewDefinition& 
       case Aggregation::kRaw:
         break;
     }
-    if (n == 0 && spec.aggregation != Aggregation::kCount &&
-        spec.aggregation != Aggregation::kSum) {
+    if (n == 0 && spec.aggregation != Aggregation::kCount) {
       v.status = ValueStatus::kNull;
     }
   }
