@@ -202,6 +202,42 @@ TEST_F(OnlineTest, BadOnlineRequestsGetExactCodes) {
   EXPECT_THAT(exposition, HasSubstr("mlops_features_online_entity_lookups_total{result=\"unknown\"} 1"));
 }
 
+TEST_F(OnlineTest, MaterializeAndStatusErrorsGetExactCodes) {
+  ASSERT_TRUE(CreateDataset("tx").ok());
+  fv1::RegisterFeatureViewResponse r;
+  ASSERT_TRUE(Register(FullSpec(fv1::MATERIALIZATION_POLICY_MANUAL), &r).ok());
+  auto materialize = [&](const std::string& view, int64_t version, int64_t as_of,
+                         const std::string& source, const char* token = kEditorToken) {
+    grpc::ClientContext ctx;
+    Auth(&ctx, token);
+    fv1::MaterializeRequest req;
+    req.set_view(view);
+    req.set_version(version);
+    req.set_as_of_micros(as_of);
+    req.set_source_dataset_version_id(source);
+    fv1::MaterializeResponse resp;
+    return stub_->Materialize(&ctx, req, &resp).error_code();
+  };
+  EXPECT_EQ(materialize("nope", 0, kT0, ""), grpc::NOT_FOUND);
+  EXPECT_EQ(materialize("spend", 9, kT0, ""), grpc::NOT_FOUND);
+  EXPECT_EQ(materialize("spend", -1, kT0, ""), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(materialize("Bad", 0, kT0, ""), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(materialize("spend", 0, kMaxTimeMicros + 1, ""), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(materialize("spend", 0, kT0, ""), grpc::NOT_FOUND);  // the dataset has no version
+  EXPECT_EQ(materialize("spend", 0, kT0, std::string(64, 'a')), grpc::NOT_FOUND);
+  EXPECT_EQ(materialize("spend", 0, kT0, "", kViewerToken), grpc::PERMISSION_DENIED);
+  grpc::ClientContext ctx;
+  Auth(&ctx, kViewerToken);
+  fv1::GetMaterializationStatusRequest req;
+  req.set_view("nope");
+  fv1::GetMaterializationStatusResponse resp;
+  EXPECT_EQ(stub_->GetMaterializationStatus(&ctx, req, &resp).error_code(), grpc::NOT_FOUND);
+  fv1::GetMaterializationStatusResponse st = Status();  // never materialized
+  ASSERT_EQ(st.statuses_size(), 1);
+  EXPECT_FALSE(st.statuses(0).has_last_run());
+  EXPECT_EQ(st.statuses(0).replica_as_of_micros(), 0);
+}
+
 TEST_F(OnlineTest, WatcherMaterializesAutoViewsOnNewDatasetVersions) {
   // Lag is measured against ingestion's commit times (the real clock).
   now_micros_ = absl::ToUnixMicros(absl::Now()) + kHour;

@@ -2,6 +2,7 @@
 // the real ingestion service: registration and versioning, bad input with
 // exact codes (nothing stored), historical retrieval through the stream.
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -115,6 +116,26 @@ TEST_F(FeatureServiceTest, ListPagesByNameAndVersion) {
     if (token.empty()) break;
   }
   EXPECT_EQ(names, (std::vector<std::string>{"a_view", "b_view", "c_view"}));
+}
+
+TEST_F(FeatureServiceTest, ConcurrentIdenticalRegistrationsCreateOneVersion) {
+  ASSERT_TRUE(CreateDataset("tx").ok());
+  constexpr int kThreads = 6;
+  std::vector<fv1::RegisterFeatureViewResponse> responses(kThreads);
+  std::vector<grpc::Status> statuses(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] { statuses[i] = Register(SpendSpec(), &responses[i]); });
+  }
+  for (auto& t : threads) t.join();
+  int created = 0;
+  for (int i = 0; i < kThreads; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(responses[i].view().version(), 1);
+    created += responses[i].created() ? 1 : 0;
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(CountVersions("spend"), 1);
 }
 
 struct BadCase {
