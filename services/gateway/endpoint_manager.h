@@ -94,6 +94,15 @@ struct StartRollout {
   std::string principal;
 };
 
+// An endpoint's desired state as the registry streams it (WatchDeployments).
+struct DesiredEndpoint {
+  std::string endpoint;
+  std::string model;
+  int64_t primary_version = 0;  // 0: the model has no production version
+  std::optional<RolloutRecord> rollout;  // the current or last rollout
+  RolloutPlan plan;                      // of `rollout`
+};
+
 struct EndpointManagerOptions {
   std::function<int64_t()> now_micros;
   // Parses RolloutRecord::spec_bytes when restoring (rollout_convert.h).
@@ -119,6 +128,14 @@ class EndpointManager {
   // Everything back to the primary at once; see InferenceService.Rollback.
   absl::StatusOr<RolloutRecord> Rollback(const std::string& endpoint, const std::string& reason,
                                          const std::string& principal);
+  // Reconciles to the registry's desired state (endpoint_reconcile.cc): a
+  // rollout this replica does not run yet starts (a promotion starts the
+  // endpoint's configured strategy; PENDING is reported as started), one
+  // finished elsewhere (rolled back, completed) is applied here without
+  // being reported again, and without a rollout the primary follows the
+  // production version.
+  absl::Status ApplyDesired(const DesiredEndpoint& desired);
+
   // Runs one analysis of every active rollout and acts on it.
   void Tick();
 

@@ -42,11 +42,13 @@ grpc::Status Done(const char* rpc, const absl::Status& s) {
 }  // namespace
 
 InferenceServiceImpl::InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
-                                           const Authorizer* authorizer, std::string gateway_id)
+                                           const Authorizer* authorizer, std::string gateway_id,
+                                           const DeploymentWatcher* watcher)
     : predictor_(predictor),
       endpoints_(endpoints),
       authorizer_(authorizer),
-      gateway_id_(std::move(gateway_id)) {}
+      gateway_id_(std::move(gateway_id)),
+      watcher_(watcher) {}
 
 grpc::Status InferenceServiceImpl::Predict(grpc::ServerContext* ctx, const iv1::PredictRequest* req,
                                            iv1::PredictResponse* resp) {
@@ -139,7 +141,10 @@ grpc::Status InferenceServiceImpl::ListEndpoints(grpc::ServerContext* ctx,
     }
     EndpointToProto(*s, resp->add_endpoints());
   }
-  resp->set_registry_connected(false);  // WatchDeployments is not followed yet
+  if (watcher_ != nullptr) {
+    resp->set_registry_connected(watcher_->connected());
+    resp->set_last_registry_update_at_micros(watcher_->last_update_micros());
+  }
   return grpc::Status::OK;
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/auth/authorizer.h"
 #include "mlops/inference/v1/inference.grpc.pb.h"
+#include "services/gateway/deployment_watcher.h"
 #include "services/gateway/endpoint_manager.h"
 #include "services/gateway/predictor.h"
 
@@ -16,7 +17,8 @@ namespace mlops::gateway {
 class InferenceServiceImpl final : public inference::v1::InferenceService::Service {
  public:
   InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
-                       const Authorizer* authorizer, std::string gateway_id);
+                       const Authorizer* authorizer, std::string gateway_id,
+                       const DeploymentWatcher* watcher = nullptr);
 
   grpc::Status Predict(grpc::ServerContext* ctx, const inference::v1::PredictRequest* req,
                        inference::v1::PredictResponse* resp) override;
@@ -37,6 +39,7 @@ class InferenceServiceImpl final : public inference::v1::InferenceService::Servi
   EndpointManager* const endpoints_;
   const Authorizer* const authorizer_;
   const std::string gateway_id_;
+  const DeploymentWatcher* const watcher_;  // null: the registry stream is not followed
 };
 
 }  // namespace mlops::gateway

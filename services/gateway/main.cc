@@ -9,6 +9,7 @@
 #include "common/log/log.h"
 #include "common/server/service_main.h"
 #include "mlops_migrations/gateway_migrations.h"
+#include "services/gateway/deployment_watcher.h"
 #include "services/gateway/gateway_service.h"
 #include "services/gateway/metrics.h"
 #include "services/gateway/periodic_loop.h"
@@ -37,6 +38,7 @@ struct GatewayState {
   std::unique_ptr<PredictionLogger> logger;
   std::unique_ptr<Predictor> predictor;
   std::unique_ptr<PeriodicLoop> analyzer;
+  std::unique_ptr<DeploymentWatcher> watcher;
 };
 
 }  // namespace
@@ -84,6 +86,8 @@ int main(int argc, char** argv) {
     EndpointManager* endpoints = st->endpoints.get();
     st->analyzer = std::make_unique<PeriodicLoop>(std::chrono::milliseconds(200),
                                                   [endpoints] { endpoints->Tick(); });
+    st->watcher = std::make_unique<DeploymentWatcher>(*registry, st->endpoints.get(), gateway_id,
+                                                      NowMicros);
     GatewayState* raw = st.get();
     ctx.on_ready->push_back([raw] {
       if (absl::Status s = raw->endpoints->Restore(); !s.ok()) {
@@ -91,14 +95,16 @@ int main(int argc, char** argv) {
       }
       raw->logger->Start();
       raw->analyzer->Start();
+      raw->watcher->Start();
     });
     ctx.on_drain->push_back([raw] {
+      raw->watcher->Stop();
       raw->analyzer->Stop();
       raw->logger->Stop();
     });
     mlops::BuiltService built;
     built.services.push_back(std::make_shared<InferenceServiceImpl>(
-        st->predictor.get(), st->endpoints.get(), ctx.authorizer, gateway_id));
+        st->predictor.get(), st->endpoints.get(), ctx.authorizer, gateway_id, st->watcher.get()));
     built.state = st;
     return built;
   };

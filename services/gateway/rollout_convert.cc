@@ -1,5 +1,7 @@
 #include "services/gateway/rollout_convert.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 
 namespace mlops::gateway {
@@ -135,6 +137,39 @@ absl::StatusOr<RolloutPlan> PlanFromSpecBytes(const std::string& bytes) {
   rv1::RolloutSpec spec;
   if (!spec.ParseFromString(bytes)) return absl::DataLossError("stored rollout spec does not parse");
   return PlanFromSpec(spec);
+}
+
+absl::StatusOr<DesiredEndpoint> DesiredFromProto(const rv1::EndpointDeployment& d) {
+  DesiredEndpoint out;
+  out.endpoint = d.endpoint();
+  out.model = d.model();
+  for (const rv1::ServedVersion& v : d.versions()) {
+    if (v.role() == rv1::SERVED_VERSION_ROLE_PRIMARY) out.primary_version = v.version();
+  }
+  const rv1::DeploymentRollout& r = d.rollout();
+  if (r.rollout_id().empty()) return out;
+  absl::StatusOr<RolloutPlan> plan = PlanFromSpec(r.spec());
+  if (!plan.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("rollout ", r.rollout_id(), ": ", plan.status().message()));
+  }
+  out.plan = *plan;
+  RolloutRecord rec;
+  rec.rollout_id = r.rollout_id();
+  rec.endpoint = d.endpoint();
+  rec.model = d.model();
+  rec.origin = r.origin();
+  rec.spec_bytes = r.spec().SerializeAsString();
+  rec.primary_version = r.primary_version();
+  rec.candidate_version = r.candidate_version();
+  rec.state = r.state() == rv1::ROLLOUT_STATE_UNSPECIFIED ? RolloutState::kPending
+                                                          : static_cast<RolloutState>(r.state());
+  rec.step = r.current_step();
+  rec.started_at_micros = r.started_at_micros();
+  rec.step_started_at_micros = r.updated_at_micros();
+  rec.started_by = r.started_by();
+  rec.rollback_reason = r.reason();
+  out.rollout = std::move(rec);
+  return out;
 }
 
 namespace {

@@ -19,6 +19,10 @@ namespace mlops::gateway {
 absl::StatusOr<RolloutPlan> PlanFromSpec(const registry::v1::RolloutSpec& spec);
 absl::StatusOr<RolloutPlan> PlanFromSpecBytes(const std::string& bytes);
 
+// An endpoint's desired state from a WatchDeployments message. A rollout
+// whose spec does not parse is InvalidArgument.
+absl::StatusOr<DesiredEndpoint> DesiredFromProto(const registry::v1::EndpointDeployment& d);
+
 void RolloutToProto(const Serving& s, const AnalysisResult& analysis, const std::string& gateway_id,
                     inference::v1::Rollout* out);
 void EndpointToProto(const Serving& s, inference::v1::Endpoint* out);

@@ -157,6 +157,35 @@ grpc::Status FakeRegistry::RecordDeploymentEvent(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+void FakeRegistry::PushDeployment(const rv1::WatchDeploymentsResponse& msg) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    watch_queue_.push_back(msg);
+  }
+  watch_cv_.notify_all();
+}
+
+grpc::Status FakeRegistry::WatchDeployments(grpc::ServerContext* ctx,
+                                            const rv1::WatchDeploymentsRequest*,
+                                            grpc::ServerWriter<rv1::WatchDeploymentsResponse>* writer) {
+  rv1::WatchDeploymentsResponse complete;
+  complete.set_kind(rv1::DEPLOYMENT_UPDATE_KIND_SNAPSHOT_COMPLETE);
+  if (!writer->Write(complete)) return grpc::Status::OK;
+  while (!ctx->IsCancelled()) {
+    std::vector<rv1::WatchDeploymentsResponse> out;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      watch_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return !watch_queue_.empty(); });
+      out.assign(watch_queue_.begin(), watch_queue_.end());
+      watch_queue_.clear();
+    }
+    for (const rv1::WatchDeploymentsResponse& m : out) {
+      if (!writer->Write(m)) return grpc::Status::OK;
+    }
+  }
+  return grpc::Status(grpc::StatusCode::CANCELLED, "watcher left");
+}
+
 double FakeFeatures::Value(int64_t entity, int i) {
   return static_cast<double>((entity * 7919 + i * 104729) % 1000) / 1000.0;
 }

@@ -5,6 +5,8 @@
 // predictions. Each can be told to fail. Thread-safe.
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -45,6 +47,10 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
                            grpc::ServerWriter<registry::v1::GetArtifactResponse>*) override;
   grpc::Status GetEndpointConfig(grpc::ServerContext*, const registry::v1::GetEndpointConfigRequest*,
                                  registry::v1::EndpointConfig*) override;
+  // Queues a WatchDeployments message for the (one) watcher.
+  void PushDeployment(const registry::v1::WatchDeploymentsResponse& msg);
+  grpc::Status WatchDeployments(grpc::ServerContext*, const registry::v1::WatchDeploymentsRequest*,
+                                grpc::ServerWriter<registry::v1::WatchDeploymentsResponse>*) override;
   grpc::Status RecordDeploymentEvent(grpc::ServerContext*,
                                      const registry::v1::RecordDeploymentEventRequest*,
                                      registry::v1::RecordDeploymentEventResponse*) override;
@@ -62,6 +68,8 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
   std::atomic<bool> fail_events_{false};
   std::atomic<int> artifact_reads_{0};
   int next_rollout_ = 1;
+  std::condition_variable watch_cv_;
+  std::deque<registry::v1::WatchDeploymentsResponse> watch_queue_;
 };
 
 // Answers every INT64 entity with values[ref] = entity * scale + offset of

@@ -1,0 +1,78 @@
+// EndpointManager::ApplyDesired: following the registry's deployment stream.
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+#include "services/gateway/endpoint_manager.h"
+
+namespace mlops::gateway {
+
+absl::Status EndpointManager::ApplyDesired(const DesiredEndpoint& d) {
+  std::lock_guard<std::mutex> change(change_mu_);
+  std::shared_ptr<const Serving> current = Find(d.endpoint);
+  if (d.primary_version == 0) return absl::OkStatus();  // answers FAILED_PRECONDITION lazily
+  auto s = current ? std::make_shared<Serving>(*current) : std::make_shared<Serving>();
+  s->endpoint = d.endpoint;
+  s->model = d.model;
+  if (!s->stats) s->stats = std::make_shared<RolloutStats>();
+  const bool local_active = current && current->rollout && IsActive(current->rollout->state);
+  const bool same = current && current->rollout && d.rollout &&
+                    current->rollout->rollout_id == d.rollout->rollout_id;
+  bool report_started = false;
+  if (d.rollout && IsActive(d.rollout->state) && !same) {
+    // A rollout this replica does not run yet (a promotion, or another replica's SetRollout).
+    const RolloutRecord& r = *d.rollout;
+    MLOPS_ASSIGN_OR_RETURN(s->primary, cache_->Get(d.model, r.primary_version, d.endpoint));
+    MLOPS_ASSIGN_OR_RETURN(s->candidate, cache_->Get(d.model, r.candidate_version, d.endpoint));
+    s->rollout = r;
+    report_started = r.state == RolloutState::kPending;
+    s->rollout->state = RolloutState::kInProgress;  // both versions are loaded and warm
+    s->rollout->step_started_at_micros = options_.now_micros();
+    s->plan = d.plan;
+    s->stats = std::make_shared<RolloutStats>();
+  } else if (same && local_active && !IsActive(d.rollout->state)) {
+    // Finished on another replica: follow without reporting again.
+    s->rollout->state = d.rollout->state;
+    s->rollout->finished_at_micros = options_.now_micros();
+    s->rollout->rollback_reason = d.rollout->rollback_reason;
+    if (d.rollout->state == RolloutState::kCompleted &&
+        (s->plan.strategy != Strategy::kShadow || s->plan.promote_on_success)) {
+      s->previous = s->primary;
+      s->primary = s->candidate;
+    }
+    s->candidate = nullptr;
+  } else if (same && local_active && d.rollout->step > current->rollout->step) {
+    s->rollout->step = d.rollout->step;
+    s->rollout->step_started_at_micros = options_.now_micros();
+    s->stats = std::make_shared<RolloutStats>();
+  } else if (!local_active && (!current || current->primary->info.version != d.primary_version)) {
+    MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedModel> primary,
+                           cache_->Get(d.model, d.primary_version, d.endpoint));
+    if (current) s->previous = current->primary;
+    s->primary = primary;
+    if (d.rollout) {
+      s->rollout = d.rollout;
+      s->plan = d.plan;
+    }
+  } else {
+    return absl::OkStatus();  // nothing this replica must change
+  }
+  s->generation = ++generation_;
+  MLOPS_RETURN_IF_ERROR(Persist(*s));
+  Publish(s);
+  LogInfo("endpoint_reconciled", {{"endpoint", d.endpoint},
+                                  {"primary", std::to_string(s->primary->info.version)},
+                                  {"rollout", s->rollout ? s->rollout->rollout_id : ""}});
+  if (report_started) {
+    DeploymentEvent ev;
+    ev.endpoint = d.endpoint;
+    ev.type = DeploymentEventType::kRolloutStarted;
+    ev.rollout_id = s->rollout->rollout_id;
+    ev.primary_version = s->rollout->primary_version;
+    ev.candidate_version = s->rollout->candidate_version;
+    ev.candidate_percent = CandidatePercent(s->plan, s->rollout->state, s->rollout->step);
+    Report(ev).IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace mlops::gateway
