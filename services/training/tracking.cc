@@ -2,6 +2,7 @@
 // tracking_validation.cc.
 #include "services/training/tracking.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -87,13 +88,24 @@ absl::StatusOr<ExperimentPage> Tracking::ListExperiments(const std::string& pref
 }
 
 absl::StatusOr<Run> Tracking::StartRun(StartRunInput in, const std::string& principal) {
+  MLOPS_RETURN_IF_ERROR(ValidateRunInputs(in.inputs));
+  if (in.start_time_micros < 0) return absl::InvalidArgumentError("start_time_micros: negative");
+  return CreateRunning(std::move(in), principal, "", 0);
+}
+
+absl::StatusOr<Run> Tracking::StartTrialRun(StartRunInput in, const std::string& principal,
+                                            const std::string& job_id, int trial_index) {
+  in.start_time_micros = 0;
+  return CreateRunning(std::move(in), principal, job_id, trial_index);
+}
+
+absl::StatusOr<Run> Tracking::CreateRunning(StartRunInput in, const std::string& principal,
+                                            const std::string& job_id, int trial_index) {
   if (in.experiment.empty()) in.experiment = kDefaultExperiment;
   MLOPS_RETURN_IF_ERROR(ValidateName("experiment", in.experiment));
   if (in.name.size() > kMaxRunNameBytes) return absl::InvalidArgumentError("name: above 256 bytes");
   MLOPS_RETURN_IF_ERROR(ValidateParams(in.params));
   MLOPS_RETURN_IF_ERROR(ValidateTags(in.tags));
-  MLOPS_RETURN_IF_ERROR(ValidateRunInputs(in.inputs));
-  if (in.start_time_micros < 0) return absl::InvalidArgumentError("start_time_micros: negative");
   Run run;
   run.id = NewRunId();
   run.experiment = in.experiment;
@@ -105,8 +117,20 @@ absl::StatusOr<Run> Tracking::StartRun(StartRunInput in, const std::string& prin
   run.params = std::move(in.params);
   run.tags = std::move(in.tags);
   run.inputs = std::move(in.inputs);
+  run.job_id = job_id;
+  run.trial_index = trial_index;
   MLOPS_RETURN_IF_ERROR(store_->CreateRun(run));
   return run;
+}
+
+absl::StatusOr<Run> Tracking::EndTrialRun(const std::string& run_id, RunStatus status,
+                                          const std::string& reason) {
+  const int64_t now = clock_();
+  const std::string cut = reason.substr(0, kMaxReasonBytes);
+  return store_->TransitionRun(run_id, [&](const RunHead& head) -> absl::StatusOr<std::optional<RunEnd>> {
+    if (IsTerminal(head.status)) return std::optional<RunEnd>();
+    return std::optional<RunEnd>(RunEnd{status, std::max(now, head.start_time_micros), cut});
+  });
 }
 
 absl::StatusOr<Run> Tracking::GetRun(const std::string& run_id) {

@@ -122,6 +122,14 @@ class Tracking {
 
   absl::StatusOr<Run> StartRun(StartRunInput input, const std::string& principal);
   absl::StatusOr<Run> GetRun(const std::string& run_id);
+  // A trial run of a job: like StartRun, with job_id and trial_index set.
+  absl::StatusOr<Run> StartTrialRun(StartRunInput input, const std::string& principal,
+                                    const std::string& job_id, int trial_index);
+  // Ends a job's trial run (EndRun refuses those): RUNNING or QUEUED ->
+  // `status` (SUCCEEDED, FAILED, CANCELLED or STOPPED_EARLY). A run that has
+  // already ended is returned unchanged (a cancel may have come first).
+  absl::StatusOr<Run> EndTrialRun(const std::string& run_id, RunStatus status,
+                                  const std::string& reason);
   // Validates one message's points (message = its index in the stream),
   // fills zero timestamps with now, stores them. Returns the count stored.
   absl::StatusOr<int64_t> LogMetrics(const std::string& run_id, int message,
@@ -162,6 +170,9 @@ class Tracking {
 
  private:
   std::string NewRunId();
+  // Validates and stores a RUNNING run (StartRun and StartTrialRun).
+  absl::StatusOr<Run> CreateRunning(StartRunInput input, const std::string& principal,
+                                    const std::string& job_id, int trial_index);
 
   TrackingStore* store_;
   Clock clock_;

@@ -10,27 +10,12 @@
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "services/training/proto_convert.h"
+#include "services/training/rpc_finish.h"
 
 namespace mlops::training {
 namespace {
 
-// Logs a failed call once (with the RPC name and code) and converts it.
-grpc::Status Finish(const char* rpc, const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  bool server_side = s.code() == absl::StatusCode::kInternal ||
-                     s.code() == absl::StatusCode::kUnknown ||
-                     s.code() == absl::StatusCode::kUnavailable ||
-                     s.code() == absl::StatusCode::kDataLoss;
-  LogFields fields = {{"rpc", rpc},
-                      {"code", absl::StatusCodeToString(s.code())},
-                      {"message", std::string(s.message())}};
-  if (server_side) {
-    LogWarn("rpc_failed", fields);
-  } else {
-    LogDebug("rpc_failed", fields);
-  }
-  return ToGrpcStatus(s);
-}
+grpc::Status Finish(const char* rpc, const absl::Status& s) { return FinishRpc(rpc, s); }
 
 template <class M>
 std::map<std::string, std::string> ToMap(const M& proto_map) {

@@ -2,8 +2,9 @@
 // TrainingServiceImpl: the gRPC adapter of the training service's tracking
 // RPCs (experiments, runs, metrics, params, tags, artifacts). Each handler
 // authorizes, converts the request, calls Tracking, converts the answer.
-// Jobs, triggers and WatchRun/WatchJob are not implemented yet: the
-// generated base class answers UNIMPLEMENTED for them.
+// The job RPCs (SubmitTrainingJob, GetJob, ListJobs, WatchJob, CancelJob)
+// and WatchRun are in training_service_jobs.cc; without a JobManager
+// (options.jobs) the job RPCs answer UNIMPLEMENTED.
 //
 // Does not own its collaborators (main does). Thread-safe.
 
@@ -11,6 +12,7 @@
 
 #include "common/auth/authorizer.h"
 #include "mlops/training/v1/training.grpc.pb.h"
+#include "services/training/job_manager.h"
 #include "services/training/metrics.h"
 #include "services/training/tracking.h"
 
@@ -21,6 +23,8 @@ struct TrainingServiceOptions {
   // 4 GiB; uploads are buffered in memory and Postgres bytea values are
   // limited, so ours is 1 GiB.
   int64_t max_artifact_bytes = int64_t{1} << 30;
+  // The job runner; null = the job RPCs are UNIMPLEMENTED.
+  JobManager* jobs = nullptr;
 };
 
 class TrainingServiceImpl final : public v1::TrainingService::Service {
@@ -61,6 +65,20 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
                                 v1::GetMetricHistoryResponse* resp) override;
   grpc::Status CancelRun(grpc::ServerContext* ctx, const v1::CancelRunRequest* req,
                          v1::Run* resp) override;
+  grpc::Status WatchRun(grpc::ServerContext* ctx, const v1::WatchRunRequest* req,
+                        grpc::ServerWriter<v1::RunEvent>* writer) override;
+
+  // Jobs (training_service_jobs.cc).
+  grpc::Status SubmitTrainingJob(grpc::ServerContext* ctx, const v1::SubmitTrainingJobRequest* req,
+                                 v1::TrainingJob* resp) override;
+  grpc::Status GetJob(grpc::ServerContext* ctx, const v1::GetJobRequest* req,
+                      v1::TrainingJob* resp) override;
+  grpc::Status ListJobs(grpc::ServerContext* ctx, const v1::ListJobsRequest* req,
+                        v1::ListJobsResponse* resp) override;
+  grpc::Status WatchJob(grpc::ServerContext* ctx, const v1::WatchJobRequest* req,
+                        grpc::ServerWriter<v1::JobEvent>* writer) override;
+  grpc::Status CancelJob(grpc::ServerContext* ctx, const v1::CancelJobRequest* req,
+                         v1::TrainingJob* resp) override;
 
  private:
   // Authorizes the call; the principal's name on success.

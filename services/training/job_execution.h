@@ -1,0 +1,102 @@
+#pragma once
+// JobExecution: runs one training job from QUEUED (or an interrupted
+// RUNNING) to its end: pins the inputs and builds the training set through
+// the peers (retrying UNAVAILABLE with backoff), runs the trials on a
+// bounded set of threads (each trial a tracked run: params, metrics per
+// round, pinned inputs, the model artifact), keeps the best trial's model
+// and signature, registers it when asked, and persists every step (state
+// changes forward-only). Owned by the JobManager worker that runs it; Run()
+// is called once. The job proto it keeps is guarded by a mutex because
+// trials update it from several threads.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "mlops/training/v1/training.pb.h"
+#include "services/training/hyper_search.h"
+#include "services/training/job_store.h"
+#include "services/training/metrics.h"
+#include "services/training/peer_clients.h"
+#include "services/training/tracking.h"
+#include "services/training/training_data.h"
+#include "services/training/training_set.h"
+
+namespace mlops::training {
+
+// What jobs need; owned by main (or the test). registrar and metrics may be null.
+struct JobDeps {
+  JobStore* store = nullptr;
+  Tracking* tracking = nullptr;
+  TrainingDataSource* data = nullptr;
+  ModelRegistrar* registrar = nullptr;
+  TrainingMetrics* metrics = nullptr;
+};
+
+struct JobRunOptions {
+  int max_parallel_trials = 2;  // per job, whatever the spec asks
+  RetryPolicy retry;            // max_retries is replaced by the spec's
+};
+
+class JobExecution {
+ public:
+  // `cancel` is set by CancelJob; `draining` by shutdown (the job then stays
+  // RUNNING and is resumed at the next start); `notify` is called after each
+  // persisted change (for watchers).
+  JobExecution(JobDeps deps, JobRunOptions options, v1::TrainingJob job,
+               std::shared_ptr<std::atomic<bool>> cancel, const std::atomic<bool>* draining,
+               std::function<void()> notify);
+
+  void Run();
+
+ private:
+  // The training set with what the model signature and lineage need.
+  struct Prepared {
+    TrainingSet set;
+    int label_type = 0;
+    int entity_key_type = 0;
+  };
+
+  bool Stopping() const { return cancel_->load() || draining_->load(); }
+  int64_t Now() const { return deps_.tracking->Now(); }
+  // Writes the job if its stored state is one of `from`; a FailedPrecondition
+  // means someone else (CancelJob) moved it: the cancel flag is set.
+  absl::Status Persist(const std::vector<JobState>& from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Start();
+  absl::StatusOr<Prepared> Prepare();
+  struct Blocks {
+    DenseBlock train, validation, test;
+  };
+  TrialResult RunTrial(int index, const TrialParams& params, const Blocks& blocks,
+                       MedianStopper* stopper);
+  void UpdateTrial(const v1::TrialSummary& trial);
+  void Finish(v1::JobState state, const std::string& reason);
+  absl::Status Register(const Prepared& data);
+  // Ends the run of a trial and records the outcome.
+  TrialResult EndTrial(v1::TrialSummary* trial, RunStatus status, const std::string& reason,
+                       std::chrono::steady_clock::time_point started);
+  absl::Status WithRetries(const std::string& what, const std::function<absl::Status()>& fn);
+
+  JobDeps deps_;
+  JobRunOptions options_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  const std::atomic<bool>* draining_;
+  std::function<void()> notify_;
+  const std::string job_id_;
+
+  absl::Mutex mu_;
+  v1::TrainingJob job_ ABSL_GUARDED_BY(mu_);
+  std::string best_model_ ABSL_GUARDED_BY(mu_);  // the best trial's artifact bytes
+  TrialParams best_params_ ABSL_GUARDED_BY(mu_);
+  int best_index_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace mlops::training

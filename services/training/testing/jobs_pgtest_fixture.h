@@ -1,0 +1,162 @@
+#pragma once
+// The fixture of training_jobs_pgtest.cc: Postgres (a fresh database), the
+// real stores, Tracking, JobManager and TrainingServiceImpl (in-process
+// gRPC), and the fake peers on loopback (fake_peers.h). Test-only.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/auth/authorizer.h"
+#include "common/auth/token.h"
+#include "common/auth/token_store.h"
+#include "common/db/migrations.h"
+#include "common/testing/grpc_test_server.h"
+#include "common/testing/pg_test_db.h"
+#include "common/testing/status_matchers.h"
+#include "gtest/gtest.h"
+#include "mlops_migrations/training_migrations.h"
+#include "prometheus/registry.h"
+#include "services/training/job_manager.h"
+#include "services/training/peer_clients.h"
+#include "services/training/pg_job_store.h"
+#include "services/training/pg_tracking_store.h"
+#include "services/training/testing/fake_peers.h"
+#include "services/training/training_service.h"
+
+namespace mlops::training::testing {
+
+class TrainingJobsPgTest : public PgTest {
+ protected:
+  TrainingJobsPgTest()
+      : tokens_(*ParseTokenFile(HashToken("viewer-tok") + " val viewer\n" +
+                                    HashToken("editor-tok") + " ed editor\n",
+                                "test")),
+        authorizer_(&tokens_) {}
+
+  void SetUp() override {
+    PgTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    PgPoolOptions options;
+    options.search_path = "training";
+    options.size = 6;
+    pool_ = MakePool(options);
+    ASSERT_THAT(RunMigrations(*pool_, "training", EmbeddedMigrations()), IsOk());
+    store_ = std::make_unique<PgTrackingStore>(pool_.get());
+    job_store_ = std::make_unique<PgJobStore>(pool_.get());
+    tracking_ = std::make_unique<Tracking>(store_.get());
+    metrics_ = std::make_unique<TrainingMetrics>(registry_);
+    PeerChannelOptions peer;
+    peer.address = peers_.address();
+    peer.default_deadline = std::chrono::milliseconds(10000);
+    MLOPS_ASSERT_OK_AND_ASSIGN(channel_, PeerChannel::Create("fakes", peer));
+    data_ = std::make_unique<PeerTrainingData>(channel_.get(), channel_.get());
+    registrar_ = std::make_unique<PeerModelRegistrar>(channel_.get());
+    MakeManager();
+    ASSERT_THAT(jobs_->Start(), IsOk());
+  }
+
+  void MakeManager() {
+    JobManagerOptions o;
+    o.max_concurrent_jobs = 2;
+    o.max_parallel_trials = 2;
+    o.retry.initial_backoff = std::chrono::milliseconds(10);
+    jobs_ = std::make_unique<JobManager>(
+        JobDeps{job_store_.get(), tracking_.get(), data_.get(), registrar_.get(), metrics_.get()}, o);
+    TrainingServiceOptions so;
+    so.jobs = jobs_.get();
+    server_.reset();
+    service_ = std::make_unique<TrainingServiceImpl>(tracking_.get(), &authorizer_, metrics_.get(), so);
+    auto server = GrpcTestServer::Start({service_.get()});
+    ASSERT_TRUE(server.ok());
+    server_ = std::move(*server);
+    stub_ = v1::TrainingService::NewStub(server_->InProcessChannel());
+  }
+
+  void TearDown() override {
+    stub_.reset();
+    server_.reset();
+    if (jobs_) jobs_->Stop();
+    jobs_.reset();
+    service_.reset();
+    pool_.reset();
+    PgTest::TearDown();
+  }
+
+  std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token = "editor-tok") {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata(kAuthorizationKey, BearerValue(token));
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    return ctx;
+  }
+
+  static v1::TrainingJobSpec BinarySpec() {
+    v1::TrainingJobSpec spec;
+    spec.set_name("loans_model");
+    spec.mutable_data()->set_dataset("loans");
+    spec.mutable_data()->set_label_column("label");
+    spec.mutable_trainer()->set_kind(v1::TRAINER_KIND_XGBOOST_GBTREE);
+    spec.mutable_trainer()->set_objective(v1::OBJECTIVE_BINARY_LOGISTIC);
+    (*spec.mutable_hyperparameters())["max_depth"] = "3";
+    (*spec.mutable_hyperparameters())["num_boost_round"] = "20";
+    spec.set_seed(7);
+    spec.set_code_version("abc123");
+    return spec;
+  }
+
+  grpc::Status Submit(const v1::TrainingJobSpec& spec, v1::TrainingJob* job, const std::string& key = "") {
+    v1::SubmitTrainingJobRequest req;
+    *req.mutable_spec() = spec;
+    req.set_idempotency_key(key);
+    return stub_->SubmitTrainingJob(Ctx().get(), req, job);
+  }
+
+  // Polls GetJob until the job ends (at most 60 s).
+  v1::TrainingJob WaitForEnd(const std::string& id) {
+    v1::TrainingJob job;
+    for (int i = 0; i < 1200; ++i) {
+      v1::GetJobRequest req;
+      req.set_job_id(id);
+      grpc::Status s = stub_->GetJob(Ctx("viewer-tok").get(), req, &job);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (job.state() >= v1::JOB_STATE_SUCCEEDED) return job;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "job " << id << " did not end in 60 s; state " << job.state();
+    return job;
+  }
+
+  v1::TrainingJob SubmitAndWait(const v1::TrainingJobSpec& spec, const std::string& key = "") {
+    v1::TrainingJob job;
+    grpc::Status s = Submit(spec, &job, key);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return WaitForEnd(job.id());
+  }
+
+  grpc::StatusCode SubmitCode(const v1::TrainingJobSpec& spec, std::string* message = nullptr) {
+    v1::TrainingJob job;
+    grpc::Status s = Submit(spec, &job);
+    if (message) *message = s.error_message();
+    return s.error_code();
+  }
+
+  FakePeers peers_;
+  TokenStore tokens_;
+  Authorizer authorizer_;
+  prometheus::Registry registry_;
+  std::unique_ptr<PgPool> pool_;
+  std::unique_ptr<PgTrackingStore> store_;
+  std::unique_ptr<PgJobStore> job_store_;
+  std::unique_ptr<Tracking> tracking_;
+  std::unique_ptr<TrainingMetrics> metrics_;
+  std::unique_ptr<PeerChannel> channel_;
+  std::unique_ptr<PeerTrainingData> data_;
+  std::unique_ptr<PeerModelRegistrar> registrar_;
+  std::unique_ptr<JobManager> jobs_;
+  std::unique_ptr<TrainingServiceImpl> service_;
+  std::unique_ptr<GrpcTestServer> server_;
+  std::unique_ptr<v1::TrainingService::Stub> stub_;
+};
+
+}  // namespace mlops::training::testing

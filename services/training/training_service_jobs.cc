@@ -1,0 +1,186 @@
+// TrainingServiceImpl's job RPCs and the two progress streams (WatchJob,
+// WatchRun). Thin: authorize, call JobManager / Tracking, convert.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "services/training/proto_convert.h"
+#include "services/training/rpc_finish.h"
+#include "services/training/training_service.h"
+
+namespace mlops::training {
+namespace {
+
+// Watch streams wake at least this often (changes made by other replicas,
+// metric points, a client that went away).
+constexpr absl::Duration kWatchPoll = absl::Milliseconds(250);
+
+absl::Status NoJobs() {
+  return absl::UnimplementedError("training jobs are not enabled on this server");
+}
+
+int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+bool TerminalJob(v1::JobState s) {
+  return s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED || s == v1::JOB_STATE_CANCELLED;
+}
+
+}  // namespace
+
+grpc::Status TrainingServiceImpl::SubmitTrainingJob(grpc::ServerContext* ctx,
+                                                    const v1::SubmitTrainingJobRequest* req,
+                                                    v1::TrainingJob* resp) {
+  absl::StatusOr<std::string> who = Authorize(ctx, Role::kEditor);
+  if (!who.ok()) return FinishRpc("SubmitTrainingJob", who.status());
+  if (options_.jobs == nullptr) return FinishRpc("SubmitTrainingJob", NoJobs());
+  v1::TriggerCause cause;
+  cause.set_kind(v1::TRIGGER_KIND_MANUAL);
+  absl::StatusOr<v1::TrainingJob> job =
+      options_.jobs->Submit(req->spec(), req->idempotency_key(), *who, cause, "");
+  if (!job.ok()) return FinishRpc("SubmitTrainingJob", job.status());
+  *resp = std::move(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::GetJob(grpc::ServerContext* ctx, const v1::GetJobRequest* req,
+                                         v1::TrainingJob* resp) {
+  absl::StatusOr<std::string> who = Authorize(ctx, Role::kViewer);
+  if (!who.ok()) return FinishRpc("GetJob", who.status());
+  if (options_.jobs == nullptr) return FinishRpc("GetJob", NoJobs());
+  absl::StatusOr<v1::TrainingJob> job = options_.jobs->Get(req->job_id());
+  if (!job.ok()) return FinishRpc("GetJob", job.status());
+  *resp = std::move(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJobsRequest* req,
+                                           v1::ListJobsResponse* resp) {
+  absl::StatusOr<std::string> who = Authorize(ctx, Role::kViewer);
+  if (!who.ok()) return FinishRpc("ListJobs", who.status());
+  if (options_.jobs == nullptr) return FinishRpc("ListJobs", NoJobs());
+  std::vector<JobState> states;
+  for (int s : req->states()) states.push_back(static_cast<JobState>(s));
+  absl::StatusOr<JobPage> page = options_.jobs->List(req->experiment(), states, req->trigger_name(),
+                                                     req->page().page_token(), req->page().page_size());
+  if (!page.ok()) return FinishRpc("ListJobs", page.status());
+  for (v1::TrainingJob& job : page->jobs) *resp->add_jobs() = std::move(job);
+  resp->set_next_page_token(page->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext* ctx, const v1::CancelJobRequest* req,
+                                            v1::TrainingJob* resp) {
+  absl::StatusOr<std::string> who = Authorize(ctx, Role::kEditor);
+  if (!who.ok()) return FinishRpc("CancelJob", who.status());
+  if (options_.jobs == nullptr) return FinishRpc("CancelJob", NoJobs());
+  absl::StatusOr<v1::TrainingJob> job = options_.jobs->Cancel(req->job_id(), req->reason());
+  if (!job.ok()) return FinishRpc("CancelJob", job.status());
+  *resp = std::move(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx, const v1::WatchJobRequest* req,
+                                           grpc::ServerWriter<v1::JobEvent>* writer) {
+  absl::StatusOr<std::string> who = Authorize(ctx, Role::kViewer);
+  if (!who.ok()) return FinishRpc("WatchJob", who.status());
+  if (options_.jobs == nullptr) return FinishRpc("WatchJob", NoJobs());
+  uint64_t seen = options_.jobs->change_count();
+  absl::StatusOr<v1::TrainingJob> job = options_.jobs->Get(req->job_id());
+  if (!job.ok()) return FinishRpc("WatchJob", job.status());
+  v1::JobEvent event;
+  event.set_time_micros(NowMicros());
+  *event.mutable_snapshot() = *job;
+  if (!writer->Write(event)) return grpc::Status::CANCELLED;
+  v1::JobState state = job->state();
+  std::map<int, std::string> sent;  // trial index -> the summary last sent
+  for (const v1::TrialSummary& t : job->trials()) sent[t.index()] = t.SerializeAsString();
+  while (!TerminalJob(state)) {
+    if (ctx->IsCancelled()) return grpc::Status::CANCELLED;
+    if (options_.jobs->draining()) {
+      return FinishRpc("WatchJob", absl::UnavailableError("the server is draining; watch again"));
+    }
+    seen = options_.jobs->WaitForChange(seen, kWatchPoll);
+    job = options_.jobs->Get(req->job_id());
+    if (!job.ok()) return FinishRpc("WatchJob", job.status());
+    for (const v1::TrialSummary& t : job->trials()) {
+      std::string bytes = t.SerializeAsString();
+      if (sent[t.index()] == bytes) continue;
+      sent[t.index()] = std::move(bytes);
+      event.Clear();
+      event.set_time_micros(NowMicros());
+      *event.mutable_trial() = t;
+      if (!writer->Write(event)) return grpc::Status::CANCELLED;
+    }
+    if (job->state() != state) {
+      state = job->state();
+      event.Clear();
+      event.set_time_micros(NowMicros());
+      *event.mutable_snapshot() = *job;
+      if (!writer->Write(event)) return grpc::Status::CANCELLED;
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* ctx, const v1::WatchRunRequest* req,
+                                           grpc::ServerWriter<v1::RunEvent>* writer) {
+  absl::StatusOr<std::string> who = Authorize(ctx, Role::kViewer);
+  if (!who.ok()) return FinishRpc("WatchRun", who.status());
+  absl::StatusOr<Run> run = tracking_->GetRun(req->run_id());
+  if (!run.ok()) return FinishRpc("WatchRun", run.status());
+  v1::RunEvent event;
+  event.set_time_micros(NowMicros());
+  ToProto(*run, event.mutable_snapshot());
+  if (!writer->Write(event)) return grpc::Status::CANCELLED;
+  std::map<std::string, int64_t> sent;  // metric key -> points sent (or skipped)
+  if (!req->include_metric_history()) {
+    for (const MetricSummary& m : run->metrics) sent[m.key] = m.count;
+  }
+  RunStatus status = run->status;
+  uint64_t seen = options_.jobs ? options_.jobs->change_count() : 0;
+  while (true) {
+    for (const MetricSummary& m : run->metrics) {
+      if (m.count <= sent[m.key]) continue;
+      // New points: page through the history past those already sent.
+      int64_t index = 0;
+      std::string token;
+      v1::RunEvent points;
+      points.mutable_metrics()->set_run_id(run->id);
+      for (int page = 0; page <= m.count / 10000 + 1; ++page) {
+        absl::StatusOr<MetricHistoryPage> h = tracking_->GetMetricHistory(run->id, m.key, token, 10000);
+        if (!h.ok()) return FinishRpc("WatchRun", h.status());
+        for (const MetricPoint& p : h->points) {
+          if (index++ >= sent[m.key]) ToProto(p, points.mutable_metrics()->add_points());
+        }
+        token = h->next_page_token;
+        if (token.empty()) break;
+      }
+      sent[m.key] = index;
+      points.set_time_micros(NowMicros());
+      if (points.metrics().points_size() > 0 && !writer->Write(points)) return grpc::Status::CANCELLED;
+    }
+    if (run->status != status) {
+      status = run->status;
+      event.Clear();
+      event.set_time_micros(NowMicros());
+      ToProto(*run, event.mutable_snapshot());
+      if (!writer->Write(event)) return grpc::Status::CANCELLED;
+    }
+    if (IsTerminal(status)) return grpc::Status::OK;
+    if (ctx->IsCancelled()) return grpc::Status::CANCELLED;
+    if (options_.jobs != nullptr && options_.jobs->draining()) {
+      return FinishRpc("WatchRun", absl::UnavailableError("the server is draining; watch again"));
+    }
+    if (options_.jobs != nullptr) {
+      seen = options_.jobs->WaitForChange(seen, kWatchPoll);
+    } else {
+      absl::SleepFor(kWatchPoll);
+    }
+    run = tracking_->GetRun(req->run_id());
+    if (!run.ok()) return FinishRpc("WatchRun", run.status());
+  }
+}
+
+}  // namespace mlops::training
