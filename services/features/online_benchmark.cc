@@ -29,6 +29,7 @@
 #include "services/features/features_service.h"
 #include "services/features/online_server.h"
 #include "services/features/proto_convert.h"
+#include "services/features/testing/splitmix.h"
 #include "services/features/thread_pool.h"
 
 namespace mlops::features {
@@ -62,14 +63,8 @@ std::shared_ptr<const LoadedView> BuildView(int k, int64_t entities, ThreadPool*
                        {"n", DataType::kInt64, true}}};
   auto builder = EventTableBuilder::Create(d, schema, entities * 10);
   if (!builder.ok()) std::abort();
-  uint64_t state = 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(k + 1);
-  auto next = [&state] {
-    state += 0x9e3779b97f4a7c15ULL;
-    uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
+  testing::Rng rng(static_cast<uint64_t>(k + 1));
+  auto next = [&rng] { return rng.Next(); };
   ColumnBatch batch;
   batch.columns = {ColumnVector(DataType::kInt64), ColumnVector(DataType::kTimestamp),
                    ColumnVector(DataType::kDouble), ColumnVector(DataType::kInt64)};

@@ -32,6 +32,7 @@
 #include "services/features/feature_evaluator.h"
 #include "services/features/online_snapshot.h"
 #include "services/features/point_in_time_join.h"
+#include "services/features/testing/splitmix.h"
 #include "services/features/thread_pool.h"
 
 namespace mlops::features {
@@ -53,22 +54,7 @@ struct Options {
   std::string dump_dir;
 };
 
-// splitmix64: fast, deterministic.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  int64_t Below(int64_t n) { return static_cast<int64_t>(Next() % static_cast<uint64_t>(n)); }
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-
- private:
-  uint64_t state_;
-};
+using testing::Rng;
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();

@@ -1,5 +1,5 @@
 #pragma once
-// Fixture for the feature service's pg tests: a fresh database holding the
+// Harness and fixture for the feature service's pg tests and benchmark: a fresh database holding the
 // real ingestion service (schema "ingestion") and the feature service
 // (schema "features"), both served over in-process gRPC; the feature
 // service reaches ingestion through an in-process channel. StartFeatures()
@@ -16,6 +16,8 @@
 #include "common/auth/token.h"
 #include "common/auth/token_store.h"
 #include "common/db/migrations.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
 #include "common/testing/grpc_test_server.h"
 #include "common/testing/pg_test_db.h"
 #include "common/testing/status_matchers.h"
@@ -75,22 +77,27 @@ inline void Auth(grpc::ClientContext* ctx, const char* token = kEditorToken) {
   ctx->AddMetadata(kAuthorizationKey, BearerValue(token));
 }
 
-class FeaturesPgTest : public PgTest {
+// The two services over one database (see the file comment). Plain class:
+// the gtest fixture below and the historical benchmark both use it.
+class ServiceHarness {
+ public:
+  virtual ~ServiceHarness() { StopHarness(); }
+
  protected:
-  void SetUp() override {
-    PgTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
+  // Migrates both schemas on `dsn` and starts both services.
+  absl::Status StartHarness(const std::string& dsn) {
     PgPoolOptions iopts;
+    iopts.dsn = dsn;
     iopts.search_path = "ingestion";
     iopts.size = 6;
-    ingestion_pool_ = MakePool(iopts);
-    MLOPS_ASSERT_OK(
+    MLOPS_ASSIGN_OR_RETURN(ingestion_pool_, PgPool::Create(iopts));
+    MLOPS_RETURN_IF_ERROR(
         RunMigrations(*ingestion_pool_, "ingestion", ingestion::EmbeddedMigrations()).status());
-    PgPoolOptions fopts;
+    PgPoolOptions fopts = iopts;
     fopts.search_path = "features";
-    fopts.size = 6;
-    features_pool_ = MakePool(fopts);
-    MLOPS_ASSERT_OK(RunMigrations(*features_pool_, "features", EmbeddedMigrations()).status());
+    MLOPS_ASSIGN_OR_RETURN(features_pool_, PgPool::Create(fopts));
+    MLOPS_RETURN_IF_ERROR(
+        RunMigrations(*features_pool_, "features", EmbeddedMigrations()).status());
     TokenTable table;
     table[HashToken(kEditorToken)] = TokenEntry{Principal{"alice", Role::kEditor}, std::nullopt, 1};
     table[HashToken(kViewerToken)] = TokenEntry{Principal{"bob", Role::kViewer}, std::nullopt, 2};
@@ -102,13 +109,15 @@ class FeaturesPgTest : public PgTest {
                                                         ingestion_metrics_.get());
     ingestion_service_ =
         std::make_unique<ingestion::IngestionServiceImpl>(ingestion_.get(), authorizer_.get());
-    MLOPS_ASSERT_OK_AND_ASSIGN(ingestion_server_,
-                               GrpcTestServer::Start({ingestion_service_.get()}));
+    GrpcTestServerOptions big;
+    big.max_message_bytes = 64 << 20;
+    MLOPS_ASSIGN_OR_RETURN(ingestion_server_,
+                           GrpcTestServer::Start({ingestion_service_.get()}, big));
     ingestion_stub_ = iv1::IngestionService::NewStub(ingestion_server_->InProcessChannel());
-    StartFeatures();
+    return StartFeatures();
   }
 
-  void TearDown() override {
+  void StopHarness() {
     StopFeatures();
     ingestion_stub_.reset();
     ingestion_server_.reset();
@@ -117,30 +126,31 @@ class FeaturesPgTest : public PgTest {
     ingestion_store_.reset();
     features_pool_.reset();
     ingestion_pool_.reset();
-    PgTest::TearDown();
   }
 
   // A fresh feature service instance (a restarted replica): loads the online
   // store from Postgres before it serves.
-  void StartFeatures(FeaturesStackOptions options = {}) {
+  absl::Status StartFeatures(FeaturesStackOptions options = {}) {
     StopFeatures();
     registry_ = std::make_unique<prometheus::Registry>();
     options.clock = [this] { return now_micros_; };
     std::shared_ptr<grpc::Channel> channel = ingestion_server_->InProcessChannel();
-    auto stack = FeaturesStack::Create(
-        features_pool_.get(), channel,
-        [](std::chrono::milliseconds deadline) {
-          auto ctx = std::make_unique<grpc::ClientContext>();
-          ctx->set_deadline(std::chrono::system_clock::now() + deadline);
-          Auth(ctx.get());
-          return ctx;
-        },
-        registry_.get(), authorizer_.get(), options);
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = std::move(*stack);
-    MLOPS_ASSERT_OK(stack_->LoadOnlineStore());
-    MLOPS_ASSERT_OK_AND_ASSIGN(features_server_, GrpcTestServer::Start({stack_->service()}));
+    MLOPS_ASSIGN_OR_RETURN(
+        stack_, FeaturesStack::Create(
+                    features_pool_.get(), channel,
+                    [](std::chrono::milliseconds deadline) {
+                      auto ctx = std::make_unique<grpc::ClientContext>();
+                      ctx->set_deadline(std::chrono::system_clock::now() + deadline);
+                      Auth(ctx.get());
+                      return ctx;
+                    },
+                    registry_.get(), authorizer_.get(), options));
+    MLOPS_RETURN_IF_ERROR(stack_->LoadOnlineStore());
+    GrpcTestServerOptions big;
+    big.max_message_bytes = 64 << 20;
+    MLOPS_ASSIGN_OR_RETURN(features_server_, GrpcTestServer::Start({stack_->service()}, big));
     stub_ = fv1::FeatureService::NewStub(features_server_->InProcessChannel());
+    return absl::OkStatus();
   }
 
   void StopFeatures() {
@@ -159,8 +169,9 @@ class FeaturesPgTest : public PgTest {
     return ingestion_stub_->CreateDataset(&ctx, req, &resp);
   }
 
-  // Appends rows as one batch; returns the new version id ("" on failure).
-  std::string Ingest(const std::string& dataset, const std::vector<cv1::Row>& rows) {
+  // Appends rows as one batch; the new version id.
+  absl::StatusOr<std::string> IngestRows(const std::string& dataset,
+                                         const std::vector<cv1::Row>& rows) {
     grpc::ClientContext ctx;
     Auth(&ctx);
     iv1::IngestBatchResponse resp;
@@ -168,9 +179,9 @@ class FeaturesPgTest : public PgTest {
     iv1::IngestBatchRequest msg;
     msg.mutable_header()->set_dataset(dataset);
     writer->Write(msg);
-    for (size_t i = 0; i < rows.size(); i += 500) {
+    for (size_t i = 0; i < rows.size(); i += 2000) {
       iv1::IngestBatchRequest c;
-      for (size_t j = i; j < rows.size() && j < i + 500; ++j) *c.mutable_chunk()->add_rows() = rows[j];
+      for (size_t j = i; j < rows.size() && j < i + 2000; ++j) *c.mutable_chunk()->add_rows() = rows[j];
       if (!writer->Write(c)) break;
     }
     iv1::IngestBatchRequest end;
@@ -178,8 +189,8 @@ class FeaturesPgTest : public PgTest {
     writer->Write(end);
     writer->WritesDone();
     grpc::Status s = writer->Finish();
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return s.ok() ? resp.version().id() : "";
+    if (!s.ok()) return FromGrpcStatus(s);
+    return resp.version().id();
   }
 
   grpc::Status Register(const fv1::FeatureViewSpec& spec, fv1::RegisterFeatureViewResponse* resp,
@@ -206,6 +217,31 @@ class FeaturesPgTest : public PgTest {
   std::unique_ptr<FeaturesStack> stack_;
   std::unique_ptr<GrpcTestServer> features_server_;
   std::unique_ptr<fv1::FeatureService::Stub> stub_;
+};
+
+class FeaturesPgTest : public PgTest, public ServiceHarness {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    MLOPS_ASSERT_OK(StartHarness(dsn()));
+  }
+
+  void TearDown() override {
+    StopHarness();
+    PgTest::TearDown();
+  }
+
+  void StartFeatures(FeaturesStackOptions options = {}) {
+    MLOPS_ASSERT_OK(ServiceHarness::StartFeatures(options));
+  }
+
+  // Appends rows as one batch; returns the new version id ("" on failure).
+  std::string Ingest(const std::string& dataset, const std::vector<cv1::Row>& rows) {
+    absl::StatusOr<std::string> id = IngestRows(dataset, rows);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : "";
+  }
 };
 
 }  // namespace mlops::features::testing
