@@ -10,6 +10,12 @@ namespace {
 
 // Audit events that change what a gateway serves or sees.
 constexpr int kStageChanged = 6, kAliasSet = 10, kAliasDeleted = 11, kEndpointSet = 13;
+constexpr int kFirstRolloutEvent = 14, kLastRolloutEvent = 19;  // ROLLOUT_STARTED .. LOAD_FAILED
+
+bool ConcernsEndpoint(int event_type) {
+  return event_type == kEndpointSet ||
+         (event_type >= kFirstRolloutEvent && event_type <= kLastRolloutEvent);
+}
 constexpr int kMaxPages = 10000;  // bounds the listing loops (1000 per page)
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
@@ -31,6 +37,14 @@ absl::StatusOr<EndpointState> DeploymentFeed::State(EndpointRecord config) {
   MLOPS_ASSIGN_OR_RETURN(ModelRecord m, store_->GetModel(config.model));
   if (m.production_version != 0) {
     MLOPS_ASSIGN_OR_RETURN(s.production, store_->GetVersion(m.name, m.production_version));
+  }
+  MLOPS_ASSIGN_OR_RETURN(s.rollout, store_->GetCurrentRollout(config.endpoint));
+  if (s.rollout.has_value() &&
+      (s.rollout->state == RolloutState::kPending ||
+       s.rollout->state == RolloutState::kInProgress) &&
+      s.rollout->primary_version != m.production_version) {
+    MLOPS_ASSIGN_OR_RETURN(s.rollout_primary,
+                           store_->GetVersion(m.name, s.rollout->primary_version));
   }
   s.config = std::move(config);
   return s;
@@ -86,13 +100,14 @@ absl::StatusOr<std::vector<DeploymentChangeEvent>> DeploymentFeed::ChangesAfter(
     const WatchFilter& f, int64_t after, int limit) {
   AuditFilter af;
   af.event_types = {kStageChanged, kAliasSet, kAliasDeleted, kEndpointSet};
+  for (int t = kFirstRolloutEvent; t <= kLastRolloutEvent; ++t) af.event_types.push_back(t);
   af.after_sequence = after;
   af.limit = limit;
   MLOPS_ASSIGN_OR_RETURN(std::vector<AuditEntry> entries, store_->ReadAudit(af));
   std::vector<DeploymentChangeEvent> out;
   for (AuditEntry& entry : entries) {
     DeploymentChangeEvent ev;
-    if (entry.event_type == kEndpointSet) {
+    if (ConcernsEndpoint(entry.event_type)) {
       MLOPS_ASSIGN_OR_RETURN(EndpointRecord e, store_->GetEndpoint(entry.endpoint));
       if (WatchesEndpoint(f, e)) {
         MLOPS_ASSIGN_OR_RETURN(EndpointState s, State(std::move(e)));

@@ -2,7 +2,8 @@
 // What WatchDeployments streams, as domain structs: a snapshot of the watched
 // models' stages/aliases and endpoints' desired state, then the changes
 // recorded in the audit log after it (stage moves, alias moves, endpoint
-// configuration), each with the complete new state of what it concerns.
+// configuration, rollout events), each with the complete new state of what it
+// concerns.
 // The audit sequence is the change sequence, so every registry replica sees
 // every committed change. Does not own the store. Thread-safe.
 #include <cstdint>
@@ -23,6 +24,10 @@ struct WatchFilter {
 struct EndpointState {
   EndpointRecord config;
   std::optional<VersionRecord> production;  // none: nothing to serve
+  std::optional<RolloutRecord> rollout;     // the current or last rollout
+  // While the rollout is PENDING or IN_PROGRESS: the version it moves traffic
+  // away from (the previous production version), still to be served.
+  std::optional<VersionRecord> rollout_primary;
 };
 
 struct DeploymentSnapshot {

@@ -24,4 +24,11 @@ absl::StatusOr<VersionRecord> LoadVersion(pqxx::transaction_base& txn, const std
 absl::StatusOr<TransitionRecord> LoadTransition(pqxx::transaction_base& txn,
                                                 const std::string& id);
 
+// On a promotion of `candidate` over `primary`: starts a PENDING rollout on
+// every endpoint of the model that has a promotion spec, superseding any
+// unfinished one.
+void StartPromotionRollouts(pqxx::transaction_base& txn, const std::string& model,
+                            int64_t primary, int64_t candidate,
+                            const std::string& transition_request_id, const AuditEntry& like);
+
 }  // namespace mlops::registry::pg_registry

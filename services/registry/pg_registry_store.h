@@ -53,6 +53,11 @@ class PgRegistryStore final : public RegistryStore {
                                                             const std::string& after,
                                                             int limit) override;
 
+  absl::StatusOr<std::optional<RolloutRecord>> GetCurrentRollout(
+      const std::string& endpoint) override;
+  absl::StatusOr<DeploymentEventResult> RecordDeploymentEvent(const DeploymentEvent& event,
+                                                              AuditEntry audit) override;
+
  private:
   PgPool* pool_;
 };

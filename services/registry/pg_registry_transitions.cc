@@ -175,6 +175,9 @@ absl::StatusOr<int64_t> ApplyStageChange(Txn& txn, const TransitionRecord& t,
       AppendAudit(txn, e);
     }
     new_production = t.version;
+    if (replaced != 0) {
+      pg_registry::StartPromotionRollouts(txn, t.model, replaced, t.version, t.id, like);
+    }
   } else if (t.from_stage == Stage::kProduction) {
     new_production = 0;
   }

@@ -125,6 +125,10 @@ class Registry {
   absl::StatusOr<int64_t> DeleteAlias(const Principal& who, const std::string& model,
                                       const std::string& alias, const std::string& reason);
 
+  // A gateway's report about a rollout (registry_rollouts.cc): validated,
+  // applied and audited in one transaction; watchers are told.
+  absl::StatusOr<DeploymentEventResult> RecordDeploymentEvent(const Principal& who,
+                                                              DeploymentEvent event);
   absl::StatusOr<EndpointRecord> SetEndpoint(const Principal& who, EndpointRecord endpoint,
                                              const std::string& reason);
   absl::StatusOr<EndpointRecord> GetEndpoint(const std::string& endpoint);

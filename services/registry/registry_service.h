@@ -2,9 +2,7 @@
 // RegistryServiceImpl: the gRPC adapter of the registry. Each handler
 // authorizes the caller, checks the request's shape, converts it to domain
 // structs, calls one Registry method and converts back; errors go through
-// ToGrpcStatus. RecordDeploymentEvent (not overridden here) answers
-// UNIMPLEMENTED for now. Does not own the
-// Registry or Authorizer.
+// ToGrpcStatus. Does not own the Registry or Authorizer.
 // Thread-safe.
 #include "common/auth/authorizer.h"
 #include "mlops/registry/v1/registry.grpc.pb.h"
@@ -91,6 +89,9 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
   // with UNAVAILABLE when the notifier shuts down (drain).
   grpc::Status WatchDeployments(grpc::ServerContext* ctx, const v1::WatchDeploymentsRequest* req,
                                 grpc::ServerWriter<v1::WatchDeploymentsResponse>* writer) override;
+  grpc::Status RecordDeploymentEvent(grpc::ServerContext* ctx,
+                                     const v1::RecordDeploymentEventRequest* req,
+                                     v1::RecordDeploymentEventResponse* resp) override;
 
  private:
   Registry* registry_;

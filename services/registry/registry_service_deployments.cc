@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
+#include "google/protobuf/util/json_util.h"
 #include "services/registry/registry_convert.h"
 #include "services/registry/registry_service.h"
 
@@ -119,23 +120,51 @@ void ModelDeploymentToProto(const ModelRecord& m, v1::ModelDeployment* out) {
   }
 }
 
+void ServedVersionToProto(const VersionRecord& v, v1::ServedVersionRole role,
+                          v1::EndpointDeployment* out) {
+  v1::ModelVersion mv;
+  VersionToProto(v, &mv);
+  v1::ServedVersion* sv = out->add_versions();
+  sv->set_version(mv.version());
+  sv->set_role(role);
+  sv->set_stage(mv.stage());
+  sv->set_flavor(mv.flavor());
+  *sv->mutable_artifact() = mv.artifact();
+  *sv->mutable_signature() = mv.signature();
+}
+
+void RolloutToProto(const RolloutRecord& r, v1::DeploymentRollout* out) {
+  out->set_rollout_id(r.rollout_id);
+  out->set_origin(static_cast<v1::RolloutOrigin>(static_cast<int>(r.origin)));
+  out->mutable_spec()->ParseFromString(r.spec);
+  out->set_primary_version(r.primary_version);
+  out->set_candidate_version(r.candidate_version);
+  out->set_state(static_cast<v1::RolloutState>(static_cast<int>(r.state)));
+  out->set_current_step(r.current_step);
+  out->set_transition_request_id(r.transition_request_id);
+  out->set_started_by(r.started_by);
+  out->set_started_at_micros(r.started_at_micros);
+  out->set_updated_at_micros(r.updated_at_micros);
+  out->set_reason(r.reason);
+}
+
+// During a rollout the previous production version is the PRIMARY and the
+// new one the CANDIDATE; otherwise the production version is the PRIMARY.
 void EndpointStateToProto(const EndpointState& s, int64_t generation,
                           v1::EndpointDeployment* out) {
   out->set_endpoint(s.config.endpoint);
   out->set_model(s.config.model);
   out->mutable_promotion_rollout()->ParseFromString(s.config.promotion_rollout);
   out->set_generation(generation);
-  if (s.production.has_value()) {
-    v1::ModelVersion mv;
-    VersionToProto(*s.production, &mv);
-    v1::ServedVersion* sv = out->add_versions();
-    sv->set_version(mv.version());
-    sv->set_role(v1::SERVED_VERSION_ROLE_PRIMARY);
-    sv->set_stage(mv.stage());
-    sv->set_flavor(mv.flavor());
-    *sv->mutable_artifact() = mv.artifact();
-    *sv->mutable_signature() = mv.signature();
+  if (s.rollout_primary.has_value()) {
+    ServedVersionToProto(*s.rollout_primary, v1::SERVED_VERSION_ROLE_PRIMARY, out);
+    if (s.production.has_value()) {
+      ServedVersionToProto(*s.production, v1::SERVED_VERSION_ROLE_CANDIDATE, out);
+    }
+  } else if (s.production.has_value()) {
+    ServedVersionToProto(*s.production, v1::SERVED_VERSION_ROLE_PRIMARY, out);
   }
+  if (s.rollout.has_value()) RolloutToProto(*s.rollout, out->mutable_rollout());
 }
 
 v1::DeploymentChangeKind ChangeKind(int event_type) {
@@ -310,6 +339,48 @@ grpc::Status RegistryServiceImpl::WatchDeployments(
     }
   }
   return grpc::Status::CANCELLED;
+}
+
+grpc::Status RegistryServiceImpl::RecordDeploymentEvent(
+    grpc::ServerContext* ctx, const v1::RecordDeploymentEventRequest* req,
+    v1::RecordDeploymentEventResponse* resp) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kDeployer);
+  if (!who.ok()) return Fail("RecordDeploymentEvent", who.status());
+  if (absl::Status s = CheckName(req->endpoint(), "endpoint"); !s.ok()) {
+    return Fail("RecordDeploymentEvent", s);
+  }
+  if (req->type() == v1::DEPLOYMENT_EVENT_TYPE_UNSPECIFIED) {
+    return Fail("RecordDeploymentEvent", absl::InvalidArgumentError("type: required"));
+  }
+  DeploymentEvent event;
+  event.endpoint = req->endpoint();
+  event.type = static_cast<DeploymentEventType>(static_cast<int>(req->type()));
+  event.rollout_id = req->rollout_id();
+  event.primary_version = req->primary_version();
+  event.candidate_version = req->candidate_version();
+  event.step = req->step();
+  event.candidate_percent = req->candidate_percent();
+  event.reason = req->reason();
+  // The report itself (figures, replica, time at the gateway) goes to the audit log.
+  v1::RecordDeploymentEventRequest details = *req;
+  details.clear_spec();
+  google::protobuf::util::JsonPrintOptions json;
+  json.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(details, &event.details_json, json);
+  absl::StatusOr<DeploymentEventResult> result =
+      registry_->RecordDeploymentEvent(*who, std::move(event));
+  if (!result.ok()) return Fail("RecordDeploymentEvent", result.status());
+  resp->set_audit_sequence(result->audit_sequence);
+  resp->set_duplicate(result->duplicate);
+  if (feed_ != nullptr) {
+    WatchFilter filter;
+    filter.endpoints = {req->endpoint()};
+    absl::StatusOr<DeploymentSnapshot> snap = feed_->Snapshot(filter);
+    if (snap.ok() && !snap->endpoints.empty()) {
+      EndpointStateToProto(snap->endpoints.front(), snap->head, resp->mutable_endpoint());
+    }
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace mlops::registry

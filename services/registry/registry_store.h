@@ -176,6 +176,17 @@ class RegistryStore {
   virtual absl::StatusOr<std::vector<EndpointRecord>> ListEndpoints(const std::string& model,
                                                                     const std::string& after,
                                                                     int limit) = 0;
+
+  // The endpoint's current (or last) rollout; nullopt when it never had one.
+  virtual absl::StatusOr<std::optional<RolloutRecord>> GetCurrentRollout(
+      const std::string& endpoint) = 0;
+  // Applies a gateway's report to the endpoint's current rollout in one
+  // transaction: idempotent per (rollout, type, step); the move is decided by
+  // ApplyDeploymentEvent; ROLLED_BACK of a promotion restores the stages
+  // (primary back to PRODUCTION and champion, candidate ARCHIVED). `audit`
+  // is completed (sequence) and appended.
+  virtual absl::StatusOr<DeploymentEventResult> RecordDeploymentEvent(
+      const DeploymentEvent& event, AuditEntry audit) = 0;
 };
 
 }  // namespace mlops::registry

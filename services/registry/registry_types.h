@@ -37,6 +37,58 @@ struct EndpointRecord {
   std::string updated_by;
 };
 
+// Rollouts on an endpoint (values match the proto enums).
+enum class RolloutState { kPending = 1, kInProgress = 2, kCompleted = 3, kRolledBack = 4, kSuperseded = 5 };
+enum class RolloutOrigin { kPromotion = 1, kManual = 2 };
+
+// One rollout: a promotion (or a manual request) moving an endpoint's traffic
+// from `primary_version` to `candidate_version` with the endpoint's spec.
+struct RolloutRecord {
+  std::string rollout_id;  // "ro-<16 hex>"
+  std::string endpoint;
+  std::string model;
+  RolloutOrigin origin = RolloutOrigin::kPromotion;
+  // mlops.registry.v1.RolloutSpec, serialized by the service layer.
+  std::string spec;
+  int64_t primary_version = 0;
+  int64_t candidate_version = 0;
+  RolloutState state = RolloutState::kPending;
+  int current_step = 0;
+  std::string transition_request_id;
+  std::string started_by;
+  int64_t started_at_micros = 0;
+  int64_t updated_at_micros = 0;
+  std::string reason;
+};
+
+// What a gateway reports about a rollout (values match the proto enum).
+enum class DeploymentEventType {
+  kRolloutStarted = 1,
+  kStepAdvanced = 2,
+  kRolloutCompleted = 3,
+  kRolledBack = 4,
+  kLoadFailed = 5,
+  kManualRollout = 6,
+};
+
+struct DeploymentEvent {
+  std::string endpoint;
+  DeploymentEventType type = DeploymentEventType::kRolloutStarted;
+  std::string rollout_id;
+  int64_t primary_version = 0;
+  int64_t candidate_version = 0;
+  int step = 0;
+  double candidate_percent = 0;
+  std::string reason;
+  std::string details_json;  // analysis figures and the reporting replica, for the audit log
+};
+
+struct DeploymentEventResult {
+  int64_t audit_sequence = 0;
+  bool duplicate = false;  // the same report was recorded before; nothing changed
+  RolloutRecord rollout;   // the rollout after the event
+};
+
 struct ModelRecord {
   std::string name;
   std::string description;
