@@ -71,29 +71,32 @@ void SetTimes(const AlertTimes& t, v1::Alert* a) {
 
 // One PENDING result per action of the policy.
 void AddPendingActions(const v1::AlertPolicy& p, v1::Alert* a) {
-  for (const v1::AlertAction& action : p.actions()) {
-    v1::ActionResult* r = a->add_actions();
-    r->set_status(v1::ACTION_STATUS_PENDING);
-    switch (action.action_case()) {
-      case v1::AlertAction::kWebhook:
-        r->set_kind(v1::ACTION_KIND_WEBHOOK);
-        r->set_target(action.webhook().url());
-        break;
-      case v1::AlertAction::kRetrain:
-        r->set_kind(v1::ACTION_KIND_RETRAIN);
-        r->set_target(action.retrain().trigger_id());
-        break;
-      case v1::AlertAction::kRollback:
-        r->set_kind(v1::ACTION_KIND_ROLLBACK);
-        r->set_target(action.rollback().endpoint());
-        break;
-      default:
-        break;
-    }
-  }
+  for (const v1::AlertAction& action : p.actions()) *a->add_actions() = PendingActionResult(action);
 }
 
 }  // namespace
+
+v1::ActionResult PendingActionResult(const v1::AlertAction& action) {
+  v1::ActionResult r;
+  r.set_status(v1::ACTION_STATUS_PENDING);
+  switch (action.action_case()) {
+    case v1::AlertAction::kWebhook:
+      r.set_kind(v1::ACTION_KIND_WEBHOOK);
+      r.set_target(action.webhook().url());
+      break;
+    case v1::AlertAction::kRetrain:
+      r.set_kind(v1::ACTION_KIND_RETRAIN);
+      r.set_target(action.retrain().trigger_id());
+      break;
+    case v1::AlertAction::kRollback:
+      r.set_kind(v1::ACTION_KIND_ROLLBACK);
+      r.set_target(action.rollback().endpoint());
+      break;
+    default:
+      break;
+  }
+  return r;
+}
 
 std::string AlertId(int64_t number) { return absl::StrCat("alert-", number); }
 
@@ -194,6 +197,7 @@ absl::Status AlertEvaluator::EvaluateOnce() {
     after_name = page.back().name;
   }
   UpdateGauges();
+  source_->AfterRound(options_.now_micros());
   return first_error;
 }
 

@@ -47,6 +47,8 @@ class AlertMetricSource {
                                                              int64_t version, int64_t now_micros) = 0;
   // The versions of `model` with recent predictions.
   virtual std::vector<int64_t> ActiveVersions(const std::string& model) = 0;
+  // Periodic upkeep after each round (label expiry, gauges).
+  virtual void AfterRound(int64_t now_micros) { (void)now_micros; }
 };
 
 // Runs a firing (or resolved) alert's actions; must not block.
@@ -127,6 +129,10 @@ class AlertEvaluator {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
+
+// A PENDING result naming the action's kind and target (URL, trigger id or
+// endpoint).
+v1::ActionResult PendingActionResult(const v1::AlertAction& action);
 
 // "alert-<n>" <-> n; 0 when `id` is not of that form.
 std::string AlertId(int64_t number);

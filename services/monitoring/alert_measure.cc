@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "services/monitoring/monitoring_service.h"
 #include "services/monitoring/proto_convert.h"
@@ -44,7 +45,50 @@ const v1::FeatureDrift* DriftEntry(const v1::AlertPolicy& p, const v1::DriftRepo
   return nullptr;
 }
 
+// Drift-score gauges stay bounded: this many models, features per model.
+constexpr size_t kMaxGaugedModels = 100;
+constexpr int kMaxGaugedFeatures = 200;
+
 }  // namespace
+
+void MonitoringServiceImpl::AfterRound(int64_t now_micros) {
+  absl::Status s = ExpireLabels();
+  if (!s.ok()) LogWarn("label_expiry_failed", {{"status", s.ToString()}});
+  if (options_.drift_gauges == nullptr) return;
+  std::vector<std::string> models = windows_->Models();
+  if (models.size() > kMaxGaugedModels) models.resize(kMaxGaugedModels);
+  for (const std::string& model : models) {
+    std::optional<int64_t> version = windows_->LatestVersion(model);
+    if (!version.has_value()) continue;
+    std::optional<int64_t> start = windows_->LatestWindowStart(model, *version, now_micros, false);
+    if (!start.has_value()) continue;
+    auto& last = gauged_windows_[model];
+    if (last == std::make_pair(*version, *start)) continue;  // nothing new closed
+    absl::StatusOr<std::shared_ptr<const LoadedReference>> ref = Reference(model, *version);
+    absl::StatusOr<v1::MonitoringConfig> config = Config(model);
+    if (!ref.ok() || *ref == nullptr || !config.ok()) continue;  // only models with a reference
+    const v1::MonitoringConfig effective = EffectiveConfig(*config);
+    int merged = 0;
+    absl::StatusOr<WindowData> window =
+        windows_->Merge(model, *version, *start, *start + effective.window_micros(), &merged);
+    if (!window.ok()) continue;
+    v1::DriftReport proto;
+    DriftReportToProto(
+        ComputeWindowDrift((*ref)->data, *window, {}, DriftSettingsFromConfig(effective)),
+        /*omit_histograms=*/true, &proto);
+    last = {*version, *start};
+    for (int i = 0; i < proto.features_size() && i < kMaxGaugedFeatures; ++i) {
+      if (proto.features(i).computed()) {
+        options_.drift_gauges->SetDriftScore(model, proto.features(i).feature(),
+                                             proto.features(i).statistic());
+      }
+    }
+    if (proto.prediction().computed()) {
+      options_.drift_gauges->SetDriftScore(model, kPredictionFeature,
+                                           proto.prediction().statistic());
+    }
+  }
+}
 
 std::vector<int64_t> MonitoringServiceImpl::ActiveVersions(const std::string& model) {
   return windows_->Versions(model);

@@ -5,7 +5,12 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/metric_values.h"
 #include "gtest/gtest.h"
+#include "absl/time/clock.h"
+#include "prometheus/registry.h"
+#include "services/monitoring/action_runner.h"
+#include "services/monitoring/metrics.h"
 #include "services/monitoring/monitoring_pgtest_fixture.h"
 
 namespace mlops::monitoring {
@@ -238,6 +243,107 @@ TEST_F(AlertsPgTest, WatchSendsSnapshotChangesAndEndsOnDrain) {
   }
   grpc::Status s = reader->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+class AlertMetricsPgTest : public AlertsPgTest {
+ protected:
+  void Configure(MonitoringServiceOptions& options) override {
+    options.alert_gauges = &metrics_;
+    options.drift_gauges = &metrics_;
+  }
+  prometheus::Registry registry_;
+  MonitoringMetrics metrics_{&registry_};
+};
+
+TEST_F(AlertMetricsPgTest, FiringGaugeAndDriftScores) {
+  ASSERT_TRUE(SetRowsReference().ok());
+  v1::AlertPolicy p = DriftPolicy();
+  p.set_for_micros(0);
+  p.set_severity(v1::SEVERITY_CRITICAL);
+  SetPolicy(p);
+  v1::LogPredictionsResponse logged;
+  ASSERT_TRUE(Log({At(kNow - kMinute, 400, 1.5)}, &logged).ok());
+  now_ = kNow + 1;
+  Evaluate();
+  EXPECT_EQ(::mlops::MetricValue(registry_, "mlops_monitoring_alerts_firing",
+                                 {{"model", "fraud"}, {"policy", "shifted_drift"},
+                                  {"severity", "critical"}}),
+            1.0);
+  std::optional<double> shifted = ::mlops::MetricValue(
+      registry_, "mlops_monitoring_drift_score", {{"model", "fraud"}, {"feature", "shifted"}});
+  std::optional<double> stable = ::mlops::MetricValue(
+      registry_, "mlops_monitoring_drift_score", {{"model", "fraud"}, {"feature", "stable"}});
+  ASSERT_TRUE(shifted.has_value());
+  ASSERT_TRUE(stable.has_value());
+  EXPECT_GT(*shifted, *stable);
+
+  v1::DeleteAlertPolicyRequest del;
+  del.set_model("fraud");
+  del.set_name("shifted_drift");
+  v1::DeleteAlertPolicyResponse deleted;
+  ASSERT_TRUE(stub_->DeleteAlertPolicy(As("t-deployer").get(), del, &deleted).ok());
+  EXPECT_EQ(::mlops::MetricValue(registry_, "mlops_monitoring_alerts_firing",
+                                 {{"model", "fraud"}, {"policy", "shifted_drift"}}),
+            0.0);
+}
+
+// A training peer stand-in recording which alert fired it.
+class RecordingRetrain : public RetrainClient {
+ public:
+  absl::StatusOr<std::string> Fire(const std::string& trigger_id, const v1::Alert& alert) override {
+    absl::MutexLock lock(&mu_);
+    fired.push_back(trigger_id + " " + alert.id());
+    return std::string("job-1 STARTED");
+  }
+  absl::Mutex mu_;
+  std::vector<std::string> fired;
+};
+
+class AlertActionsPgTest : public AlertsPgTest {
+ protected:
+  void Configure(MonitoringServiceOptions& options) override {
+    options.alert_actions = &runner_;
+  }
+  RecordingRetrain retrain_;
+  ActionRunner runner_{&retrain_, nullptr};
+};
+
+TEST_F(AlertActionsPgTest, FiringRunsActionsAndStoresTheirOutcome) {
+  runner_.SetResultSink([this](const std::string& id, int index, const v1::ActionResult& r) {
+    service_->alerts()->RecordAction(id, index, r);
+  });
+  runner_.Start();
+  ASSERT_TRUE(SetRowsReference().ok());
+  v1::AlertPolicy p = DriftPolicy();
+  p.set_for_micros(0);
+  p.add_actions()->mutable_retrain()->set_trigger_id("fraud_retrain");
+  p.add_actions()->mutable_rollback()->set_endpoint("fraud_ep");  // no gateway peer
+  SetPolicy(p);
+  v1::LogPredictionsResponse logged;
+  ASSERT_TRUE(Log({At(kNow - kMinute, 400, 1.5)}, &logged).ok());
+  now_ = kNow + 1;
+  Evaluate();
+  // Actions run on the runner's workers; poll the stored alert (bounded).
+  v1::Alert alert;
+  for (int i = 0; i < 100; ++i) {
+    v1::GetAlertRequest get;
+    get.set_id("alert-1");
+    ASSERT_TRUE(stub_->GetAlert(As("t-viewer").get(), get, &alert).ok());
+    if (alert.actions_size() == 2 && alert.actions(0).status() == v1::ACTION_STATUS_SUCCEEDED &&
+        alert.actions(1).status() == v1::ACTION_STATUS_FAILED) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(alert.actions_size(), 2);
+  EXPECT_EQ(alert.actions(0).status(), v1::ACTION_STATUS_SUCCEEDED);
+  EXPECT_EQ(alert.actions(0).result(), "job-1 STARTED");
+  EXPECT_EQ(alert.actions(0).target(), "fraud_retrain");
+  EXPECT_EQ(alert.actions(1).status(), v1::ACTION_STATUS_FAILED);
+  EXPECT_NE(alert.actions(1).last_error().find("no gateway peer"), std::string::npos);
+  runner_.Stop();
+  absl::MutexLock lock(&retrain_.mu_);
+  EXPECT_EQ(retrain_.fired, std::vector<std::string>{"fraud_retrain alert-1"});
 }
 
 }  // namespace

@@ -6,9 +6,11 @@
 #include "common/log/log.h"
 #include "common/server/service_main.h"
 #include "mlops_migrations/monitoring_migrations.h"
+#include "services/monitoring/action_runner.h"
 #include "services/monitoring/ingestion_profile_source.h"
 #include "services/monitoring/metrics.h"
 #include "services/monitoring/monitoring_service.h"
+#include "services/monitoring/peer_action_clients.h"
 #include "services/monitoring/pg_monitoring_store.h"
 #include "services/monitoring/prediction_log_writer.h"
 #include "services/monitoring/window_store.h"
@@ -25,6 +27,9 @@ struct MonitoringState {
   std::unique_ptr<mlops::monitoring::WindowStore> windows;
   std::unique_ptr<mlops::monitoring::PredictionLogWriter> writer;
   std::unique_ptr<mlops::monitoring::IngestionProfileSource> profiles;  // null without the peer
+  std::unique_ptr<mlops::monitoring::GrpcRetrainClient> retrain;        // null without the peer
+  std::unique_ptr<mlops::monitoring::GrpcRollbackClient> rollback;      // null without the peer
+  std::unique_ptr<mlops::monitoring::ActionRunner> actions;
 };
 
 }  // namespace
@@ -57,18 +62,45 @@ int main(int argc, char** argv) {
       state->profiles = std::make_unique<mlops::monitoring::IngestionProfileSource>(*peer);
       options.profiles = state->profiles.get();
     }
+    if (ctx.peers != nullptr && ctx.peers->has(mlops::PeerService::kTraining)) {
+      absl::StatusOr<const mlops::PeerChannel*> peer =
+          ctx.peers->Get(mlops::PeerService::kTraining);
+      if (!peer.ok()) return peer.status();
+      const mlops::PeerChannel* channel = *peer;
+      state->retrain = std::make_unique<mlops::monitoring::GrpcRetrainClient>(
+          channel->channel(), [channel] { return channel->NewContext(); });
+    }
+    if (ctx.peers != nullptr && ctx.peers->has(mlops::PeerService::kGateway)) {
+      absl::StatusOr<const mlops::PeerChannel*> peer = ctx.peers->Get(mlops::PeerService::kGateway);
+      if (!peer.ok()) return peer.status();
+      const mlops::PeerChannel* channel = *peer;
+      state->rollback = std::make_unique<mlops::monitoring::GrpcRollbackClient>(
+          channel->channel(), [channel] { return channel->NewContext(); });
+    }
+    state->actions = std::make_unique<mlops::monitoring::ActionRunner>(state->retrain.get(),
+                                                                       state->rollback.get());
+    options.alert_actions = state->actions.get();
+    options.alert_gauges = state->metrics.get();
+    options.drift_gauges = state->metrics.get();
     auto service = std::make_shared<mlops::monitoring::MonitoringServiceImpl>(
         state->store.get(), state->windows.get(), state->writer.get(), ctx.authorizer,
         state->metrics.get(), options);
     mlops::monitoring::MonitoringServiceImpl* impl = service.get();
-    ctx.on_ready->push_back([impl] {
+    mlops::monitoring::ActionRunner* actions = state->actions.get();
+    actions->SetResultSink([impl](const std::string& id, int index,
+                                  const mlops::monitoring::v1::ActionResult& result) {
+      impl->alerts()->RecordAction(id, index, result);
+    });
+    ctx.on_ready->push_back([impl, actions] {
+      actions->Start();
       absl::Status s = impl->alerts()->Load();
       if (!s.ok()) mlops::LogWarn("alerts_not_loaded", {{"status", s.ToString()}});
       impl->alerts()->Start();
     });
-    ctx.on_drain->push_back([impl] {
+    ctx.on_drain->push_back([impl, actions] {
       impl->alert_hub()->Close();  // WatchAlerts streams end UNAVAILABLE
       impl->alerts()->Stop();
+      actions->Stop();
     });
     mlops::BuiltService built;
     built.services.push_back(service);

@@ -14,7 +14,15 @@ MonitoringMetrics::MonitoringMetrics(prometheus::Registry* registry)
       labels_(&prometheus::BuildCounter()
                    .Name("mlops_monitoring_labels_total")
                    .Help("Ground-truth labels by outcome of the join")
-                   .Register(*registry)) {}
+                   .Register(*registry)),
+      firing_(&prometheus::BuildGauge()
+                   .Name("mlops_monitoring_alerts_firing")
+                   .Help("Alerts currently FIRING, per model, policy and severity")
+                   .Register(*registry)),
+      drift_(&prometheus::BuildGauge()
+                  .Name("mlops_monitoring_drift_score")
+                  .Help("Drift statistic of the latest closed window per model and feature")
+                  .Register(*registry)) {}
 
 void MonitoringMetrics::Accepted(const std::string& model, int64_t n) {
   if (n > 0) logged_->Add({{"model", model}}).Increment(static_cast<double>(n));
@@ -26,6 +34,17 @@ void MonitoringMetrics::Rejected(const std::string& reason, int64_t n) {
 
 void MonitoringMetrics::Labels(const std::string& outcome, int64_t n) {
   if (n > 0) labels_->Add({{"outcome", outcome}}).Increment(static_cast<double>(n));
+}
+
+void MonitoringMetrics::SetFiring(const std::string& model, const std::string& policy,
+                                  const std::string& severity, int64_t n) {
+  firing_->Add({{"model", model}, {"policy", policy}, {"severity", severity}})
+      .Set(static_cast<double>(n));
+}
+
+void MonitoringMetrics::SetDriftScore(const std::string& model, const std::string& feature,
+                                      double statistic) {
+  drift_->Add({{"model", model}, {"feature", feature}}).Set(statistic);
 }
 
 }  // namespace mlops::monitoring

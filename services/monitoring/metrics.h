@@ -7,29 +7,42 @@
 //   mlops_monitoring_predictions_rejected_total{reason}: records rejected.
 //   mlops_monitoring_labels_total{outcome}: ground-truth labels by outcome
 //     (joined, pending, updated, rejected, expired, joined_late).
+//   mlops_monitoring_alerts_firing{model, policy, severity}: FIRING alerts
+//     (bounded by the policies).
+//   mlops_monitoring_drift_score{model, feature}: the latest closed window's
+//     drift statistic (the drift report's `statistic`) of the most recent
+//     version, for models with a reference (at most 100 models x 200
+//     features, plus "__prediction__").
 
 #include <cstdint>
 #include <string>
 
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 #include "services/monitoring/monitoring_service.h"
 
 namespace mlops::monitoring {
 
-class MonitoringMetrics : public PredictionCounters {
+class MonitoringMetrics : public PredictionCounters, public AlertGauges, public DriftGauges {
  public:
   explicit MonitoringMetrics(prometheus::Registry* registry);
 
   void Accepted(const std::string& model, int64_t n) override;
   void Rejected(const std::string& reason, int64_t n) override;
   void Labels(const std::string& outcome, int64_t n) override;
+  void SetFiring(const std::string& model, const std::string& policy, const std::string& severity,
+                 int64_t n) override;
+  void SetDriftScore(const std::string& model, const std::string& feature,
+                     double statistic) override;
 
  private:
   prometheus::Family<prometheus::Counter>* logged_;
   prometheus::Family<prometheus::Counter>* rejected_;
   prometheus::Family<prometheus::Counter>* labels_;
+  prometheus::Family<prometheus::Gauge>* firing_;
+  prometheus::Family<prometheus::Gauge>* drift_;
 };
 
 }  // namespace mlops::monitoring

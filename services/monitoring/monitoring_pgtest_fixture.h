@@ -60,6 +60,9 @@ inline common::v1::Value Double(double x) {
 
 class MonitoringServicePgTest : public PgTest {
  protected:
+  // Lets a test add collaborators (gauges, actions) to the service.
+  virtual void Configure(MonitoringServiceOptions& options) { (void)options; }
+
   void SetUp() override {
     PgTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
@@ -74,6 +77,7 @@ class MonitoringServicePgTest : public PgTest {
     authorizer_ = std::make_unique<Authorizer>(tokens_.get());
     MonitoringServiceOptions options;
     options.now_micros = [this] { return now_.load(); };
+    Configure(options);
     service_ = std::make_unique<MonitoringServiceImpl>(store_.get(), windows_.get(), writer_.get(),
                                                        authorizer_.get(), &counters_, options);
     MLOPS_ASSERT_OK_AND_ASSIGN(server_, GrpcTestServer::Start({service_.get()}));

@@ -58,6 +58,15 @@ class ProfileSource {
       const std::string& version_id) = 0;
 };
 
+// mlops_monitoring_drift_score{model, feature} (implemented by
+// MonitoringMetrics).
+class DriftGauges {
+ public:
+  virtual ~DriftGauges() = default;
+  virtual void SetDriftScore(const std::string& model, const std::string& feature,
+                             double statistic) = 0;
+};
+
 struct MonitoringServiceOptions {
   std::function<int64_t()> now_micros;  // default: the wall clock
   // Null: SetReference from a dataset version is FAILED_PRECONDITION.
@@ -70,6 +79,8 @@ struct MonitoringServiceOptions {
   int64_t alert_eval_interval_micros = 5'000'000;
   AlertActions* alert_actions = nullptr;
   AlertGauges* alert_gauges = nullptr;
+  // Null: no drift-score gauges.
+  DriftGauges* drift_gauges = nullptr;
   // WatchAlerts: a heartbeat after this long without a change.
   int64_t watch_heartbeat_micros = 5'000'000;
 };
@@ -122,6 +133,8 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service,
   absl::StatusOr<std::optional<MetricValue>> Measure(const v1::AlertPolicy& policy,
                                                      int64_t version, int64_t now_micros) override;
   std::vector<int64_t> ActiveVersions(const std::string& model) override;
+  // Expires pending labels and refreshes the drift-score gauges.
+  void AfterRound(int64_t now_micros) override;
 
   AlertEvaluator* alerts() { return alerts_.get(); }
   AlertHub* alert_hub() { return &hub_; }
@@ -166,6 +179,8 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service,
   PredictionCounters* const counters_;
   const MonitoringServiceOptions options_;
   PendingLabels pending_;
+  // Drift gauges: the window last exported per model (alert loop only).
+  std::map<std::string, std::pair<int64_t, int64_t>> gauged_windows_;
   AlertHub hub_;
   std::unique_ptr<AlertEvaluator> alerts_;
 

@@ -201,6 +201,15 @@ std::optional<int64_t> WindowStore::LatestWindowStart(const std::string& model, 
   return std::nullopt;
 }
 
+std::vector<std::string> WindowStore::Models() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [key, series] : series_) {
+    if (out.empty() || out.back() != std::get<0>(key)) out.push_back(std::get<0>(key));
+  }
+  return out;
+}
+
 std::vector<int64_t> WindowStore::Versions(const std::string& model) const {
   absl::MutexLock lock(&mu_);
   std::vector<int64_t> out;

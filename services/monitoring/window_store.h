@@ -103,6 +103,9 @@ class WindowStore {
   std::optional<int64_t> LatestWindowStart(const std::string& model, int64_t version,
                                            int64_t now_micros, bool include_open) const;
 
+  // The models holding windows, ascending.
+  std::vector<std::string> Models() const;
+
   // The versions of `model` holding windows, ascending.
   std::vector<int64_t> Versions(const std::string& model) const;
 
