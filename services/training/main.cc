@@ -14,6 +14,7 @@
 #include "services/training/pg_tracking_store.h"
 #include "services/training/tracking.h"
 #include "services/training/training_service.h"
+#include "services/training/trigger_manager.h"
 
 ABSL_FLAG(int64_t, max_artifact_bytes, int64_t{1} << 30,
           "Largest artifact UploadArtifact accepts, in bytes (at most 1 GiB: uploads are "
@@ -32,6 +33,7 @@ struct TrainingState {
   std::unique_ptr<mlops::training::PeerTrainingData> data;          // null without ingestion
   std::unique_ptr<mlops::training::PeerModelRegistrar> registrar;   // null without registry
   std::unique_ptr<mlops::training::JobManager> jobs;                // null without ingestion
+  std::unique_ptr<mlops::training::TriggerManager> triggers;        // null without ingestion
 };
 
 const mlops::PeerChannel* Peer(const mlops::ServiceContext& ctx, mlops::PeerService s) {
@@ -76,12 +78,20 @@ int main(int argc, char** argv) {
                                     state->registrar.get(), state->metrics.get()};
       state->jobs = std::make_unique<mlops::training::JobManager>(deps, job_options);
       mlops::training::JobManager* jobs = state->jobs.get();
-      ctx.on_ready->push_back([jobs] {
+      state->triggers = std::make_unique<mlops::training::TriggerManager>(
+          state->jobs_store.get(), jobs, state->tracking.get());
+      mlops::training::TriggerManager* triggers = state->triggers.get();
+      ctx.on_ready->push_back([jobs, triggers] {
         absl::Status s = jobs->Start();
         if (!s.ok()) mlops::LogError("training_jobs_start_failed", {{"status", s.ToString()}});
+        triggers->StartScheduler();
       });
-      ctx.on_drain->push_back([jobs] { jobs->Stop(); });
+      ctx.on_drain->push_back([jobs, triggers] {
+        triggers->StopScheduler();
+        jobs->Stop();
+      });
       options.jobs = jobs;
+      options.triggers = triggers;
     } else {
       mlops::LogWarn("training_jobs_disabled", {{"reason", "--ingestion_addr not set"}});
     }

@@ -302,8 +302,7 @@ TEST_F(TrainingJobsPgTest, SameInputsGiveAByteIdenticalArtifact) {
 }
 
 TEST_F(TrainingJobsPgTest, JobsLeftRunningByACrashAreResumedOnceOnRestart) {
-  jobs_->Stop();
-  MakeManager();  // not started: submitted jobs stay QUEUED
+  MakeManager();  // a new one, not started: submitted jobs stay QUEUED
   v1::TrainingJob job;
   ASSERT_TRUE(Submit(BinarySpec(), &job).ok());
   // Simulate a crash mid-run: the job RUNNING with a trial whose run is RUNNING.

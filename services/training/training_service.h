@@ -3,8 +3,9 @@
 // RPCs (experiments, runs, metrics, params, tags, artifacts). Each handler
 // authorizes, converts the request, calls Tracking, converts the answer.
 // The job RPCs (SubmitTrainingJob, GetJob, ListJobs, WatchJob, CancelJob)
-// and WatchRun are in training_service_jobs.cc; without a JobManager
-// (options.jobs) the job RPCs answer UNIMPLEMENTED.
+// and WatchRun are in training_service_jobs.cc, the trigger RPCs in
+// training_service_triggers.cc; without a JobManager / TriggerManager in
+// the options those RPCs answer UNIMPLEMENTED.
 //
 // Does not own its collaborators (main does). Thread-safe.
 
@@ -15,6 +16,7 @@
 #include "services/training/job_manager.h"
 #include "services/training/metrics.h"
 #include "services/training/tracking.h"
+#include "services/training/trigger_manager.h"
 
 namespace mlops::training {
 
@@ -23,8 +25,9 @@ struct TrainingServiceOptions {
   // 4 GiB; uploads are buffered in memory and Postgres bytea values are
   // limited, so ours is 1 GiB.
   int64_t max_artifact_bytes = int64_t{1} << 30;
-  // The job runner; null = the job RPCs are UNIMPLEMENTED.
+  // The job runner and the triggers; null = those RPCs are UNIMPLEMENTED.
   JobManager* jobs = nullptr;
+  TriggerManager* triggers = nullptr;
 };
 
 class TrainingServiceImpl final : public v1::TrainingService::Service {
@@ -79,6 +82,16 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
                         grpc::ServerWriter<v1::JobEvent>* writer) override;
   grpc::Status CancelJob(grpc::ServerContext* ctx, const v1::CancelJobRequest* req,
                          v1::TrainingJob* resp) override;
+
+  // Triggers (training_service_triggers.cc).
+  grpc::Status CreatePipelineTrigger(grpc::ServerContext* ctx,
+                                     const v1::CreatePipelineTriggerRequest* req,
+                                     v1::PipelineTrigger* resp) override;
+  grpc::Status ListPipelineTriggers(grpc::ServerContext* ctx,
+                                    const v1::ListPipelineTriggersRequest* req,
+                                    v1::ListPipelineTriggersResponse* resp) override;
+  grpc::Status FireTrigger(grpc::ServerContext* ctx, const v1::FireTriggerRequest* req,
+                           v1::FireTriggerResponse* resp) override;
 
  private:
   // Authorizes the call; the principal's name on success.

@@ -24,6 +24,7 @@
 #include "services/training/pg_tracking_store.h"
 #include "services/training/testing/fake_peers.h"
 #include "services/training/training_service.h"
+#include "services/training/trigger_manager.h"
 
 namespace mlops::training::testing {
 
@@ -57,16 +58,23 @@ class TrainingJobsPgTest : public PgTest {
     ASSERT_THAT(jobs_->Start(), IsOk());
   }
 
+  // (Re)builds the JobManager, TriggerManager, service and server; the old
+  // ones (if any) are gone first. The new JobManager is not started.
   void MakeManager() {
+    stub_.reset();
+    server_.reset();
+    triggers_.reset();
+    if (jobs_) jobs_->Stop();
     JobManagerOptions o;
     o.max_concurrent_jobs = 2;
     o.max_parallel_trials = 2;
     o.retry.initial_backoff = std::chrono::milliseconds(10);
     jobs_ = std::make_unique<JobManager>(
         JobDeps{job_store_.get(), tracking_.get(), data_.get(), registrar_.get(), metrics_.get()}, o);
+    triggers_ = std::make_unique<TriggerManager>(job_store_.get(), jobs_.get(), tracking_.get());
     TrainingServiceOptions so;
     so.jobs = jobs_.get();
-    server_.reset();
+    so.triggers = triggers_.get();
     service_ = std::make_unique<TrainingServiceImpl>(tracking_.get(), &authorizer_, metrics_.get(), so);
     auto server = GrpcTestServer::Start({service_.get()});
     ASSERT_TRUE(server.ok());
@@ -77,6 +85,7 @@ class TrainingJobsPgTest : public PgTest {
   void TearDown() override {
     stub_.reset();
     server_.reset();
+    triggers_.reset();
     if (jobs_) jobs_->Stop();
     jobs_.reset();
     service_.reset();
@@ -154,6 +163,7 @@ class TrainingJobsPgTest : public PgTest {
   std::unique_ptr<PeerTrainingData> data_;
   std::unique_ptr<PeerModelRegistrar> registrar_;
   std::unique_ptr<JobManager> jobs_;
+  std::unique_ptr<TriggerManager> triggers_;
   std::unique_ptr<TrainingServiceImpl> service_;
   std::unique_ptr<GrpcTestServer> server_;
   std::unique_ptr<v1::TrainingService::Stub> stub_;
