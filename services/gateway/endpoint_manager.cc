@@ -81,6 +81,10 @@ absl::Status EndpointManager::Persist(const Serving& s) {
 }
 
 absl::Status EndpointManager::Report(DeploymentEvent event) {
+  // The registry knows only its own rollouts (not local-only ones, not none).
+  if (event.rollout_id.empty() || event.rollout_id.rfind(kLocalRolloutPrefix, 0) == 0) {
+    return absl::OkStatus();
+  }
   event.at_micros = options_.now_micros();
   absl::StatusOr<std::string> id = reporter_->Report(event);
   if (!id.ok()) {
@@ -143,10 +147,10 @@ absl::StatusOr<std::shared_ptr<const Serving>> EndpointManager::Resolve(
   s->stats = std::make_shared<RolloutStats>();
   absl::StatusOr<std::shared_ptr<const LoadedModel>> primary = cache_->Get(model, *version, endpoint);
   if (!primary.ok()) {
-    DeploymentEvent ev = MakeEvent(endpoint, DeploymentEventType::kLoadFailed);
-    ev.primary_version = *version;
-    ev.reason = std::string(primary.status().message());
-    Report(ev).IgnoreError();
+    // No rollout: nothing the registry can record (LOAD_FAILED needs a rollout id).
+    LogError("model_load_failed", {{"endpoint", endpoint},
+                                   {"version", std::to_string(*version)},
+                                   {"status", primary.status().ToString()}});
     if (absl::IsUnavailable(primary.status())) return primary.status();
     return absl::FailedPreconditionError(absl::StrCat("endpoint \"", endpoint, "\": version ",
                                                       *version, " failed to load: ",
@@ -181,8 +185,18 @@ absl::StatusOr<RolloutRecord> EndpointManager::SetRollout(const StartRollout& st
   manual.spec_bytes = start.spec_bytes;
   manual.reason = start.reason;
   manual.at_micros = options_.now_micros();
-  MLOPS_ASSIGN_OR_RETURN(std::string rollout_id, reporter_->Report(manual));
-  if (rollout_id.empty()) rollout_id = options_.new_rollout_id();
+  absl::StatusOr<std::string> accepted = reporter_->Report(manual);
+  std::string rollout_id;
+  if (absl::IsUnimplemented(accepted.status())) {
+    // A registry without MANUAL_ROLLOUT: the rollout runs on this replica only.
+    rollout_id = options_.new_rollout_id();
+    LogWarn("rollout_local_only", {{"endpoint", start.endpoint}, {"rollout", rollout_id},
+                                   {"registry", std::string(accepted.status().message())}});
+  } else if (!accepted.ok()) {
+    return accepted.status();
+  } else {
+    rollout_id = accepted->empty() ? options_.new_rollout_id() : *accepted;
+  }
 
   auto s = std::make_shared<Serving>(*current);
   if (primary != current->primary->info.version) {
@@ -194,6 +208,9 @@ absl::StatusOr<RolloutRecord> EndpointManager::SetRollout(const StartRollout& st
     DeploymentEvent ev = MakeEvent(start.endpoint, DeploymentEventType::kLoadFailed, rollout_id, primary,
                        start.candidate_version);
     ev.reason = std::string(candidate.status().message());
+    Report(ev).IgnoreError();
+    ev.type = DeploymentEventType::kRolledBack;  // this replica gives up on the rollout
+    ev.reason = absl::StrCat("candidate failed to load: ", ev.reason);
     Report(ev).IgnoreError();
     return candidate.status();
   }

@@ -103,11 +103,16 @@ struct DesiredEndpoint {
   RolloutPlan plan;                      // of `rollout`
 };
 
+// Rollout ids this replica makes up for rollouts the registry does not know
+// (a registry without MANUAL_ROLLOUT); events about them are not reported.
+inline constexpr char kLocalRolloutPrefix[] = "ro-gw-";
+
 struct EndpointManagerOptions {
   std::function<int64_t()> now_micros;
   // Parses RolloutRecord::spec_bytes when restoring (rollout_convert.h).
   std::function<absl::StatusOr<RolloutPlan>(const std::string&)> parse_plan;
-  std::function<std::string()> new_rollout_id;  // used when the registry gives none
+  // Makes a local rollout id: kLocalRolloutPrefix + 16 hex.
+  std::function<std::string()> new_rollout_id;
 };
 
 class EndpointManager {

@@ -155,6 +155,33 @@ TEST_F(GatewayPgTest, CanarySplitsTrafficWithinStatisticalBounds) {
   EXPECT_EQ(events[1].type(), rv1::DEPLOYMENT_EVENT_TYPE_ROLLOUT_STARTED);
 }
 
+TEST_F(GatewayPgTest, RegistryWithoutManualRolloutsGetsALocalOnlyRollout) {
+  registry_.RejectManualRollouts(true);
+  iv1::Rollout rollout;
+  ASSERT_TRUE(SetRollout(Canary(2, {20, 100}), &rollout).ok());
+  EXPECT_EQ(rollout.rollout_id().rfind(kLocalRolloutPrefix, 0), 0u) << rollout.rollout_id();
+  EXPECT_EQ(rollout.state(), rv1::ROLLOUT_STATE_IN_PROGRESS);
+  ASSERT_TRUE(Rollback("local", &rollout).ok());
+  EXPECT_TRUE(registry_.events().empty());  // the registry does not know the rollout
+}
+
+TEST_F(GatewayPgTest, CandidateLoadFailureIsReportedAndChangesNothing) {
+  iv1::PredictResponse resp;
+  ASSERT_TRUE(Predict(ByKey(0, 1), &resp).ok());  // primary loaded
+  registry_.CorruptArtifacts(true);
+  iv1::Rollout rollout;
+  grpc::Status s = SetRollout(Canary(2, {20, 100}), &rollout);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS);
+  const auto events = registry_.events();
+  ASSERT_EQ(events.size(), 3u);  // asked for, failed to load, given up
+  EXPECT_EQ(events[1].type(), rv1::DEPLOYMENT_EVENT_TYPE_LOAD_FAILED);
+  EXPECT_EQ(events[2].type(), rv1::DEPLOYMENT_EVENT_TYPE_ROLLED_BACK);
+  EXPECT_EQ(events[2].rollout_id(), "ro-fake1");
+  EXPECT_EQ(GetRollout(&rollout).error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Predict(ByKey(0, 20), &resp).ok());
+  for (const auto& p : resp.predictions()) EXPECT_EQ(p.version(), 1);
+}
+
 TEST_F(GatewayPgTest, ShadowIsComparedAndLoggedButNeverReturned) {
   iv1::SetRolloutRequest req = Canary(2, {100});
   req.mutable_spec()->set_strategy(rv1::ROLLOUT_STRATEGY_SHADOW);

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     eo.parse_plan = PlanFromSpecBytes;
     eo.new_rollout_id = [] {
       thread_local std::mt19937_64 rng(std::random_device{}());
-      return absl::StrFormat("ro-%016x", rng());
+      return absl::StrFormat("%s%016x", kLocalRolloutPrefix, rng());
     };
     st->endpoints = std::make_unique<EndpointManager>(st->cache.get(), st->registry.get(),
                                                       st->registry.get(), st->store.get(),

@@ -146,6 +146,12 @@ grpc::Status FakeRegistry::RecordDeploymentEvent(grpc::ServerContext*,
                                                  const rv1::RecordDeploymentEventRequest* req,
                                                  rv1::RecordDeploymentEventResponse* resp) {
   if (fail_events_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "registry down");
+  if (reject_manual_ && req->type() == rv1::DEPLOYMENT_EVENT_TYPE_MANUAL_ROLLOUT) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "MANUAL_ROLLOUT is not supported");
+  }
+  if (req->rollout_id().empty() && req->type() != rv1::DEPLOYMENT_EVENT_TYPE_MANUAL_ROLLOUT) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "rollout_id: required");
+  }
   std::lock_guard<std::mutex> lock(mu_);
   events_.push_back(*req);
   resp->set_audit_sequence(static_cast<int64_t>(events_.size()));

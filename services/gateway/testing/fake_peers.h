@@ -38,6 +38,8 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
   void SetEndpoint(const std::string& endpoint, const std::string& model);
   void CorruptArtifacts(bool corrupt) { corrupt_ = corrupt; }
   void FailEvents(bool fail) { fail_events_ = fail; }
+  // As the platform's registry does today: MANUAL_ROLLOUT is UNIMPLEMENTED.
+  void RejectManualRollouts(bool reject) { reject_manual_ = reject; }
   std::vector<registry::v1::RecordDeploymentEventRequest> events() const;
   int artifact_reads() const { return artifact_reads_.load(); }
 
@@ -66,6 +68,7 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
   std::vector<registry::v1::RecordDeploymentEventRequest> events_;
   std::atomic<bool> corrupt_{false};
   std::atomic<bool> fail_events_{false};
+  std::atomic<bool> reject_manual_{false};
   std::atomic<int> artifact_reads_{0};
   int next_rollout_ = 1;
   std::condition_variable watch_cv_;

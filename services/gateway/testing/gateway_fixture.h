@@ -111,7 +111,7 @@ class GatewayPgTest : public PgTest {
     EndpointManagerOptions eo;
     eo.now_micros = [this] { return now_.load(); };
     eo.parse_plan = PlanFromSpecBytes;
-    eo.new_rollout_id = [] { return std::string("ro-local"); };
+    eo.new_rollout_id = [] { return std::string("ro-gw-0000000000000001"); };
     s->endpoints = std::make_unique<EndpointManager>(s->cache.get(), s->registry.get(),
                                                      s->registry.get(), s->store.get(),
                                                      s->metrics.get(), eo);
