@@ -65,5 +65,6 @@ void AddStatusCommands(std::vector<Command>& commands);
 void AddRegistryCommands(std::vector<Command>& commands);
 void AddDatasetCommands(std::vector<Command>& commands);
 void AddDatasetIngestCommands(std::vector<Command>& commands);
+void AddModelCommands(std::vector<Command>& commands);
 
 }  // namespace mlops::cli

@@ -43,6 +43,7 @@ std::vector<Command> AllCommands() {
   AddDatasetCommands(commands);
   AddDatasetIngestCommands(commands);
   AddRegistryCommands(commands);
+  AddModelCommands(commands);
   return commands;
 }
 
