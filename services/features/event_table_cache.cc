@@ -21,11 +21,13 @@ absl::Status ProtoRowsToBatch(const google::protobuf::RepeatedPtrField<common::v
                                                      row.values_size(), " values, expected ", n));
     }
     for (size_t c = 0; c < n; ++c) {
-      MLOPS_ASSIGN_OR_RETURN(
-          Value v, ValueFromProto(row.values(static_cast<int>(c)), schema.columns[c].type,
-                                  absl::StrCat("row ", first_row + i, ", column \"",
-                                               schema.columns[c].name, "\"")));
-      AppendToColumn(v, &out->columns[c]);
+      const cv1::Value& v = row.values(static_cast<int>(c));
+      if (!AppendProtoValue(v, &out->columns[c])) {
+        return ValueFromProto(v, schema.columns[c].type,
+                              absl::StrCat("row ", first_row + i, ", column \"",
+                                           schema.columns[c].name, "\""))
+            .status();
+      }
     }
   }
   out->num_rows += rows.size();

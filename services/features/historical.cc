@@ -229,11 +229,14 @@ absl::Status HistoricalRetrieval::Run(const v1::GetHistoricalFeaturesRequest& re
     MLOPS_ASSIGN_OR_RETURN(DataType key_type, DataTypeFromProto(kc.type()));
     ColumnVector col(key_type);
     for (size_t i = 0; i < in.rows.size(); ++i) {
-      const std::string where = absl::StrCat("row ", i, ", column \"", kc.name(), "\"");
-      MLOPS_ASSIGN_OR_RETURN(Value key, ValueFromProto(in.rows[i].values(key_cols[v]), key_type,
-                                                       where));
-      if (key.index() == 0) return absl::InvalidArgumentError(where + ": NULL entity key");
-      AppendToColumn(key, &col);
+      const cv1::Value& key = in.rows[i].values(key_cols[v]);
+      if (key.kind_case() == cv1::Value::KIND_NOT_SET || !AppendProtoValue(key, &col)) {
+        const std::string where = absl::StrCat("row ", i, ", column \"", kc.name(), "\"");
+        if (key.kind_case() == cv1::Value::KIND_NOT_SET) {
+          return absl::InvalidArgumentError(where + ": NULL entity key");
+        }
+        return ValueFromProto(key, key_type, where).status();
+      }
     }
     keys.push_back(std::move(col));
     MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const EventTable> table,
@@ -251,8 +254,12 @@ absl::Status HistoricalRetrieval::Run(const v1::GetHistoricalFeaturesRequest& re
     for (size_t v = 0; v < views.size(); ++v) {
       JoinInputChunk input;
       input.entity_keys = ColumnVector(keys[v].type());
-      for (size_t i = begin; i < end; ++i) {
-        AppendToColumn(keys[v].values.Get(i), &input.entity_keys);
+      ValueVector& k = input.entity_keys.values;
+      if (k.type == DataType::kInt64) {
+        k.ints.assign(keys[v].values.ints.begin() + begin, keys[v].values.ints.begin() + end);
+      } else {
+        k.strings.assign(keys[v].values.strings.begin() + begin,
+                         keys[v].values.strings.begin() + end);
       }
       input.timestamps.assign(times.begin() + begin, times.begin() + end);
       MLOPS_ASSIGN_OR_RETURN(JoinOutputChunk out, joins[v]->JoinChunk(std::move(input),
@@ -266,7 +273,7 @@ absl::Status HistoricalRetrieval::Run(const v1::GetHistoricalFeaturesRequest& re
       cv1::Row* row = chunk->add_rows();
       *row->mutable_values() = std::move(*in.rows[i].mutable_values());
       for (const std::vector<FeatureColumn>& cols : features) {
-        for (const FeatureColumn& col : cols) ValueToProto(col.Get(i - begin), row->add_values());
+        for (const FeatureColumn& col : cols) FeatureValueToProto(col, i - begin, row->add_values());
       }
     }
     MLOPS_RETURN_IF_ERROR(sink(msg));

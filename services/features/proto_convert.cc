@@ -188,6 +188,56 @@ void AppendToColumn(const Value& value, ColumnVector* column) {
   }
 }
 
+bool AppendProtoValue(const cv1::Value& v, ColumnVector* column) {
+  ValueVector& out = column->values;
+  const auto kind = v.kind_case();
+  if (kind == cv1::Value::KIND_NOT_SET) {
+    AppendToColumn(Value{}, column);
+    return true;
+  }
+  switch (out.type) {
+    case DataType::kInt64:
+      if (kind != cv1::Value::kInt64Value) return false;
+      out.ints.push_back(v.int64_value());
+      break;
+    case DataType::kDouble:
+      if (kind == cv1::Value::kDoubleValue) {
+        out.doubles.push_back(v.double_value());
+      } else if (kind == cv1::Value::kInt64Value) {
+        out.doubles.push_back(static_cast<double>(v.int64_value()));
+      } else {
+        return false;
+      }
+      break;
+    case DataType::kString:
+      if (kind != cv1::Value::kStringValue) return false;
+      out.strings.push_back(v.string_value());
+      break;
+    case DataType::kBool:
+      if (kind != cv1::Value::kBoolValue) return false;
+      out.ints.push_back(v.bool_value() ? 1 : 0);
+      break;
+    case DataType::kTimestamp:
+      if (kind != cv1::Value::kTimestampMicros) return false;
+      out.ints.push_back(v.timestamp_micros());
+      break;
+  }
+  if (!column->nulls.empty()) column->nulls.push_back(0);
+  return true;
+}
+
+void FeatureValueToProto(const FeatureColumn& column, size_t row, cv1::Value* out) {
+  if (column.status[row] != ValueStatus::kPresent) return;
+  const ValueVector& v = column.values;
+  switch (v.type) {
+    case DataType::kInt64: out->set_int64_value(v.ints[row]); break;
+    case DataType::kDouble: out->set_double_value(v.doubles[row]); break;
+    case DataType::kString: out->set_string_value(v.strings[row]); break;
+    case DataType::kBool: out->set_bool_value(v.ints[row] != 0); break;
+    case DataType::kTimestamp: out->set_timestamp_micros(v.ints[row]); break;
+  }
+}
+
 absl::StatusOr<ResolvedSpec> ResolveSpec(const fv1::FeatureViewSpec& in,
                                          const cv1::Schema& dataset_schema) {
   ResolvedSpec out;

@@ -42,6 +42,14 @@ absl::StatusOr<Value> ValueFromProto(const cv1::Value& value, DataType type,
 // Appends `value` (of `column`'s type, or NULL) to a column.
 void AppendToColumn(const Value& value, ColumnVector* column);
 
+// Appends a proto value to a column of its type without a Value in between
+// (INT64 into DOUBLE converts); false, with nothing appended, when the kind
+// does not fit the column. The hot path of reading rows.
+bool AppendProtoValue(const cv1::Value& value, ColumnVector* column);
+
+// Row `row` of a feature column as a proto value (unset unless PRESENT).
+void FeatureValueToProto(const FeatureColumn& column, size_t row, cv1::Value* out);
+
 // A validated, filled-in registration. `definition` is what the domain
 // evaluates (COUNT without a column counts the entity key column, which is
 // never NULL: the number of events).
