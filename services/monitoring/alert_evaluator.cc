@@ -292,9 +292,9 @@ absl::StatusOr<int> AlertEvaluator::PolicyReplaced(const v1::AlertPolicy& o,
   const bool same = o.version() == n.version() && o.metric() == n.metric() &&
                     o.feature() == n.feature() && o.comparison() == n.comparison() &&
                     o.threshold() == n.threshold();
-  if (same) return 0;
+  if (same && !n.disabled()) return 0;
   absl::MutexLock lock(&mu_);
-  return ResolveAll(o.model(), o.name(), "policy changed");
+  return ResolveAll(o.model(), o.name(), same ? "policy disabled" : "policy changed");
 }
 
 void AlertEvaluator::RecordAction(const std::string& alert_id, int index,

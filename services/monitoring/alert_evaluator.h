@@ -94,7 +94,8 @@ class AlertEvaluator {
   // A policy was deleted: its open alerts resolve ("policy deleted").
   absl::StatusOr<int> PolicyDeleted(const std::string& model, const std::string& name);
   // A policy was replaced: its open alerts resolve when what it watches
-  // (version, metric, feature, comparison, threshold) changed.
+  // (version, metric, feature, comparison, threshold) changed, or when it
+  // is now disabled (it is no longer evaluated).
   absl::StatusOr<int> PolicyReplaced(const v1::AlertPolicy& old_policy,
                                      const v1::AlertPolicy& new_policy);
 

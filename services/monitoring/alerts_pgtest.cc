@@ -184,6 +184,24 @@ TEST_F(AlertsPgTest, AccuracyPolicyUsesJoinedLabels) {
   EXPECT_DOUBLE_EQ(alerts[0].value(), 0.5);
 }
 
+TEST_F(AlertsPgTest, DisablingAPolicyResolvesItsAlerts) {
+  ASSERT_TRUE(SetRowsReference().ok());
+  v1::AlertPolicy p = DriftPolicy();
+  SetPolicy(p);
+  v1::LogPredictionsResponse logged;
+  ASSERT_TRUE(Log({At(kNow - kMinute, 400, 1.5)}, &logged).ok());
+  now_ = kNow + 1;
+  Evaluate();
+  ASSERT_EQ(List()[0].state(), v1::ALERT_STATE_PENDING);
+  p.set_disabled(true);
+  SetPolicy(p);
+  EXPECT_EQ(List()[0].state(), v1::ALERT_STATE_RESOLVED);
+  EXPECT_EQ(List()[0].summary(), "policy disabled");
+  now_ = kNow + kMinute - 1;  // still the same closed window: not re-opened
+  Evaluate();
+  EXPECT_EQ(List().size(), 1u);
+}
+
 TEST_F(AlertsPgTest, ListAndGetErrors) {
   v1::GetAlertRequest get;
   get.set_id("alert-42");
