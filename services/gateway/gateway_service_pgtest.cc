@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/metric_values.h"
 #include "common/xgboost/xgb_booster.h"
 #include "gmock/gmock.h"
 #include "services/gateway/testing/gateway_fixture.h"
@@ -82,6 +83,9 @@ TEST_F(GatewayPgTest, BadInputGetsExactCodesNamingRowAndFeature) {
   iv1::PredictRequest unknown = ByKey(1, 1);
   unknown.set_endpoint("nope");
   EXPECT_EQ(Predict(unknown, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(MetricValue(*stack_->prom, "mlops_gateway_predictions_total",
+                        {{"endpoint", "unknown"}, {"code", "INVALID_ARGUMENT"}}),
+            1.0);
 
   iv1::PredictRequest typed;
   typed.set_endpoint("fraud_ep");
@@ -204,6 +208,9 @@ TEST_F(GatewayPgTest, ShadowIsComparedAndLoggedButNeverReturned) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(monitoring_.records(monitoring::v1::VARIANT_SHADOW), 100);
+  stack_->endpoints->Tick();  // the analyzer publishes the agreement
+  EXPECT_EQ(MetricValue(*stack_->prom, "mlops_gateway_shadow_agreement_ratio"),
+            rollout.shadow().agreement_rate());
   EXPECT_EQ(monitoring_.records(monitoring::v1::VARIANT_PRIMARY), 100);
 }
 
@@ -228,6 +235,16 @@ TEST_F(GatewayPgTest, CandidateErrorsRollBackAutomaticallyWithoutFailingRequests
   iv1::PredictResponse resp;
   ASSERT_TRUE(Predict(ByKey(0, 50), &resp).ok());
   EXPECT_EQ(CountVariant(resp, iv1::VARIANT_PRIMARY), 50);
+  const prometheus::Registry& prom = *stack_->prom;
+  EXPECT_EQ(MetricValue(prom, "mlops_gateway_rollbacks_total",
+                        {{"endpoint", "fraud_ep"}, {"cause", "automatic"}}),
+            1.0);
+  EXPECT_GT(*MetricValue(prom, "mlops_gateway_predictions_total",
+                         {{"variant", "candidate"}, {"code", "INTERNAL"}}),
+            0);
+  EXPECT_EQ(MetricValue(prom, "mlops_gateway_rollout_state", {{"endpoint", "fraud_ep"}}),
+            static_cast<double>(rv1::ROLLOUT_STATE_ROLLED_BACK));
+  EXPECT_GT(*MetricValue(prom, "mlops_gateway_model_cpu_seconds_total", {{"endpoint", "fraud_ep"}}), 0);
 }
 
 TEST_F(GatewayPgTest, CanaryAdvancesStepByStepAndCompletes) {

@@ -16,6 +16,10 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry* registry) {
                      .Help("Rows per Predict call")
                      .Register(*registry)
                      .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 50, 100, 500, 1000});
+  model_cpu_ = &prometheus::BuildCounter()
+                    .Name("mlops_gateway_model_cpu_seconds_total")
+                    .Help("Thread CPU seconds spent inside the models, by endpoint")
+                    .Register(*registry);
   log_dropped_ = &prometheus::BuildCounter()
                       .Name("mlops_gateway_prediction_log_dropped_total")
                       .Help("Prediction records not delivered to monitoring")
@@ -64,6 +68,10 @@ void GatewayMetrics::Request(const std::string& endpoint, double seconds, int64_
                                                     0.01, 0.025, 0.05, 0.1, 0.25, 1})
       .Observe(seconds);
   batch_rows_->Observe(static_cast<double>(rows));
+}
+
+void GatewayMetrics::ModelCpu(const std::string& endpoint, double seconds) {
+  model_cpu_->Add({{"endpoint", endpoint}}).Increment(seconds);
 }
 
 void GatewayMetrics::RolledBack(const std::string& endpoint, bool automatic) {

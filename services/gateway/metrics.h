@@ -24,6 +24,9 @@ class GatewayMetrics final : public RolloutObserver {
                    const std::string& code, int64_t rows);
   // mlops_gateway_request_duration_seconds{endpoint}, mlops_gateway_batch_rows
   void Request(const std::string& endpoint, double seconds, int64_t rows);
+  // mlops_gateway_model_cpu_seconds_total{endpoint}: thread CPU time inside
+  // the model (divide by predictions_total for the cost per prediction).
+  void ModelCpu(const std::string& endpoint, double seconds);
   // mlops_gateway_prediction_log_{dropped,sent}_total
   void LogDropped(int64_t n) { log_dropped_->Increment(static_cast<double>(n)); }
   void LogSent(int64_t n) { log_sent_->Increment(static_cast<double>(n)); }
@@ -39,6 +42,7 @@ class GatewayMetrics final : public RolloutObserver {
   prometheus::Family<prometheus::Counter>* predictions_;
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Histogram* batch_rows_;
+  prometheus::Family<prometheus::Counter>* model_cpu_;
   prometheus::Counter* log_dropped_;
   prometheus::Counter* log_sent_;
   prometheus::Family<prometheus::Counter>* rollbacks_;

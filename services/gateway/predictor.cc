@@ -1,5 +1,7 @@
 #include "services/gateway/predictor.h"
 
+#include <time.h>
+
 #include <cmath>
 #include <random>
 #include <set>
@@ -18,7 +20,8 @@ namespace mv1 = ::mlops::monitoring::v1;
 
 // Everything one call carries between its steps (shared with its shadow task).
 struct Predictor::Call {
-  iv1::PredictRequest request;
+  const iv1::PredictRequest* request = nullptr;  // the caller's, or `owned` once shadowed
+  std::unique_ptr<iv1::PredictRequest> owned;
   std::shared_ptr<const Serving> serving;
   std::string request_id;
   std::chrono::system_clock::time_point deadline;
@@ -95,6 +98,18 @@ Predictor::Predictor(EndpointManager* endpoints, const PeerChannel* features,
 
 absl::StatusOr<iv1::PredictResponse> Predictor::Predict(
     const iv1::PredictRequest& request, std::chrono::system_clock::time_point grpc_deadline) {
+  absl::StatusOr<iv1::PredictResponse> out = PredictRows(request, grpc_deadline);
+  if (!out.ok() && metrics_ != nullptr) {
+    // Endpoint names from clients are unbounded: only known endpoints get a label.
+    const bool known = endpoints_->Find(request.endpoint()) != nullptr;
+    metrics_->Predictions(known ? request.endpoint() : "unknown", 0, "none",
+                          absl::StatusCodeToString(out.status().code()), request.rows_size());
+  }
+  return out;
+}
+
+absl::StatusOr<iv1::PredictResponse> Predictor::PredictRows(
+    const iv1::PredictRequest& request, std::chrono::system_clock::time_point grpc_deadline) {
   auto call = std::make_shared<Call>();
   Call& c = *call;
   c.started = std::chrono::steady_clock::now();
@@ -110,7 +125,7 @@ absl::StatusOr<iv1::PredictResponse> Predictor::Predict(
   }
   if (!serving.ok()) return serving.status();
   c.serving = *serving;
-  c.request = request;
+  c.request = &request;
   const int64_t budget = request.options().timeout_micros() > 0 ? request.options().timeout_micros()
                                                                 : options_.default_timeout_micros;
   c.deadline = std::min(grpc_deadline,
@@ -168,8 +183,11 @@ absl::StatusOr<iv1::PredictResponse> Predictor::Predict(
         cand ? c.candidate_inputs : c.primary_inputs, outs, latency);
   }
   if (metrics_ != nullptr) metrics_->Request(request.endpoint(), latency / 1e6, n);
-  iv1::PredictResponse response = c.response;
-  if (!c.shadow_rows.empty() && !shadows_.Submit([this, call] { Shadow(call); })) {
+  if (c.shadow_rows.empty()) return std::move(c.response);
+  iv1::PredictResponse response = c.response;  // the shadow task keeps its own copy
+  c.owned = std::make_unique<iv1::PredictRequest>(request);
+  c.request = c.owned.get();
+  if (!shadows_.Submit([this, call] { Shadow(call); })) {
     for (std::size_t i = 0; i < c.shadow_rows.size(); ++i) stats.comparison.RecordDropped();
   }
   return response;
@@ -186,12 +204,12 @@ absl::Status Predictor::FetchFeatures(Call& c) {
   };
   add_refs(c.serving->primary);
   if (!c.candidate_rows.empty() || !c.shadow_rows.empty()) add_refs(c.serving->candidate);
-  c.fetched.answer_row.assign(c.request.rows_size(), -1);
+  c.fetched.answer_row.assign(c.request->rows_size(), -1);
   fv1::GetOnlineFeaturesRequest req;
-  for (int r = 0; r < c.request.rows_size(); ++r) {
-    if (refs.empty() || !c.request.rows(r).has_entity_key()) continue;
+  for (int r = 0; r < c.request->rows_size(); ++r) {
+    if (refs.empty() || !c.request->rows(r).has_entity_key()) continue;
     c.fetched.answer_row[r] = req.entity_rows_size();
-    *req.add_entity_rows()->add_values() = c.request.rows(r).entity_key();
+    *req.add_entity_rows()->add_values() = c.request->rows(r).entity_key();
   }
   if (req.entity_rows_size() == 0) return absl::OkStatus();
   if (feature_stub_ == nullptr) {
@@ -226,15 +244,24 @@ absl::Status Predictor::PredictVariant(Call& c, bool candidate) {
   std::vector<int>& rows = candidate ? c.candidate_rows : c.primary_rows;
   const LoadedModel& model = candidate ? *c.serving->candidate : *c.serving->primary;
   const ModelSignature& sig = model.info.signature;
-  absl::StatusOr<FeatureMatrix> m = BuildFeatureMatrix(sig, c.request, rows, c.inline_index, c.fetched);
+  absl::StatusOr<FeatureMatrix> m = BuildFeatureMatrix(sig, *c.request, rows, c.inline_index, c.fetched);
   absl::StatusOr<xgb::Prediction> p = absl::UnknownError("not run");
-  if (m.ok()) p = model.model->Predict(m->values.data(), rows.size(), m->cols);
+  if (m.ok()) {
+    timespec cpu0{}, cpu1{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+    p = model.model->Predict(m->values.data(), rows.size(), m->cols);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    if (metrics_ != nullptr) {
+      metrics_->ModelCpu(c.request->endpoint(), static_cast<double>(cpu1.tv_sec - cpu0.tv_sec) +
+                                                    1e-9 * static_cast<double>(cpu1.tv_nsec - cpu0.tv_nsec));
+    }
+  }
   if (candidate && (!m.ok() || !p.ok())) {
     // The candidate failed: its rows go to the primary; the failure counts.
     const int64_t latency = MicrosSince(c.started);
     for (std::size_t i = 0; i < rows.size(); ++i) c.serving->stats->candidate.RecordError(latency);
     if (metrics_ != nullptr) {
-      metrics_->Predictions(c.request.endpoint(), model.info.version, "candidate", "INTERNAL",
+      metrics_->Predictions(c.request->endpoint(), model.info.version, "candidate", "INTERNAL",
                             static_cast<int64_t>(rows.size()));
     }
     c.primary_rows.insert(c.primary_rows.end(), rows.begin(), rows.end());
@@ -253,7 +280,7 @@ absl::Status Predictor::PredictVariant(Call& c, bool candidate) {
     out->set_variant(candidate ? iv1::VARIANT_CANDIDATE : iv1::VARIANT_PRIMARY);
     out->set_entity_found(m->entity_found[i]);
     for (const std::string& f : m->missing[i]) out->add_missing_features(f);
-    if (c.request.options().return_features()) {
+    if (c.request->options().return_features()) {
       for (std::size_t j = 0; j < sig.inputs.size(); ++j) {
         iv1::NamedValue* nv = out->add_features();
         nv->set_name(sig.inputs[j].name);
@@ -271,7 +298,7 @@ void Predictor::Shadow(std::shared_ptr<Call> call) {
   RolloutStats& stats = *c.serving->stats;
   const auto t0 = std::chrono::steady_clock::now();
   absl::StatusOr<FeatureMatrix> m =
-      BuildFeatureMatrix(model.info.signature, c.request, c.shadow_rows, c.inline_index, c.fetched);
+      BuildFeatureMatrix(model.info.signature, *c.request, c.shadow_rows, c.inline_index, c.fetched);
   absl::StatusOr<xgb::Prediction> p = absl::UnknownError("not run");
   if (m.ok()) p = model.model->Predict(m->values.data(), c.shadow_rows.size(), m->cols);
   // The shadow's latency: the primary's path up to the answer plus its own work.
@@ -293,7 +320,7 @@ void Predictor::Shadow(std::shared_ptr<Call> call) {
                                   c.serving->plan.agreement_tolerance));
   }
   if (metrics_ != nullptr) {
-    metrics_->Predictions(c.request.endpoint(), model.info.version, "shadow", "OK",
+    metrics_->Predictions(c.request->endpoint(), model.info.version, "shadow", "OK",
                           static_cast<int64_t>(c.shadow_rows.size()));
   }
   Log(c, model, mv1::VARIANT_SHADOW, c.shadow_rows, m->inputs, outs, latency);
@@ -310,7 +337,7 @@ void Predictor::Log(const Call& c, const LoadedModel& model, mv1::Variant varian
     LoggedPrediction lp;
     lp.model = model.info.model;
     lp.version = model.info.version;
-    lp.endpoint = c.request.endpoint();
+    lp.endpoint = c.request->endpoint();
     lp.variant = variant;
     lp.feature_names = names;
     mv1::PredictionRecord& rec = lp.record;

@@ -49,6 +49,8 @@ class Predictor {
 
  private:
   struct Call;
+  absl::StatusOr<inference::v1::PredictResponse> PredictRows(
+      const inference::v1::PredictRequest& request, std::chrono::system_clock::time_point deadline);
   absl::Status FetchFeatures(Call& call);
   absl::Status PredictVariant(Call& call, bool candidate);
   void Shadow(std::shared_ptr<Call> call);
