@@ -322,6 +322,11 @@ class AlertActionsPgTest : public AlertsPgTest {
   void Configure(MonitoringServiceOptions& options) override {
     options.alert_actions = &runner_;
   }
+  // The workers report into the service: stop them before it goes.
+  void TearDown() override {
+    runner_.Stop();
+    AlertsPgTest::TearDown();
+  }
   RecordingRetrain retrain_;
   ActionRunner runner_{&retrain_, nullptr};
 };
