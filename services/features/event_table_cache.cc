@@ -75,6 +75,8 @@ absl::StatusOr<std::shared_ptr<const EventTable>> EventTableCache::Get(
     const FeatureViewDefinition& definition, const std::string& version_id) {
   const std::string key =
       absl::StrCat(definition.name, "@", definition.version, "/", version_id);
+  std::promise<Result> promise;
+  std::shared_future<Result> other;  // set when another thread is reading the table
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(key);
@@ -82,17 +84,27 @@ absl::StatusOr<std::shared_ptr<const EventTable>> EventTableCache::Get(
       lru_.splice(lru_.begin(), lru_, it->second.lru);
       return it->second.table;
     }
+    auto loading = loading_.find(key);
+    if (loading != loading_.end()) {
+      other = loading->second;
+    } else {
+      loading_.emplace(key, promise.get_future().share());
+    }
   }
-  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const EventTable> table,
-                         LoadEventTable(*ingestion_, definition, version_id, pool_));
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(key);
-  if (it != entries_.end()) return it->second.table;
-  lru_.push_front(key);
-  Entry e{table, table->MemoryBytes(), lru_.begin()};
-  bytes_ += e.bytes;
-  entries_.emplace(key, std::move(e));
-  EvictLocked();
+  if (other.valid()) return other.get();
+  Result table = LoadEventTable(*ingestion_, definition, version_id, pool_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    loading_.erase(key);
+    if (table.ok()) {
+      lru_.push_front(key);
+      Entry e{*table, (*table)->MemoryBytes(), lru_.begin()};
+      bytes_ += e.bytes;
+      entries_.emplace(key, std::move(e));
+      EvictLocked();
+    }
+  }
+  promise.set_value(table);
   return table;
 }
 

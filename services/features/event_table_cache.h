@@ -3,10 +3,11 @@
 // version) pairs, read from the ingestion service on first use and kept in
 // memory, least recently used evicted first when their total size exceeds
 // the budget (a table in use stays alive through its shared_ptr).
-// Thread-safe; two threads missing the same key may both load it (the
-// second result is dropped).
+// Thread-safe; threads missing the same key wait for one load (a failed load
+// is not cached: the next call tries again).
 
 #include <cstdint>
+#include <future>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -54,12 +55,15 @@ class EventTableCache {
   };
   void EvictLocked();
 
+  using Result = absl::StatusOr<std::shared_ptr<const EventTable>>;
+
   const IngestionClient* const ingestion_;
   ThreadPool* const pool_;
   const size_t max_bytes_;
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_;  // guarded by mu_
   std::list<std::string> lru_;                       // front = most recent; guarded by mu_
+  absl::flat_hash_map<std::string, std::shared_future<Result>> loading_;  // guarded by mu_
   size_t bytes_ = 0;                                 // guarded by mu_
 };
 

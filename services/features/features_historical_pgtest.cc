@@ -3,6 +3,7 @@
 // from the future, TTL, windows), dataset input, pinned source versions,
 // several views, determinism and bad input codes.
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -133,6 +134,30 @@ TEST_F(HistoricalTest, PointInTimeValuesThroughTheStream) {
   ASSERT_TRUE(Get(pinned, &header, &old_rows).ok());
   EXPECT_EQ(header.views(0).source_dataset_version_id(), v1_);
   EXPECT_EQ(old_rows.at(0).values(3).double_value(), 2);
+}
+
+TEST_F(HistoricalTest, ConcurrentColdRequestsAgree) {
+  // Several requests on a cold cache (EventTableCache makes them share one
+  // table load; this checks that they all get the same answer).
+  fv1::GetHistoricalFeaturesRequest req = Inline({{1, kT0 + kHour}, {2, kT0 + 2 * kHour}});
+  req.add_feature_refs("spend:*");
+  constexpr int kThreads = 4;
+  std::vector<std::vector<cv1::Row>> rows(kThreads);
+  std::vector<grpc::Status> statuses(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      fv1::HistoricalFeaturesHeader header;
+      statuses[i] = Get(req, &header, &rows[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    ASSERT_EQ(rows[i].size(), 2u);
+    EXPECT_EQ(rows[i][0].SerializeAsString(), rows[0][0].SerializeAsString());
+    EXPECT_EQ(rows[i][1].values(3).double_value(), 10);
+  }
 }
 
 TEST_F(HistoricalTest, DatasetInputIsReadFromIngestion) {
