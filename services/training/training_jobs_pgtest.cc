@@ -247,6 +247,34 @@ TEST_F(TrainingJobsPgTest, GridSearchRunsEveryTrialAndKeepsTheBest) {
   EXPECT_DOUBLE_EQ(job.best_objective_value(), best);
 }
 
+TEST_F(TrainingJobsPgTest, MedianStoppingStopsATrialWorseThanTheCompletedOnes) {
+  v1::TrainingJobSpec spec = BinarySpec();
+  spec.mutable_hyperparameters()->erase("max_depth");
+  v1::SearchSpec* search = spec.mutable_search();
+  search->set_algorithm(v1::SEARCH_ALGORITHM_GRID);
+  search->set_parallelism(1);  // trial 0 completes before trial 1 starts
+  auto* depth = search->add_parameters();
+  depth->set_name("max_depth");
+  depth->mutable_categorical()->add_values("6");
+  depth->mutable_categorical()->add_values("1");  // stumps: a worse AUC curve
+  search->mutable_median_stopping()->set_enabled(true);
+  search->mutable_median_stopping()->set_min_completed_trials(1);
+  search->mutable_median_stopping()->set_min_step(2);
+  const v1::TrainingJob job = SubmitAndWait(spec);
+  ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.failure_reason();
+  ASSERT_EQ(job.trials_size(), 2);
+  EXPECT_EQ(job.trials(0).status(), v1::RUN_STATUS_SUCCEEDED);
+  EXPECT_EQ(job.trials(1).status(), v1::RUN_STATUS_STOPPED_EARLY);
+  EXPECT_THAT(job.trials(1).failure_reason(), HasSubstr("median stopping rule at round 2"));
+  EXPECT_EQ(job.trial_counts().stopped_early(), 1);
+  EXPECT_EQ(job.best_run_id(), job.trials(0).run_id());
+  MLOPS_ASSERT_OK_AND_ASSIGN(training::Run stopped, tracking_->GetRun(job.trials(1).run_id()));
+  EXPECT_EQ(stopped.status, RunStatus::kStoppedEarly);
+  MLOPS_ASSERT_OK_AND_ASSIGN(MetricHistoryPage curve,
+                             tracking_->GetMetricHistory(stopped.id, "validation_auc", "", 1000));
+  EXPECT_EQ(curve.points.size(), 3u);  // rounds 0..2 kept
+}
+
 TEST_F(TrainingJobsPgTest, CancelStopsTheRunningTrialAndIsANoOpTwice) {
   v1::TrainingJobSpec spec = BinarySpec();
   (*spec.mutable_hyperparameters())["num_boost_round"] = "100000";

@@ -284,6 +284,7 @@ grpc::Status TrainingServiceImpl::GetRun(grpc::ServerContext* ctx, const v1::Get
   absl::StatusOr<Run> run = tracking_->GetRun(req->run_id());
   if (!run.ok()) return Finish("GetRun", run.status());
   ToProto(*run, resp);
+  AddJobCause(resp);
   return grpc::Status::OK;
 }
 

@@ -97,6 +97,9 @@ class TrainingServiceImpl final : public v1::TrainingService::Service {
   // Authorizes the call; the principal's name on success.
   absl::StatusOr<std::string> Authorize(grpc::ServerContext* ctx, Role role) const;
   void CountEnd(bool changed, RunStatus status);
+  // A job trial's run: the job's cause, and the trigger and alert that
+  // started it in the run's lineage (training_service_jobs.cc).
+  void AddJobCause(v1::Run* run) const;
 
   Tracking* tracking_;
   const Authorizer* authorizer_;

@@ -29,6 +29,18 @@ bool TerminalJob(v1::JobState s) {
 
 }  // namespace
 
+void TrainingServiceImpl::AddJobCause(v1::Run* run) const {
+  if (run->job_id().empty() || options_.jobs == nullptr) return;
+  absl::StatusOr<v1::TrainingJob> job = options_.jobs->Get(run->job_id());
+  if (!job.ok()) return;
+  *run->mutable_cause() = job->cause();
+  for (const common::v1::ResourceRef& ref : job->lineage().inputs()) {
+    if (ref.kind() == common::v1::RESOURCE_KIND_PIPELINE_TRIGGER || ref.kind() == common::v1::RESOURCE_KIND_ALERT) {
+      *run->mutable_lineage()->add_inputs() = ref;
+    }
+  }
+}
+
 grpc::Status TrainingServiceImpl::SubmitTrainingJob(grpc::ServerContext* ctx,
                                                     const v1::SubmitTrainingJobRequest* req,
                                                     v1::TrainingJob* resp) {

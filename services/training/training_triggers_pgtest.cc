@@ -95,6 +95,17 @@ TEST_F(TriggersPgTest, AMonitoringAlertStartsOneJobThatRecordsTheAlert) {
     alert_in_lineage |= ref.kind() == common::v1::RESOURCE_KIND_ALERT && ref.id() == "17";
   }
   EXPECT_TRUE(alert_in_lineage);
+  v1::GetRunRequest get_run;
+  get_run.set_run_id(job.best_run_id());
+  v1::Run run_proto;
+  ASSERT_TRUE(stub_->GetRun(Ctx().get(), get_run, &run_proto).ok());
+  EXPECT_EQ(run_proto.cause().alert_id(), "17");
+  EXPECT_EQ(run_proto.cause().trigger_name(), "retrain_on_drift");
+  bool alert_in_run_lineage = false;
+  for (const auto& ref : run_proto.lineage().inputs()) {
+    alert_in_run_lineage |= ref.kind() == common::v1::RESOURCE_KIND_ALERT && ref.id() == "17";
+  }
+  EXPECT_TRUE(alert_in_run_lineage);
   const registry::v1::RegisterModelVersionHeader h = peers_.registry.headers().at(0);
   bool alert_in_registry = false;
   for (const auto& ref : h.lineage().other_inputs()) {
