@@ -100,32 +100,44 @@ absl::Status EndpointManager::Restore() {
   MLOPS_ASSIGN_OR_RETURN(std::vector<EndpointRecord> records, store_->LoadAll());
   std::lock_guard<std::mutex> change(change_mu_);
   for (const EndpointRecord& e : records) {
-    auto s = std::make_shared<Serving>();
-    s->endpoint = e.endpoint;
-    s->model = e.model;
-    MLOPS_ASSIGN_OR_RETURN(s->primary, cache_->Get(e.model, e.primary_version, e.endpoint));
-    if (e.previous_version != 0) {
-      absl::StatusOr<std::shared_ptr<const LoadedModel>> prev =
-          cache_->Get(e.model, e.previous_version, e.endpoint);
-      if (prev.ok()) s->previous = *prev;
+    absl::Status s = RestoreOne(e);
+    if (!s.ok()) {
+      // Retried by Tick and by the endpoint's next Predict; never replaced by a
+      // fresh lazy load, which would forget the persisted rollout.
+      LogWarn("endpoint_not_restored", {{"endpoint", e.endpoint}, {"status", s.ToString()}});
+      pending_restore_[e.endpoint] = e;
     }
-    s->stats = std::make_shared<RolloutStats>();
-    if (e.rollout) {
-      s->rollout = e.rollout;
-      MLOPS_ASSIGN_OR_RETURN(s->plan, options_.parse_plan(e.rollout->spec_bytes));
-      if (IsActive(e.rollout->state)) {
-        MLOPS_ASSIGN_OR_RETURN(s->candidate,
-                               cache_->Get(e.model, e.rollout->candidate_version, e.endpoint));
-        // The window restarts: statistics of the old process are gone.
-        s->rollout->step_started_at_micros = options_.now_micros();
-      }
-    }
-    s->generation = ++generation_;
-    LogInfo("endpoint_restored", {{"endpoint", e.endpoint},
-                                  {"primary", std::to_string(e.primary_version)},
-                                  {"rollout", e.rollout ? e.rollout->rollout_id : ""}});
-    Publish(std::move(s));
   }
+  return absl::OkStatus();
+}
+
+absl::Status EndpointManager::RestoreOne(const EndpointRecord& e) {
+  auto s = std::make_shared<Serving>();
+  s->endpoint = e.endpoint;
+  s->model = e.model;
+  MLOPS_ASSIGN_OR_RETURN(s->primary, cache_->Get(e.model, e.primary_version, e.endpoint));
+  if (e.previous_version != 0) {
+    absl::StatusOr<std::shared_ptr<const LoadedModel>> prev =
+        cache_->Get(e.model, e.previous_version, e.endpoint);
+    if (prev.ok()) s->previous = *prev;
+  }
+  s->stats = std::make_shared<RolloutStats>();
+  if (e.rollout) {
+    s->rollout = e.rollout;
+    MLOPS_ASSIGN_OR_RETURN(s->plan, options_.parse_plan(e.rollout->spec_bytes));
+    if (IsActive(e.rollout->state)) {
+      MLOPS_ASSIGN_OR_RETURN(s->candidate,
+                             cache_->Get(e.model, e.rollout->candidate_version, e.endpoint));
+      // The window restarts: statistics of the old process are gone.
+      s->rollout->step_started_at_micros = options_.now_micros();
+    }
+  }
+  s->generation = ++generation_;
+  LogInfo("endpoint_restored", {{"endpoint", e.endpoint},
+                                {"primary", std::to_string(e.primary_version)},
+                                {"rollout", e.rollout ? e.rollout->rollout_id : ""}});
+  Publish(std::move(s));
+  pending_restore_.erase(e.endpoint);
   return absl::OkStatus();
 }
 
@@ -134,6 +146,15 @@ absl::StatusOr<std::shared_ptr<const Serving>> EndpointManager::Resolve(
   if (std::shared_ptr<const Serving> s = Find(endpoint)) return s;
   std::lock_guard<std::mutex> change(change_mu_);
   if (std::shared_ptr<const Serving> s = Find(endpoint)) return s;
+  if (auto it = pending_restore_.find(endpoint); it != pending_restore_.end()) {
+    const EndpointRecord record = it->second;
+    absl::Status restored = RestoreOne(record);
+    if (!restored.ok()) {
+      return absl::UnavailableError(absl::StrCat("endpoint \"", endpoint,
+                                                 "\": not restored yet: ", restored.message()));
+    }
+    return Find(endpoint);
+  }
   MLOPS_ASSIGN_OR_RETURN(std::string model, directory_->EndpointModel(endpoint));
   absl::StatusOr<int64_t> version = directory_->ProductionVersion(model);
   if (absl::IsNotFound(version.status())) {
@@ -313,6 +334,9 @@ absl::StatusOr<RolloutRecord> EndpointManager::Rollback(const std::string& endpo
 
 void EndpointManager::Tick() {
   std::lock_guard<std::mutex> change(change_mu_);
+  std::vector<EndpointRecord> pending;
+  for (const auto& [name, record] : pending_restore_) pending.push_back(record);
+  for (const EndpointRecord& record : pending) RestoreOne(record).IgnoreError();
   for (const std::shared_ptr<const Serving>& s : List()) {
     if (s->rollout && s->rollout->state == RolloutState::kInProgress) AnalyzeOne(s);
   }

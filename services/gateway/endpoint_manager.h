@@ -122,6 +122,8 @@ class EndpointManager {
                   EndpointStore* store, RolloutObserver* observer, EndpointManagerOptions options);
 
   // Loads every persisted endpoint and its models; resumes active rollouts.
+  // An endpoint whose models cannot be loaded now (registry down) is retried
+  // by Tick and by its next Resolve; only the store failing is an error.
   absl::Status Restore();
 
   // The endpoint's serving snapshot, loading it from the registry the first
@@ -150,6 +152,7 @@ class EndpointManager {
 
  private:
   void Publish(std::shared_ptr<const Serving> serving);
+  absl::Status RestoreOne(const EndpointRecord& record);  // change_mu_ held
   absl::Status Persist(const Serving& s);
   absl::Status Report(DeploymentEvent event);
   absl::Status ApplyRollback(std::shared_ptr<const Serving> s, const std::string& reason,
@@ -167,6 +170,7 @@ class EndpointManager {
   mutable std::mutex mu_;  // guards the maps below
   std::map<std::string, std::shared_ptr<const Serving>> serving_;
   std::map<std::string, AnalysisResult> analysis_;
+  std::map<std::string, EndpointRecord> pending_restore_;  // change_mu_; failed to restore
   int64_t generation_ = 0;
 };
 

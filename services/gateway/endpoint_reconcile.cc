@@ -59,6 +59,7 @@ absl::Status EndpointManager::ApplyDesired(const DesiredEndpoint& d) {
   s->generation = ++generation_;
   MLOPS_RETURN_IF_ERROR(Persist(*s));
   Publish(s);
+  pending_restore_.erase(d.endpoint);  // the registry's state replaces what was not restored
   LogInfo("endpoint_reconciled", {{"endpoint", d.endpoint},
                                   {"primary", std::to_string(s->primary->info.version)},
                                   {"rollout", s->rollout ? s->rollout->rollout_id : ""}});

@@ -335,6 +335,23 @@ TEST_F(GatewayPgTest, RestartedGatewayResumesTheRollout) {
   EXPECT_NEAR(candidate, 300, 5 * 14.5);
 }
 
+TEST_F(GatewayPgTest, RestartWhileTheRegistryFailsRestoresTheRolloutLater) {
+  iv1::Rollout before;
+  ASSERT_TRUE(SetRollout(Canary(2, {30, 100}), &before).ok());
+  registry_.CorruptArtifacts(true);  // every load fails its sha256 check
+  Restart();
+  iv1::PredictResponse resp;
+  EXPECT_EQ(Predict(ByKey(0, 10), &resp).error_code(), grpc::StatusCode::UNAVAILABLE);
+  iv1::Rollout after;
+  EXPECT_EQ(GetRollout(&after).error_code(), grpc::StatusCode::NOT_FOUND);
+  registry_.CorruptArtifacts(false);
+  ASSERT_TRUE(Predict(ByKey(0, 100), &resp).ok());
+  EXPECT_GT(CountVariant(resp, iv1::VARIANT_CANDIDATE), 0);
+  ASSERT_TRUE(GetRollout(&after).ok());
+  EXPECT_EQ(after.rollout_id(), before.rollout_id());
+  EXPECT_EQ(after.state(), rv1::ROLLOUT_STATE_IN_PROGRESS);
+}
+
 TEST_F(GatewayPgTest, MonitoringOutageDropsLogRecordsButNeverFailsPredict) {
   monitoring_.Fail(true);
   for (int i = 0; i < 20; ++i) {
