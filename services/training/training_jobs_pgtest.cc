@@ -192,7 +192,7 @@ TEST_F(TrainingJobsPgTest, BadInputGetsExactCodes) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
-TEST_F(TrainingJobsPgTest, IdempotencyKeyReturnsTheFirstJobOrAlreadyExists) {
+TEST_F(TrainingJobsPgTest, IdempotencyKeyReturnsTheFirstJobAndListJobsPages) {
   v1::TrainingJob first, again, other;
   ASSERT_TRUE(Submit(BinarySpec(), &first, "retrain-1").ok());
   ASSERT_TRUE(Submit(BinarySpec(), &again, "retrain-1").ok());
@@ -201,6 +201,33 @@ TEST_F(TrainingJobsPgTest, IdempotencyKeyReturnsTheFirstJobOrAlreadyExists) {
   changed.set_seed(8);
   EXPECT_EQ(Submit(changed, &other, "retrain-1").error_code(), grpc::StatusCode::ALREADY_EXISTS);
   WaitForEnd(first.id());
+
+  // ListJobs: newest first, paged, filtered by state and experiment.
+  ASSERT_TRUE(Submit(changed, &other, "retrain-2").ok());
+  WaitForEnd(other.id());
+  v1::ListJobsRequest list;
+  list.mutable_page()->set_page_size(1);
+  v1::ListJobsResponse page1, page2;
+  ASSERT_TRUE(stub_->ListJobs(Ctx().get(), list, &page1).ok());
+  ASSERT_EQ(page1.jobs_size(), 1);
+  EXPECT_EQ(page1.jobs(0).id(), other.id());
+  ASSERT_FALSE(page1.next_page_token().empty());
+  list.mutable_page()->set_page_token(page1.next_page_token());
+  ASSERT_TRUE(stub_->ListJobs(Ctx().get(), list, &page2).ok());
+  ASSERT_EQ(page2.jobs_size(), 1);
+  EXPECT_EQ(page2.jobs(0).id(), first.id());
+  EXPECT_TRUE(page2.next_page_token().empty());
+  v1::ListJobsRequest running;
+  running.add_states(v1::JOB_STATE_RUNNING);
+  v1::ListJobsResponse none;
+  ASSERT_TRUE(stub_->ListJobs(Ctx().get(), running, &none).ok());
+  EXPECT_EQ(none.jobs_size(), 0);
+  v1::ListJobsRequest unknown;
+  unknown.set_experiment("no_such_experiment");
+  EXPECT_EQ(stub_->ListJobs(Ctx().get(), unknown, &none).error_code(), grpc::StatusCode::NOT_FOUND);
+  unknown.set_experiment("");
+  unknown.mutable_page()->set_page_token("garbage!");
+  EXPECT_EQ(stub_->ListJobs(Ctx().get(), unknown, &none).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(TrainingJobsPgTest, AHyperparameterXgboostRejectsFailsTheTrialWithItsMessage) {
