@@ -7,6 +7,7 @@
 #include "common/log/log.h"
 #include "common/server/service_main.h"
 #include "mlops_migrations/training_migrations.h"
+#include "services/training/dataset_follower.h"
 #include "services/training/job_manager.h"
 #include "services/training/metrics.h"
 #include "services/training/peer_clients.h"
@@ -34,6 +35,7 @@ struct TrainingState {
   std::unique_ptr<mlops::training::PeerModelRegistrar> registrar;   // null without registry
   std::unique_ptr<mlops::training::JobManager> jobs;                // null without ingestion
   std::unique_ptr<mlops::training::TriggerManager> triggers;        // null without ingestion
+  std::unique_ptr<mlops::training::DatasetFollower> follower;       // null without ingestion
 };
 
 const mlops::PeerChannel* Peer(const mlops::ServiceContext& ctx, mlops::PeerService s) {
@@ -81,12 +83,16 @@ int main(int argc, char** argv) {
       state->triggers = std::make_unique<mlops::training::TriggerManager>(
           state->jobs_store.get(), jobs, state->tracking.get());
       mlops::training::TriggerManager* triggers = state->triggers.get();
-      ctx.on_ready->push_back([jobs, triggers] {
+      state->follower = std::make_unique<mlops::training::DatasetFollower>(ingestion, triggers);
+      mlops::training::DatasetFollower* follower = state->follower.get();
+      ctx.on_ready->push_back([jobs, triggers, follower] {
         absl::Status s = jobs->Start();
         if (!s.ok()) mlops::LogError("training_jobs_start_failed", {{"status", s.ToString()}});
         triggers->StartScheduler();
+        follower->Start();
       });
-      ctx.on_drain->push_back([jobs, triggers] {
+      ctx.on_drain->push_back([jobs, triggers, follower] {
+        follower->Stop();
         triggers->StopScheduler();
         jobs->Stop();
       });

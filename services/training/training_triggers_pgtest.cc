@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gmock/gmock.h"
+#include "services/training/dataset_follower.h"
 #include "services/training/testing/jobs_pgtest_fixture.h"
 
 namespace mlops::training {
@@ -175,6 +176,40 @@ TEST_F(TriggersPgTest, ScheduleFiresWhenDueAndNotBefore) {
   // Not due again until the next interval.
   MLOPS_ASSERT_OK_AND_ASSIGN(auto later, triggers_->FireDueSchedules(created.next_fire_at_micros() + 10));
   EXPECT_TRUE(later.empty());
+}
+
+TEST_F(TriggersPgTest, ANewDatasetVersionFiresItsTriggersOncePerVersion) {
+  v1::PipelineTrigger t = AlertTrigger("fresh_data");
+  t.set_kind(v1::TRIGGER_KIND_NEW_DATASET_VERSION);
+  t.clear_model_name();
+  ASSERT_TRUE(Create(t).ok());
+  DatasetFollower follower(channel_.get(), triggers_.get());
+  follower.Start();
+  ingestion::v1::DatasetVersion v;
+  v.set_dataset("loans");
+  v.set_id(testing::kVersionId);
+  v.set_sequence(2);
+  // The stream may open after a first push: push until one is handled (bounded).
+  for (int i = 0; i < 500 && follower.versions_seen() == 0; ++i) {
+    if (i % 50 == 0) peers_.ingestion.PushVersion(v);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(follower.versions_seen(), 1);
+  peers_.ingestion.PushVersion(v);  // delivered again: de-duplicated
+  for (int i = 0; i < 500 && follower.versions_seen() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  follower.Stop();
+  v1::ListJobsRequest list;
+  list.set_trigger_name("fresh_data");
+  v1::ListJobsResponse jobs;
+  ASSERT_TRUE(stub_->ListJobs(Ctx().get(), list, &jobs).ok());
+  ASSERT_EQ(jobs.jobs_size(), 1);
+  const v1::TrainingJob job = WaitForEnd(jobs.jobs(0).id());
+  EXPECT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.failure_reason();
+  EXPECT_EQ(job.cause().kind(), v1::TRIGGER_KIND_NEW_DATASET_VERSION);
+  EXPECT_EQ(job.cause().dataset_version_id(), testing::kVersionId);
+  EXPECT_EQ(job.cause().reason(), "new dataset version");
+  EXPECT_EQ(job.spec().data().dataset_version_id(), testing::kVersionId);
+  EXPECT_EQ(job.resolved_inputs().dataset_version_id(), testing::kVersionId);
 }
 
 }  // namespace

@@ -246,6 +246,31 @@ absl::StatusOr<std::vector<v1::FiredTrigger>> TriggerManager::FireDueSchedules(i
   return out;
 }
 
+absl::StatusOr<std::vector<v1::FiredTrigger>> TriggerManager::FireForDatasetVersion(
+    const std::string& dataset, const std::string& version_id) {
+  TriggerListFilter filter;
+  filter.kind = v1::TRIGGER_KIND_NEW_DATASET_VERSION;
+  filter.dataset = dataset;
+  filter.limit = 1000;
+  MLOPS_ASSIGN_OR_RETURN(std::vector<TriggerRow> rows, store_->ListTriggers(filter));
+  std::vector<v1::FiredTrigger> out;
+  absl::MutexLock lock(&fire_mu_);
+  for (const TriggerRow& row : rows) {
+    MLOPS_ASSIGN_OR_RETURN(v1::PipelineTrigger t, Parse(row));
+    v1::TriggerCause cause;
+    cause.set_kind(v1::TRIGGER_KIND_NEW_DATASET_VERSION);
+    cause.set_trigger_name(t.name());
+    cause.set_dataset_version_id(version_id);
+    cause.set_principal(t.principal());
+    cause.set_reason("new dataset version");
+    cause.set_fired_at_micros(tracking_->Now());
+    MLOPS_ASSIGN_OR_RETURN(v1::FiredTrigger fired,
+                           FireOne(std::move(t), cause, absl::StrCat("version:", version_id), version_id));
+    out.push_back(std::move(fired));
+  }
+  return out;
+}
+
 void TriggerManager::StartScheduler() {
   scheduler_ = std::thread([this] {
     while (true) {

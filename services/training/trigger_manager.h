@@ -46,6 +46,12 @@ class TriggerManager {
   // public so tests can drive time). Returns the results.
   absl::StatusOr<std::vector<v1::FiredTrigger>> FireDueSchedules(int64_t now_micros);
 
+  // Fires every NEW_DATASET_VERSION trigger that follows `dataset` for its
+  // new version (de-duplicated per (trigger, version id): a repeated
+  // delivery starts no second job).
+  absl::StatusOr<std::vector<v1::FiredTrigger>> FireForDatasetVersion(const std::string& dataset,
+                                                                      const std::string& version_id);
+
   void StartScheduler();
   void StopScheduler();
 

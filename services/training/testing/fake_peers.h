@@ -6,9 +6,11 @@
 // They can be told to answer UNAVAILABLE a few times. Thread-safe.
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -82,6 +84,31 @@ class FakeIngestion final : public ingestion::v1::IngestionService::Service {
   std::atomic<int> read_unavailable{0};
   std::atomic<int> reads{0};
 
+  // Every open WatchDatasetVersions stream sends the versions pushed here.
+  void PushVersion(const ingestion::v1::DatasetVersion& v) {
+    absl::MutexLock lock(&mu_);
+    pushed_.push_back(v);
+  }
+  grpc::Status WatchDatasetVersions(grpc::ServerContext* ctx, const ingestion::v1::WatchDatasetVersionsRequest*,
+                                    grpc::ServerWriter<ingestion::v1::WatchDatasetVersionsResponse>* writer) override {
+    std::size_t sent = 0;
+    for (int i = 0; i < 6000 && !ctx->IsCancelled(); ++i) {  // at most 60 s
+      std::vector<ingestion::v1::DatasetVersion> fresh;
+      {
+        absl::MutexLock lock(&mu_);
+        fresh.assign(pushed_.begin() + static_cast<std::ptrdiff_t>(sent), pushed_.end());
+        sent = pushed_.size();
+      }
+      for (const auto& v : fresh) {
+        ingestion::v1::WatchDatasetVersionsResponse msg;
+        *msg.mutable_version() = v;
+        if (!writer->Write(msg)) return grpc::Status::CANCELLED;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return grpc::Status::CANCELLED;
+  }
+
   grpc::Status GetDataset(grpc::ServerContext*, const ingestion::v1::GetDatasetRequest* req,
                           ingestion::v1::Dataset* resp) override {
     if (req->name() != "loans") return {grpc::StatusCode::NOT_FOUND, "dataset \"" + req->name() + "\" not found"};
@@ -129,6 +156,10 @@ class FakeIngestion final : public ingestion::v1::IngestionService::Service {
     writer->Write(msg);
     return grpc::Status::OK;
   }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<ingestion::v1::DatasetVersion> pushed_ ABSL_GUARDED_BY(mu_);
 };
 
 class FakeFeatures final : public features::v1::FeatureService::Service {
