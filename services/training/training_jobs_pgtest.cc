@@ -26,6 +26,7 @@ TEST_F(TrainingJobsPgTest, JobTrainsRegistersAndRecordsMetricsArtifactAndLineage
   spec.mutable_register_model()->set_model_name("loan_default");
   spec.mutable_register_model()->set_owner("risk-team");
   peers_.ingestion.read_unavailable = 2;  // transient: retried with backoff
+  peers_.registry.unavailable = 1;
   const v1::TrainingJob job = SubmitAndWait(spec);
   ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.failure_reason();
   EXPECT_EQ(peers_.ingestion.reads.load(), 3);
