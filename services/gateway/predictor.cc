@@ -1,5 +1,7 @@
 #include "services/gateway/predictor.h"
 
+#include <algorithm>
+
 #include <time.h>
 
 #include <cmath>
@@ -217,9 +219,11 @@ absl::Status Predictor::FetchFeatures(Call& c) {
   }
   for (const std::string& ref : refs) req.add_feature_refs(ref);
   const auto t0 = std::chrono::steady_clock::now();
-  grpc::ClientContext ctx;
-  ctx.set_deadline(c.deadline);
-  grpc::Status s = feature_stub_->GetOnlineFeatures(&ctx, req, &c.fetched_response);
+  // The peer's context carries the service token; the request's deadline bounds it.
+  std::unique_ptr<grpc::ClientContext> ctx = features_->NewContext();
+  ctx->set_deadline(std::min(c.deadline, std::chrono::system_clock::now() +
+                                             features_->default_deadline()));
+  grpc::Status s = feature_stub_->GetOnlineFeatures(ctx.get(), req, &c.fetched_response);
   c.response.set_feature_lookup_micros(MicrosSince(t0));
   if (!s.ok()) {
     const absl::Status status = FromGrpcStatus(s);

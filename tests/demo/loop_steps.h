@@ -1,0 +1,58 @@
+#pragma once
+// The steps of the closed loop, each one call sequence against the real
+// services, shared by the demo driver and the pipeline integration test:
+// the transactions dataset, the card-activity feature view, a fraud model
+// trained with a small search and registered, promotion, an endpoint, and
+// predictions by customer id. Each returns a status naming what failed.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "tests/demo/platform_client.h"
+#include "tests/demo/transactions.h"
+
+namespace mlops::demo {
+
+inline constexpr char kDataset[] = "card_transactions";
+inline constexpr char kView[] = "card_activity";
+inline constexpr char kModel[] = "fraud";
+inline constexpr char kEndpoint[] = "fraud_api";
+
+// The dataset with its schema and expectations (amount in [0, 100000], mcc in
+// the known codes, customer_id not null).
+absl::Status CreateTransactionsDataset(PlatformClient& platform);
+
+// One batch through IngestBatch (appended). REJECTED comes back as a
+// response, not an error.
+absl::StatusOr<ingestion::v1::IngestBatchResponse> IngestTransactions(
+    PlatformClient& platform, const std::vector<Transaction>& transactions,
+    const std::string& source);
+
+// The card_activity view: the latest amount, mcc and foreign flag, spend and
+// count over 1 h, spend over 1 d, mean and max amount over 7 d.
+absl::StatusOr<features::v1::FeatureView> RegisterCardActivityView(PlatformClient& platform);
+absl::Status MaterializeCardActivity(PlatformClient& platform);
+
+// The fraud job: card_activity features, label is_fraud, a random split, a
+// random search of `trials` trials over depth and learning rate, the best
+// model registered as "fraud". RunTrainingJob creates the experiment if
+// needed, submits, and waits for the job to finish.
+training::v1::TrainingJobSpec FraudJobSpec(int trials);
+absl::StatusOr<training::v1::TrainingJob> RunTrainingJob(PlatformClient& platform,
+                                                         const training::v1::TrainingJobSpec& spec,
+                                                         absl::Duration timeout);
+
+// RequestTransition to PRODUCTION (through STAGING when needed).
+absl::Status Promote(PlatformClient& platform, int64_t version);
+// The endpoint bound to the fraud model; `canary` = promotions roll out
+// 20 -> 100 percent with `window` per step (else they switch at once).
+absl::Status CreateEndpoint(PlatformClient& platform, bool canary, absl::Duration window);
+
+// Predictions for rows that carry only the customer id.
+absl::StatusOr<inference::v1::PredictResponse> PredictForCustomers(
+    PlatformClient& platform, const std::vector<std::string>& customers,
+    const std::string& request_id_prefix);
+
+}  // namespace mlops::demo

@@ -1,0 +1,172 @@
+// The training, registry and serving steps of the closed loop (see loop_steps.h).
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "tests/demo/loop_steps.h"
+
+namespace mlops::demo {
+namespace {
+
+namespace tv1 = ::mlops::training::v1;
+namespace rv1 = ::mlops::registry::v1;
+namespace inv1 = ::mlops::inference::v1;
+
+absl::Status Check(const grpc::Status& status, const std::string& what) {
+  if (status.ok()) return absl::OkStatus();
+  absl::Status s = FromGrpcStatus(status);
+  return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
+}
+
+absl::Status Transition(PlatformClient& platform, int64_t version, rv1::Stage stage) {
+  rv1::RequestTransitionRequest request;
+  request.mutable_version()->set_model(kModel);
+  request.mutable_version()->set_version(version);
+  request.set_target_stage(stage);
+  request.set_reason("closed loop: gate passed");
+  rv1::TransitionRequest response;
+  auto context = platform.Context(std::chrono::milliseconds(120000));
+  MLOPS_RETURN_IF_ERROR(Check(platform.registry().RequestTransition(context.get(), request, &response),
+                              absl::StrCat("RequestTransition ", rv1::Stage_Name(stage))));
+  if (response.status() != rv1::TRANSITION_STATUS_GRANTED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "transition of ", kModel, "@", version, " to ", rv1::Stage_Name(stage), " is ",
+        rv1::TransitionStatus_Name(response.status())));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+tv1::TrainingJobSpec FraudJobSpec(int trials) {
+  tv1::TrainingJobSpec spec;
+  spec.set_experiment("fraud");
+  spec.set_name("fraud detection on card activity");
+  spec.mutable_data()->set_dataset(kDataset);
+  spec.mutable_data()->add_feature_refs(absl::StrCat(kView, ":*"));
+  spec.mutable_data()->set_label_column("is_fraud");
+  spec.mutable_split()->set_kind(tv1::SPLIT_KIND_RANDOM);
+  spec.mutable_split()->set_test_fraction(0.2);
+  spec.mutable_split()->set_validation_fraction(0.2);
+  spec.mutable_trainer()->set_kind(tv1::TRAINER_KIND_XGBOOST_GBTREE);
+  spec.mutable_trainer()->set_objective(tv1::OBJECTIVE_BINARY_LOGISTIC);
+  spec.mutable_trainer()->set_early_stopping_rounds(10);
+  (*spec.mutable_hyperparameters())["num_boost_round"] = "80";
+  tv1::SearchSpec* search = spec.mutable_search();
+  search->set_algorithm(tv1::SEARCH_ALGORITHM_RANDOM);
+  search->set_max_trials(trials);
+  search->set_parallelism(2);
+  search->set_seed(11);
+  tv1::ParameterRange* depth = search->add_parameters();
+  depth->set_name("max_depth");
+  depth->mutable_int_range()->set_min(3);
+  depth->mutable_int_range()->set_max(6);
+  tv1::ParameterRange* eta = search->add_parameters();
+  eta->set_name("eta");
+  eta->mutable_float_range()->set_min(0.05);
+  eta->mutable_float_range()->set_max(0.3);
+  eta->mutable_float_range()->set_scale(tv1::SCALE_LOG);
+  spec.mutable_register_model()->set_model_name(kModel);
+  spec.mutable_register_model()->set_intended_use(
+      "Score card transactions for fraud review; not for automatic declines.");
+  spec.mutable_register_model()->set_limitations(
+      "Trained on generated demo data; the fraud pattern is known to change.");
+  spec.mutable_register_model()->set_owner("risk-ml");
+  spec.set_seed(7);
+  return spec;
+}
+
+absl::StatusOr<tv1::TrainingJob> RunTrainingJob(PlatformClient& platform,
+                                                const tv1::TrainingJobSpec& spec,
+                                                absl::Duration timeout) {
+  {
+    tv1::CreateExperimentRequest experiment;
+    experiment.set_name(spec.experiment());
+    experiment.set_description("Fraud models trained by the closed loop");
+    tv1::Experiment created;
+    auto context = platform.Context();
+    const grpc::Status status =
+        platform.training().CreateExperiment(context.get(), experiment, &created);
+    if (status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+      MLOPS_RETURN_IF_ERROR(Check(status, "CreateExperiment"));
+    }
+  }
+  tv1::SubmitTrainingJobRequest request;
+  *request.mutable_spec() = spec;
+  tv1::TrainingJob job;
+  {
+    auto context = platform.Context();
+    MLOPS_RETURN_IF_ERROR(
+        Check(platform.training().SubmitTrainingJob(context.get(), request, &job), "SubmitTrainingJob"));
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  while (job.state() == tv1::JOB_STATE_QUEUED || job.state() == tv1::JOB_STATE_RUNNING) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("training job ", job.id(), " still ",
+                                                      tv1::JobState_Name(job.state())));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    tv1::GetJobRequest get;
+    get.set_job_id(job.id());
+    auto context = platform.Context();
+    MLOPS_RETURN_IF_ERROR(Check(platform.training().GetJob(context.get(), get, &job), "GetJob"));
+  }
+  if (job.state() != tv1::JOB_STATE_SUCCEEDED) {
+    return absl::AbortedError(absl::StrCat("training job ", job.id(), " ",
+                                           tv1::JobState_Name(job.state()), ": ",
+                                           job.failure_reason()));
+  }
+  if (!job.registration().error().empty()) {
+    return absl::AbortedError(absl::StrCat("training job ", job.id(),
+                                           " could not register its model: ",
+                                           job.registration().error()));
+  }
+  return job;
+}
+
+absl::Status Promote(PlatformClient& platform, int64_t version) {
+  MLOPS_RETURN_IF_ERROR(Transition(platform, version, rv1::STAGE_STAGING));
+  return Transition(platform, version, rv1::STAGE_PRODUCTION);
+}
+
+absl::Status CreateEndpoint(PlatformClient& platform, bool canary, absl::Duration window) {
+  rv1::SetEndpointConfigRequest request;
+  rv1::EndpointConfig* config = request.mutable_config();
+  config->set_endpoint(kEndpoint);
+  config->set_model(kModel);
+  config->set_description("Fraud scores for card transactions, by customer id.");
+  if (canary) {
+    rv1::RolloutSpec* spec = config->mutable_promotion_rollout();
+    spec->set_strategy(rv1::ROLLOUT_STRATEGY_CANARY);
+    for (double percent : {20.0, 100.0}) {
+      rv1::CanaryStep* step = spec->mutable_canary()->add_steps();
+      step->set_percent(percent);
+      step->set_analysis_window_micros(absl::ToInt64Microseconds(window));
+    }
+  }
+  request.set_reason("closed loop");
+  rv1::EndpointConfig response;
+  auto context = platform.Context();
+  return Check(platform.registry().SetEndpointConfig(context.get(), request, &response),
+               "SetEndpointConfig");
+}
+
+absl::StatusOr<inv1::PredictResponse> PredictForCustomers(PlatformClient& platform,
+                                                          const std::vector<std::string>& customers,
+                                                          const std::string& request_id_prefix) {
+  inv1::PredictRequest request;
+  request.set_endpoint(kEndpoint);
+  request.set_request_id(request_id_prefix);
+  for (std::size_t i = 0; i < customers.size(); ++i) {
+    inv1::PredictRow* row = request.add_rows();
+    row->mutable_entity_key()->set_string_value(customers[i]);
+    row->set_request_id(absl::StrCat(request_id_prefix, "-", i));
+  }
+  inv1::PredictResponse response;
+  auto context = platform.Context(std::chrono::milliseconds(10000));
+  MLOPS_RETURN_IF_ERROR(Check(platform.gateway().Predict(context.get(), request, &response), "Predict"));
+  return response;
+}
+
+}  // namespace mlops::demo
