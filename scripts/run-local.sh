@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The run command: installs what is missing, builds, starts a throwaway
 # PostgreSQL and the six services on 127.0.0.1, waits until every one reports
-# SERVING, and keeps them up until Ctrl-C (or SIGTERM), then drains them and
-# removes the database.
+# SERVING, runs the closed-loop demo on them (tests/demo/closed_loop_main.cc),
+# and keeps them up until Ctrl-C (or SIGTERM), then drains them and removes
+# the database.
 #
-#   scripts/run-local.sh             run until Ctrl-C
+#   scripts/run-local.sh             the demo, then stay up until Ctrl-C
+#   scripts/run-local.sh --exit      the demo, then stop (exit code = the demo's)
+#   scripts/run-local.sh --no-demo   just the platform, until Ctrl-C
 #   scripts/run-local.sh --check     start everything, verify health and metrics, stop
 #
 # State lives in .run/ (git-ignored): the database, tokens, logs, mlopsctl.conf.
@@ -13,10 +16,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 
 MODE=run
+DEMO=1
 for arg in "$@"; do
   case "$arg" in
-    --check) MODE=check ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --check) MODE=check; DEMO=0 ;;
+    --no-demo) DEMO=0 ;;
+    --exit) MODE=check ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "run-local: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,6 +58,17 @@ stop_all() {
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
+
+# Another platform (or anything) on our ports would answer the health checks
+# in place of the services started here.
+for s in "${SERVICES[@]}"; do
+  for port in "${GRPC_PORT[$s]}" "${METRICS_PORT[$s]}"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "run-local: port $port ($s) is already in use; stop what listens there first" >&2
+      exit 1
+    fi
+  done
+done
 
 # Database.
 DSN=$(scripts/pg.sh start "$RUN_DIR/pg")
@@ -100,7 +117,9 @@ if ! "$CTL" status --wait=60s; then
 fi
 
 for s in "${SERVICES[@]}"; do
-  if ! curl -sf "http://127.0.0.1:${METRICS_PORT[$s]}/metrics" | grep -q '^mlops_build_info'; then
+  # Read the whole page first: grep -q exiting early would SIGPIPE curl under pipefail.
+  page=$(curl -sf "http://127.0.0.1:${METRICS_PORT[$s]}/metrics" || true)
+  if ! grep -q '^mlops_build_info' <<<"$page"; then
     echo "run-local: $s does not serve /metrics with mlops_build_info" >&2
     exit 1
   fi
@@ -115,6 +134,13 @@ $(for s in "${SERVICES[@]}"; do printf '  %-11s grpc 127.0.0.1:%s   metrics http
   Token: $RUN_DIR/admin.token (role admin)
 MSG
 
+if [[ "$DEMO" == 1 ]]; then
+  echo
+  echo "run-local: the closed loop (tests/demo/closed_loop_main.cc):"
+  demo_rc=0
+  "$ROOT/$BUILD_DIR/tests/demo/mlops-demo" --token_file="$RUN_DIR/admin.token" || demo_rc=$?
+  if [[ "$MODE" == check ]]; then exit "$demo_rc"; fi
+fi
 if [[ "$MODE" == check ]]; then
   echo "run-local: check passed; stopping"
   exit 0

@@ -66,5 +66,6 @@ void AddRegistryCommands(std::vector<Command>& commands);
 void AddDatasetCommands(std::vector<Command>& commands);
 void AddDatasetIngestCommands(std::vector<Command>& commands);
 void AddModelCommands(std::vector<Command>& commands);
+void AddMonitoringCommands(std::vector<Command>& commands);
 
 }  // namespace mlops::cli

@@ -44,6 +44,7 @@ std::vector<Command> AllCommands() {
   AddDatasetIngestCommands(commands);
   AddRegistryCommands(commands);
   AddModelCommands(commands);
+  AddMonitoringCommands(commands);
   return commands;
 }
 

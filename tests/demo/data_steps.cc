@@ -120,17 +120,17 @@ absl::StatusOr<fv1::FeatureView> RegisterCardActivityView(PlatformClient& platfo
   spec->set_source_dataset(kDataset);
   spec->set_entity_key_column("customer_id");
   spec->set_timestamp_column("ts");
-  spec->set_ttl_micros(30 * kDay);
+  spec->set_ttl_micros(kDay);
   for (const char* column : {"amount", "mcc", "foreign"}) {
     fv1::FeatureDefinition* f = spec->add_features();
     f->set_name(absl::StrCat("last_", column));
     f->mutable_raw()->set_column(column);
   }
+  Aggregate(spec, "spend_10m", fv1::AGGREGATION_FUNCTION_SUM, kHour / 6);
+  Aggregate(spec, "count_10m", fv1::AGGREGATION_FUNCTION_COUNT, kHour / 6);
   Aggregate(spec, "spend_1h", fv1::AGGREGATION_FUNCTION_SUM, kHour);
-  Aggregate(spec, "count_1h", fv1::AGGREGATION_FUNCTION_COUNT, kHour);
-  Aggregate(spec, "spend_1d", fv1::AGGREGATION_FUNCTION_SUM, kDay);
-  Aggregate(spec, "mean_amount_7d", fv1::AGGREGATION_FUNCTION_MEAN, 7 * kDay);
-  Aggregate(spec, "max_amount_7d", fv1::AGGREGATION_FUNCTION_MAX, 7 * kDay);
+  Aggregate(spec, "mean_amount_1h", fv1::AGGREGATION_FUNCTION_MEAN, kHour);
+  Aggregate(spec, "max_amount_1h", fv1::AGGREGATION_FUNCTION_MAX, kHour);
   spec->set_materialization(fv1::MATERIALIZATION_POLICY_AUTO);
   fv1::RegisterFeatureViewResponse response;
   auto context = platform.Context();

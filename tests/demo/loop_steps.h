@@ -19,6 +19,7 @@ inline constexpr char kDataset[] = "card_transactions";
 inline constexpr char kView[] = "card_activity";
 inline constexpr char kModel[] = "fraud";
 inline constexpr char kEndpoint[] = "fraud_api";
+inline constexpr char kRetrainTrigger[] = "retrain_on_drift";
 
 // The dataset with its schema and expectations (amount in [0, 100000], mcc in
 // the known codes, customer_id not null).
@@ -31,7 +32,8 @@ absl::StatusOr<ingestion::v1::IngestBatchResponse> IngestTransactions(
     const std::string& source);
 
 // The card_activity view: the latest amount, mcc and foreign flag, spend and
-// count over 1 h, spend over 1 d, mean and max amount over 7 d.
+// count over 10 min, spend, mean and max amount over 1 h (windows short
+// enough for a demo whose history spans hours).
 absl::StatusOr<features::v1::FeatureView> RegisterCardActivityView(PlatformClient& platform);
 absl::Status MaterializeCardActivity(PlatformClient& platform);
 
@@ -54,5 +56,20 @@ absl::Status CreateEndpoint(PlatformClient& platform, bool canary, absl::Duratio
 absl::StatusOr<inference::v1::PredictResponse> PredictForCustomers(
     PlatformClient& platform, const std::vector<std::string>& customers,
     const std::string& request_id_prefix);
+
+// monitoring_steps.cc: the retraining trigger an alert fires; the model's
+// reference (its inputs over the training rows, computed through the feature
+// service); windows of `window`, an alert on the drift of the purchase amount
+// whose action retrains;
+// what fired, what retrained, and the endpoint's rollout as the gateway runs it.
+absl::Status CreateRetrainTrigger(PlatformClient& platform,
+                                  const training::v1::TrainingJobSpec& job);
+// Training rows before `from_micros` (windows not yet full) are left out.
+absl::Status SetReferenceFromTrainingData(PlatformClient& platform, int64_t version,
+                                          int64_t from_micros);
+absl::Status ConfigureMonitoring(PlatformClient& platform, absl::Duration window);
+absl::StatusOr<std::vector<monitoring::v1::Alert>> FiringAlerts(PlatformClient& platform);
+absl::StatusOr<std::vector<training::v1::TrainingJob>> RetrainJobs(PlatformClient& platform);
+absl::StatusOr<inference::v1::Rollout> EndpointRollout(PlatformClient& platform);
 
 }  // namespace mlops::demo
