@@ -172,56 +172,6 @@ absl::StatusOr<std::string> Registry::ReadArtifact(const Principal& who,
   return bytes;
 }
 
-absl::StatusOr<GatePolicy> Registry::SetGatePolicy(const Principal& who, GatePolicy policy,
-                                                   const std::string& reason) {
-  MLOPS_RETURN_IF_ERROR(ValidateGatePolicy(policy));
-  policy.updated_at_micros = Now();
-  policy.updated_by = who.name;
-  MLOPS_ASSIGN_OR_RETURN(GatePolicy out, store_->SetGatePolicy(
-                                             policy, Audit(who, kAuditGatePolicySet,
-                                                           policy.model, 0, reason)));
-  if (metrics_ != nullptr) metrics_->AuditEntries(kAuditGatePolicySet);
-  return out;
-}
-
-absl::StatusOr<GatePolicy> Registry::GetGatePolicy(const std::string& model) {
-  return store_->GetGatePolicy(model);
-}
-
-std::vector<CheckResult> Registry::RunModelTests(const StageGate& gate,
-                                                const VersionRecord& v) const {
-  CheckResult error;
-  error.name = "model tests";
-  error.kind = CheckKind::kLatency;
-  error.outcome = CheckOutcome::kError;
-  if (options_.model_tester == nullptr) {
-    error.message = "the policy has model tests but this registry cannot run them";
-    return {error};
-  }
-  absl::StatusOr<std::string> artifact = store_->ReadArtifact(v.artifact_sha256, std::nullopt);
-  if (!artifact.ok()) {
-    error.message = absl::StrCat("artifact ", v.artifact_sha256, ": ", artifact.status().message());
-    return {error};
-  }
-  return options_.model_tester->Run(gate.model_tests, v, *artifact);
-}
-
-absl::StatusOr<GateReport> Registry::RunGate(const GatePolicy& policy, const ModelRecord& model,
-                                             const VersionRecord& v, Stage target) {
-  std::optional<VersionRecord> champion;
-  if (model.production_version != 0 && model.production_version != v.version) {
-    MLOPS_ASSIGN_OR_RETURN(champion, store_->GetVersion(model.name, model.production_version));
-  }
-  const StageGate& gate = *GateFor(policy, target);
-  GateReport report = EvaluateGate(gate, target, v, champion ? &*champion : nullptr,
-                                   policy.policy_version, Now());
-  if (!gate.model_tests.empty()) AddChecks(RunModelTests(gate, v), &report);
-  if (metrics_ != nullptr) {
-    for (const CheckResult& c : report.checks) metrics_->GateCheck(c.kind, c.outcome);
-  }
-  return report;
-}
-
 absl::StatusOr<TransitionOutcome> Registry::Commit(TransitionCommit commit) {
   MLOPS_ASSIGN_OR_RETURN(TransitionRecord stored, store_->CommitTransition(commit));
   if (metrics_ != nullptr) {
