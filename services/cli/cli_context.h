@@ -67,5 +67,6 @@ void AddDatasetCommands(std::vector<Command>& commands);
 void AddDatasetIngestCommands(std::vector<Command>& commands);
 void AddModelCommands(std::vector<Command>& commands);
 void AddMonitoringCommands(std::vector<Command>& commands);
+void AddServingCommands(std::vector<Command>& commands);
 
 }  // namespace mlops::cli

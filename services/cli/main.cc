@@ -45,6 +45,7 @@ std::vector<Command> AllCommands() {
   AddRegistryCommands(commands);
   AddModelCommands(commands);
   AddMonitoringCommands(commands);
+  AddServingCommands(commands);
   return commands;
 }
 

@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/demo/loop_steps.h"
+#include "tests/integration/cli_runner.h"
 #include "tests/integration/local_platform.h"
 
 namespace mlops::testing_platform {
@@ -120,6 +121,31 @@ TEST(PipelineTest, DataToFeaturesToModelToPredictions) {
   for (const auto& r : card.card().lineage()) resolved += r.available() ? 1 : 0;
   EXPECT_GE(resolved, 2) << card.markdown();
   EXPECT_THAT(card.markdown(), HasSubstr("resolved"));
+
+  // The same platform through mlopsctl.
+  auto cli = [&](std::vector<std::string> command) {
+    std::vector<std::string> args;
+    for (const char* service : {"ingestion", "features", "training", "registry", "gateway", "monitoring"}) {
+      args.push_back(absl::StrCat("--", service, "_addr=", platform->service(service).address()));
+    }
+    args.push_back("--token=" + platform->admin_token());
+    args.insert(args.end(), command.begin(), command.end());
+    return RunCli(MLOPS_CLI_PATH, args);
+  };
+  CliResult online = cli({"features", "online", "card_activity:last_amount", "--entity=c0000,nobody"});
+  EXPECT_EQ(online.exit_code, 0) << online.output;
+  EXPECT_THAT(online.output, HasSubstr("(entity_unknown)"));
+  CliResult jobs = cli({"training", "jobs"});
+  EXPECT_EQ(jobs.exit_code, 0) << jobs.output;
+  EXPECT_THAT(jobs.output, HasSubstr(absl::StrCat("fraud@", version)));
+  CliResult endpoints = cli({"endpoints", "status"});
+  EXPECT_EQ(endpoints.exit_code, 0) << endpoints.output;
+  EXPECT_THAT(endpoints.output, HasSubstr("fraud_api"));
+  CliResult predict = cli({"predict", "fraud_api", "--entity=c0000,c0007"});
+  EXPECT_EQ(predict.exit_code, 0) << predict.output;
+  EXPECT_THAT(predict.output, HasSubstr(absl::StrCat("fraud@", version)));
+  CliResult unknown = cli({"predict", "no_such_endpoint", "--entity=c0000"});
+  EXPECT_EQ(unknown.exit_code, 5) << unknown.output;  // INVALID_ARGUMENT, as inference.proto says
 
   for (const auto& [name, code] : platform->StopAll()) {
     EXPECT_EQ(code, 0) << name << ":\n" << platform->service(name).process->ReadLog(4096);
