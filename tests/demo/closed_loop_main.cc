@@ -126,8 +126,14 @@ int Run() {
   Say(absl::StrFormat("   job %s: best test AUC %.3f; registered fraud@%d", job->id(),
                       job->best_test_metrics().at("test_auc"), first));
   DEMO_STEP("endpoint", CreateEndpoint(platform, /*canary=*/true, absl::Seconds(5)));
-  DEMO_STEP("promote", Promote(platform, first));
-  Say(absl::StrCat("   gate passed: fraud@", first, " is in production behind endpoint fraud_api"));
+  DEMO_STEP("materialize", MaterializeCardActivity(platform));
+  auto samples = ModelSampleRows(platform, first, 50);
+  if (!samples.ok()) return Fail("sample rows", samples.status());
+  DEMO_STEP("gate policy", SetFraudGatePolicy(platform, *samples));
+  auto gate = Promote(platform, first);
+  if (!gate.ok()) return Fail("promote", gate.status());
+  Say(absl::StrCat("   gate passed (", *gate, "): fraud@", first,
+                   " is in production behind endpoint fraud_api"));
   DEMO_STEP("reference", SetReferenceFromTrainingData(platform, first, history_start + kHour));
   DEMO_STEP("monitoring", ConfigureMonitoring(platform, absl::Seconds(20)));
   Say("   monitoring: 20 s windows; alert when the purchase amount drifts -> retrain");
@@ -180,9 +186,11 @@ int Run() {
         }
       }
     } else if (!promoted) {
-      DEMO_STEP("promote the retrained model", Promote(platform, second));
+      auto passed = Promote(platform, second);
+      if (!passed.ok()) return Fail("promote the retrained model", passed.status());
       promoted = true;
-      Say(absl::StrCat("7. gate passed: fraud@", second, " promoted; the gateway starts the canary"));
+      Say(absl::StrCat("7. gate passed (", *passed, "): fraud@", second,
+                       " promoted; the gateway starts the canary"));
     } else {
       auto rollout = EndpointRollout(platform);
       if (rollout.ok() && rollout->candidate_version() == second) {

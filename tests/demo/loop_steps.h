@@ -46,8 +46,16 @@ absl::StatusOr<training::v1::TrainingJob> RunTrainingJob(PlatformClient& platfor
                                                          const training::v1::TrainingJobSpec& spec,
                                                          absl::Duration timeout);
 
-// RequestTransition to PRODUCTION (through STAGING when needed).
-absl::Status Promote(PlatformClient& platform, int64_t version);
+// RequestTransition to STAGING, then PRODUCTION; the production gate's checks
+// with their measured values ("threshold auc >= 0.75: 0.855; ...").
+absl::StatusOr<std::string> Promote(PlatformClient& platform, int64_t version);
+// The fraud model's gate: test AUC >= 0.75 for staging and production, and a
+// latency budget on `sample_rows` (the model's inputs by name) for production.
+absl::Status SetFraudGatePolicy(PlatformClient& platform, const registry::v1::InlineData& sample_rows);
+// The model's inputs for the first `customers` customers, from the online
+// store (customers missing a value are left out).
+absl::StatusOr<registry::v1::InlineData> ModelSampleRows(PlatformClient& platform, int64_t version,
+                                                         int customers);
 // The endpoint bound to the fraud model; `canary` = promotions roll out
 // 20 -> 100 percent with `window` per step (else they switch at once).
 absl::Status CreateEndpoint(PlatformClient& platform, bool canary, absl::Duration window);

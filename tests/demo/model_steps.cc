@@ -2,6 +2,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "tests/demo/loop_steps.h"
@@ -19,7 +20,8 @@ absl::Status Check(const grpc::Status& status, const std::string& what) {
   return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
 }
 
-absl::Status Transition(PlatformClient& platform, int64_t version, rv1::Stage stage) {
+// The transition's checks as "name measured" pairs, or an error when not granted.
+absl::StatusOr<std::string> Transition(PlatformClient& platform, int64_t version, rv1::Stage stage) {
   rv1::RequestTransitionRequest request;
   request.mutable_version()->set_model(kModel);
   request.mutable_version()->set_version(version);
@@ -34,7 +36,11 @@ absl::Status Transition(PlatformClient& platform, int64_t version, rv1::Stage st
         "transition of ", kModel, "@", version, " to ", rv1::Stage_Name(stage), " is ",
         rv1::TransitionStatus_Name(response.status())));
   }
-  return absl::OkStatus();
+  std::string checks;
+  for (const rv1::CheckResult& c : response.gate_report().checks()) {
+    absl::StrAppend(&checks, checks.empty() ? "" : "; ", c.name(), ": ", absl::StrFormat("%.4g", c.measured()));
+  }
+  return checks;
 }
 
 }  // namespace
@@ -125,9 +131,67 @@ absl::StatusOr<tv1::TrainingJob> RunTrainingJob(PlatformClient& platform,
   return job;
 }
 
-absl::Status Promote(PlatformClient& platform, int64_t version) {
-  MLOPS_RETURN_IF_ERROR(Transition(platform, version, rv1::STAGE_STAGING));
+absl::StatusOr<std::string> Promote(PlatformClient& platform, int64_t version) {
+  MLOPS_RETURN_IF_ERROR(Transition(platform, version, rv1::STAGE_STAGING).status());
   return Transition(platform, version, rv1::STAGE_PRODUCTION);
+}
+
+absl::StatusOr<rv1::InlineData> ModelSampleRows(PlatformClient& platform, int64_t version,
+                                                int customers) {
+  rv1::GetModelVersionRequest get;
+  get.set_model(kModel);
+  get.set_version(version);
+  rv1::ModelVersion model;
+  {
+    auto context = platform.Context();
+    MLOPS_RETURN_IF_ERROR(Check(platform.registry().GetModelVersion(context.get(), get, &model),
+                                "GetModelVersion"));
+  }
+  features::v1::GetOnlineFeaturesRequest request;
+  rv1::InlineData data;
+  for (const rv1::SignatureInput& input : model.signature().inputs()) {
+    request.add_feature_refs(input.feature_ref());
+    common::v1::Column* c = data.mutable_schema()->add_columns();
+    c->set_name(input.name());
+    c->set_type(input.type());
+  }
+  for (int i = 0; i < customers; ++i) {
+    request.add_entity_rows()->add_values()->set_string_value(absl::StrFormat("c%04d", i));
+  }
+  features::v1::GetOnlineFeaturesResponse response;
+  auto context = platform.Context();
+  MLOPS_RETURN_IF_ERROR(Check(platform.features().GetOnlineFeatures(context.get(), request, &response),
+                              "GetOnlineFeatures"));
+  for (const features::v1::OnlineFeatureRow& row : response.rows()) {
+    bool complete = true;
+    for (auto status : row.statuses()) complete = complete && status == features::v1::FEATURE_STATUS_PRESENT;
+    if (!complete) continue;
+    *data.add_rows()->mutable_values() = row.values();
+  }
+  if (data.rows_size() == 0) return absl::FailedPreconditionError("no customer has every feature online");
+  return data;
+}
+
+absl::Status SetFraudGatePolicy(PlatformClient& platform, const rv1::InlineData& sample_rows) {
+  rv1::SetGatePolicyRequest request;
+  rv1::GatePolicy* policy = request.mutable_policy();
+  policy->set_model(kModel);
+  policy->set_require_staging_before_production(true);
+  for (rv1::StageGate* gate : {policy->mutable_staging(), policy->mutable_production()}) {
+    rv1::ThresholdCheck* auc = gate->add_thresholds();
+    auc->set_metric("auc");
+    auc->set_comparison(rv1::COMPARISON_GREATER_OR_EQUAL);
+    auc->set_value(0.75);
+  }
+  rv1::LatencyBudgetTest* latency = policy->mutable_production()->add_latency_tests();
+  latency->set_name("p99 single-row latency <= 20 ms");
+  *latency->mutable_sample_rows() = sample_rows;
+  latency->set_budget_micros(20000);
+  latency->set_iterations(500);
+  request.set_reason("closed loop: AUC floor and a latency budget");
+  rv1::GatePolicy stored;
+  auto context = platform.Context();
+  return Check(platform.registry().SetGatePolicy(context.get(), request, &stored), "SetGatePolicy");
 }
 
 absl::Status CreateEndpoint(PlatformClient& platform, bool canary, absl::Duration window) {

@@ -88,7 +88,7 @@ TEST(PipelineTest, DataToFeaturesToModelToPredictions) {
 
   // Serving: promote, materialize, predict by customer id.
   ASSERT_THAT(demo::CreateEndpoint(client, /*canary=*/false, absl::Seconds(5)), IsOk());
-  ASSERT_THAT(demo::Promote(client, version), IsOk());
+  ASSERT_THAT(demo::Promote(client, version).status(), IsOk());
   ASSERT_THAT(demo::MaterializeCardActivity(client), IsOk());
   std::vector<std::string> customers;
   for (int i = 0; i < 20; ++i) customers.push_back(absl::StrFormat("c%04d", i * 7));
