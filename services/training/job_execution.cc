@@ -376,7 +376,14 @@ absl::Status JobExecution::Register(const Prepared& data) {
   }
   if (!status.ok()) reg.set_error(std::string(status.message()));
   if (status.ok() && !reg.requested_stage().empty()) {
-    reg.set_transition_detail("stage transitions are not requested by the training service yet");
+    // The gate decides; a "no" leaves the job succeeded and says why.
+    absl::StatusOr<std::string> decided = deps_.registrar->RequestStage(
+        reg.model_name(), reg.version(), reg.requested_stage(),
+        absl::StrCat("training job ", job.id(),
+                     job.cause().reason().empty() ? "" : ": " + job.cause().reason()));
+    reg.set_transition_granted(decided.ok() &&
+                               decided->rfind("TRANSITION_STATUS_GRANTED", 0) == 0);
+    reg.set_transition_detail(decided.ok() ? *decided : std::string(decided.status().message()));
   }
   absl::MutexLock lock(&mu_);
   *job_.mutable_registration() = reg;

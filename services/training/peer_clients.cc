@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "mlops/features/v1/features.grpc.pb.h"
@@ -223,6 +224,40 @@ absl::StatusOr<int64_t> PeerModelRegistrar::Register(const rv1::RegisterModelVer
   grpc::Status s = writer->Finish();
   if (!s.ok()) return FromGrpcStatus(s);
   return resp.version();
+}
+
+absl::StatusOr<std::string> PeerModelRegistrar::Transition(const std::string& model,
+                                                           int64_t version, rv1::Stage stage,
+                                                           const std::string& reason) {
+  auto stub = rv1::RegistryService::NewStub(registry_->channel());
+  std::unique_ptr<grpc::ClientContext> ctx = registry_->NewContext(std::chrono::milliseconds(120000));
+  rv1::RequestTransitionRequest req;
+  req.mutable_version()->set_model(model);
+  req.mutable_version()->set_version(version);
+  req.set_target_stage(stage);
+  req.set_reason(reason.substr(0, 1024));
+  rv1::TransitionRequest resp;
+  grpc::Status s = stub->RequestTransition(ctx.get(), req, &resp);
+  if (!s.ok()) return FromGrpcStatus(s);
+  std::string detail = rv1::TransitionStatus_Name(resp.status());
+  for (const rv1::CheckResult& c : resp.gate_report().checks()) {
+    absl::StrAppend(&detail, detail.find(':') == std::string::npos ? ": " : "; ", c.name(), ": ",
+                    absl::StrFormat("%.4g", c.measured()));
+  }
+  return detail;
+}
+
+absl::StatusOr<std::string> PeerModelRegistrar::RequestStage(const std::string& model,
+                                                             int64_t version,
+                                                             const std::string& stage,
+                                                             const std::string& reason) {
+  if (stage != "staging" && stage != "production") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("register_model.transition_to_stage: \"", stage, "\" is not staging or production"));
+  }
+  MLOPS_ASSIGN_OR_RETURN(std::string staged, Transition(model, version, rv1::STAGE_STAGING, reason));
+  if (stage == "staging" || staged.rfind("TRANSITION_STATUS_GRANTED", 0) != 0) return staged;
+  return Transition(model, version, rv1::STAGE_PRODUCTION, reason);
 }
 
 }  // namespace mlops::training

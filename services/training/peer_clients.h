@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/peers/peer_channel.h"
+#include "mlops/registry/v1/registry.pb.h"
 #include "services/training/training_data.h"
 
 namespace mlops::training {
@@ -57,8 +58,13 @@ class PeerModelRegistrar final : public ModelRegistrar {
   explicit PeerModelRegistrar(const PeerChannel* registry) : registry_(registry) {}
   absl::StatusOr<int64_t> Register(const registry::v1::RegisterModelVersionHeader& header,
                                    const std::string& artifact) override;
+  absl::StatusOr<std::string> RequestStage(const std::string& model, int64_t version,
+                                           const std::string& stage,
+                                           const std::string& reason) override;
 
  private:
+  absl::StatusOr<std::string> Transition(const std::string& model, int64_t version,
+                                         registry::v1::Stage stage, const std::string& reason);
   const PeerChannel* registry_;
 };
 

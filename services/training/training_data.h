@@ -89,6 +89,13 @@ class ModelRegistrar {
   virtual ~ModelRegistrar() = default;
   virtual absl::StatusOr<int64_t> Register(const registry::v1::RegisterModelVersionHeader& header,
                                            const std::string& artifact) = 0;
+  // Asks the registry to move the version to `stage` ("staging", or
+  // "production" through staging), which runs its gate. Returns what the gate
+  // decided ("GRANTED: <check>: <measured>; ..."); FailedPrecondition with the
+  // gate's reasons when it says no.
+  virtual absl::StatusOr<std::string> RequestStage(const std::string& model, int64_t version,
+                                                   const std::string& stage,
+                                                   const std::string& reason) = 0;
 };
 
 // Builds the training set from fetched rows: the label column (checked per

@@ -8,7 +8,8 @@
 //   4. live traffic scored through the gateway by customer id, labels late;
 //   5. drift injected: amounts shift and the fraud pattern changes;
 //   6. monitoring sees the amounts drift; its alert fires the retraining trigger;
-//   7. the new model passes the gate and the gateway rolls it out by canary.
+//   7. the retraining job asks for production, the new model passes the gate,
+//      and the gateway rolls it out by canary.
 // Exit 0 when the new model serves all traffic, 1 otherwise.
 #include <cstdio>
 #include <cstdlib>
@@ -121,7 +122,10 @@ int Run() {
   Say("3. training: XGBoost, random search of 4 trials, features through point-in-time joins");
   auto job = RunTrainingJob(platform, spec, absl::Seconds(300));
   if (!job.ok()) return Fail("training", job.status());
-  DEMO_STEP("retrain trigger", CreateRetrainTrigger(platform, spec));
+  // The retraining job asks the registry for production itself: no person in the loop.
+  training::v1::TrainingJobSpec retrain = spec;
+  retrain.mutable_register_model()->set_transition_to_stage("production");
+  DEMO_STEP("retrain trigger", CreateRetrainTrigger(platform, retrain));
   const int64_t first = job->registration().version();
   Say(absl::StrFormat("   job %s: best test AUC %.3f; registered fraud@%d", job->id(),
                       job->best_test_metrics().at("test_auc"), first));
@@ -155,7 +159,6 @@ int Run() {
   absl::Time alert_at = absl::InfinitePast(), trained_at = absl::InfinitePast();
   int64_t second = 0;
   std::string alert_id;
-  bool promoted = false;
   while (absl::Now() < give_up) {
     (void)traffic.Tick();
     if (alert_at == absl::InfinitePast()) {
@@ -180,17 +183,18 @@ int Run() {
             Say(absl::StrFormat("   retrained by the alert (job %s, cause: %s): fraud@%d, test AUC %.3f",
                                 j.id(), j.cause().reason(), second,
                                 j.best_test_metrics().count("test_auc") ? j.best_test_metrics().at("test_auc") : 0));
+            if (!j.registration().transition_granted()) {
+              return Fail("the gate of the retrained model",
+                          absl::FailedPreconditionError(j.registration().transition_detail()));
+            }
+            Say(absl::StrCat("7. the training job asked for production; the gate said ",
+                             j.registration().transition_detail(),
+                             "; the registry starts the endpoint's canary"));
           } else if (j.state() == training::v1::JOB_STATE_FAILED) {
             return Fail("retraining", absl::AbortedError(j.failure_reason()));
           }
         }
       }
-    } else if (!promoted) {
-      auto passed = Promote(platform, second);
-      if (!passed.ok()) return Fail("promote the retrained model", passed.status());
-      promoted = true;
-      Say(absl::StrCat("7. gate passed (", *passed, "): fraud@", second,
-                       " promoted; the gateway starts the canary"));
     } else {
       auto rollout = EndpointRollout(platform);
       if (rollout.ok() && rollout->candidate_version() == second) {
