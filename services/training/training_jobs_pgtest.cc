@@ -93,6 +93,30 @@ TEST_F(TrainingJobsPgTest, JobTrainsRegistersAndRecordsMetricsArtifactAndLineage
   EXPECT_THAT(MetricValue(registry_, "mlops_training_job_queue_depth"), Optional(0.0));
 }
 
+TEST_F(TrainingJobsPgTest, RegisteredModelAsksForTheStageThroughTheGate) {
+  v1::TrainingJobSpec spec = BinarySpec();
+  spec.mutable_register_model()->set_model_name("loan_default");
+  spec.mutable_register_model()->set_transition_to_stage("production");
+  v1::TrainingJob job = SubmitAndWait(spec);
+  ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.failure_reason();
+  EXPECT_TRUE(job.registration().transition_granted());
+  EXPECT_THAT(job.registration().transition_detail(),
+              HasSubstr("TRANSITION_STATUS_GRANTED: threshold auc >= 0.5: 0.9"));
+  const auto asked = peers_.registry.transitions();
+  ASSERT_EQ(asked.size(), 2u);  // through staging
+  EXPECT_EQ(asked[0].target_stage(), registry::v1::STAGE_STAGING);
+  EXPECT_EQ(asked[1].target_stage(), registry::v1::STAGE_PRODUCTION);
+  EXPECT_EQ(asked[1].version().version(), job.registration().version());
+  EXPECT_THAT(asked[1].reason(), HasSubstr(job.id()));
+
+  // The gate says no: the job still succeeds, and says why.
+  peers_.registry.deny_production = true;
+  job = SubmitAndWait(spec);
+  ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.failure_reason();
+  EXPECT_FALSE(job.registration().transition_granted());
+  EXPECT_THAT(job.registration().transition_detail(), HasSubstr("threshold auc >= 0.99"));
+}
+
 TEST_F(TrainingJobsPgTest, FeatureRefsGoThroughHistoricalRetrievalAndArePinned) {
   v1::TrainingJobSpec spec = BinarySpec();
   spec.mutable_data()->add_dataset_feature_columns("x0");

@@ -243,6 +243,28 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
     resp->set_version(static_cast<int64_t>(headers_.size()));
     return grpc::Status::OK;
   }
+  // Grants every transition with one threshold check, or denies PRODUCTION
+  // when `deny_production` is set, as a gate would.
+  std::atomic<bool> deny_production{false};
+  grpc::Status RequestTransition(grpc::ServerContext*, const registry::v1::RequestTransitionRequest* req,
+                                 registry::v1::TransitionRequest* resp) override {
+    {
+      absl::MutexLock lock(&mu_);
+      transitions_.push_back(*req);
+    }
+    if (deny_production && req->target_stage() == registry::v1::STAGE_PRODUCTION) {
+      return {grpc::StatusCode::FAILED_PRECONDITION, "threshold auc >= 0.99: measured 0.9"};
+    }
+    resp->set_status(registry::v1::TRANSITION_STATUS_GRANTED);
+    registry::v1::CheckResult* check = resp->mutable_gate_report()->add_checks();
+    check->set_name("threshold auc >= 0.5");
+    check->set_measured(0.9);
+    return grpc::Status::OK;
+  }
+  std::vector<registry::v1::RequestTransitionRequest> transitions() {
+    absl::MutexLock lock(&mu_);
+    return transitions_;
+  }
   std::vector<registry::v1::RegisterModelVersionHeader> headers() {
     absl::MutexLock lock(&mu_);
     return headers_;
@@ -256,6 +278,7 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
   absl::Mutex mu_;
   std::vector<registry::v1::RegisterModelVersionHeader> headers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> artifacts_ ABSL_GUARDED_BY(mu_);
+  std::vector<registry::v1::RequestTransitionRequest> transitions_ ABSL_GUARDED_BY(mu_);
 };
 
 // The three fakes on one loopback server.
