@@ -2,15 +2,25 @@
 // Helpers shared by the pg_registry_*.cc files (pqxx inside; include only
 // from pg_*.cc).
 #include <string>
+#include <vector>
 
 #include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "services/registry/audit_chain.h"
 #include "services/registry/registry_store.h"
 #include "services/registry/registry_types.h"
 
 namespace mlops::registry::pg_registry {
+
+// A Postgres array literal of numbers: "{1,2,3}".
+template <class T>
+std::string NumArray(const std::vector<T>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) absl::StrAppend(&out, i > 0 ? "," : "", items[i]);
+  return out + "}";
+}
 
 // Appends `e` to the hash chain under the head's row lock (fills sequence,
 // prev_hash, entry_hash).

@@ -86,28 +86,6 @@ constexpr char kSelectAliasesOf[] =
     "SELECT model, version, name FROM aliases "
     "WHERE (model, version) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) "
     "ORDER BY model, version, name";
-constexpr char kUpsertPolicy[] =
-    "INSERT INTO gate_policies AS p (model, policy_version, require_staging, staging_approvals, "
-    "staging_approval_role, production_approvals, production_approval_role, updated_at_micros, "
-    "updated_by, staging_model_tests, production_model_tests) "
-    "VALUES ($1, 1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-    "ON CONFLICT (model) DO UPDATE SET policy_version = p.policy_version + 1, "
-    "require_staging = $2, staging_approvals = $3, staging_approval_role = $4, "
-    "production_approvals = $5, production_approval_role = $6, updated_at_micros = $7, "
-    "updated_by = $8, staging_model_tests = $9, production_model_tests = $10 "
-    "RETURNING policy_version";
-constexpr char kDeleteChecks[] = "DELETE FROM gate_checks WHERE model = $1";
-constexpr char kInsertCheck[] =
-    "INSERT INTO gate_checks (model, stage, ordinal, kind, name, metric, comparison, value, "
-    "evaluation_name, direction, relative, fail_if_no_champion) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-constexpr char kSelectPolicy[] =
-    "SELECT policy_version, require_staging, staging_approvals, staging_approval_role, "
-    "production_approvals, production_approval_role, updated_at_micros, updated_by, "
-    "staging_model_tests, production_model_tests FROM gate_policies WHERE model = $1";
-constexpr char kSelectChecks[] =
-    "SELECT stage, kind, name, metric, comparison, value, evaluation_name, direction, "
-    "relative, fail_if_no_champion FROM gate_checks WHERE model = $1 ORDER BY stage, ordinal";
 constexpr char kLockAuditHead[] =
     "SELECT sequence, entry_hash FROM audit_head WHERE id = 1 FOR UPDATE";
 constexpr char kUpdateAuditHead[] =
@@ -116,32 +94,7 @@ constexpr char kInsertAudit[] =
     "INSERT INTO audit_log (sequence, at_micros, principal, event_type, model, version, "
     "endpoint, request_id, before_json, after_json, reason, details_json, prev_hash, "
     "entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
-constexpr char kAuditColumns[] =
-    "SELECT sequence, at_micros, principal, event_type, model, version, endpoint, request_id, "
-    "before_json, after_json, reason, details_json, prev_hash, entry_hash FROM audit_log ";
-constexpr char kWhereAudit[] =
-    "WHERE ($1 = '' OR model = $1) AND ($2::bigint = 0 OR version = $2::bigint) "
-    "AND (cardinality($3::int[]) = 0 OR event_type = ANY($3::int[])) "
-    "AND ($4 = '' OR principal = $4) "
-    "AND ($5::bigint = 0 OR at_micros >= $5::bigint) "
-    "AND ($6::bigint = 0 OR at_micros < $6::bigint) ";
-constexpr char kAuditAsc[] = "AND sequence > $7::bigint ORDER BY sequence LIMIT $8";
-constexpr char kAuditDesc[] =
-    "AND ($7::bigint = 0 OR sequence < $7::bigint) ORDER BY sequence DESC LIMIT $8";
-constexpr char kScanAudit[] =
-    "WHERE sequence >= $1 AND ($2::bigint = 0 OR sequence <= $2::bigint) "
-    "ORDER BY sequence LIMIT $3";
-constexpr char kAuditHeadSql[] = "SELECT sequence FROM audit_head WHERE id = 1";
-constexpr char kAuditHashAt[] = "SELECT entry_hash FROM audit_log WHERE sequence = $1";
 // Stage-change entries (event 6, TRANSITION_GRANTED) carry {"stage":"..."}.
-constexpr char kEnteredProduction[] =
-    "SELECT sequence, version, at_micros FROM audit_log WHERE model = $1 AND event_type = 6 "
-    "AND after_json = '{\"stage\":\"PRODUCTION\"}' AND at_micros <= $2 "
-    "ORDER BY sequence DESC LIMIT 1";
-constexpr char kLeftProduction[] =
-    "SELECT sequence, at_micros FROM audit_log WHERE model = $1 AND version = $2 "
-    "AND event_type = 6 AND before_json = '{\"stage\":\"PRODUCTION\"}' AND sequence > $3 "
-    "ORDER BY sequence LIMIT 1";
 
 
 
@@ -157,13 +110,6 @@ std::string TextArray(const std::vector<std::string>& items) {
     }
     out += '"';
   }
-  return out + "}";
-}
-
-template <class T>
-std::string NumArray(const std::vector<T>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) absl::StrAppend(&out, i > 0 ? "," : "", items[i]);
   return out + "}";
 }
 
@@ -192,25 +138,7 @@ namespace {
 using pg_registry::AppendAudit;
 using pg_registry::LoadModel;
 using pg_registry::LoadVersion;
-
-AuditEntry AuditFromRow(const pqxx::row& r) {
-  AuditEntry e;
-  e.sequence = r[0].as<int64_t>();
-  e.at_micros = r[1].as<int64_t>();
-  e.principal = r[2].as<std::string>();
-  e.event_type = r[3].as<int>();
-  e.model = r[4].as<std::string>();
-  e.version = r[5].as<int64_t>();
-  e.endpoint = r[6].as<std::string>();
-  e.request_id = r[7].as<std::string>();
-  e.before_json = r[8].as<std::string>();
-  e.after_json = r[9].as<std::string>();
-  e.reason = r[10].as<std::string>();
-  e.details_json = r[11].as<std::string>();
-  e.prev_hash = r[12].as<std::string>();
-  e.entry_hash = r[13].as<std::string>();
-  return e;
-}
+using pg_registry::NumArray;
 
 VersionRecord VersionFromRow(const pqxx::row& r) {
   VersionRecord v;
@@ -475,168 +403,6 @@ absl::StatusOr<std::string> PgRegistryStore::ReadArtifact(const std::string& sha
         if (audit.has_value()) AppendAudit(txn, *audit);
         return Bytes(r[0][0]);
       });
-}
-
-absl::StatusOr<GatePolicy> PgRegistryStore::SetGatePolicy(const GatePolicy& p, AuditEntry audit) {
-  return pool_->WithTransaction(
-      PgCallOptions{"registry_set_gate_policy"}, [&](Txn& txn) -> absl::StatusOr<GatePolicy> {
-        MLOPS_RETURN_IF_ERROR(LoadModel(txn, p.model).status());
-        GatePolicy out = p;
-        out.policy_version =
-            txn.exec_params(kUpsertPolicy, p.model, p.require_staging_before_production,
-                            p.staging.approvals.count, static_cast<int>(p.staging.approvals.role),
-                            p.production.approvals.count,
-                            static_cast<int>(p.production.approvals.role), p.updated_at_micros,
-                            p.updated_by, pqxx::binarystring(p.staging.model_tests.data(), p.staging.model_tests.size()),
-                            pqxx::binarystring(p.production.model_tests.data(),
-                                               p.production.model_tests.size()))[0][0]
-                .as<int64_t>();
-        txn.exec_params(kDeleteChecks, p.model);
-        for (Stage stage : {Stage::kStaging, Stage::kProduction}) {
-          const StageGate& g = *GateFor(p, stage);
-          int ordinal = 0;
-          for (const ThresholdCheck& t : g.thresholds) {
-            txn.exec_params(kInsertCheck, p.model, static_cast<int>(stage), ordinal++,
-                            static_cast<int>(CheckKind::kThreshold), t.name, t.metric,
-                            static_cast<int>(t.comparison), t.value, t.evaluation_name, 0, false,
-                            false);
-          }
-          for (const ChampionChallengerCheck& c : g.champion_challenger) {
-            txn.exec_params(kInsertCheck, p.model, static_cast<int>(stage), ordinal++,
-                            static_cast<int>(CheckKind::kChampionChallenger), c.name, c.metric, 0,
-                            c.min_improvement, c.evaluation_name, static_cast<int>(c.direction),
-                            c.relative, c.fail_if_no_champion);
-          }
-        }
-        audit.after_json = absl::StrCat("{\"policy_version\":", out.policy_version, "}");
-        AppendAudit(txn, audit);
-        return out;
-      });
-}
-
-absl::StatusOr<GatePolicy> PgRegistryStore::GetGatePolicy(const std::string& model) {
-  PgCallOptions call{"registry_get_gate_policy"};
-  call.read_only = true;
-  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<GatePolicy> {
-    MLOPS_RETURN_IF_ERROR(LoadModel(txn, model).status());
-    GatePolicy p;
-    p.model = model;
-    pqxx::result r = txn.exec_params(kSelectPolicy, model);
-    if (r.empty()) return p;
-    p.policy_version = r[0][0].as<int64_t>();
-    p.require_staging_before_production = r[0][1].as<bool>();
-    p.staging.approvals.count = r[0][2].as<int>();
-    p.staging.approvals.role = static_cast<Role>(r[0][3].as<int>());
-    p.production.approvals.count = r[0][4].as<int>();
-    p.production.approvals.role = static_cast<Role>(r[0][5].as<int>());
-    p.updated_at_micros = r[0][6].as<int64_t>();
-    p.updated_by = r[0][7].as<std::string>();
-    p.staging.model_tests = Bytes(r[0][8]);
-    p.production.model_tests = Bytes(r[0][9]);
-    for (const pqxx::row& c : txn.exec_params(kSelectChecks, model)) {
-      StageGate& g = c[0].as<int>() == static_cast<int>(Stage::kStaging) ? p.staging
-                                                                            : p.production;
-      if (c[1].as<int>() == static_cast<int>(CheckKind::kThreshold)) {
-        ThresholdCheck t;
-        t.name = c[2].as<std::string>();
-        t.metric = c[3].as<std::string>();
-        t.comparison = static_cast<Comparison>(c[4].as<int>());
-        t.value = c[5].as<double>();
-        t.evaluation_name = c[6].as<std::string>();
-        g.thresholds.push_back(std::move(t));
-      } else {
-        ChampionChallengerCheck cc;
-        cc.name = c[2].as<std::string>();
-        cc.metric = c[3].as<std::string>();
-        cc.min_improvement = c[5].as<double>();
-        cc.evaluation_name = c[6].as<std::string>();
-        cc.direction = static_cast<Direction>(c[7].as<int>());
-        cc.relative = c[8].as<bool>();
-        cc.fail_if_no_champion = c[9].as<bool>();
-        g.champion_challenger.push_back(std::move(cc));
-      }
-    }
-    return p;
-  });
-}
-
-absl::StatusOr<std::vector<AuditEntry>> PgRegistryStore::ReadAudit(const AuditFilter& f) {
-  PgCallOptions call{"registry_read_audit"};
-  call.read_only = true;
-  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<std::vector<AuditEntry>> {
-    if (!f.model.empty()) MLOPS_RETURN_IF_ERROR(LoadModel(txn, f.model).status());
-    const std::string sql =
-        absl::StrCat(kAuditColumns, kWhereAudit, f.newest_first ? kAuditDesc : kAuditAsc);
-    std::vector<AuditEntry> out;
-    for (const pqxx::row& r :
-         txn.exec_params(sql, f.model, f.version, NumArray(f.event_types), f.principal,
-                         f.start_micros, f.end_micros, f.after_sequence, f.limit)) {
-      out.push_back(AuditFromRow(r));
-    }
-    return out;
-  });
-}
-
-absl::Status PgRegistryStore::ScanAudit(int64_t from, int64_t to,
-                                        const std::function<bool(const AuditEntry&)>& fn) {
-  PgCallOptions call{"registry_scan_audit"};
-  call.read_only = true;
-  call.isolation = PgIsolation::kRepeatableRead;
-  constexpr int kBatch = 20000;
-  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::Status {
-    int64_t next = from;
-    for (;;) {
-      pqxx::result r =
-          txn.exec_params(absl::StrCat(kAuditColumns, kScanAudit), next, to, kBatch);
-      for (const pqxx::row& row : r) {
-        AuditEntry e = AuditFromRow(row);
-        next = e.sequence + 1;
-        if (!fn(e)) return absl::OkStatus();
-      }
-      if (static_cast<int>(r.size()) < kBatch) return absl::OkStatus();
-    }
-  });
-}
-
-absl::StatusOr<std::string> PgRegistryStore::AuditHashAt(int64_t sequence) {
-  if (sequence == 0) return std::string(kGenesisHash);
-  PgCallOptions call{"registry_audit_hash_at"};
-  call.read_only = true;
-  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<std::string> {
-    pqxx::result r = txn.exec_params(kAuditHashAt, sequence);
-    if (r.empty()) return absl::NotFoundError(absl::StrCat("no audit entry ", sequence));
-    return r[0][0].as<std::string>();
-  });
-}
-
-absl::StatusOr<ProductionAt> PgRegistryStore::ProductionAtTime(const std::string& model,
-                                                               int64_t at_micros) {
-  PgCallOptions call{"registry_production_at"};
-  call.read_only = true;
-  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<ProductionAt> {
-    MLOPS_RETURN_IF_ERROR(LoadModel(txn, model).status());
-    ProductionAt out;
-    pqxx::result in = txn.exec_params(kEnteredProduction, model, at_micros);
-    if (in.empty()) return out;
-    const int64_t version = in[0][1].as<int64_t>();
-    pqxx::result left = txn.exec_params(kLeftProduction, model, version, in[0][0].as<int64_t>());
-    if (!left.empty() && left[0][1].as<int64_t>() <= at_micros) return out;
-    out.version = version;
-    out.entered_sequence = in[0][0].as<int64_t>();
-    out.since_micros = in[0][2].as<int64_t>();
-    if (!left.empty()) {
-      out.left_sequence = left[0][0].as<int64_t>();
-      out.until_micros = left[0][1].as<int64_t>();
-    }
-    return out;
-  });
-}
-
-absl::StatusOr<int64_t> PgRegistryStore::AuditHead() {
-  PgCallOptions call{"registry_audit_head"};
-  call.read_only = true;
-  return pool_->WithTransaction(
-      call, [&](Txn& txn) { return txn.exec_params(kAuditHeadSql)[0][0].as<int64_t>(); });
 }
 
 }  // namespace mlops::registry
