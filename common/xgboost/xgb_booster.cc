@@ -28,6 +28,37 @@ constexpr char kPredictConfig[] =
     R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
     R"( "strict_shape": false, "cache_id": 0, "missing": NaN})";
 
+// type 1 = margin, type 2 = TreeSHAP contributions; strict_shape gives
+// (rows, groups) and (rows, groups, cols + 1) for every objective.
+constexpr char kMarginConfig[] =
+    R"({"type": 1, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
+    R"( "strict_shape": true, "cache_id": 0, "missing": NaN})";
+constexpr char kContributionsConfig[] =
+    R"({"type": 2, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
+    R"( "strict_shape": true})";
+
+std::string DenseArrayInterface(const float* values, std::size_t rows, std::size_t cols) {
+  return absl::StrCat(R"({"data": [)", reinterpret_cast<std::uintptr_t>(values),
+                      R"(, true], "shape": [)", rows, ", ", cols,
+                      R"(], "typestr": "<f4", "version": 3})");
+}
+
+// In-place prediction of a dense float matrix with `config`.
+absl::StatusOr<Prediction> PredictDenseWith(BoosterHandle handle, const char* config,
+                                            const float* values, std::size_t rows,
+                                            std::size_t cols) {
+  if (rows == 0) return Prediction{};
+  const std::string array_interface = DenseArrayInterface(values, rows, cols);
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  if (XGBoosterPredictFromDense(handle, array_interface.c_str(), config, nullptr, &shape, &dim,
+                                &result) != 0) {
+    return LastError("XGBoosterPredictFromDense");
+  }
+  return CopyPrediction(shape, dim, result);
+}
+
 }  // namespace
 
 absl::StatusOr<XgbBooster> XgbBooster::ForTraining(const std::vector<const XgbMatrix*>& cache,
@@ -137,18 +168,7 @@ absl::StatusOr<std::size_t> XgbBooster::NumFeatures() const {
 
 absl::StatusOr<Prediction> XgbBooster::PredictDense(const float* values, std::size_t rows,
                                                     std::size_t cols) const {
-  if (rows == 0) return Prediction{};
-  const std::string array_interface = absl::StrCat(
-      R"({"data": [)", reinterpret_cast<std::uintptr_t>(values), R"(, true], "shape": [)",
-      rows, ", ", cols, R"(], "typestr": "<f4", "version": 3})");
-  const bst_ulong* shape = nullptr;
-  bst_ulong dim = 0;
-  const float* result = nullptr;
-  if (XGBoosterPredictFromDense(handle_, array_interface.c_str(), kPredictConfig, nullptr,
-                                &shape, &dim, &result) != 0) {
-    return LastError("XGBoosterPredictFromDense");
-  }
-  return CopyPrediction(shape, dim, result);
+  return PredictDenseWith(handle_, kPredictConfig, values, rows, cols);
 }
 
 absl::StatusOr<Prediction> XgbBooster::Predict(const XgbMatrix& matrix) const {
@@ -160,6 +180,36 @@ absl::StatusOr<Prediction> XgbBooster::Predict(const XgbMatrix& matrix) const {
     return LastError("XGBoosterPredictFromDMatrix");
   }
   return CopyPrediction(shape, dim, result);
+}
+
+absl::StatusOr<Prediction> XgbBooster::PredictMarginDense(const float* values, std::size_t rows,
+                                                          std::size_t cols) const {
+  return PredictDenseWith(handle_, kMarginConfig, values, rows, cols);
+}
+
+absl::StatusOr<Contributions> XgbBooster::PredictContributions(const float* values,
+                                                               std::size_t rows,
+                                                               std::size_t cols) const {
+  Contributions out;
+  out.cols = cols;
+  if (rows == 0) return out;
+  absl::StatusOr<XgbMatrix> matrix = XgbMatrix::FromDense(values, rows, cols);
+  if (!matrix.ok()) return matrix.status();
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  if (XGBoosterPredictFromDMatrix(handle_, matrix->handle(), kContributionsConfig, &shape, &dim,
+                                  &result) != 0) {
+    return LastError("XGBoosterPredictFromDMatrix");
+  }
+  if (dim != 3 || shape[0] != rows || shape[2] != cols + 1) {
+    return absl::InternalError(absl::StrCat("xgboost contributions: unexpected shape (dim ", dim,
+                                            ") for ", rows, " rows of ", cols, " columns"));
+  }
+  out.rows = rows;
+  out.outputs = shape[1];
+  out.values.assign(result, result + rows * out.outputs * (cols + 1));
+  return out;
 }
 
 absl::StatusOr<std::map<std::string, double>> ParseEvalLine(std::string_view line) {

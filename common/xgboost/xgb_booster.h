@@ -3,7 +3,8 @@
 // from a saved model (XGBoost's JSON format, the platform's one artifact format
 // for the "xgboost" flavor). Owns the handle; movable, not copyable.
 // Thread-safety: Predict* are safe to call from many threads at once (XGBoost's
-// in-place prediction; results are copied out before returning). Training,
+// in-place prediction, or a DMatrix of the call's own for contributions;
+// results are copied out of XGBoost's thread-local buffer before returning). Training,
 // SetParam and Load are not: one thread at a time, before sharing.
 
 #include <cstddef>
@@ -24,6 +25,20 @@ struct Prediction {
   std::vector<float> values;
   std::size_t rows = 0;
   std::size_t outputs = 1;
+};
+
+// TreeSHAP feature contributions (XGBoost's pred_contribs) in the margin
+// space: for each row and output, one value per input column, then the bias;
+// bias + the column values = the row's margin for that output.
+struct Contributions {
+  std::vector<float> values;  // rows x outputs x (cols + 1), row after row
+  std::size_t rows = 0;
+  std::size_t outputs = 1;
+  std::size_t cols = 0;  // input columns (the bias is not counted)
+  // The cols + 1 values of one row and output.
+  const float* At(std::size_t row, std::size_t output) const {
+    return values.data() + (row * outputs + output) * (cols + 1);
+  }
 };
 
 class XgbBooster {
@@ -60,6 +75,14 @@ class XgbBooster {
   absl::StatusOr<Prediction> PredictDense(const float* values, std::size_t rows,
                                           std::size_t cols) const;
   absl::StatusOr<Prediction> Predict(const XgbMatrix& matrix) const;
+  // Untransformed predictions (the margin: log-odds for binary:logistic).
+  absl::StatusOr<Prediction> PredictMarginDense(const float* values, std::size_t rows,
+                                                std::size_t cols) const;
+  // Per-row TreeSHAP contributions of a dense matrix (NaN = missing). Builds
+  // a DMatrix per call (in-place prediction has no contributions), so it
+  // costs far more than PredictDense: call it only when asked.
+  absl::StatusOr<Contributions> PredictContributions(const float* values, std::size_t rows,
+                                                     std::size_t cols) const;
 
  private:
   explicit XgbBooster(void* handle) : handle_(handle) {}

@@ -24,8 +24,16 @@ absl::StatusOr<XgbMatrix> XgbMatrix::FromDense(const std::vector<float>& values,
                                                    rows * cols, " values, got ",
                                                    values.size()));
   }
+  return FromDense(values.data(), rows, cols);
+}
+
+absl::StatusOr<XgbMatrix> XgbMatrix::FromDense(const float* values, std::size_t rows,
+                                               std::size_t cols) {
+  if (rows == 0 || cols == 0) {
+    return absl::InvalidArgumentError("a matrix needs at least one row and one column");
+  }
   DMatrixHandle handle = nullptr;
-  if (XGDMatrixCreateFromMat(values.data(), rows, cols,
+  if (XGDMatrixCreateFromMat(values, rows, cols,
                              std::numeric_limits<float>::quiet_NaN(), &handle) != 0) {
     return LastError("XGDMatrixCreateFromMat");
   }

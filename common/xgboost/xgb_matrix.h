@@ -19,6 +19,9 @@ class XgbMatrix {
   // `values` holds rows * cols floats, row after row. XGBoost copies them.
   static absl::StatusOr<XgbMatrix> FromDense(const std::vector<float>& values,
                                              std::size_t rows, std::size_t cols);
+  // The same from `rows * cols` floats at `values` (copied by XGBoost).
+  static absl::StatusOr<XgbMatrix> FromDense(const float* values, std::size_t rows,
+                                             std::size_t cols);
 
   XgbMatrix(XgbMatrix&&) noexcept;
   XgbMatrix& operator=(XgbMatrix&&) noexcept;
