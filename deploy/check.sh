@@ -59,6 +59,10 @@ expect_failure "values.schema.json rejects wrong types" \
 expect_failure "values.schema.json rejects unknown keys" \
   "additional properties 'replica' not allowed" \
   "$HELM" template mlops "$CHART" -f deploy/ci/values-minimal.yaml --set services.gateway.replica=3
+expect_failure "values.schema.json rejects a flag the service does not have" \
+  "additional properties 'alert_eval_interval_ms' not allowed" \
+  "$HELM" template mlops "$CHART" -f deploy/ci/values-minimal.yaml \
+  --set services.gateway.flags.alert_eval_interval_ms=1000
 expect_failure "a missing DSN secret name fails with a clear message" \
   "database.existingSecret is required" \
   "$HELM" template mlops "$CHART" --set auth.existingSecret=mlops-auth

@@ -126,6 +126,10 @@ Call with (dict "root" $ "name" "gateway" "svc" $svc "peers" true|false).
   value: {{ $values.logLevel | quote }}
 - name: MLOPS_SHUTDOWN_GRACE_SECONDS
   value: {{ $values.shutdownGraceSeconds | quote }}
+{{- range $flag, $value := .svc.flags }}
+- name: MLOPS_{{ upper $flag }}
+  value: {{ printf "%d" (int64 $value) | quote }}
+{{- end }}
 {{- $peers := index (include "mlops.peers" $root | fromJson) .name }}
 {{- if $values.auth.enabled }}
 - name: MLOPS_AUTH_TOKENS_FILE
