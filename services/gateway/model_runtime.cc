@@ -18,6 +18,10 @@ class XgbModel final : public Model {
     return booster_.PredictDense(values, rows, cols);
   }
   std::string runtime() const override { return "xgboost"; }
+  absl::StatusOr<xgb::Contributions> Explain(const float* values, std::size_t rows,
+                                             std::size_t cols) const override {
+    return booster_.PredictContributions(values, rows, cols);
+  }
 
  private:
   xgb::XgbBooster booster_;
@@ -28,6 +32,10 @@ std::size_t ExpectedOutputs(const ModelSignature& s) {
 }
 
 }  // namespace
+
+absl::StatusOr<xgb::Contributions> Model::Explain(const float*, std::size_t, std::size_t) const {
+  return absl::UnimplementedError(absl::StrCat("runtime \"", runtime(), "\" has no explanations"));
+}
 
 absl::StatusOr<std::unique_ptr<Model>> XgbModelLoader::Load(const ModelVersionInfo& info,
                                                             std::string_view bytes) const {

@@ -61,6 +61,10 @@ class Model {
   virtual absl::StatusOr<xgb::Prediction> Predict(const float* values, std::size_t rows,
                                                   std::size_t cols) const = 0;
   virtual std::string runtime() const = 0;
+  // Per-row TreeSHAP contributions (margin space, bias last). Unimplemented
+  // for runtimes that cannot explain.
+  virtual absl::StatusOr<xgb::Contributions> Explain(const float* values, std::size_t rows,
+                                                     std::size_t cols) const;
 };
 
 // Turns artifact bytes into a Model. Thread-safe.

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <cmath>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "services/gateway/explanations.h"
 #include "services/gateway/feature_matrix.h"
 
 namespace mlops::gateway {
@@ -275,6 +277,16 @@ absl::Status Predictor::PredictVariant(Call& c, bool candidate) {
   }
   if (!m.ok()) return m.status();
   if (!p.ok()) return absl::InternalError(absl::StrCat("prediction failed: ", p.status().message()));
+  std::optional<xgb::Contributions> contributions;  // computed only when asked
+  if (c.request->options().explain()) {
+    absl::StatusOr<xgb::Contributions> e = model.model->Explain(m->values.data(), rows.size(), m->cols);
+    if (!e.ok()) {
+      return absl::Status(absl::IsUnimplemented(e.status()) ? absl::StatusCode::kFailedPrecondition
+                                                            : absl::StatusCode::kInternal,
+                          absl::StrCat("explanation failed: ", e.status().message()));
+    }
+    contributions = std::move(*e);
+  }
   for (std::size_t i = 0; i < rows.size(); ++i) {
     iv1::RowPrediction* out = c.response.mutable_predictions(rows[i]);
     out->set_request_id(c.row_ids[rows[i]]);
@@ -284,6 +296,9 @@ absl::Status Predictor::PredictVariant(Call& c, bool candidate) {
     out->set_variant(candidate ? iv1::VARIANT_CANDIDATE : iv1::VARIANT_PRIMARY);
     out->set_entity_found(m->entity_found[i]);
     for (const std::string& f : m->missing[i]) out->add_missing_features(f);
+    if (contributions) {
+      MLOPS_RETURN_IF_ERROR(AddExplanations(sig, *contributions, i, m->inputs[i], out));
+    }
     if (c.request->options().return_features()) {
       for (std::size_t j = 0; j < sig.inputs.size(); ++j) {
         iv1::NamedValue* nv = out->add_features();

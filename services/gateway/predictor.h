@@ -5,7 +5,8 @@
 // service (one batched GetOnlineFeatures per call, within the deadline),
 // predicts each variant's rows as one matrix, records the rollout statistics,
 // queues the prediction log, and runs shadow predictions after the answer on
-// a bounded background worker. A candidate that fails falls back to the
+// a bounded background worker. TreeSHAP explanations are computed only for
+// requests that ask for them (options.explain). A candidate that fails falls back to the
 // primary for its rows (the failure counts in the candidate's error rate).
 // Thread-safe; owns the shadow worker.
 

@@ -44,14 +44,38 @@ class FailingModel final : public Model {
   std::string runtime() const override { return "failing"; }
 };
 
+// A real model that counts the explanations asked of it.
+class CountingModel final : public Model {
+ public:
+  CountingModel(std::unique_ptr<Model> real, std::atomic<int>* explains)
+      : real_(std::move(real)), explains_(explains) {}
+  absl::StatusOr<xgb::Prediction> Predict(const float* values, std::size_t rows,
+                                          std::size_t cols) const override {
+    return real_->Predict(values, rows, cols);
+  }
+  absl::StatusOr<xgb::Contributions> Explain(const float* values, std::size_t rows,
+                                             std::size_t cols) const override {
+    explains_->fetch_add(1);
+    return real_->Explain(values, rows, cols);
+  }
+  std::string runtime() const override { return real_->runtime(); }
+
+ private:
+  std::unique_ptr<Model> real_;
+  std::atomic<int>* explains_;
+};
+
 class FlakyLoader final : public ModelLoader {
  public:
   absl::StatusOr<std::unique_ptr<Model>> Load(const ModelVersionInfo& info,
                                               std::string_view bytes) const override {
     if (flaky_versions.count(info.version) > 0) return std::unique_ptr<Model>(new FailingModel());
-    return real_.Load(info, bytes);
+    absl::StatusOr<std::unique_ptr<Model>> real = real_.Load(info, bytes);
+    if (!real.ok()) return real.status();
+    return std::unique_ptr<Model>(new CountingModel(std::move(*real), &explains));
   }
   std::set<int64_t> flaky_versions;
+  mutable std::atomic<int> explains{0};  // Explain calls on every loaded model
 
  private:
   XgbModelLoader real_;
