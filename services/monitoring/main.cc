@@ -7,12 +7,15 @@
 #include "common/server/service_main.h"
 #include "mlops_migrations/monitoring_migrations.h"
 #include "services/monitoring/action_runner.h"
+#include "services/monitoring/auto_reference.h"
+#include "services/monitoring/deployment_follower.h"
 #include "services/monitoring/ingestion_profile_source.h"
 #include "services/monitoring/metrics.h"
 #include "services/monitoring/monitoring_service.h"
 #include "services/monitoring/peer_action_clients.h"
 #include "services/monitoring/pg_monitoring_store.h"
 #include "services/monitoring/prediction_log_writer.h"
+#include "services/monitoring/training_data_clients.h"
 #include "services/monitoring/window_store.h"
 
 ABSL_FLAG(int64_t, alert_eval_interval_ms, 5000,
@@ -30,7 +33,60 @@ struct MonitoringState {
   std::unique_ptr<mlops::monitoring::GrpcRetrainClient> retrain;        // null without the peer
   std::unique_ptr<mlops::monitoring::GrpcRollbackClient> rollback;      // null without the peer
   std::unique_ptr<mlops::monitoring::ActionRunner> actions;
+  // Automatic references on promotion (null without a registry peer).
+  std::unique_ptr<mlops::monitoring::GrpcModelVersionSource> versions;
+  std::unique_ptr<mlops::monitoring::GrpcTrainingRowSource> training_rows;  // null without features
+  std::unique_ptr<mlops::monitoring::ServiceReferenceSink> sink;
+  std::unique_ptr<mlops::monitoring::AutoReferencer> referencer;
+  std::unique_ptr<mlops::monitoring::DeploymentFollower> follower;
 };
+
+mlops::monitoring::DeadlineContextFactory ContextsOf(const mlops::PeerChannel* peer) {
+  return [peer](std::chrono::milliseconds deadline) { return peer->NewContext(deadline); };
+}
+
+// Follows the registry's deployments and sets references of versions that
+// reach production (services/monitoring/auto_reference.h).
+absl::Status BuildAutoReferences(mlops::ServiceContext& ctx,
+                                 mlops::monitoring::MonitoringServiceImpl* service,
+                                 MonitoringState* state) {
+  if (ctx.peers == nullptr || !ctx.peers->has(mlops::PeerService::kRegistry)) {
+    mlops::LogWarn("auto_references_off", {{"reason", "no registry peer configured"}});
+    return absl::OkStatus();
+  }
+  absl::StatusOr<const mlops::PeerChannel*> registry =
+      ctx.peers->Get(mlops::PeerService::kRegistry);
+  if (!registry.ok()) return registry.status();
+  state->versions = std::make_unique<mlops::monitoring::GrpcModelVersionSource>(
+      (*registry)->channel(), ContextsOf(*registry));
+  if (ctx.peers->has(mlops::PeerService::kFeatures)) {
+    absl::StatusOr<const mlops::PeerChannel*> features =
+        ctx.peers->Get(mlops::PeerService::kFeatures);
+    if (!features.ok()) return features.status();
+    state->training_rows = std::make_unique<mlops::monitoring::GrpcTrainingRowSource>(
+        (*features)->channel(), ContextsOf(*features));
+  }
+  state->sink = std::make_unique<mlops::monitoring::ServiceReferenceSink>(service);
+  state->referencer = std::make_unique<mlops::monitoring::AutoReferencer>(
+      state->versions.get(), state->training_rows.get(), state->profiles.get(), state->sink.get(),
+      state->metrics.get());
+  mlops::monitoring::AutoReferencer* referencer = state->referencer.get();
+  state->follower = std::make_unique<mlops::monitoring::DeploymentFollower>(
+      (*registry)->channel(), ContextsOf(*registry),
+      [referencer](const std::string& model, int64_t version) {
+        referencer->OnProduction(model, version);
+      });
+  mlops::monitoring::DeploymentFollower* follower = state->follower.get();
+  ctx.on_ready->push_back([referencer, follower] {
+    referencer->Start();
+    follower->Start();
+  });
+  ctx.on_drain->push_back([referencer, follower] {
+    follower->Stop();
+    referencer->Stop();
+  });
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -102,6 +158,8 @@ int main(int argc, char** argv) {
       impl->alerts()->Stop();
       actions->Stop();
     });
+    absl::Status auto_refs = BuildAutoReferences(ctx, impl, state.get());
+    if (!auto_refs.ok()) return auto_refs;
     mlops::BuiltService built;
     built.services.push_back(service);
     built.state = state;

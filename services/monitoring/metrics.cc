@@ -22,7 +22,11 @@ MonitoringMetrics::MonitoringMetrics(prometheus::Registry* registry)
       drift_(&prometheus::BuildGauge()
                   .Name("mlops_monitoring_drift_score")
                   .Help("Drift statistic of the latest closed window per model and feature")
-                  .Register(*registry)) {}
+                  .Register(*registry)),
+      auto_references_(&prometheus::BuildCounter()
+                            .Name("mlops_monitoring_auto_references_total")
+                            .Help("Automatic references on promotion, by outcome")
+                            .Register(*registry)) {}
 
 void MonitoringMetrics::Accepted(const std::string& model, int64_t n) {
   if (n > 0) logged_->Add({{"model", model}}).Increment(static_cast<double>(n));
@@ -45,6 +49,10 @@ void MonitoringMetrics::SetFiring(const std::string& model, const std::string& p
 void MonitoringMetrics::SetDriftScore(const std::string& model, const std::string& feature,
                                       double statistic) {
   drift_->Add({{"model", model}, {"feature", feature}}).Set(statistic);
+}
+
+void MonitoringMetrics::AutoReference(const std::string& outcome) {
+  auto_references_->Add({{"outcome", outcome}}).Increment();
 }
 
 }  // namespace mlops::monitoring

@@ -13,6 +13,9 @@
 //     drift statistic (the drift report's `statistic`) of the most recent
 //     version, for models with a reference (at most 100 models x 200
 //     features, plus "__prediction__").
+//   mlops_monitoring_auto_references_total{outcome}: automatic references on
+//     promotion: set, failed (each failed attempt; retried), skipped (a
+//     reference was set already), dropped (queue full).
 
 #include <cstdint>
 #include <string>
@@ -21,11 +24,13 @@
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
+#include "services/monitoring/auto_reference.h"
 #include "services/monitoring/monitoring_service.h"
 
 namespace mlops::monitoring {
 
-class MonitoringMetrics : public PredictionCounters, public AlertGauges, public DriftGauges {
+class MonitoringMetrics : public PredictionCounters, public AlertGauges, public DriftGauges,
+                          public AutoReferenceCounters {
  public:
   explicit MonitoringMetrics(prometheus::Registry* registry);
 
@@ -36,6 +41,7 @@ class MonitoringMetrics : public PredictionCounters, public AlertGauges, public 
                  int64_t n) override;
   void SetDriftScore(const std::string& model, const std::string& feature,
                      double statistic) override;
+  void AutoReference(const std::string& outcome) override;
 
  private:
   prometheus::Family<prometheus::Counter>* logged_;
@@ -43,6 +49,7 @@ class MonitoringMetrics : public PredictionCounters, public AlertGauges, public 
   prometheus::Family<prometheus::Counter>* labels_;
   prometheus::Family<prometheus::Gauge>* firing_;
   prometheus::Family<prometheus::Gauge>* drift_;
+  prometheus::Family<prometheus::Counter>* auto_references_;
 };
 
 }  // namespace mlops::monitoring

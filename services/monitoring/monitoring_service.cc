@@ -90,6 +90,7 @@ absl::StatusOr<v1::MonitoringConfig> MonitoringServiceImpl::Config(const std::st
 
 absl::Status MonitoringServiceImpl::DoSetReference(const std::string& principal,
                                                    const v1::SetReferenceRequest& req,
+                                                   const std::string& automatic_from,
                                                    v1::Reference* resp) {
   MLOPS_RETURN_IF_ERROR(ValidateModelVersion(req.model(), req.version()));
   MLOPS_ASSIGN_OR_RETURN(v1::MonitoringConfig stored_config, Config(req.model()));
@@ -145,6 +146,13 @@ absl::Status MonitoringServiceImpl::DoSetReference(const std::string& principal,
     }
     *ref.mutable_prediction_profile() = p;
   }
+  if (!automatic_from.empty()) {
+    // Built from the training dataset version (its profile, or the model's
+    // inputs computed over its rows): the origin, whatever the inline form.
+    ref.set_automatic(true);
+    ref.set_source(v1::REFERENCE_SOURCE_DATASET_VERSION);
+    ref.set_dataset_version(automatic_from);
+  }
   ref.set_set_at_micros(Now());
   ref.set_set_by(principal);
   stored.model = req.model();
@@ -169,7 +177,26 @@ grpc::Status MonitoringServiceImpl::SetReference(grpc::ServerContext* ctx,
                                                  v1::Reference* resp) {
   absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kEditor);
   if (!who.ok()) return Reply("SetReference", who.status());
-  return Reply("SetReference", DoSetReference(who->name, *req, resp));
+  return Reply("SetReference", DoSetReference(who->name, *req, /*automatic_from=*/"", resp));
+}
+
+absl::StatusOr<bool> MonitoringServiceImpl::HasReference(const std::string& model,
+                                                         int64_t version) {
+  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedReference> ref, Reference(model, version));
+  return ref != nullptr;
+}
+
+absl::StatusOr<v1::Reference> MonitoringServiceImpl::SetAutomaticReference(
+    const v1::SetReferenceRequest& req, const std::string& dataset_version) {
+  if (!IsSha256Hex(dataset_version)) {
+    return absl::InvalidArgumentError("dataset_version: not 64 lowercase hex characters");
+  }
+  if (req.source_case() == v1::SetReferenceRequest::kDatasetVersion) {
+    return absl::InvalidArgumentError("source: an automatic reference is given inline");
+  }
+  v1::Reference ref;
+  MLOPS_RETURN_IF_ERROR(DoSetReference(kAutomaticReferencePrincipal, req, dataset_version, &ref));
+  return ref;
 }
 
 grpc::Status MonitoringServiceImpl::GetReference(grpc::ServerContext* ctx,

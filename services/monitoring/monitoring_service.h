@@ -67,6 +67,9 @@ class DriftGauges {
                              double statistic) = 0;
 };
 
+// The set_by of references set on promotion.
+inline constexpr char kAutomaticReferencePrincipal[] = "monitoring:automatic";
+
 struct MonitoringServiceOptions {
   std::function<int64_t()> now_micros;  // default: the wall clock
   // Null: SetReference from a dataset version is FAILED_PRECONDITION.
@@ -136,6 +139,15 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service,
   // Expires pending labels and refreshes the drift-score gauges.
   void AfterRound(int64_t now_micros) override;
 
+  // Whether model@version has a reference (cached or stored).
+  absl::StatusOr<bool> HasReference(const std::string& model, int64_t version);
+  // Sets model@version's reference through SetReference's path from an
+  // inline profile or rows, marked `automatic` with `dataset_version` (the
+  // training dataset version it was built from) as its origin and
+  // kAutomaticReferencePrincipal as set_by. Replaces any reference.
+  absl::StatusOr<v1::Reference> SetAutomaticReference(const v1::SetReferenceRequest& req,
+                                                      const std::string& dataset_version);
+
   AlertEvaluator* alerts() { return alerts_.get(); }
   AlertHub* alert_hub() { return &hub_; }
 
@@ -157,8 +169,10 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service,
                                                                    int64_t version);
   absl::StatusOr<v1::MonitoringConfig> Config(const std::string& model);  // as stored or empty
   absl::Status LogOne(const v1::LogPredictionsRequest& req, v1::LogPredictionsResponse* resp);
+  // `automatic_from` non-empty: an automatic reference from that dataset
+  // version.
   absl::Status DoSetReference(const std::string& principal, const v1::SetReferenceRequest& req,
-                              v1::Reference* resp);
+                              const std::string& automatic_from, v1::Reference* resp);
   absl::Status DoLogGroundTruth(const v1::LogGroundTruthRequest& req,
                                 v1::LogGroundTruthResponse* resp);
   absl::Status DoGetPerformance(const v1::GetPerformanceRequest& req,
