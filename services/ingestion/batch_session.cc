@@ -43,6 +43,13 @@ int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
 BatchSession::~BatchSession() = default;
 
+void BatchSession::SetPull(v1::PullInfo pull, common::v1::ResourceRef lineage_input,
+                           SourceProgress progress) {
+  pull_ = std::move(pull);
+  pull_input_ = std::move(lineage_input);
+  progress_ = std::move(progress);
+}
+
 absl::Status BatchSession::FlushPending() {
   if (pending_.rows_size() == 0) return absl::OkStatus();
   ChunkData c;
@@ -206,6 +213,7 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
     rec.set_idempotency_key(v.idempotency_key);
     auto* lin = rec.mutable_lineage();
     for (const auto& in : header_.lineage_inputs()) *lin->add_inputs() = in;
+    if (pull_.has_value()) *lin->add_inputs() = pull_input_;
     if (head.has_value()) {
       auto* in = lin->add_inputs();
       in->set_kind(common::v1::RESOURCE_KIND_DATASET_VERSION);
@@ -217,6 +225,7 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
     lin->set_source(v.source);
     lin->set_code_version(header_.code_version());
     for (const auto& [k, val] : header_.annotations()) (*rec.mutable_annotations())[k] = val;
+    if (pull_.has_value()) *rec.mutable_pull() = *pull_;
     rec.SerializeToString(&v.record);
     report_proto(report, head_id).SerializeToString(&v.report);
     common::v1::DatasetProfile pp;
@@ -225,6 +234,7 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
     stats::DatasetProfileToProto(batch_profile, &pp);
     pp.SerializeToString(&v.batch_profile);
     prepared.version = v;
+    prepared.progress = progress_;
     prepared.chunks = [this](const std::function<absl::Status(const ChunkData&)>& fn) {
       return spill_->ForEach(fn);
     };

@@ -37,6 +37,11 @@ class BatchSession {
   absl::StatusOr<v1::IngestBatchResponse> Commit(int64_t end_row_count);
   // After BatchEnd: the dry run's report.
   absl::StatusOr<v1::ValidationReport> Validate(int64_t end_row_count);
+  // Marks the batch as a source's pull (before Commit): the version records
+  // `pull` and `lineage_input` (the source and its watermark range or file),
+  // and its commit advances the source (`progress`) in the same transaction;
+  // a batch that is not committed advances nothing.
+  void SetPull(v1::PullInfo pull, common::v1::ResourceRef lineage_input, SourceProgress progress);
 
  private:
   friend class Ingestion;
@@ -65,6 +70,9 @@ class BatchSession {
   v1::RowChunk pending_;
   int64_t rows_ = 0;
   int64_t bytes_ = 0;
+  std::optional<v1::PullInfo> pull_;  // set for a source's pull
+  common::v1::ResourceRef pull_input_;
+  SourceProgress progress_;
   absl::Time started_;
 };
 

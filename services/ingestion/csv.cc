@@ -34,7 +34,9 @@ std::string Missing(const std::vector<std::string>& names, const std::vector<std
 }  // namespace
 
 CsvReader::CsvReader(Schema schema, CsvOptions options)
-    : schema_(std::move(schema)), options_(options), header_pending_(options.has_header) {}
+    : schema_(std::move(schema)), options_(std::move(options)), header_pending_(options_.has_header) {
+  for (size_t i = 0; i < schema_.columns.size(); ++i) order_.push_back(static_cast<int>(i));
+}
 
 absl::Status CsvReader::ErrorAt(int64_t line, int64_t column, std::string_view what) const {
   return absl::InvalidArgumentError(absl::StrCat(line, ":", column, ": ", std::string(what)));
@@ -207,7 +209,7 @@ absl::Status CsvReader::EndRecord(std::vector<Row>* rows) {
   return absl::OkStatus();
 }
 
-absl::Status CsvReader::CheckHeader() const {
+absl::Status CsvReader::CheckHeader() {
   std::vector<std::string> got, want;
   for (const Field& f : fields_) {
     const std::string_view text = Text(f);
@@ -221,6 +223,21 @@ absl::Status CsvReader::CheckHeader() const {
   const std::string unexpected = Missing(got, want);
   if (!missing.empty()) absl::StrAppend(&detail, "; missing: ", missing);
   if (!unexpected.empty()) absl::StrAppend(&detail, "; unexpected: ", unexpected);
+  if (options_.header_any_order && got.size() == want.size() && missing.empty() &&
+      unexpected.empty()) {
+    // A permutation (the same number of names, none missing: no duplicates).
+    for (size_t i = 0; i < got.size(); ++i) order_[i] = schema_.IndexOf(got[i]);
+    return absl::OkStatus();
+  }
+  if (options_.header_any_order) {
+    const Field& at = fields_.front();
+    if (missing.empty() && unexpected.empty()) {
+      absl::StrAppend(&detail, "; a column is listed twice");
+    }
+    return ErrorAt(at.line, at.column,
+                   absl::StrCat("header has ", got.size(), " columns, schema has ", want.size(),
+                                detail));
+  }
   if (missing.empty() && unexpected.empty() && got.size() == want.size()) {
     absl::StrAppend(&detail, "; same columns in another order, expected ", absl::StrJoin(want, ","));
   }
@@ -246,13 +263,16 @@ absl::Status CsvReader::ConvertRecord(Row* row) const {
     return ErrorAt(first.line, first.column,
                    absl::StrCat("record has ", fields_.size(), " fields, schema has ", n, " columns"));
   }
-  row->reserve(n);
+  row->assign(n, Value());
   for (size_t i = 0; i < n; ++i) {
-    const Column& column = schema_.columns[i];
+    const Column& column = schema_.columns[order_[i]];
     const Field& f = fields_[i];
     const std::string_view text = Text(f);
     Value value;
-    if (!text.empty()) {
+    if (!f.quoted && column.nullable && !options_.null_text.empty() &&
+        text == options_.null_text) {
+      // NULL.
+    } else if (!text.empty()) {
       absl::StatusOr<Value> parsed =
           ParseTypedField(column.type, text, options_.integer_timestamps_are_micros);
       if (!parsed.ok()) {
@@ -266,7 +286,7 @@ absl::Status CsvReader::ConvertRecord(Row* row) const {
     if (absl::Status s = ValidateValue(column, value); !s.ok()) {
       return ErrorAt(f.line, f.column, std::string(s.message()));
     }
-    row->push_back(std::move(value));
+    (*row)[order_[i]] = std::move(value);
   }
   return absl::OkStatus();
 }

@@ -13,13 +13,15 @@
 //     break after a closing quote, is an error;
 //   - a UTF-8 byte order mark at the very start is skipped;
 //   - with has_header (default), the first record must name the schema's
-//     columns in the schema's order; the error says what is missing, extra,
-//     or out of order;
+//     columns in the schema's order (or, with header_any_order, in any order,
+//     each exactly once); the error says what is missing, extra, or out of
+//     order;
 //   - every record has exactly one field per column. A blank line is a record
 //     with one empty field: NULL in a one-column schema, an error otherwise.
 // Values:
 //   - an empty unquoted field is NULL; an empty quoted field ("") is the empty
-//     string in STRING columns and NULL in the others;
+//     string in STRING columns and NULL in the others; an unquoted field equal
+//     to a non-empty `null_text` is NULL in nullable columns;
 //   - other text is parsed per the column's type (csv_fields.h), then checked
 //     like any ingested value (NULL in a non-nullable column, NaN/inf unless
 //     allow_non_finite, invalid UTF-8).
@@ -49,6 +51,12 @@ struct CsvOptions {
   // and guessing wrong silently moves data by decades.
   bool integer_timestamps_are_micros = false;
   size_t max_record_bytes = 16 << 20;
+  // With has_header: the header may list the schema's columns in any order
+  // (each exactly once); fields are then mapped to columns by name.
+  bool header_any_order = false;
+  // Non-empty: an unquoted field with exactly this text is NULL in nullable
+  // columns (in other columns it is parsed as usual).
+  std::string null_text;
 };
 
 // Owns a copy of the schema and the partial record. Not thread-safe.
@@ -84,7 +92,8 @@ class CsvReader {
   void Append(char c) { record_.push_back(c); }
   absl::Status EndField();
   absl::Status EndRecord(std::vector<Row>* rows);
-  absl::Status CheckHeader() const;
+  // Checks the header and sets order_.
+  absl::Status CheckHeader();
   absl::Status ConvertRecord(Row* row) const;
   absl::Status ErrorAt(int64_t line, int64_t column, std::string_view what) const;
   std::string_view Text(const Field& f) const {
@@ -96,6 +105,7 @@ class CsvReader {
   State state_ = State::kFieldStart;
   std::string record_;        // bytes of the current record's fields
   std::vector<Field> fields_;  // fields of the current record
+  std::vector<int> order_;     // field i holds schema column order_[i]
   int64_t line_ = 1;           // position of the next byte
   int64_t column_ = 1;
   bool at_start_ = true;     // nothing read yet (BOM check)

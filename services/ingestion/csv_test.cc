@@ -195,5 +195,43 @@ TEST(CsvTest, OneColumnSchemaReadsBlankLinesAsNull) {
               ElementsAre(Row{int64_t{1}}, Row{Value()}, Row{int64_t{3}}));
 }
 
+TEST(CsvTest, HeaderAnyOrderMapsFieldsByName) {
+  CsvOptions options;
+  options.header_any_order = true;
+  const std::vector<Row> rows = Parse("ts,ok,name,id,amount\n1970-01-01T00:00:01Z,true,x,5,1.5\n",
+                                      options);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (Row{int64_t{5}, 1.5, std::string("x"), true, Timestamp{1'000'000}}));
+}
+
+TEST(CsvTest, HeaderAnyOrderRejectsMissingExtraAndDuplicateColumns) {
+  CsvOptions options;
+  options.header_any_order = true;
+  EXPECT_THAT(Error("ts,ok,name,id\n", options), ::testing::HasSubstr("missing: \"amount\""));
+  EXPECT_THAT(Error("ts,ok,name,id,amount,extra\n", options),
+              ::testing::HasSubstr("unexpected: \"extra\""));
+  EXPECT_THAT(Error("ts,ok,name,id,id\n", options), ::testing::HasSubstr("missing: \"amount\""));
+}
+
+TEST(CsvTest, HeaderAnyOrderErrorsNameLineAndColumnOfTheMappedField) {
+  CsvOptions options;
+  options.header_any_order = true;
+  EXPECT_EQ(Error("amount,id,name,ok,ts\n1.5,7,a,true,\n2.5,x,b,true,\n", options),
+            "3:5: column \"id\": \"x\" is not an int64");
+}
+
+TEST(CsvTest, NullTextIsNullOnlyInNullableColumnsAndOnlyUnquoted) {
+  CsvOptions options;
+  options.null_text = "NA";
+  const std::vector<Row> rows = Parse(std::string(kHeader) + "1,NA,NA,NA,NA\n2,1,\"NA\",true,\n",
+                                      options);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], (Row{int64_t{1}, Value(), Value(), Value(), Value()}));
+  EXPECT_EQ(rows[1][2], Value(std::string("NA")));
+  // In a non-nullable INT64 column "NA" is parsed as an int64 and fails.
+  EXPECT_EQ(Error(std::string(kHeader) + "NA,1,a,true,\n", options),
+            "2:1: column \"id\": \"NA\" is not an int64");
+}
+
 }  // namespace
 }  // namespace mlops::ingestion

@@ -36,8 +36,9 @@ grpc::Status Reply(const char* method, absl::StatusOr<T> result, Resp* resp) {
 
 }  // namespace
 
-IngestionServiceImpl::IngestionServiceImpl(Ingestion* ingestion, const Authorizer* authorizer)
-    : ingestion_(ingestion), authorizer_(authorizer) {}
+IngestionServiceImpl::IngestionServiceImpl(Ingestion* ingestion, const Authorizer* authorizer,
+                                           SourceCatalog* sources, SourcePuller* puller)
+    : ingestion_(ingestion), authorizer_(authorizer), sources_(sources), puller_(puller) {}
 
 grpc::Status IngestionServiceImpl::CreateDataset(grpc::ServerContext* ctx,
                                                  const v1::CreateDatasetRequest* req,
@@ -220,6 +221,30 @@ grpc::Status IngestionServiceImpl::WatchDatasetVersions(
     seen = ingestion_->WaitForCommit(seen, kWatchPoll);
   }
   return Done("WatchDatasetVersions", absl::CancelledError("the client cancelled the watch"));
+}
+
+grpc::Status IngestionServiceImpl::CreateSource(grpc::ServerContext* ctx,
+                                                const v1::CreateSourceRequest* req,
+                                                v1::Source* resp) {
+  INGESTION_AUTHORIZE(who, ctx, Role::kEditor, "CreateSource");
+  if (sources_ == nullptr) return Done("CreateSource", absl::UnimplementedError("no sources"));
+  return Reply("CreateSource", sources_->CreateSource(*who, *req), resp);
+}
+
+grpc::Status IngestionServiceImpl::ListSources(grpc::ServerContext* ctx,
+                                               const v1::ListSourcesRequest* req,
+                                               v1::ListSourcesResponse* resp) {
+  INGESTION_AUTHORIZE(who, ctx, Role::kViewer, "ListSources");
+  if (sources_ == nullptr) return Done("ListSources", absl::UnimplementedError("no sources"));
+  return Reply("ListSources", sources_->ListSources(*req), resp);
+}
+
+grpc::Status IngestionServiceImpl::TriggerSourcePull(grpc::ServerContext* ctx,
+                                                     const v1::TriggerSourcePullRequest* req,
+                                                     v1::SourcePullResult* resp) {
+  INGESTION_AUTHORIZE(who, ctx, Role::kEditor, "TriggerSourcePull");
+  if (puller_ == nullptr) return Done("TriggerSourcePull", absl::UnimplementedError("no sources"));
+  return Reply("TriggerSourcePull", puller_->Pull(req->name()), resp);
 }
 
 }  // namespace mlops::ingestion

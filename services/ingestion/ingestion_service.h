@@ -7,13 +7,17 @@
 #include "common/auth/authorizer.h"
 #include "mlops/ingestion/v1/ingestion.grpc.pb.h"
 #include "services/ingestion/ingestion.h"
+#include "services/ingestion/source_catalog.h"
+#include "services/ingestion/source_puller.h"
 
 namespace mlops::ingestion {
 
 class IngestionServiceImpl final : public v1::IngestionService::Service {
  public:
-  // Does not own its arguments (they must outlive the service).
-  IngestionServiceImpl(Ingestion* ingestion, const Authorizer* authorizer);
+  // Does not own its arguments (they must outlive the service). Without a
+  // catalog and puller the source RPCs are UNIMPLEMENTED.
+  IngestionServiceImpl(Ingestion* ingestion, const Authorizer* authorizer,
+                       SourceCatalog* sources = nullptr, SourcePuller* puller = nullptr);
 
   // Ends open watches with UNAVAILABLE (called on drain).
   void Drain() { draining_ = true; }
@@ -49,6 +53,12 @@ class IngestionServiceImpl final : public v1::IngestionService::Service {
   grpc::Status WatchDatasetVersions(
       grpc::ServerContext* ctx, const v1::WatchDatasetVersionsRequest* req,
       grpc::ServerWriter<v1::WatchDatasetVersionsResponse>* writer) override;
+  grpc::Status CreateSource(grpc::ServerContext* ctx, const v1::CreateSourceRequest* req,
+                            v1::Source* resp) override;
+  grpc::Status ListSources(grpc::ServerContext* ctx, const v1::ListSourcesRequest* req,
+                           v1::ListSourcesResponse* resp) override;
+  grpc::Status TriggerSourcePull(grpc::ServerContext* ctx, const v1::TriggerSourcePullRequest* req,
+                                 v1::SourcePullResult* resp) override;
 
  private:
   // Reads header, chunks and end; the session after BatchEnd and its count.
@@ -58,6 +68,8 @@ class IngestionServiceImpl final : public v1::IngestionService::Service {
 
   Ingestion* ingestion_;
   const Authorizer* authorizer_;
+  SourceCatalog* sources_;
+  SourcePuller* puller_;
   std::atomic<bool> draining_{false};
 };
 

@@ -63,11 +63,31 @@ struct ChunkRef {
 using ChunkSource =
     std::function<absl::Status(const std::function<absl::Status(const ChunkData&)>&)>;
 
+// What a source's pull advances, written by CommitVersion in the same
+// transaction as the version (so a pull that does not commit advances
+// nothing). `source` empty: the batch is not a pull.
+struct SourceProgress {
+  std::string source;
+  // Postgres query sources: the watermark the pull started from (nullopt =
+  // none) and the new one. The commit fails with Aborted when the source's
+  // stored watermark is no longer `watermark_from` (a concurrent pull).
+  bool advances_watermark = false;
+  std::optional<int64_t> watermark_from;
+  int64_t watermark_to = 0;
+  // CSV folder sources: the file taken (name relative to the folder).
+  std::string file;
+  std::string file_sha256;
+  int64_t file_size_bytes = 0;
+  int64_t file_mtime_micros = 0;
+};
+
 // What CommitVersion's `prepare` returns: the version to write (sequence is
-// filled in by the store) and the batch's own chunks.
+// filled in by the store), the batch's own chunks and, for a pull, the
+// source's progress.
 struct PreparedVersion {
   VersionRecord version;
   ChunkSource chunks;
+  SourceProgress progress;
 };
 
 struct CommitOutcome {
@@ -119,8 +139,8 @@ class IngestionStore {
   // dataset's current head (nullopt before the first version, blobs loaded)
   // and writes what it returns (nothing when it returns nullopt): the
   // chunks, the version, its chunk list (an APPEND version's parent chunks
-  // first) and the new head. prepare may run more than once (retries); any
-  // error rolls everything back.
+  // first), the new head and the source progress, if any. prepare may run
+  // more than once (retries); any error rolls everything back.
   virtual absl::StatusOr<CommitOutcome> CommitVersion(
       const std::string& dataset, const std::string& idempotency_key,
       const std::function<absl::StatusOr<std::optional<PreparedVersion>>(

@@ -7,6 +7,10 @@
 #include "services/ingestion/ingestion_service.h"
 #include "services/ingestion/metrics.h"
 #include "services/ingestion/pg_ingestion_store.h"
+#include "services/ingestion/pg_source_store.h"
+#include "services/ingestion/source_catalog.h"
+#include "services/ingestion/source_puller.h"
+#include "services/ingestion/source_scheduler.h"
 
 namespace {
 
@@ -15,6 +19,11 @@ struct IngestionState {
   std::unique_ptr<mlops::ingestion::PgIngestionStore> store;
   std::unique_ptr<mlops::ingestion::IngestionMetrics> metrics;
   std::unique_ptr<mlops::ingestion::Ingestion> ingestion;
+  std::unique_ptr<mlops::ingestion::PgSourceStore> source_store;
+  std::unique_ptr<mlops::ingestion::SourceCatalog> sources;
+  std::unique_ptr<mlops::ingestion::SourcePuller> puller;
+  // Last: destroyed (stopped) first.
+  std::unique_ptr<mlops::ingestion::SourceScheduler> scheduler;
 };
 
 }  // namespace
@@ -31,9 +40,20 @@ int main(int argc, char** argv) {
     state->metrics = std::make_unique<mlops::ingestion::IngestionMetrics>(ctx.registry);
     state->ingestion = std::make_unique<mlops::ingestion::Ingestion>(state->store.get(),
                                                                      state->metrics.get());
+    state->source_store = std::make_unique<mlops::ingestion::PgSourceStore>(ctx.pool);
+    state->sources = std::make_unique<mlops::ingestion::SourceCatalog>(state->store.get(),
+                                                                       state->source_store.get());
+    state->puller = std::make_unique<mlops::ingestion::SourcePuller>(state->ingestion.get(),
+                                                                     state->source_store.get());
+    state->scheduler = std::make_unique<mlops::ingestion::SourceScheduler>(state->puller.get());
+    state->scheduler->Start();
     auto service = std::make_shared<mlops::ingestion::IngestionServiceImpl>(
-        state->ingestion.get(), ctx.authorizer);
-    if (ctx.on_drain != nullptr) ctx.on_drain->push_back([service] { service->Drain(); });
+        state->ingestion.get(), ctx.authorizer, state->sources.get(), state->puller.get());
+    if (ctx.on_drain != nullptr) {
+      ctx.on_drain->push_back([service] { service->Drain(); });
+      mlops::ingestion::SourceScheduler* scheduler = state->scheduler.get();
+      ctx.on_drain->push_back([scheduler] { scheduler->Stop(); });
+    }
     mlops::BuiltService built;
     built.services.push_back(service);
     built.state = state;

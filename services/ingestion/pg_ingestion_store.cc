@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/ingestion/pg_source_store.h"
 
 namespace mlops::ingestion {
 namespace {
@@ -327,6 +328,10 @@ absl::StatusOr<CommitOutcome> PgIngestionStore::CommitVersion(
         "UPDATE datasets SET head_version_id = $2, head_sequence = $3, head_row_count = $4, "
         "updated_at_micros = $5 WHERE name = $1",
         dataset, v.id, v.sequence, v.row_count, v.created_at_micros);
+    if (!prepared->progress.source.empty()) {
+      MLOPS_RETURN_IF_ERROR(
+          WriteSourceProgress(tx, prepared->progress, v.id, v.created_at_micros));
+    }
     out.written = true;
     out.version = std::move(v);
     return out;

@@ -54,6 +54,15 @@ void ValueToProto(const Value& v, common::v1::Value* out) {
   }
 }
 
+void RowsToProto(const std::vector<Row>& rows,
+                 google::protobuf::RepeatedPtrField<common::v1::Row>* out) {
+  out->Reserve(out->size() + static_cast<int>(rows.size()));
+  for (const Row& row : rows) {
+    common::v1::Row* r = out->Add();
+    for (const Value& v : row) ValueToProto(v, r->add_values());
+  }
+}
+
 void RowsFromProto(const google::protobuf::RepeatedPtrField<common::v1::Row>& rows,
                    std::vector<Row>* out) {
   out->reserve(out->size() + rows.size());

@@ -21,6 +21,10 @@ void ValueToProto(const Value& v, common::v1::Value* out);
 void RowsFromProto(const google::protobuf::RepeatedPtrField<common::v1::Row>& rows,
                    std::vector<Row>* out);
 
+// Appends the rows (NULL as an unset Value).
+void RowsToProto(const std::vector<Row>& rows,
+                 google::protobuf::RepeatedPtrField<common::v1::Row>* out);
+
 Schema SchemaFromProto(const common::v1::Schema& schema);
 void SchemaToProto(const Schema& schema, common::v1::Schema* out);
 
