@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "mlops_migrations/ingestion_migrations.h"
 #include "services/ingestion/ingestion.h"
+#include "services/ingestion/ingestion_pg_fixture.h"
 #include "services/ingestion/ingestion_service.h"
 #include "services/ingestion/metrics.h"
 #include "services/ingestion/pg_ingestion_store.h"
@@ -32,8 +33,6 @@ namespace {
 using ::testing::HasSubstr;
 namespace cv1 = ::mlops::common::v1;
 
-constexpr char kEditorToken[] = "editor-token-123";
-constexpr char kViewerToken[] = "viewer-token-123";
 
 cv1::Value I(int64_t v) { cv1::Value x; x.set_int64_value(v); return x; }
 cv1::Value D(double v) { cv1::Value x; x.set_double_value(v); return x; }
@@ -47,64 +46,13 @@ cv1::Row MakeRow(std::vector<cv1::Value> values) {
   return r;
 }
 
-// Schema: id INT64 key, amount DOUBLE, label STRING nullable, ts TIMESTAMP.
-cv1::Schema TxSchema() {
-  cv1::Schema s;
-  auto add = [&](const char* name, cv1::DataType t, bool nullable, cv1::ColumnRole role) {
-    auto* c = s.add_columns();
-    c->set_name(name);
-    c->set_type(t);
-    c->set_nullable(nullable);
-    c->set_role(role);
-  };
-  add("id", cv1::DATA_TYPE_INT64, false, cv1::COLUMN_ROLE_ENTITY_KEY);
-  add("amount", cv1::DATA_TYPE_DOUBLE, false, cv1::COLUMN_ROLE_FEATURE);
-  add("label", cv1::DATA_TYPE_STRING, true, cv1::COLUMN_ROLE_FEATURE);
-  add("ts", cv1::DATA_TYPE_TIMESTAMP, false, cv1::COLUMN_ROLE_EVENT_TIMESTAMP);
-  return s;
-}
-
 cv1::Row TxRow(int64_t i) {
   return MakeRow({I(i), D(static_cast<double>(i) * 1.5), i % 3 == 0 ? Null() : S("l" + std::to_string(i)),
                   T(1'700'000'000'000'000 + i)});
 }
 
-class IngestionServiceTest : public PgTest {
+class IngestionServiceTest : public IngestionPgFixture {
  protected:
-  void SetUp() override {
-    PgTest::SetUp();
-    if (IsSkipped()) return;
-    PgPoolOptions opts;
-    opts.search_path = "ingestion";
-    opts.size = 12;
-    pool_ = MakePool(opts);
-    MLOPS_ASSERT_OK(RunMigrations(*pool_, "ingestion", EmbeddedMigrations()).status());
-    TokenTable table;
-    table[HashToken(kEditorToken)] = TokenEntry{Principal{"alice", Role::kEditor}, std::nullopt, 1};
-    table[HashToken(kViewerToken)] = TokenEntry{Principal{"bob", Role::kViewer}, std::nullopt, 2};
-    tokens_ = std::make_unique<TokenStore>(std::move(table));
-    authorizer_ = std::make_unique<Authorizer>(tokens_.get());
-    store_ = std::make_unique<PgIngestionStore>(pool_.get());
-    metrics_ = std::make_unique<IngestionMetrics>(nullptr);
-    ingestion_ = std::make_unique<Ingestion>(store_.get(), metrics_.get());
-    service_ = std::make_unique<IngestionServiceImpl>(ingestion_.get(), authorizer_.get());
-    MLOPS_ASSERT_OK_AND_ASSIGN(server_, GrpcTestServer::Start({service_.get()}));
-    stub_ = v1::IngestionService::NewStub(server_->InProcessChannel());
-  }
-  void TearDown() override {
-    stub_.reset();
-    server_.reset();
-    service_.reset();
-    ingestion_.reset();
-    store_.reset();
-    pool_.reset();
-    PgTest::TearDown();
-  }
-
-  static void Auth(grpc::ClientContext* ctx, const char* token = kEditorToken) {
-    ctx->AddMetadata(kAuthorizationKey, BearerValue(token));
-  }
-
   grpc::Status Create(const std::string& name, std::vector<v1::Expectation> exps = {}) {
     grpc::ClientContext ctx;
     Auth(&ctx);
@@ -167,26 +115,6 @@ class IngestionServiceTest : public PgTest {
     EXPECT_TRUE(reader->Finish().ok());
     return rows;
   }
-
-  int64_t VersionCount(const std::string& dataset) {
-    grpc::ClientContext ctx;
-    Auth(&ctx, kViewerToken);
-    v1::ListDatasetVersionsRequest req;
-    req.set_dataset(dataset);
-    v1::ListDatasetVersionsResponse resp;
-    EXPECT_TRUE(stub_->ListDatasetVersions(&ctx, req, &resp).ok());
-    return resp.versions_size();
-  }
-
-  std::unique_ptr<PgPool> pool_;
-  std::unique_ptr<TokenStore> tokens_;
-  std::unique_ptr<Authorizer> authorizer_;
-  std::unique_ptr<PgIngestionStore> store_;
-  std::unique_ptr<IngestionMetrics> metrics_;
-  std::unique_ptr<Ingestion> ingestion_;
-  std::unique_ptr<IngestionServiceImpl> service_;
-  std::unique_ptr<GrpcTestServer> server_;
-  std::unique_ptr<v1::IngestionService::Stub> stub_;
 };
 
 std::vector<cv1::Row> Rows(int64_t from, int64_t to) {

@@ -16,24 +16,11 @@
 #include <thread>
 #include <vector>
 
-#include "common/auth/authorizer.h"
-#include "common/auth/token.h"
-#include "common/auth/token_store.h"
-#include "common/db/migrations.h"
-#include "common/testing/grpc_test_server.h"
-#include "common/testing/pg_test_db.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
-#include "mlops_migrations/ingestion_migrations.h"
-#include "services/ingestion/ingestion.h"
-#include "services/ingestion/ingestion_service.h"
-#include "services/ingestion/metrics.h"
-#include "services/ingestion/pg_ingestion_store.h"
-#include "services/ingestion/pg_source_store.h"
-#include "services/ingestion/source_catalog.h"
-#include "services/ingestion/source_puller.h"
+#include "services/ingestion/ingestion_pg_fixture.h"
 #include "services/ingestion/source_scheduler.h"
 
 namespace mlops::ingestion {
@@ -42,69 +29,20 @@ namespace {
 using ::testing::HasSubstr;
 namespace cv1 = ::mlops::common::v1;
 
-constexpr char kEditorToken[] = "editor-token-123";
-constexpr char kViewerToken[] = "viewer-token-123";
-
-// id INT64 key, amount DOUBLE, label STRING nullable, ts TIMESTAMP.
-cv1::Schema TxSchema() {
-  cv1::Schema s;
-  auto add = [&](const char* name, cv1::DataType t, bool nullable, cv1::ColumnRole role) {
-    auto* c = s.add_columns();
-    c->set_name(name);
-    c->set_type(t);
-    c->set_nullable(nullable);
-    c->set_role(role);
-  };
-  add("id", cv1::DATA_TYPE_INT64, false, cv1::COLUMN_ROLE_ENTITY_KEY);
-  add("amount", cv1::DATA_TYPE_DOUBLE, false, cv1::COLUMN_ROLE_FEATURE);
-  add("label", cv1::DATA_TYPE_STRING, true, cv1::COLUMN_ROLE_FEATURE);
-  add("ts", cv1::DATA_TYPE_TIMESTAMP, false, cv1::COLUMN_ROLE_EVENT_TIMESTAMP);
-  return s;
-}
-
-class SourcePgTest : public PgTest {
+class SourcePgTest : public IngestionPgFixture {
  protected:
   void SetUp() override {
-    PgTest::SetUp();
-    if (IsSkipped()) return;
-    PgPoolOptions opts;
-    opts.search_path = "ingestion";
-    opts.size = 6;
-    pool_ = MakePool(opts);
-    MLOPS_ASSERT_OK(RunMigrations(*pool_, "ingestion", EmbeddedMigrations()).status());
+    IngestionPgFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     MLOPS_ASSERT_OK(Sql("CREATE SCHEMA src; CREATE TABLE src.tx (id bigint, amount float8, "
                         "label text, ts timestamptz, extra text)"));
-    TokenTable table;
-    table[HashToken(kEditorToken)] = TokenEntry{Principal{"alice", Role::kEditor}, std::nullopt, 1};
-    table[HashToken(kViewerToken)] = TokenEntry{Principal{"bob", Role::kViewer}, std::nullopt, 2};
-    tokens_ = std::make_unique<TokenStore>(std::move(table));
-    authorizer_ = std::make_unique<Authorizer>(tokens_.get());
-    store_ = std::make_unique<PgIngestionStore>(pool_.get());
-    metrics_ = std::make_unique<IngestionMetrics>(nullptr);
-    ingestion_ = std::make_unique<Ingestion>(store_.get(), metrics_.get());
-    source_store_ = std::make_unique<PgSourceStore>(pool_.get());
-    catalog_ = std::make_unique<SourceCatalog>(store_.get(), source_store_.get());
-    puller_ = std::make_unique<SourcePuller>(ingestion_.get(), source_store_.get());
-    service_ = std::make_unique<IngestionServiceImpl>(ingestion_.get(), authorizer_.get(),
-                                                      catalog_.get(), puller_.get());
-    MLOPS_ASSERT_OK_AND_ASSIGN(server_, GrpcTestServer::Start({service_.get()}));
-    stub_ = v1::IngestionService::NewStub(server_->InProcessChannel());
     char tmpl[] = "/tmp/source_pgtest_XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
   }
   void TearDown() override {
-    stub_.reset();
-    server_.reset();
-    service_.reset();
-    puller_.reset();
-    catalog_.reset();
-    source_store_.reset();
-    ingestion_.reset();
-    store_.reset();
-    pool_.reset();
     if (!dir_.empty()) std::system(("rm -rf '" + dir_ + "'").c_str());
-    PgTest::TearDown();
+    IngestionPgFixture::TearDown();
   }
 
   absl::Status Sql(const std::string& sql) {
@@ -116,10 +54,6 @@ class SourcePgTest : public PgTest {
                (amount >= 0 ? std::to_string(amount) : std::string("i")) +
                ", 'l' || i, to_timestamp(i), 'x' FROM generate_series(" + std::to_string(from) +
                ", " + std::to_string(to) + ") i");
-  }
-
-  static void Auth(grpc::ClientContext* ctx, const char* token = kEditorToken) {
-    ctx->AddMetadata(kAuthorizationKey, BearerValue(token));
   }
 
   // Dataset `name` with an ERROR expectation amount <= 1000.
@@ -195,16 +129,6 @@ class SourcePgTest : public PgTest {
     return v1::Source();
   }
 
-  int VersionCount(const std::string& dataset) {
-    grpc::ClientContext ctx;
-    Auth(&ctx, kViewerToken);
-    v1::ListDatasetVersionsRequest req;
-    req.set_dataset(dataset);
-    v1::ListDatasetVersionsResponse resp;
-    EXPECT_TRUE(stub_->ListDatasetVersions(&ctx, req, &resp).ok());
-    return resp.versions_size();
-  }
-
   // Writes a file with an mtime in the past (older than the default 5 s).
   void WriteFile(const std::string& dir, const std::string& name, const std::string& text) {
     std::ofstream(dir + "/" + name) << text;
@@ -212,18 +136,6 @@ class SourcePgTest : public PgTest {
     ASSERT_EQ(::utimes((dir + "/" + name).c_str(), tv), 0);
   }
 
-  std::unique_ptr<PgPool> pool_;
-  std::unique_ptr<TokenStore> tokens_;
-  std::unique_ptr<Authorizer> authorizer_;
-  std::unique_ptr<PgIngestionStore> store_;
-  std::unique_ptr<IngestionMetrics> metrics_;
-  std::unique_ptr<Ingestion> ingestion_;
-  std::unique_ptr<PgSourceStore> source_store_;
-  std::unique_ptr<SourceCatalog> catalog_;
-  std::unique_ptr<SourcePuller> puller_;
-  std::unique_ptr<IngestionServiceImpl> service_;
-  std::unique_ptr<GrpcTestServer> server_;
-  std::unique_ptr<v1::IngestionService::Stub> stub_;
   std::string dir_;
 };
 
