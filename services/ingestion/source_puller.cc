@@ -92,8 +92,13 @@ absl::StatusOr<v1::SourcePullResult> SourcePuller::Pull(const std::string& name)
     next = committed && body->backlog ? result.finished_at_micros()
                                       : result.finished_at_micros() + rec.interval_micros;
   }
-  MLOPS_RETURN_IF_ERROR(
-      sources_->RecordPull(name, result.SerializeAsString(), committed, next));
+  // A committed pull stands even if its bookkeeping cannot be written (the
+  // source then shows the previous pull and is due again at once).
+  if (absl::Status s = sources_->RecordPull(name, result.SerializeAsString(), committed, next);
+      !s.ok()) {
+    LogWarn("source_pull_record_failed", {{"source", name}, {"status", s.ToString()}});
+    if (!committed) return s;
+  }
   LogInfo("source_pull", {{"source", name},
                           {"outcome", v1::PullOutcome_Name(result.outcome())},
                           {"rows", absl::StrCat(result.version().batch_row_count())},
