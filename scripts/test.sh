@@ -10,4 +10,4 @@ scripts/build.sh
 
 BUILD_DIR=${MLOPS_BUILD_DIR:-build}
 exec scripts/with-pg.sh ctest --test-dir "$BUILD_DIR" --output-on-failure \
-  --parallel "$(nproc)" "$@"
+  --parallel "$(nproc)" --label-exclude image "$@"
