@@ -46,12 +46,17 @@ int main(int argc, char** argv) {
     state->puller = std::make_unique<mlops::ingestion::SourcePuller>(state->ingestion.get(),
                                                                      state->source_store.get());
     state->scheduler = std::make_unique<mlops::ingestion::SourceScheduler>(state->puller.get());
-    state->scheduler->Start();
+    // The scheduler starts once the schema is migrated.
+    mlops::ingestion::SourceScheduler* scheduler = state->scheduler.get();
+    if (ctx.on_ready != nullptr) {
+      ctx.on_ready->push_back([scheduler] { scheduler->Start(); });
+    } else {
+      scheduler->Start();
+    }
     auto service = std::make_shared<mlops::ingestion::IngestionServiceImpl>(
         state->ingestion.get(), ctx.authorizer, state->sources.get(), state->puller.get());
     if (ctx.on_drain != nullptr) {
       ctx.on_drain->push_back([service] { service->Drain(); });
-      mlops::ingestion::SourceScheduler* scheduler = state->scheduler.get();
       ctx.on_drain->push_back([scheduler] { scheduler->Stop(); });
     }
     mlops::BuiltService built;
