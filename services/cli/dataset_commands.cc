@@ -1,5 +1,6 @@
 // `mlopsctl datasets ...`: create, list, show, versions, profile, report.
-// (`datasets ingest` lives in dataset_ingest.cc.)
+// (`datasets ingest` lives in dataset_ingest.cc, `datasets sources` in
+// dataset_sources.cc.)
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "services/cli/args.h"
 #include "services/cli/cli_context.h"
 #include "services/cli/dataset_ref.h"
+#include "services/cli/dataset_sources.h"
 #include "services/cli/output.h"
 #include "services/cli/table.h"
 #include "services/cli/validation_report.h"
@@ -237,6 +239,7 @@ void AddDatasetCommands(std::vector<Command>& commands) {
                       "column statistics of a version (or of its batch)", Profile});
   commands.push_back({"datasets report", "datasets report NAME[@VERSION]",
                       "the validation report of a version", Report});
+  AddDatasetSourceCommands(commands);
 }
 
 }  // namespace mlops::cli
