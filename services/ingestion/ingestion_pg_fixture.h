@@ -69,7 +69,7 @@ class IngestionPgFixture : public PgTest {
     ingestion_ = std::make_unique<Ingestion>(store_.get(), metrics_.get());
     source_store_ = std::make_unique<PgSourceStore>(pool_.get());
     catalog_ = std::make_unique<SourceCatalog>(store_.get(), source_store_.get());
-    puller_ = std::make_unique<SourcePuller>(ingestion_.get(), source_store_.get());
+    puller_ = std::make_unique<SourcePuller>(ingestion_.get(), source_store_.get(), metrics_.get());
     service_ = std::make_unique<IngestionServiceImpl>(ingestion_.get(), authorizer_.get(),
                                                       catalog_.get(), puller_.get());
     MLOPS_ASSERT_OK_AND_ASSIGN(server_, GrpcTestServer::Start({service_.get()}));

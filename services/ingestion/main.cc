@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
     state->source_store = std::make_unique<mlops::ingestion::PgSourceStore>(ctx.pool);
     state->sources = std::make_unique<mlops::ingestion::SourceCatalog>(state->store.get(),
                                                                        state->source_store.get());
-    state->puller = std::make_unique<mlops::ingestion::SourcePuller>(state->ingestion.get(),
-                                                                     state->source_store.get());
+    state->puller = std::make_unique<mlops::ingestion::SourcePuller>(
+        state->ingestion.get(), state->source_store.get(), state->metrics.get());
     state->scheduler = std::make_unique<mlops::ingestion::SourceScheduler>(state->puller.get());
     // The scheduler starts once the schema is migrated.
     mlops::ingestion::SourceScheduler* scheduler = state->scheduler.get();

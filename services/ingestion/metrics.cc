@@ -24,6 +24,10 @@ IngestionMetrics::IngestionMetrics(prometheus::Registry* registry) {
                    .Name("mlops_ingestion_validation_failures_total")
                    .Help("Rows failing each expectation")
                    .Register(*registry);
+  pulls_ = &prometheus::BuildCounter()
+                .Name("mlops_ingestion_source_pulls_total")
+                .Help("Pulls of sources by outcome")
+                .Register(*registry);
   validation_seconds_ =
       &prometheus::BuildHistogram()
            .Name("mlops_ingestion_validation_duration_seconds")
@@ -52,6 +56,10 @@ void IngestionMetrics::ValidationFailures(const std::string& dataset,
 
 void IngestionMetrics::ValidationSeconds(double seconds) {
   if (validation_seconds_ != nullptr) validation_seconds_->Observe(seconds);
+}
+
+void IngestionMetrics::SourcePull(const std::string& source, const std::string& outcome) {
+  if (pulls_ != nullptr) pulls_->Add({{"source", source}, {"outcome", outcome}}).Increment();
 }
 
 }  // namespace mlops::ingestion

@@ -25,6 +25,9 @@ class IngestionMetrics {
                           int64_t rows);
   // mlops_ingestion_validation_duration_seconds: streaming validation + suite.
   void ValidationSeconds(double seconds);
+  // mlops_ingestion_source_pulls_total{source,outcome}: outcome is committed,
+  // rejected, no_new_data or failed.
+  void SourcePull(const std::string& source, const std::string& outcome);
 
  private:
   prometheus::Family<prometheus::Counter>* batches_ = nullptr;
@@ -32,6 +35,7 @@ class IngestionMetrics {
   prometheus::Family<prometheus::Counter>* versions_ = nullptr;
   prometheus::Family<prometheus::Counter>* bytes_ = nullptr;
   prometheus::Family<prometheus::Counter>* failures_ = nullptr;
+  prometheus::Family<prometheus::Counter>* pulls_ = nullptr;
   prometheus::Histogram* validation_seconds_ = nullptr;
 };
 

@@ -228,6 +228,30 @@ TEST_F(SourcePgTest, SqlSourceNeverSplitsARunOfEqualWatermarks) {
   EXPECT_EQ(Pull("runs_pull").outcome(), v1::PULL_OUTCOME_NO_NEW_DATA);
 }
 
+TEST_F(SourcePgTest, SqlSourceWithATimestampWatermarkStartsAfterTheInitialWatermark) {
+  CreateDataset("events");
+  MLOPS_ASSERT_OK(InsertRows(1, 6));  // ts = 1 s .. 6 s after the epoch
+  v1::Source s = PgSource("events_pull", "events");
+  s.mutable_postgres_query()->set_watermark_column("ts");
+  s.mutable_postgres_query()->mutable_initial_watermark()->set_timestamp_micros(3'000'000);
+  v1::Source created;
+  ASSERT_TRUE(CreateSource(s, &created).ok());
+  EXPECT_EQ(created.watermark().timestamp_micros(), 3'000'000);
+  v1::SourcePullResult r = Pull("events_pull");
+  ASSERT_EQ(r.outcome(), v1::PULL_OUTCOME_COMMITTED) << r.error();
+  EXPECT_EQ(r.version().batch_row_count(), 3);  // 4 s, 5 s, 6 s
+  EXPECT_EQ(r.pull().watermark_from().timestamp_micros(), 3'000'000);
+  EXPECT_EQ(r.pull().watermark_to().timestamp_micros(), 6'000'000);
+  // A row 1 microsecond after the watermark is new; one at it is not.
+  MLOPS_ASSERT_OK(Sql("INSERT INTO src.tx VALUES (7, 7, 'a', to_timestamp(6), ''), "
+                      "(8, 8, 'b', to_timestamp(6) + interval '1 microsecond', '')"));
+  r = Pull("events_pull");
+  ASSERT_EQ(r.outcome(), v1::PULL_OUTCOME_COMMITTED) << r.error();
+  EXPECT_EQ(r.version().batch_row_count(), 1);
+  EXPECT_EQ(r.pull().watermark_to().timestamp_micros(), 6'000'001);
+  EXPECT_EQ(GetSource("events_pull").watermark().timestamp_micros(), 6'000'001);
+}
+
 TEST_F(SourcePgTest, SqlSourceFailuresNameTheProblemAndStoreNothing) {
   CreateDataset("tx");
   MLOPS_ASSERT_OK(InsertRows(1, 3));

@@ -1,5 +1,6 @@
 #include "services/ingestion/source_puller.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <memory>
 #include <utility>
@@ -98,6 +99,11 @@ absl::StatusOr<v1::SourcePullResult> SourcePuller::Pull(const std::string& name)
       !s.ok()) {
     LogWarn("source_pull_record_failed", {{"source", name}, {"status", s.ToString()}});
     if (!committed) return s;
+  }
+  if (metrics_ != nullptr) {
+    std::string outcome = v1::PullOutcome_Name(result.outcome()).substr(13);  // "PULL_OUTCOME_"
+    for (char& c : outcome) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    metrics_->SourcePull(name, outcome);
   }
   LogInfo("source_pull", {{"source", name},
                           {"outcome", v1::PullOutcome_Name(result.outcome())},

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "mlops/ingestion/v1/ingestion.pb.h"
 #include "services/ingestion/ingestion.h"
+#include "services/ingestion/metrics.h"
 #include "services/ingestion/source_store.h"
 
 namespace mlops::ingestion {
@@ -28,9 +29,10 @@ struct SourcePullerOptions {
 
 class SourcePuller {
  public:
-  // Does not own its arguments (they must outlive it).
-  SourcePuller(Ingestion* ingestion, SourceStore* sources, SourcePullerOptions options = {})
-      : ingestion_(ingestion), sources_(sources), options_(options) {}
+  // Does not own its arguments (they must outlive it); metrics may be null.
+  SourcePuller(Ingestion* ingestion, SourceStore* sources, IngestionMetrics* metrics = nullptr,
+               SourcePullerOptions options = {})
+      : ingestion_(ingestion), sources_(sources), metrics_(metrics), options_(options) {}
 
   // One pull, now. A pull that cannot read its data or whose rows do not fit
   // the schema is an OK result with outcome FAILED; a rejected batch is
@@ -62,6 +64,7 @@ class SourcePuller {
 
   Ingestion* ingestion_;
   SourceStore* sources_;
+  IngestionMetrics* metrics_;
   SourcePullerOptions options_;
   absl::Mutex mu_;
   absl::flat_hash_set<std::string> running_ ABSL_GUARDED_BY(mu_);
