@@ -33,12 +33,13 @@ const char* KindName(const cv1::Value& v) {
   }
 }
 
-absl::Status Bad(int row, const std::string& feature, const std::string& what) {
+absl::Status Bad(int64_t row, const std::string& feature, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat("row ", row, ", feature \"", feature, "\": ", what));
 }
 
 // One value as the model sees it. `fetched` values may be NULL (missing).
-absl::StatusOr<float> ToFloat(const SignatureInput& in, const cv1::Value& v, int row, bool fetched) {
+absl::StatusOr<float> ToFloat(const SignatureInput& in, const cv1::Value& v, int64_t row,
+                              bool fetched) {
   if (v.kind_case() == cv1::Value::KIND_NOT_SET) {
     if (in.nullable || fetched) return kMissing;
     return Bad(row, in.name, "NULL not allowed");
@@ -173,6 +174,11 @@ absl::StatusOr<FeatureMatrix> BuildFeatureMatrix(const ModelSignature& signature
     if (any_fetched && !any_known) m.entity_found[k] = false;
   }
   return m;
+}
+
+absl::StatusOr<float> InputToFloat(const SignatureInput& input, const cv1::Value& value,
+                                   int64_t row) {
+  return ToFloat(input, value, row, /*fetched=*/false);
 }
 
 absl::StatusOr<std::string> EntityKeyText(const ModelSignature& signature,

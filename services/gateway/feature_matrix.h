@@ -5,6 +5,7 @@
 // against the signature (type, NULL, NaN/inf) and names the row and feature
 // in its InvalidArgument messages. Pure functions; thread-safe.
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -49,6 +50,12 @@ absl::StatusOr<FeatureMatrix> BuildFeatureMatrix(const ModelSignature& signature
                                                  const std::vector<int>& rows,
                                                  const std::map<std::string, int>& inline_index,
                                                  const FetchedFeatures& fetched);
+
+// One inline value as the model sees it (NaN = missing). InvalidArgument
+// naming the row and the input for a wrong type, a NULL or a NaN/inf the
+// signature forbids; an unknown category is missing.
+absl::StatusOr<float> InputToFloat(const SignatureInput& input, const common::v1::Value& value,
+                                   int64_t row);
 
 // The entity key as text (for sticky hashing); InvalidArgument naming the row
 // when its type differs from the signature's entity key or it is NULL.

@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
+#include "services/gateway/batch_convert.h"
+#include "services/gateway/names.h"
 #include "services/gateway/rollout_convert.h"
 
 namespace mlops::gateway {
@@ -12,14 +14,6 @@ namespace {
 
 namespace iv1 = ::mlops::inference::v1;
 constexpr std::size_t kMaxReason = 4096;
-
-bool IsName(const std::string& s) {
-  if (s.empty() || s.size() > 63 || s[0] < 'a' || s[0] > 'z') return false;
-  for (char ch : s) {
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) return false;
-  }
-  return true;
-}
 
 absl::Status CheckEndpoint(const std::string& endpoint) {
   if (IsName(endpoint)) return absl::OkStatus();
@@ -43,12 +37,13 @@ grpc::Status Done(const char* rpc, const absl::Status& s) {
 
 InferenceServiceImpl::InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
                                            const Authorizer* authorizer, std::string gateway_id,
-                                           const DeploymentWatcher* watcher)
+                                           const DeploymentWatcher* watcher, BatchScoring* batch)
     : predictor_(predictor),
       endpoints_(endpoints),
       authorizer_(authorizer),
       gateway_id_(std::move(gateway_id)),
-      watcher_(watcher) {}
+      watcher_(watcher),
+      batch_(batch) {}
 
 grpc::Status InferenceServiceImpl::Predict(grpc::ServerContext* ctx, const iv1::PredictRequest* req,
                                            iv1::PredictResponse* resp) {
@@ -145,6 +140,35 @@ grpc::Status InferenceServiceImpl::ListEndpoints(grpc::ServerContext* ctx,
     resp->set_registry_connected(watcher_->connected());
     resp->set_last_registry_update_at_micros(watcher_->last_update_micros());
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status InferenceServiceImpl::SubmitBatchScoring(grpc::ServerContext* ctx,
+                                                      const iv1::SubmitBatchScoringRequest* req,
+                                                      iv1::BatchScoringJob* resp) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kEditor);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (batch_ == nullptr) {
+    return ToGrpcStatus(absl::UnimplementedError("batch scoring needs the ingestion service (--ingestion_addr)"));
+  }
+  absl::StatusOr<BatchJob> job = batch_->Submit(SpecFromProto(*req), who->name);
+  if (!job.ok()) return Done("SubmitBatchScoring", job.status());
+  JobToProto(*job, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status InferenceServiceImpl::GetBatchScoringJob(grpc::ServerContext* ctx,
+                                                      const iv1::GetBatchScoringJobRequest* req,
+                                                      iv1::BatchScoringJob* resp) {
+  if (absl::Status s = authorizer_->Authorize(*ctx, Role::kViewer).status(); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (batch_ == nullptr) {
+    return ToGrpcStatus(absl::UnimplementedError("batch scoring needs the ingestion service (--ingestion_addr)"));
+  }
+  absl::StatusOr<BatchJob> job = batch_->Get(req->job_id());
+  if (!job.ok()) return Done("GetBatchScoringJob", job.status());
+  JobToProto(*job, resp);
   return grpc::Status::OK;
 }
 

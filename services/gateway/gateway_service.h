@@ -1,13 +1,15 @@
 #pragma once
 // InferenceServiceImpl: the gRPC adapter of the gateway. Each handler checks
 // the caller's role, checks the request's shape, calls one domain method
-// (Predictor, EndpointManager) and converts the result. Batch scoring is not
-// built (UNIMPLEMENTED, inherited). Thread-safe; owns nothing.
+// (Predictor, EndpointManager, BatchScoring) and converts the result. Without
+// a BatchScoring (no ingestion service configured) the batch RPCs answer
+// UNIMPLEMENTED. Thread-safe; owns nothing.
 
 #include <string>
 
 #include "common/auth/authorizer.h"
 #include "mlops/inference/v1/inference.grpc.pb.h"
+#include "services/gateway/batch_scoring.h"
 #include "services/gateway/deployment_watcher.h"
 #include "services/gateway/endpoint_manager.h"
 #include "services/gateway/predictor.h"
@@ -18,7 +20,8 @@ class InferenceServiceImpl final : public inference::v1::InferenceService::Servi
  public:
   InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
                        const Authorizer* authorizer, std::string gateway_id,
-                       const DeploymentWatcher* watcher = nullptr);
+                       const DeploymentWatcher* watcher = nullptr,
+                       BatchScoring* batch = nullptr);
 
   grpc::Status Predict(grpc::ServerContext* ctx, const inference::v1::PredictRequest* req,
                        inference::v1::PredictResponse* resp) override;
@@ -31,6 +34,12 @@ class InferenceServiceImpl final : public inference::v1::InferenceService::Servi
   grpc::Status ListEndpoints(grpc::ServerContext* ctx,
                              const inference::v1::ListEndpointsRequest* req,
                              inference::v1::ListEndpointsResponse* resp) override;
+  grpc::Status SubmitBatchScoring(grpc::ServerContext* ctx,
+                                  const inference::v1::SubmitBatchScoringRequest* req,
+                                  inference::v1::BatchScoringJob* resp) override;
+  grpc::Status GetBatchScoringJob(grpc::ServerContext* ctx,
+                                  const inference::v1::GetBatchScoringJobRequest* req,
+                                  inference::v1::BatchScoringJob* resp) override;
 
  private:
   absl::Status FillRollout(const std::string& endpoint, inference::v1::Rollout* out) const;
@@ -40,6 +49,7 @@ class InferenceServiceImpl final : public inference::v1::InferenceService::Servi
   const Authorizer* const authorizer_;
   const std::string gateway_id_;
   const DeploymentWatcher* const watcher_;  // null: the registry stream is not followed
+  BatchScoring* const batch_;               // null: batch scoring is not available
 };
 
 }  // namespace mlops::gateway

@@ -9,10 +9,13 @@
 #include "common/log/log.h"
 #include "common/server/service_main.h"
 #include "mlops_migrations/gateway_migrations.h"
+#include "services/gateway/batch_scoring.h"
 #include "services/gateway/deployment_watcher.h"
 #include "services/gateway/gateway_service.h"
 #include "services/gateway/metrics.h"
+#include "services/gateway/ingestion_client.h"
 #include "services/gateway/periodic_loop.h"
+#include "services/gateway/pg_batch_job_store.h"
 #include "services/gateway/pg_endpoint_store.h"
 #include "services/gateway/registry_client.h"
 #include "services/gateway/rollout_convert.h"
@@ -39,7 +42,19 @@ struct GatewayState {
   std::unique_ptr<Predictor> predictor;
   std::unique_ptr<PeriodicLoop> analyzer;
   std::unique_ptr<DeploymentWatcher> watcher;
+  // Batch scoring (only with an ingestion service): its own registry client
+  // (artifact reads recorded as BATCH_SCORING) and model cache.
+  std::unique_ptr<RegistryClient> batch_registry;
+  std::unique_ptr<ModelCache> batch_models;
+  std::unique_ptr<IngestionClient> ingestion;
+  std::unique_ptr<PgBatchJobStore> batch_store;
+  std::unique_ptr<BatchScoring> batch;
 };
+
+std::string NewJobId() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return absl::StrFormat("bsj-%016x", rng());
+}
 
 }  // namespace
 
@@ -88,6 +103,18 @@ int main(int argc, char** argv) {
                                                   [endpoints] { endpoints->Tick(); });
     st->watcher = std::make_unique<DeploymentWatcher>(*registry, st->endpoints.get(), gateway_id,
                                                       NowMicros);
+    if (const mlops::PeerChannel* ingestion = optional_peer(mlops::PeerService::kIngestion)) {
+      st->batch_registry = std::make_unique<RegistryClient>(
+          *registry, gateway_id, mlops::registry::v1::ARTIFACT_READ_PURPOSE_BATCH_SCORING);
+      st->batch_models = std::make_unique<ModelCache>(st->batch_registry.get(), &st->loader, 2, NowMicros);
+      st->ingestion = std::make_unique<IngestionClient>(ingestion);
+      st->batch_store = std::make_unique<PgBatchJobStore>(ctx.pool);
+      BatchScoringOptions bo;
+      bo.runner.now_micros = NowMicros;
+      bo.new_job_id = NewJobId;
+      st->batch = std::make_unique<BatchScoring>(st->batch_models.get(), st->batch_registry.get(),
+                                                 st->ingestion.get(), st->batch_store.get(), bo);
+    }
     GatewayState* raw = st.get();
     ctx.on_ready->push_back([raw] {
       if (absl::Status s = raw->endpoints->Restore(); !s.ok()) {
@@ -96,15 +123,22 @@ int main(int argc, char** argv) {
       raw->logger->Start();
       raw->analyzer->Start();
       raw->watcher->Start();
+      if (raw->batch != nullptr) {
+        if (absl::Status s = raw->batch->Restore(); !s.ok()) {
+          mlops::LogError("batch_jobs_not_restored", {{"status", s.ToString()}});
+        }
+      }
     });
     ctx.on_drain->push_back([raw] {
+      if (raw->batch != nullptr) raw->batch->Stop();  // a running job resumes at the next start
       raw->watcher->Stop();
       raw->analyzer->Stop();
       raw->logger->Stop();
     });
     mlops::BuiltService built;
     built.services.push_back(std::make_shared<InferenceServiceImpl>(
-        st->predictor.get(), st->endpoints.get(), ctx.authorizer, gateway_id, st->watcher.get()));
+        st->predictor.get(), st->endpoints.get(), ctx.authorizer, gateway_id, st->watcher.get(),
+        st->batch.get()));
     built.state = st;
     return built;
   };

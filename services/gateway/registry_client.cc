@@ -52,9 +52,11 @@ absl::StatusOr<ModelSignature> SignatureFromProto(const rv1::ModelSignature& p) 
   return s;
 }
 
-RegistryClient::RegistryClient(const PeerChannel* peer, std::string gateway_id)
+RegistryClient::RegistryClient(const PeerChannel* peer, std::string gateway_id,
+                               rv1::ArtifactReadPurpose purpose)
     : peer_(peer),
       gateway_id_(std::move(gateway_id)),
+      purpose_(purpose),
       stub_(rv1::RegistryService::NewStub(peer->channel())) {}
 
 absl::StatusOr<ModelVersionInfo> RegistryClient::GetVersion(const std::string& model,
@@ -84,8 +86,8 @@ absl::StatusOr<std::string> RegistryClient::GetArtifact(const ModelVersionInfo& 
   req.set_sha256(info.artifact_sha256);
   req.mutable_version()->set_model(info.model);
   req.mutable_version()->set_version(info.version);
-  req.set_purpose(rv1::ARTIFACT_READ_PURPOSE_DEPLOYMENT);
-  req.set_endpoint(endpoint);
+  req.set_purpose(purpose_);
+  if (!endpoint.empty()) req.set_endpoint(endpoint);
   std::unique_ptr<grpc::ClientContext> ctx = peer_->NewContext(std::chrono::milliseconds(60000));
   std::unique_ptr<grpc::ClientReader<rv1::GetArtifactResponse>> reader =
       stub_->GetArtifact(ctx.get(), req);

@@ -21,8 +21,12 @@ class RegistryClient final : public ArtifactSource,
                              public EndpointDirectory,
                              public DeploymentReporter {
  public:
-  // `peer` is not owned and must outlive the client.
-  RegistryClient(const PeerChannel* peer, std::string gateway_id);
+  // `peer` is not owned and must outlive the client. `purpose` is what
+  // artifact reads are recorded as (DEPLOYMENT for serving, BATCH_SCORING
+  // for batch jobs).
+  RegistryClient(const PeerChannel* peer, std::string gateway_id,
+                 registry::v1::ArtifactReadPurpose purpose =
+                     registry::v1::ARTIFACT_READ_PURPOSE_DEPLOYMENT);
 
   absl::StatusOr<ModelVersionInfo> GetVersion(const std::string& model, int64_t version) override;
   absl::StatusOr<std::string> GetArtifact(const ModelVersionInfo& info,
@@ -34,6 +38,7 @@ class RegistryClient final : public ArtifactSource,
  private:
   const PeerChannel* const peer_;
   const std::string gateway_id_;
+  const registry::v1::ArtifactReadPurpose purpose_;
   std::unique_ptr<registry::v1::RegistryService::Stub> stub_;
 };
 

@@ -115,8 +115,9 @@ grpc::Status FakeRegistry::GetArtifact(grpc::ServerContext*, const rv1::GetArtif
     if (it == versions_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such artifact");
     stored = it->second;
   }
-  if (req->purpose() != rv1::ARTIFACT_READ_PURPOSE_DEPLOYMENT) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "purpose must be DEPLOYMENT");
+  if (req->purpose() != rv1::ARTIFACT_READ_PURPOSE_DEPLOYMENT &&
+      req->purpose() != rv1::ARTIFACT_READ_PURPOSE_BATCH_SCORING) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "purpose must be DEPLOYMENT or BATCH_SCORING");
   }
   std::string bytes = stored.artifact;
   if (corrupt_) bytes[bytes.size() / 2] ^= 0x01;

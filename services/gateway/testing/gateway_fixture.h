@@ -6,6 +6,7 @@
 // listed in `flaky_versions` load normally but fail every prediction.
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,7 +19,11 @@
 #include "gtest/gtest.h"
 #include "mlops_migrations/gateway_migrations.h"
 #include "prometheus/registry.h"
+#include "absl/strings/str_format.h"
+#include "services/gateway/batch_scoring.h"
 #include "services/gateway/gateway_service.h"
+#include "services/gateway/ingestion_client.h"
+#include "services/gateway/pg_batch_job_store.h"
 #include "services/gateway/pg_endpoint_store.h"
 #include "services/gateway/registry_client.h"
 #include "services/gateway/rollout_convert.h"
@@ -93,6 +98,13 @@ struct GatewayStack {
   std::unique_ptr<InferenceServiceImpl> service;
   std::unique_ptr<GrpcTestServer> server;
   std::unique_ptr<inference::v1::InferenceService::Stub> stub;
+  // Batch scoring, when the test gave an ingestion service (destroyed first:
+  // the worker stops before the rest).
+  std::unique_ptr<RegistryClient> batch_registry;
+  std::unique_ptr<ModelCache> batch_models;
+  std::unique_ptr<IngestionClient> ingestion;
+  std::unique_ptr<PgBatchJobStore> batch_store;
+  std::unique_ptr<BatchScoring> batch;
 };
 
 class GatewayPgTest : public PgTest {
@@ -153,12 +165,32 @@ class GatewayPgTest : public PgTest {
     s->predictor = std::make_unique<Predictor>(s->endpoints.get(), features_server_->peer(),
                                                s->logger.get(), s->metrics.get(), po);
     authorizer_ = Authorizer::Disabled();
+    if (ingestion_peer_ != nullptr) BuildBatch(*s);
     s->service = std::make_unique<InferenceServiceImpl>(s->predictor.get(), s->endpoints.get(),
-                                                        &authorizer_, "gw-test");
+                                                        &authorizer_, "gw-test", nullptr,
+                                                        s->batch.get());
     ASSERT_THAT(s->endpoints->Restore(), IsOk());
     MLOPS_ASSERT_OK_AND_ASSIGN(s->server, GrpcTestServer::Start({s->service.get()}));
     s->stub = inference::v1::InferenceService::NewStub(s->server->InProcessChannel());
     stack_ = std::move(s);
+  }
+  void BuildBatch(GatewayStack& s) {
+    s.batch_registry = std::make_unique<RegistryClient>(
+        registry_server_->peer(), "gw-test", registry::v1::ARTIFACT_READ_PURPOSE_BATCH_SCORING);
+    s.batch_models = std::make_unique<ModelCache>(s.batch_registry.get(), &loader_, 2,
+                                                  [this] { return now_.load(); });
+    s.ingestion = std::make_unique<IngestionClient>(ingestion_peer_);
+    s.batch_store = std::make_unique<PgBatchJobStore>(pool_.get());
+    BatchScoringOptions bo;
+    bo.runner.now_micros = [] {  // real time: rows/s is measured
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+    bo.new_job_id = [this] { return absl::StrFormat("bsj-%016x", ++next_job_); };
+    s.batch = std::make_unique<BatchScoring>(s.batch_models.get(), s.batch_registry.get(),
+                                             s.ingestion.get(), s.batch_store.get(), bo);
+    ASSERT_THAT(s.batch->Restore(), IsOk());
   }
   // A restarted gateway: everything rebuilt on the same database.
   void Restart() {
@@ -224,6 +256,8 @@ class GatewayPgTest : public PgTest {
   Authorizer authorizer_ = Authorizer::Disabled();
   std::atomic<int64_t> now_{kT0};
   std::unique_ptr<GatewayStack> stack_;
+  const PeerChannel* ingestion_peer_ = nullptr;  // set, then Restart(), for batch scoring
+  std::atomic<int64_t> next_job_{0};
 };
 
 }  // namespace mlops::gateway::testing
