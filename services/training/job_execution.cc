@@ -15,8 +15,6 @@
 namespace mlops::training {
 namespace {
 
-constexpr char kModelPath[] = "model/model.json";
-
 bool HasColumn(const DatasetInfo& info, const std::string& name, int* type) {
   for (const ColumnInfo& c : info.columns) {
     if (c.name == name) {
@@ -180,9 +178,16 @@ absl::StatusOr<JobExecution::Prepared> JobExecution::Prepare() {
   in->clear_dataset_feature_columns();
   for (const std::string& f : features) in->add_dataset_feature_columns(f);
   in->set_label_column(d.label_column());
-  in->set_trainer(TrainerName(spec.trainer().kind() == v1::TRAINER_KIND_XGBOOST_LINEAR ? BoosterKind::kGblinear
-                                                                                      : BoosterKind::kGbtree));
-  in->set_trainer_version(XgboostVersion());
+  if (spec.trainer().kind() == v1::TRAINER_KIND_COMMAND) {
+    const v1::CommandTrainer& c = spec.trainer().command();
+    const bool k8s = deps_.command && deps_.command->executor && deps_.command->executor->name() == "kubernetes";
+    in->set_trainer("command");
+    in->set_trainer_version(k8s || c.argv().empty() ? c.image() : c.argv(0));
+  } else {
+    in->set_trainer(TrainerName(spec.trainer().kind() == v1::TRAINER_KIND_XGBOOST_LINEAR ? BoosterKind::kGblinear
+                                                                                        : BoosterKind::kGbtree));
+    in->set_trainer_version(XgboostVersion());
+  }
   in->set_code_version(spec.code_version());
   in->set_seed(spec.seed());
   *in->mutable_split() = spec.split();
@@ -278,15 +283,19 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
   trial.set_run_id(run.id);
   UpdateTrial(trial);
 
-  absl::StatusOr<TrainerConfig> config = TrialConfig(spec, params);
-  if (!config.ok()) return EndTrial(&trial, RunStatus::kFailed, std::string(config.status().message()), started);
   const std::string objective = ObjectiveMetric(spec);
   const Direction direction = ObjectiveDirection(spec);
   std::vector<double> curve;
   double best_so_far = 0;
   bool stopped_early = false;
   int stopped_at = 0;
-  absl::StatusOr<TrainOutcome> out = BuiltinXgbTrainer::Train(
+  absl::StatusOr<TrialModel> model;
+  if (spec.trainer().kind() == v1::TRAINER_KIND_COMMAND) {
+    model = RunCommandTrial(job, run.id, params, blocks);
+  } else {
+    absl::StatusOr<TrainerConfig> config = TrialConfig(spec, params);
+    if (!config.ok()) return EndTrial(&trial, RunStatus::kFailed, std::string(config.status().message()), started);
+    absl::StatusOr<TrainOutcome> trained = BuiltinXgbTrainer::Train(
       *config, blocks.train, blocks.validation, blocks.test,
       [&](int round, const std::map<std::string, double>& reported) {
         std::vector<MetricPoint> points;
@@ -304,9 +313,18 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
         }
         return true;
       });
+    if (trained.ok()) {
+      TrialModel built;
+      built.outcome = std::move(*trained);
+      model = std::move(built);
+    } else {
+      model = trained.status();
+    }
+  }
   if (cancel_->load()) return EndTrial(&trial, RunStatus::kCancelled, "job cancelled", started);
   if (draining_->load()) return TrialResult::kCancelled;  // the run is ended when the job resumes
-  if (!out.ok()) return EndTrial(&trial, RunStatus::kFailed, std::string(out.status().message()), started);
+  if (!model.ok()) return EndTrial(&trial, RunStatus::kFailed, std::string(model.status().message()), started);
+  const TrainOutcome* out = &model->outcome;
   if (stopped_early) {
     return EndTrial(&trial, RunStatus::kStoppedEarly,
                     absl::StrCat("median stopping rule at round ", stopped_at), started);
@@ -316,7 +334,7 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
     for (const auto& [k, v] : *m) final_points.push_back({k, v, out->rounds_trained, 0});
   }
   deps_.tracking->LogMetrics(run.id, kMaxBoostRounds, final_points).IgnoreError();
-  absl::StatusOr<ArtifactRef> artifact = deps_.tracking->PutArtifact(run.id, kModelPath, "application/json", out->model_json);
+  absl::StatusOr<ArtifactRef> artifact = deps_.tracking->PutArtifact(run.id, model->path, model->content_type, out->model_json);
   if (!artifact.ok()) {
     return EndTrial(&trial, RunStatus::kFailed,
                     absl::StrCat("storing the model: ", artifact.status().message()), started);
@@ -324,6 +342,7 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
   std::optional<double> value;
   if (auto it = out->validation_metrics.find(objective); it != out->validation_metrics.end()) value = it->second;
   if (auto it = out->test_metrics.find(objective); !value && it != out->test_metrics.end()) value = it->second;
+  if (auto it = model->logged.find(objective); !value && it != model->logged.end()) value = it->second;
   if (!value) {
     return EndTrial(&trial, RunStatus::kFailed,
                     absl::StrCat("objective metric \"", objective, "\" was not reported by the trial"), started);
@@ -344,6 +363,7 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
       best_model_ = out->model_json;
       best_params_ = params;
       best_index_ = index;
+      best_is_xgboost_ = model->xgboost;
     }
   }
   return EndTrial(&trial, RunStatus::kSucceeded, "", started);
@@ -363,7 +383,15 @@ absl::Status JobExecution::Register(const Prepared& data) {
   reg.set_model_name(job.spec().register_model().model_name());
   reg.set_requested_stage(job.spec().register_model().transition_to_stage());
   absl::Status status;
-  if (deps_.registrar == nullptr) {
+  bool xgboost = true;
+  {
+    absl::MutexLock lock(&mu_);
+    xgboost = best_is_xgboost_;
+  }
+  if (!xgboost) {
+    status = absl::FailedPreconditionError(
+        "the registry takes XGBoost models only; the best trial's command model is not XGBoost JSON");
+  } else if (deps_.registrar == nullptr) {
     status = absl::FailedPreconditionError("no registry configured: start training with --registry_addr");
   } else {
     const registry::v1::RegisterModelVersionHeader header =

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "mlops/training/v1/training.pb.h"
+#include "services/training/command_trial.h"
 #include "services/training/hyper_search.h"
 #include "services/training/job_store.h"
 #include "services/training/metrics.h"
@@ -29,6 +30,7 @@
 #include "services/training/tracking.h"
 #include "services/training/training_data.h"
 #include "services/training/training_set.h"
+#include "services/training/xgb_trainer.h"
 
 namespace mlops::training {
 
@@ -39,6 +41,8 @@ struct JobDeps {
   TrainingDataSource* data = nullptr;
   ModelRegistrar* registrar = nullptr;
   TrainingMetrics* metrics = nullptr;
+  // Command trainers; null (or a null executor): they fail "not enabled".
+  const CommandSettings* command = nullptr;
 };
 
 struct JobRunOptions {
@@ -77,6 +81,19 @@ class JobExecution {
   };
   TrialResult RunTrial(int index, const TrialParams& params, const Blocks& blocks,
                        MedianStopper* stopper);
+  // What a trial's trainer produced: the outcome, where the model goes, and
+  // (commands) the metrics the program logged itself.
+  struct TrialModel {
+    TrainOutcome outcome;
+    std::string path = "model/model.json";
+    std::string content_type = "application/json";
+    bool xgboost = true;
+    std::map<std::string, double> logged;
+  };
+  // job_execution_command.cc: runs the command, stores its logs as
+  // artifacts; an error status carries the failure reason.
+  absl::StatusOr<TrialModel> RunCommandTrial(const v1::TrainingJob& job, const std::string& run_id,
+                                             const TrialParams& params, const Blocks& blocks);
   void UpdateTrial(const v1::TrialSummary& trial);
   void Finish(v1::JobState state, const std::string& reason);
   absl::Status Register(const Prepared& data);
@@ -97,6 +114,7 @@ class JobExecution {
   std::string best_model_ ABSL_GUARDED_BY(mu_);  // the best trial's artifact bytes
   TrialParams best_params_ ABSL_GUARDED_BY(mu_);
   int best_index_ ABSL_GUARDED_BY(mu_) = 0;
+  bool best_is_xgboost_ ABSL_GUARDED_BY(mu_) = true;
 };
 
 }  // namespace mlops::training

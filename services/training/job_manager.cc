@@ -152,6 +152,11 @@ void JobManager::RunOne(const std::string& job_id) {
 
 absl::Status JobManager::CheckSpec(const v1::TrainingJobSpec& spec) {
   MLOPS_RETURN_IF_ERROR(ValidateJobSpec(spec));
+  if (spec.trainer().kind() == v1::TRAINER_KIND_COMMAND && deps_.command != nullptr &&
+      deps_.command->executor != nullptr && deps_.command->executor->name() == "kubernetes" &&
+      spec.trainer().command().image().empty()) {
+    return absl::InvalidArgumentError("trainer.command.image: required with the Kubernetes executor");
+  }
   const std::string experiment = spec.experiment().empty() ? kDefaultExperiment : spec.experiment();
   MLOPS_RETURN_IF_ERROR(deps_.tracking->GetExperiment(experiment).status());
   const v1::DataSpec& d = spec.data();

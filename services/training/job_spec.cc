@@ -138,18 +138,56 @@ absl::Status ValidateSplit(const v1::SplitSpec& s) {
   return absl::OkStatus();
 }
 
+bool EnvName(const std::string& name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (char c : name) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+absl::Status ValidateCommand(const v1::CommandTrainer& c) {
+  if (c.argv_size() < 1 || c.argv_size() > 1000) {
+    return absl::InvalidArgumentError("trainer.command.argv: 1 to 1000 entries required");
+  }
+  if (c.argv(0).empty()) return absl::InvalidArgumentError("trainer.command.argv[0]: empty");
+  for (int i = 0; i < c.argv_size(); ++i) {
+    if (c.argv(i).find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("trainer.command.argv[", i, "]: NUL byte"));
+    }
+  }
+  for (const auto& [name, value] : c.env()) {
+    if (!EnvName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat("trainer.command.env \"", name, "\": names are [A-Z_][A-Z0-9_]*"));
+    }
+    if (name.rfind("MLOPS_", 0) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("trainer.command.env \"", name, "\": MLOPS_ names are set by the service"));
+    }
+    if (value.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("trainer.command.env \"", name, "\": NUL byte"));
+    }
+  }
+  if (c.timeout_micros() < 0 || c.timeout_micros() > kMaxCommandTimeoutMicros) {
+    return absl::InvalidArgumentError("trainer.command.timeout_micros: must be in [0, 7 days]");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateTrainer(const v1::TrainerSpec& t) {
   switch (t.kind()) {
     case v1::TRAINER_KIND_XGBOOST_GBTREE:
     case v1::TRAINER_KIND_XGBOOST_LINEAR:
+      if (t.has_command()) return absl::InvalidArgumentError("trainer.command: only with TRAINER_KIND_COMMAND");
       break;
     case v1::TRAINER_KIND_COMMAND:
-      return absl::UnimplementedError("trainer.kind: TRAINER_KIND_COMMAND is not built yet");
+      if (!t.has_command()) return absl::InvalidArgumentError("trainer.command: required with TRAINER_KIND_COMMAND");
+      MLOPS_RETURN_IF_ERROR(ValidateCommand(t.command()));
+      break;
     default:
-      return absl::InvalidArgumentError("trainer.kind: XGBOOST_GBTREE or XGBOOST_LINEAR required");
+      return absl::InvalidArgumentError("trainer.kind: XGBOOST_GBTREE, XGBOOST_LINEAR or COMMAND required");
   }
   if (t.objective() < v1::OBJECTIVE_BINARY_LOGISTIC || t.objective() > v1::OBJECTIVE_MULTI_SOFTPROB) {
-    return absl::InvalidArgumentError("trainer.objective: required for built-in trainers");
+    return absl::InvalidArgumentError("trainer.objective: required (built-ins train for it; commands are evaluated on it)");
   }
   if (t.objective() == v1::OBJECTIVE_MULTI_SOFTPROB && t.num_class() < 2) {
     return absl::InvalidArgumentError("trainer.num_class: MULTI_SOFTPROB needs >= 2");

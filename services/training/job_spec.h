@@ -26,8 +26,11 @@ struct FeatureRef {
 };
 absl::StatusOr<FeatureRef> ParseFeatureRef(const std::string& field, const std::string& ref);
 
-// Everything that can be checked without the peers. Command trainers are
-// Unimplemented (not built yet).
+// A command trainer's longest timeout: 7 days.
+inline constexpr int64_t kMaxCommandTimeoutMicros = int64_t{7} * 24 * 3600 * 1000 * 1000;
+
+// Everything that can be checked without the peers (for command trainers:
+// argv, env names, the timeout; the objective is required for them too).
 absl::Status ValidateJobSpec(const v1::TrainingJobSpec& spec);
 
 // The trials' complete hyperparameters (fixed + sampled), in trial order;

@@ -1,7 +1,9 @@
 // Unit tests of the job spec checks and conversions (job_spec.h) and of the
 // conversion of fetched rows into a training set (training_data.h).
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <vector>
 
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -73,7 +75,43 @@ TEST(JobSpecTest, RejectsSpecProblemsNamingTheField) {
   EXPECT_THAT(ValidateJobSpec(both), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("both fixed")));
   v1::TrainingJobSpec command = Spec();
   command.mutable_trainer()->set_kind(v1::TRAINER_KIND_COMMAND);
-  EXPECT_THAT(ValidateJobSpec(command), StatusIs(absl::StatusCode::kUnimplemented));
+  EXPECT_THAT(ValidateJobSpec(command), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("trainer.command")));
+}
+
+TEST(JobSpecTest, CommandTrainerNeedsArgvAndCleanEnvAndABoundedTimeout) {
+  v1::TrainingJobSpec spec = Spec();
+  spec.mutable_trainer()->set_kind(v1::TRAINER_KIND_COMMAND);
+  v1::CommandTrainer* c = spec.mutable_trainer()->mutable_command();
+  c->add_argv("python3");
+  c->add_argv("train.py");
+  (*c->mutable_env())["PYTHONHASHSEED"] = "0";
+  c->set_timeout_micros(int64_t{3600} * 1000 * 1000);
+  EXPECT_THAT(ValidateJobSpec(spec), IsOk());
+  struct Case {
+    std::function<void(v1::CommandTrainer*)> change;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::CommandTrainer* t) { t->clear_argv(); }, "trainer.command.argv: 1 to 1000"},
+      {[](v1::CommandTrainer* t) { t->set_argv(0, ""); }, "trainer.command.argv[0]: empty"},
+      {[](v1::CommandTrainer* t) { (*t->mutable_env())["MLOPS_RUN_ID"] = "x"; }, "MLOPS_ names are set by the service"},
+      {[](v1::CommandTrainer* t) { (*t->mutable_env())["lower"] = "x"; }, "trainer.command.env \"lower\""},
+      {[](v1::CommandTrainer* t) { (*t->mutable_env())["1X"] = "x"; }, "trainer.command.env \"1X\""},
+      {[](v1::CommandTrainer* t) { t->set_timeout_micros(-1); }, "trainer.command.timeout_micros"},
+      {[](v1::CommandTrainer* t) { t->set_timeout_micros(kMaxCommandTimeoutMicros + 1); }, "trainer.command.timeout_micros"},
+  };
+  for (const Case& k : cases) {
+    v1::TrainingJobSpec bad = spec;
+    k.change(bad.mutable_trainer()->mutable_command());
+    EXPECT_THAT(ValidateJobSpec(bad), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(k.message))) << k.message;
+  }
+  v1::TrainingJobSpec builtin_with_command = Spec();
+  *builtin_with_command.mutable_trainer()->mutable_command() = *c;
+  EXPECT_THAT(ValidateJobSpec(builtin_with_command),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("only with TRAINER_KIND_COMMAND")));
+  v1::TrainingJobSpec no_objective = spec;
+  no_objective.mutable_trainer()->clear_objective();
+  EXPECT_THAT(ValidateJobSpec(no_objective), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("trainer.objective")));
 }
 
 TEST(JobSpecTest, PlansTrialsWithFixedParamsAndTheJobSeed) {

@@ -19,6 +19,7 @@
 #include "mlops_migrations/training_migrations.h"
 #include "prometheus/registry.h"
 #include "services/training/job_manager.h"
+#include "services/training/local_executor.h"
 #include "services/training/peer_clients.h"
 #include "services/training/pg_job_store.h"
 #include "services/training/pg_tracking_store.h"
@@ -54,6 +55,9 @@ class TrainingJobsPgTest : public PgTest {
     MLOPS_ASSERT_OK_AND_ASSIGN(channel_, PeerChannel::Create("fakes", peer));
     data_ = std::make_unique<PeerTrainingData>(channel_.get(), channel_.get());
     registrar_ = std::make_unique<PeerModelRegistrar>(channel_.get());
+    command_.executor = &executor_;
+    command_.work_root = ::testing::TempDir() + "/training-runs";
+    command_.token = "editor-tok";
     MakeManager();
     ASSERT_THAT(jobs_->Start(), IsOk());
   }
@@ -70,7 +74,7 @@ class TrainingJobsPgTest : public PgTest {
     o.max_parallel_trials = 2;
     o.retry.initial_backoff = std::chrono::milliseconds(10);
     jobs_ = std::make_unique<JobManager>(
-        JobDeps{job_store_.get(), tracking_.get(), data_.get(), registrar_.get(), metrics_.get()}, o);
+        JobDeps{job_store_.get(), tracking_.get(), data_.get(), registrar_.get(), metrics_.get(), &command_}, o);
     triggers_ = std::make_unique<TriggerManager>(job_store_.get(), jobs_.get(), tracking_.get());
     TrainingServiceOptions so;
     so.jobs = jobs_.get();
@@ -162,6 +166,9 @@ class TrainingJobsPgTest : public PgTest {
   std::unique_ptr<PeerChannel> channel_;
   std::unique_ptr<PeerTrainingData> data_;
   std::unique_ptr<PeerModelRegistrar> registrar_;
+  // Command trainers run as local processes (1 s kill grace).
+  LocalExecutor executor_{LocalExecutorOptions{std::chrono::milliseconds(1000), 1 << 20}};
+  CommandSettings command_;
   std::unique_ptr<JobManager> jobs_;
   std::unique_ptr<TriggerManager> triggers_;
   std::unique_ptr<TrainingServiceImpl> service_;

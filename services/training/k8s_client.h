@@ -1,0 +1,63 @@
+#pragma once
+// K8sClient: the few Kubernetes API calls command trainers need (create,
+// read and delete a batch/v1 Job; list its pods; read a pod's log), over
+// HTTP/1.1 with Boost.Beast: https with the service account's CA and bearer
+// token in a cluster (the token file is read for every request, since
+// projected tokens rotate), plain http for a local API proxy or a test's
+// fake server. One connection per request. Thread-safe (no shared mutable
+// state).
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/training/k8s_manifest.h"
+
+namespace mlops::training {
+
+struct K8sApiOptions {
+  // "https://kubernetes.default.svc" in a pod (KUBERNETES_SERVICE_HOST/PORT
+  // give the same), or "http://127.0.0.1:8001" (kubectl proxy, tests).
+  std::string server = "https://kubernetes.default.svc";
+  std::string token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";  // "" = no token
+  std::string ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";    // https only
+  std::chrono::milliseconds request_timeout{10000};
+};
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+};
+
+class K8sClient {
+ public:
+  explicit K8sClient(K8sApiOptions options) : options_(std::move(options)) {}
+
+  // POST the Job. AlreadyExists (409) when a Job of that name exists.
+  absl::Status CreateJob(const std::string& ns, const std::string& manifest_json);
+  // GET the Job's status. NotFound when it is gone.
+  absl::StatusOr<K8sJobStatus> GetJob(const std::string& ns, const std::string& name);
+  // DELETE the Job and its pods (propagationPolicy Background); NotFound is OK.
+  absl::Status DeleteJob(const std::string& ns, const std::string& name);
+  // The pods of a Job (label job-name=<name>).
+  absl::StatusOr<std::vector<K8sPodState>> JobPods(const std::string& ns, const std::string& job_name);
+  // The last `limit_bytes` of a pod's log (stdout and stderr interleaved;
+  // the log is read whole, up to 256 MiB).
+  absl::StatusOr<std::string> PodLog(const std::string& ns, const std::string& pod, int64_t limit_bytes);
+
+  // One request. Unavailable: cannot connect / TLS / timeout; the HTTP
+  // status otherwise (the caller maps it).
+  absl::StatusOr<HttpResult> Request(const std::string& method, const std::string& target,
+                                     const std::string& body) const;
+
+ private:
+  K8sApiOptions options_;
+};
+
+// Maps a non-2xx answer to a status: 404 NotFound, 409 AlreadyExists, 401/403
+// PermissionDenied, 422/400 InvalidArgument, 5xx/429 Unavailable; the
+// message carries the API's own message.
+absl::Status K8sHttpError(const std::string& what, const HttpResult& result);
+
+}  // namespace mlops::training
