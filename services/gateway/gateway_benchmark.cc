@@ -2,7 +2,7 @@
 // service measured in the same run. Single-row Predict with 30 features
 // inline (and by entity key through a loopback feature service) on a
 // 100-tree depth-6 XGBoost model. Prints p50/p99 latency and req/s at
-// concurrency 1 and 32. Bounded by a request count and a time limit; not a
+// concurrency 1 and 32, and at concurrency 1 with explanations. Bounded by a request count and a time limit; not a
 // test.
 //
 //   gateway_benchmark [--requests N] [--seconds S]
@@ -159,6 +159,9 @@ int Main(int argc, char** argv) {
     Print("echo (empty gRPC, same server)", c, Run(c, requests, seconds, echo_call));
     Print("Predict, 30 features inline", c, Run(c, requests, seconds, predict(inline_req)));
   }
+  inference::v1::PredictRequest explain_req = inline_req;  // TreeSHAP costs a DMatrix per call
+  explain_req.mutable_options()->set_explain(true);
+  Print("Predict, inline + explain (SHAP)", 1, Run(1, requests, seconds, predict(explain_req)));
   Print("Predict, by entity key (features)", 1, Run(1, requests, seconds, predict(key_req)));
   Print("Predict, by entity key (features)", 32, Run(32, requests, seconds, predict(key_req)));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
