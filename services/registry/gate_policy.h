@@ -17,7 +17,6 @@
 
 namespace mlops::registry {
 
-enum class Comparison { kGreaterOrEqual = 1, kLessOrEqual = 2, kGreater = 3, kLess = 4 };
 enum class Direction { kHigherIsBetter = 1, kLowerIsBetter = 2 };
 enum class CheckKind {
   kThreshold = 1,

@@ -11,6 +11,7 @@ namespace {
 
 using Txn = pqxx::transaction_base;
 using pg_registry::AppendAudit;
+using pg_registry::Bytes;
 using pg_registry::LoadModel;
 
 constexpr char kUpsertPolicy[] =
@@ -35,8 +36,6 @@ constexpr char kSelectPolicy[] =
 constexpr char kSelectChecks[] =
     "SELECT stage, kind, name, metric, comparison, value, evaluation_name, direction, "
     "relative, fail_if_no_champion FROM gate_checks WHERE model = $1 ORDER BY stage, ordinal";
-
-std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
 
 }  // namespace
 

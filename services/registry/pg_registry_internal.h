@@ -22,6 +22,20 @@ std::string NumArray(const std::vector<T>& items) {
   return out + "}";
 }
 
+// A Postgres array literal of quoted text elements.
+std::string TextArray(const std::vector<std::string>& items);
+// The bytes of a bytea field.
+std::string Bytes(const pqxx::field& f);
+
+// The columns VersionFromRow reads, ending with the FROM clause (alias `v`).
+inline constexpr char kVersionColumns[] =
+    "SELECT v.model, v.version, v.stage, v.stage_changed_at_micros, v.artifact_sha256, "
+    "v.artifact_size, v.run_id, v.training_dataset_version, v.metadata, v.created_at_micros, "
+    "v.created_by FROM versions v ";
+VersionRecord VersionFromRow(const pqxx::row& r);
+// Loads tags, evaluations and aliases of `versions` (three queries).
+void LoadDetails(pqxx::transaction_base& txn, std::vector<VersionRecord>& versions);
+
 // Appends `e` to the hash chain under the head's row lock (fills sequence,
 // prev_hash, entry_hash).
 AuditEntry AppendAudit(pqxx::transaction_base& txn, AuditEntry e);

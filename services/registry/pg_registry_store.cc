@@ -50,28 +50,9 @@ constexpr char kInsertEvaluation[] =
 constexpr char kInsertMetric[] =
     "INSERT INTO evaluation_metrics (model, version, ordinal, metric, value) "
     "VALUES ($1, $2, $3, $4, $5)";
-constexpr char kVersionColumns[] =
-    "SELECT v.model, v.version, v.stage, v.stage_changed_at_micros, v.artifact_sha256, "
-    "v.artifact_size, v.run_id, v.training_dataset_version, v.metadata, v.created_at_micros, "
-    "v.created_by FROM versions v ";
 constexpr char kWhereVersion[] = "WHERE v.model = $1 AND v.version = $2";
 constexpr char kWhereStage[] =
     "WHERE v.model = $1 AND v.stage = $2 ORDER BY v.version DESC LIMIT 1";
-constexpr char kWhereList[] =
-    "WHERE ($1 = '' OR v.model = $1) "
-    "AND (cardinality($2::smallint[]) = 0 OR v.stage = ANY($2::smallint[])) "
-    "AND ($3 = '' OR v.run_id = $3) "
-    "AND ($4 = '' OR v.training_dataset_version = $4) "
-    "AND ($5::bigint = 0 OR v.created_at_micros >= $5::bigint) "
-    "AND ($6::bigint = 0 OR v.created_at_micros < $6::bigint) "
-    "AND NOT EXISTS (SELECT 1 FROM unnest($7::text[], $8::text[]) AS f(k, val) "
-    "  WHERE NOT EXISTS (SELECT 1 FROM version_tags t WHERE t.model = v.model "
-    "  AND t.version = v.version AND t.key = f.k AND t.value = f.val)) ";
-constexpr char kListAsc[] =
-    "AND (v.model, v.version) > ($9, $10::bigint) ORDER BY v.model, v.version LIMIT $11";
-constexpr char kListDesc[] =
-    "AND ($9 = '' OR (v.model, v.version) < ($9, $10::bigint)) "
-    "ORDER BY v.model DESC, v.version DESC LIMIT $11";
 constexpr char kSelectTagsOf[] =
     "SELECT model, version, key, value FROM version_tags "
     "WHERE (model, version) IN (SELECT * FROM unnest($1::text[], $2::bigint[])) "
@@ -97,6 +78,23 @@ constexpr char kInsertAudit[] =
 // Stage-change entries (event 6, TRANSITION_GRANTED) carry {"stage":"..."}.
 
 
+}  // namespace
+
+namespace pg_registry {
+
+std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
+
+AuditEntry AppendAudit(Txn& txn, AuditEntry e) {
+  pqxx::result head = txn.exec_params(kLockAuditHead);
+  e.sequence = head[0][0].as<int64_t>() + 1;
+  e.prev_hash = head[0][1].as<std::string>();
+  e.entry_hash = ComputeAuditHash(e);
+  txn.exec_params(kInsertAudit, e.sequence, e.at_micros, e.principal, e.event_type, e.model,
+                  e.version, e.endpoint, e.request_id, e.before_json, e.after_json, e.reason,
+                  e.details_json, e.prev_hash, e.entry_hash);
+  txn.exec_params(kUpdateAuditHead, e.sequence, e.entry_hash);
+  return e;
+}
 
 // A Postgres array literal of quoted text elements.
 std::string TextArray(const std::vector<std::string>& items) {
@@ -112,33 +110,6 @@ std::string TextArray(const std::vector<std::string>& items) {
   }
   return out + "}";
 }
-
-std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
-
-}  // namespace
-
-namespace pg_registry {
-
-AuditEntry AppendAudit(Txn& txn, AuditEntry e) {
-  pqxx::result head = txn.exec_params(kLockAuditHead);
-  e.sequence = head[0][0].as<int64_t>() + 1;
-  e.prev_hash = head[0][1].as<std::string>();
-  e.entry_hash = ComputeAuditHash(e);
-  txn.exec_params(kInsertAudit, e.sequence, e.at_micros, e.principal, e.event_type, e.model,
-                  e.version, e.endpoint, e.request_id, e.before_json, e.after_json, e.reason,
-                  e.details_json, e.prev_hash, e.entry_hash);
-  txn.exec_params(kUpdateAuditHead, e.sequence, e.entry_hash);
-  return e;
-}
-
-}  // namespace pg_registry
-
-namespace {
-
-using pg_registry::AppendAudit;
-using pg_registry::LoadModel;
-using pg_registry::LoadVersion;
-using pg_registry::NumArray;
 
 VersionRecord VersionFromRow(const pqxx::row& r) {
   VersionRecord v;
@@ -195,6 +166,18 @@ void LoadDetails(Txn& txn, std::vector<VersionRecord>& versions) {
   }
 }
 
+}  // namespace pg_registry
+
+namespace {
+using pg_registry::AppendAudit;
+using pg_registry::LoadModel;
+using pg_registry::LoadVersion;
+using pg_registry::Bytes;
+using pg_registry::kVersionColumns;
+using pg_registry::LoadDetails;
+using pg_registry::NumArray;
+using pg_registry::TextArray;
+using pg_registry::VersionFromRow;
 }  // namespace
 
 absl::StatusOr<ModelRecord> pg_registry::LoadModel(Txn& txn, const std::string& name) {
@@ -365,33 +348,6 @@ absl::StatusOr<VersionRecord> PgRegistryStore::GetVersionInStage(const std::stri
     LoadDetails(txn, out);
     return out[0];
   });
-}
-
-absl::StatusOr<std::vector<VersionRecord>> PgRegistryStore::ListVersions(const VersionFilter& f) {
-  PgCallOptions call{"registry_list_versions"};
-  call.read_only = true;
-  return pool_->WithTransaction(
-      call, [&](Txn& txn) -> absl::StatusOr<std::vector<VersionRecord>> {
-        if (!f.model.empty()) MLOPS_RETURN_IF_ERROR(LoadModel(txn, f.model).status());
-        std::vector<int> stages;
-        for (Stage s : f.stages) stages.push_back(static_cast<int>(s));
-        std::vector<std::string> keys, values;
-        for (const auto& [k, v] : f.tags) {
-          keys.push_back(k);
-          values.push_back(v);
-        }
-        const std::string sql =
-            absl::StrCat(kVersionColumns, kWhereList, f.ascending ? kListAsc : kListDesc);
-        std::vector<VersionRecord> out;
-        for (const pqxx::row& r :
-             txn.exec_params(sql, f.model, NumArray(stages), f.run_id, f.training_dataset_version,
-                             f.created_from_micros, f.created_to_micros, TextArray(keys),
-                             TextArray(values), f.after_model, f.after_version, f.limit)) {
-          out.push_back(VersionFromRow(r));
-        }
-        LoadDetails(txn, out);
-        return out;
-      });
 }
 
 absl::StatusOr<std::string> PgRegistryStore::ReadArtifact(const std::string& sha256,

@@ -7,6 +7,7 @@
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "services/registry/registry_convert.h"
+#include "services/registry/version_list_convert.h"
 
 namespace mlops::registry {
 namespace {
@@ -158,49 +159,15 @@ grpc::Status RegistryServiceImpl::ListModelVersions(grpc::ServerContext* ctx,
                                                     const v1::ListModelVersionsRequest* req,
                                                     v1::ListModelVersionsResponse* resp) {
   REGISTRY_AUTHORIZE(who, ctx, Role::kViewer, "ListModelVersions");
-  VersionFilter f;
-  if (!req->model().empty()) REGISTRY_CHECK("ListModelVersions", CheckName(req->model(), "model"));
-  f.model = req->model();
-  for (int i = 0; i < req->stages_size(); ++i) {
-    absl::StatusOr<Stage> s =
-        StageFromProto(req->stages(i), absl::StrCat("stages[", i, "]"));
-    if (!s.ok()) return Done("ListModelVersions", s.status());
-    f.stages.push_back(*s);
-  }
-  for (const auto& kv : req->tags()) f.tags.emplace_back(kv.key(), kv.value());
-  if (req->metric_filters_size() > 0 || req->order() == v1::MODEL_VERSION_ORDER_METRIC_ASC ||
-      req->order() == v1::MODEL_VERSION_ORDER_METRIC_DESC) {
-    return Done("ListModelVersions", absl::UnimplementedError(
-                                         "metric filters and metric order are not implemented"));
-  }
-  f.run_id = req->run_id();
-  if (!req->training_dataset_version().empty()) {
-    REGISTRY_CHECK("ListModelVersions",
-                   CheckSha256(req->training_dataset_version(), "training_dataset_version"));
-  }
-  f.training_dataset_version = req->training_dataset_version();
-  f.created_from_micros = req->created().start_micros();
-  f.created_to_micros = req->created().end_micros();
-  if (f.created_to_micros != 0 && f.created_from_micros > f.created_to_micros) {
-    return Done("ListModelVersions",
-                absl::InvalidArgumentError("created: start_micros after end_micros"));
-  }
-  f.ascending = req->order() == v1::MODEL_VERSION_ORDER_VERSION_ASC;
-  if (!req->page().page_token().empty()) {
-    REGISTRY_CHECK("ListModelVersions", DecodeVersionToken(req->page().page_token(),
-                                                           &f.after_model, &f.after_version));
-  }
-  const int size = PageSize(req->page().page_size());
-  f.limit = size + 1;
-  absl::StatusOr<std::vector<VersionRecord>> out = registry_->ListVersions(f);
+  absl::StatusOr<VersionFilter> f = VersionFilterFromProto(*req);
+  if (!f.ok()) return Done("ListModelVersions", f.status());
+  absl::StatusOr<std::vector<VersionRecord>> out = registry_->ListVersions(*f);
   if (!out.ok()) return Done("ListModelVersions", out.status());
-  for (size_t i = 0; i < out->size() && static_cast<int>(i) < size; ++i) {
+  const size_t size = static_cast<size_t>(f->limit - 1);
+  for (size_t i = 0; i < out->size() && i < size; ++i) {
     VersionToProto((*out)[i], resp->add_versions());
   }
-  if (static_cast<int>(out->size()) > size) {
-    const VersionRecord& last = (*out)[size - 1];
-    resp->set_next_page_token(EncodeVersionToken(last.model, last.version));
-  }
+  if (out->size() > size) resp->set_next_page_token(NextVersionPageToken(*f, (*out)[size - 1]));
   return grpc::Status::OK;
 }
 

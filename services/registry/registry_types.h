@@ -13,6 +13,8 @@ namespace mlops::registry {
 // Version stages (values match the proto enum).
 enum class Stage { kNone = 1, kStaging = 2, kProduction = 3, kArchived = 4 };
 const char* StageName(Stage stage);
+// Metric comparisons (values match the proto enum).
+enum class Comparison { kGreaterOrEqual = 1, kLessOrEqual = 2, kGreater = 3, kLess = 4 };
 
 using Tags = std::vector<std::pair<std::string, std::string>>;
 
@@ -142,19 +144,44 @@ struct NewVersion {
   bool by_reference = false;
 };
 
+// "The version's `metric` in its evaluation `evaluation_name` compares to
+// `value`". The value used is the most recent one: from the latest evaluation
+// of that name that has the metric (by recorded time, then order).
+struct MetricCondition {
+  std::string metric;
+  Comparison comparison = Comparison::kGreaterOrEqual;
+  double value = 0;
+  std::string evaluation_name = "test";
+};
+
+enum class VersionOrder { kVersionDesc, kVersionAsc, kMetricDesc, kMetricAsc };
+
 struct VersionFilter {
   std::string model;  // empty: all models
   std::vector<Stage> stages;
   Tags tags;  // every tag must match
+  std::vector<MetricCondition> metrics;  // every condition must hold
   std::string run_id;
   std::string training_dataset_version;
   int64_t created_from_micros = 0;  // 0: unbounded
   int64_t created_to_micros = 0;    // 0: unbounded; exclusive
-  bool ascending = false;           // by (model, version)
-  // Paging: versions after this key in the order.
+  // Version orders sort by (model, version). Metric orders sort by the value
+  // of `order_metric` in `order_evaluation_name` (as in MetricCondition),
+  // versions lacking it last, ties by (model, version) ascending.
+  VersionOrder order = VersionOrder::kVersionDesc;
+  std::string order_metric;
+  std::string order_evaluation_name = "test";
+  // Paging: versions after this key in the order (for metric orders, also
+  // after the sort value `after_metric`; nullopt = the last page ended among
+  // the versions lacking the metric).
   std::string after_model;
   int64_t after_version = 0;
+  std::optional<double> after_metric;
   int limit = 100;
 };
+
+// The value metric orders sort `v` by (the rule of MetricCondition).
+std::optional<double> LatestMetricValue(const VersionRecord& v, const std::string& metric,
+                                        const std::string& evaluation_name);
 
 }  // namespace mlops::registry
