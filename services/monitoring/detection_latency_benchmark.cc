@@ -243,8 +243,8 @@ int Run(const Args& args) {
               args.eval_interval_ms, args.rate);
   std::vector<double> results;
   for (int i = 0; i < args.trials; ++i) {
-    // Drift onsets spread over the window: 0.5 s, then later in the window.
-    const double offset = 0.5 + 9.0 * i / std::max(1, args.trials);
+    // Drift onsets spread over the window, from 0.5 s to 9.5 s into it.
+    const double offset = 0.5 + 9.0 * i / std::max(1, args.trials - 1);
     const double s = Trial(stub.get(), i + 1, args, offset);
     if (s >= 0) results.push_back(s);
   }

@@ -128,6 +128,46 @@ TEST_F(GroundTruthPgTest, UnknownRequestIdExpiresAfterTheTtl) {
   EXPECT_EQ(perf.windows(0).labelled(), 0);
 }
 
+TEST_F(GroundTruthPgTest, PendingLabelsSurviveARestart) {
+  ASSERT_TRUE(SetRowsReference().ok());
+  v1::LogGroundTruthResponse resp =
+      Label({{"req-1", Bool(true)}, {"never-logged", Bool(false)}, {"req-3", Bool(true)}});
+  EXPECT_EQ(resp.pending(), 3);
+  now_ = kNow + kDay;
+  EXPECT_EQ(Label({{"late-label", Bool(true)}}).pending(), 1);  // received a day later
+
+  RestartService();
+  EXPECT_EQ(Performance().pending_labels(), 0);  // memory is empty until the reload
+  ASSERT_TRUE(service_->LoadPendingLabels().ok());
+  EXPECT_EQ(Performance().pending_labels(), 4);
+
+  // Their predictions arrive after the restart: req-1 and req-3 join.
+  v1::LogPredictionsRequest predictions = Scored(4);
+  for (int i = 0; i < 4; ++i) predictions.mutable_records(i)->set_timestamp_micros(now_ - 1000 + i);
+  v1::LogPredictionsResponse logged;
+  ASSERT_TRUE(Log({predictions}, &logged).ok());
+  EXPECT_EQ(Performance().pending_labels(), 2);
+
+  // Each keeps its own TTL from when it was received: 7 days after kNow only
+  // never-logged expires; a day later late-label too.
+  v1::GetPerformanceRequest req;
+  req.mutable_range()->set_start_micros(kNow);
+  req.mutable_range()->set_end_micros(kNow + 9 * kDay);
+  now_ = kNow + 7 * kDay + 1;
+  v1::GetPerformanceResponse perf = Performance(req);
+  EXPECT_EQ(perf.pending_labels(), 1);
+  EXPECT_EQ(perf.expired_labels(), 1);
+  now_ = kNow + 8 * kDay + 1;
+  perf = Performance(req);
+  EXPECT_EQ(perf.pending_labels(), 0);
+  EXPECT_EQ(perf.expired_labels(), 2);
+
+  // A second restart finds nothing pending: expired and joined labels stay.
+  RestartService();
+  ASSERT_TRUE(service_->LoadPendingLabels().ok());
+  EXPECT_EQ(Performance().pending_labels(), 0);
+}
+
 TEST_F(GroundTruthPgTest, SecondLabelIsACorrection) {
   ASSERT_TRUE(SetRowsReference().ok());
   v1::LogPredictionsResponse logged;

@@ -149,6 +149,8 @@ int main(int argc, char** argv) {
     });
     ctx.on_ready->push_back([impl, actions] {
       actions->Start();
+      absl::Status labels = impl->LoadPendingLabels();
+      if (!labels.ok()) mlops::LogWarn("pending_labels_not_loaded", {{"status", labels.ToString()}});
       absl::Status s = impl->alerts()->Load();
       if (!s.ok()) mlops::LogWarn("alerts_not_loaded", {{"status", s.ToString()}});
       impl->alerts()->Start();

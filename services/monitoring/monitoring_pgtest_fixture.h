@@ -75,13 +75,25 @@ class MonitoringServicePgTest : public PgTest {
     writer_ = std::make_unique<PredictionLogWriter>(store_.get());
     tokens_ = std::make_unique<TokenStore>(Tokens());
     authorizer_ = std::make_unique<Authorizer>(tokens_.get());
-    MonitoringServiceOptions options;
-    options.now_micros = [this] { return now_.load(); };
-    Configure(options);
+    options_.now_micros = [this] { return now_.load(); };
+    Configure(options_);
+    StartService();
+  }
+  // The service over the store (and a fresh window store and writer).
+  void StartService() {
     service_ = std::make_unique<MonitoringServiceImpl>(store_.get(), windows_.get(), writer_.get(),
-                                                       authorizer_.get(), &counters_, options);
+                                                       authorizer_.get(), &counters_, options_);
     MLOPS_ASSERT_OK_AND_ASSIGN(server_, GrpcTestServer::Start({service_.get()}));
     stub_ = v1::MonitoringService::NewStub(server_->InProcessChannel());
+  }
+  // A restart: what lived in memory is gone, Postgres stays.
+  void RestartService() {
+    stub_.reset();
+    server_.reset();
+    service_.reset();
+    writer_ = std::make_unique<PredictionLogWriter>(store_.get());
+    windows_ = std::make_unique<WindowStore>();
+    StartService();
   }
   void TearDown() override {
     stub_.reset();
@@ -154,6 +166,7 @@ class MonitoringServicePgTest : public PgTest {
   }
 
   std::atomic<int64_t> now_{kNow};  // the service's clock
+  MonitoringServiceOptions options_;
   std::unique_ptr<PgPool> pool_;
   std::unique_ptr<PgMonitoringStore> store_;
   std::unique_ptr<WindowStore> windows_;

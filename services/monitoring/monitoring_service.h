@@ -154,6 +154,10 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service,
   // Marks pending labels whose TTL passed as expired (called by the RPCs and
   // periodically by the alert loop).
   absl::Status ExpireLabels();
+  // Reloads the labels still pending in Postgres after a restart (expiry =
+  // received + the model's TTL; those already past it expire at once).
+  // Called once at start, before the alert loop.
+  absl::Status LoadPendingLabels();
 
  private:
   // A loaded reference: the message, the drift view and the windows' binning.

@@ -1,6 +1,7 @@
 // MonitoringServiceImpl: LogGroundTruth and GetPerformance.
 #include <limits>
 #include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/auth/token.h"
+#include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "services/ingestion/names.h"
 #include "services/monitoring/monitoring_service.h"
@@ -110,6 +112,22 @@ absl::Status MonitoringServiceImpl::RecordExpired(const std::vector<PendingLabel
 }
 
 absl::Status MonitoringServiceImpl::ExpireLabels() { return RecordExpired(pending_.Expire(Now())); }
+
+absl::Status MonitoringServiceImpl::LoadPendingLabels() {
+  MLOPS_ASSIGN_OR_RETURN(std::vector<StoredPendingLabel> stored,
+                         store_->ListPendingLabels(2 * options_.max_pending_labels));
+  std::vector<PendingLabelKey> dropped;
+  for (const StoredPendingLabel& label : stored) {
+    MLOPS_ASSIGN_OR_RETURN(v1::MonitoringConfig config, Config(label.key.model));
+    const int64_t ttl = EffectiveConfig(config).label_ttl_micros();
+    for (PendingLabelKey& d : pending_.Add(label.key, label.received_at_micros + ttl)) {
+      dropped.push_back(std::move(d));
+    }
+  }
+  LogInfo("pending_labels_loaded", {{"labels", std::to_string(stored.size())}});
+  MLOPS_RETURN_IF_ERROR(RecordExpired(dropped));
+  return ExpireLabels();
+}
 
 absl::Status MonitoringServiceImpl::DoLogGroundTruth(const v1::LogGroundTruthRequest& req,
                                                      v1::LogGroundTruthResponse* resp) {

@@ -58,6 +58,12 @@ struct StoredLabel {
   int64_t received_at_micros = 0;
 };
 
+// A label waiting for its prediction, as stored.
+struct StoredPendingLabel {
+  PendingLabelKey key;
+  int64_t received_at_micros = 0;
+};
+
 // A logged prediction a label can join.
 struct KnownPrediction {
   std::string request_id;
@@ -152,6 +158,9 @@ class MonitoringStore {
   // Marks pending labels expired (they no longer join).
   virtual absl::Status MarkLabelsExpired(const std::vector<PendingLabelKey>& keys,
                                          int64_t now_micros) = 0;
+  // Labels neither expired nor joined to a logged prediction (of their
+  // model; any model for model-less labels), oldest first, at most `limit`.
+  virtual absl::StatusOr<std::vector<StoredPendingLabel>> ListPendingLabels(int64_t limit) = 0;
   // Labels of `model` (or model-less) that expired in [start, end).
   virtual absl::StatusOr<int64_t> CountExpiredLabels(const std::string& model,
                                                      int64_t start_micros, int64_t end_micros) = 0;

@@ -35,6 +35,7 @@ class PgMonitoringStore : public MonitoringStore {
       const std::vector<std::string>& request_ids) override;
   absl::Status MarkLabelsExpired(const std::vector<PendingLabelKey>& keys,
                                  int64_t now_micros) override;
+  absl::StatusOr<std::vector<StoredPendingLabel>> ListPendingLabels(int64_t limit) override;
   absl::StatusOr<int64_t> CountExpiredLabels(const std::string& model, int64_t start_micros,
                                              int64_t end_micros) override;
   absl::StatusOr<std::vector<PerformanceGroup>> QueryPerformance(

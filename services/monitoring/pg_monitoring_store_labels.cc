@@ -24,6 +24,11 @@ constexpr char kFindPredictions[] =
 constexpr char kExpireLabel[] =
     "UPDATE ground_truth SET expired_at_micros = $3 WHERE request_id = $1 AND model = $2 "
     "AND expired_at_micros = 0";
+constexpr char kPendingLabels[] =
+    "SELECT g.request_id, g.model, g.received_at_micros FROM ground_truth g "
+    "WHERE g.expired_at_micros = 0 AND NOT EXISTS (SELECT 1 FROM prediction_log p "
+    "WHERE p.request_id = g.request_id AND (g.model = '' OR p.model = g.model)) "
+    "ORDER BY g.received_at_micros, g.request_id, g.model LIMIT $1";
 constexpr char kCountExpired[] =
     "SELECT count(*) FROM ground_truth WHERE model IN ('', $1) AND expired_at_micros > 0 "
     "AND expired_at_micros >= $2::bigint AND expired_at_micros < $3::bigint";
@@ -105,6 +110,19 @@ absl::Status PgMonitoringStore::MarkLabelsExpired(const std::vector<PendingLabel
     for (const PendingLabelKey& k : keys) {
       txn.exec_params(kExpireLabel, k.request_id, k.model, now_micros);
     }
+  });
+}
+
+absl::StatusOr<std::vector<StoredPendingLabel>> PgMonitoringStore::ListPendingLabels(
+    int64_t limit) {
+  PgCallOptions call{"monitoring_list_pending_labels"};
+  call.read_only = true;
+  return pool_->WithTransaction(call, [&](Txn& txn) -> absl::StatusOr<std::vector<StoredPendingLabel>> {
+    std::vector<StoredPendingLabel> out;
+    for (const auto& row : txn.exec_params(kPendingLabels, limit)) {
+      out.push_back({{row[0].as<std::string>(), row[1].as<std::string>()}, row[2].as<int64_t>()});
+    }
+    return out;
   });
 }
 
