@@ -41,7 +41,6 @@ ABSL_FLAG(int, timeout_seconds, 600, "give up after this long");
 namespace mlops::demo {
 namespace {
 
-constexpr int64_t kHour = int64_t{3600} * 1000000;
 const absl::Time kStart = absl::Now();
 
 void Say(const std::string& text) {
@@ -138,7 +137,13 @@ int Run() {
   if (!gate.ok()) return Fail("promote", gate.status());
   Say(absl::StrCat("   gate passed (", *gate, "): fraud@", first,
                    " is in production behind endpoint fraud_api"));
-  DEMO_STEP("reference", SetReferenceFromTrainingData(platform, first, history_start + kHour));
+  // Monitoring follows the registry: the promotion gave fraud@1 its reference.
+  auto reference = AwaitAutomaticReference(platform, first, absl::Seconds(120));
+  if (!reference.ok()) return Fail("reference", reference.status());
+  Say(absl::StrCat("   monitoring set the reference of fraud@", first, " on its own: ",
+                   reference->profile().columns_size(), " inputs over ",
+                   reference->profile().row_count(), " training rows of version ",
+                   reference->dataset_version().substr(0, 12)));
   DEMO_STEP("monitoring", ConfigureMonitoring(platform, absl::Seconds(20)));
   Say("   monitoring: 20 s windows; alert when the purchase amount drifts -> retrain");
 

@@ -66,15 +66,18 @@ absl::StatusOr<inference::v1::PredictResponse> PredictForCustomers(
     const std::string& request_id_prefix);
 
 // monitoring_steps.cc: the retraining trigger an alert fires; the model's
-// reference (its inputs over the training rows, computed through the feature
-// service); windows of `window`, an alert on the drift of the purchase amount
-// whose action retrains;
+// reference, which monitoring sets by itself when a version reaches
+// production (its inputs over the training rows, computed through the
+// feature service); windows of `window`, an alert on the drift of the
+// purchase amount whose action retrains;
 // what fired, what retrained, and the endpoint's rollout as the gateway runs it.
 absl::Status CreateRetrainTrigger(PlatformClient& platform,
                                   const training::v1::TrainingJobSpec& job);
-// Training rows before `from_micros` (windows not yet full) are left out.
-absl::Status SetReferenceFromTrainingData(PlatformClient& platform, int64_t version,
-                                          int64_t from_micros);
+// Waits (at most `timeout`) for the reference monitoring sets by itself on
+// promotion; FAILED_PRECONDITION if someone else set it.
+absl::StatusOr<monitoring::v1::Reference> AwaitAutomaticReference(PlatformClient& platform,
+                                                                  int64_t version,
+                                                                  absl::Duration timeout);
 absl::Status ConfigureMonitoring(PlatformClient& platform, absl::Duration window);
 absl::StatusOr<std::vector<monitoring::v1::Alert>> FiringAlerts(PlatformClient& platform);
 absl::StatusOr<std::vector<training::v1::TrainingJob>> RetrainJobs(PlatformClient& platform);

@@ -1,5 +1,4 @@
 // The monitoring and retraining steps of the closed loop (see loop_steps.h).
-#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/grpc_status.h"
@@ -9,13 +8,8 @@
 namespace mlops::demo {
 namespace {
 
-namespace cv1 = ::mlops::common::v1;
-namespace fv1 = ::mlops::features::v1;
 namespace mv1 = ::mlops::monitoring::v1;
-namespace rv1 = ::mlops::registry::v1;
 namespace tv1 = ::mlops::training::v1;
-
-constexpr int64_t kReferenceRows = 50000;
 
 absl::Status Check(const grpc::Status& status, const std::string& what) {
   if (status.ok()) return absl::OkStatus();
@@ -39,62 +33,30 @@ absl::Status CreateRetrainTrigger(PlatformClient& platform, const tv1::TrainingJ
                "CreatePipelineTrigger");
 }
 
-absl::Status SetReferenceFromTrainingData(PlatformClient& platform, int64_t version,
-                                          int64_t from_micros) {
-  rv1::GetModelVersionRequest get;
-  get.set_model(kModel);
-  get.set_version(version);
-  rv1::ModelVersion model;
-  {
+absl::StatusOr<mv1::Reference> AwaitAutomaticReference(PlatformClient& platform, int64_t version,
+                                                        absl::Duration timeout) {
+  mv1::GetReferenceRequest request;
+  request.set_model(kModel);
+  request.set_version(version);
+  const absl::Time give_up = absl::Now() + timeout;
+  absl::Status last = absl::NotFoundError("not asked yet");
+  while (absl::Now() < give_up) {
+    mv1::Reference reference;
     auto context = platform.Context();
-    MLOPS_RETURN_IF_ERROR(Check(platform.registry().GetModelVersion(context.get(), get, &model),
-                                "GetModelVersion"));
-  }
-  // The model's inputs as of each training row, computed the way serving computes them.
-  fv1::GetHistoricalFeaturesRequest request;
-  request.mutable_dataset()->set_dataset(kDataset);
-  request.mutable_dataset()->set_version_id(model.lineage().training_dataset_version());
-  request.mutable_dataset()->add_columns("customer_id");
-  request.mutable_dataset()->add_columns("ts");
-  request.set_entity_key_column("customer_id");
-  request.set_timestamp_column("ts");
-  for (const rv1::SignatureInput& input : model.signature().inputs()) {
-    request.add_feature_refs(input.feature_ref());
-  }
-  auto context = platform.Context(std::chrono::milliseconds(300000));
-  auto reader = platform.features().GetHistoricalFeatures(context.get(), request);
-  mv1::SetReferenceRequest reference;
-  reference.set_model(kModel);
-  reference.set_version(version);
-  mv1::InlineRows* rows = reference.mutable_rows();
-  for (const rv1::SignatureInput& input : model.signature().inputs()) {
-    cv1::Column* c = rows->mutable_schema()->add_columns();
-    c->set_name(input.name());
-    c->set_type(input.type());
-    c->set_nullable(true);
-  }
-  fv1::GetHistoricalFeaturesResponse message;
-  int skip = 0;  // the pass-through columns come first
-  int64_t stride = 1;  // an even sample within the reference's row limit
-  int64_t index = 0;
-  while (reader->Read(&message)) {
-    if (message.has_header()) {
-      skip = message.header().schema().columns_size() - model.signature().inputs_size();
-      stride = std::max<int64_t>(1, (message.header().row_count() + kReferenceRows - 1) / kReferenceRows);
-      continue;
+    last = Check(platform.monitoring().GetReference(context.get(), request, &reference),
+                 "GetReference");
+    if (last.ok()) {
+      if (reference.automatic()) return reference;
+      return absl::FailedPreconditionError(
+          absl::StrCat("the reference of ", kModel, "@", version, " was set by ",
+                       reference.set_by(), ", not by monitoring"));
     }
-    for (const cv1::Row& row : message.chunk().rows()) {
-      if (index++ % stride != 0) continue;
-      if (row.values(1).timestamp_micros() < from_micros) continue;  // ts is the second column
-      cv1::Row* out = rows->add_rows();
-      for (int i = skip; i < row.values_size(); ++i) *out->add_values() = row.values(i);
-    }
+    if (!absl::IsNotFound(last)) return last;
+    absl::SleepFor(absl::Milliseconds(500));
   }
-  MLOPS_RETURN_IF_ERROR(Check(reader->Finish(), "GetHistoricalFeatures"));
-  mv1::Reference stored;
-  auto set_context = platform.Context(std::chrono::milliseconds(120000));
-  return Check(platform.monitoring().SetReference(set_context.get(), reference, &stored),
-               "SetReference");
+  return absl::DeadlineExceededError(absl::StrCat(
+      "monitoring set no reference of ", kModel, "@", version, " within ",
+      absl::FormatDuration(timeout), " of its promotion (last: ", last.ToString(), ")"));
 }
 
 absl::Status ConfigureMonitoring(PlatformClient& platform, absl::Duration window) {
