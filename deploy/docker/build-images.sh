@@ -113,10 +113,23 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 SHA=$(git rev-parse --short HEAD)
+# Exactly the committed tree, with a .git that only answers `git rev-parse HEAD`
+# (the build records the commit), made byte-for-byte and mtime-for-mtime the
+# same for the same commit: then an unchanged commit hits podman's layer cache.
+make_context() {  # make_context DIR
+  local dir=$1 pack ts
+  git clone --quiet --depth 1 "file://$ROOT" "$dir"
+  rm -rf "$dir/.git/index" "$dir/.git/logs" "$dir/.git/hooks"
+  mkdir "$work/packs"
+  mv "$dir"/.git/objects/pack/* "$work/packs/"
+  for pack in "$work"/packs/*.pack; do git -C "$dir" unpack-objects -q <"$pack"; done
+  rm -rf "$work/packs"
+  ts=$(git -C "$dir" log -1 --format=%ct)
+  find "$dir" -exec touch -h -d "@$ts" {} +
+}
 if [[ "$MODE" == head ]]; then
-  # Exactly the committed tree (a shallow clone holds .git: the build records the commit).
   CONTEXT=$work/context
-  git clone --quiet --depth 1 "file://$ROOT" "$CONTEXT"
+  make_context "$CONTEXT"
 else
   CONTEXT=$ROOT
   [[ -z "$(git status --porcelain --untracked-files=no)" ]] || SHA=$SHA-dirty
