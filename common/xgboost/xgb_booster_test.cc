@@ -204,17 +204,22 @@ TEST(XgbBoosterTest, ContributionsOfMulticlassComePerClass) {
   }
 }
 
-TEST(XgbBoosterTest, ContributionsFromManyThreadsAtOnceAreTheSame) {
+TEST(XgbBoosterTest, ContributionsAndPredictionsFromManyThreadsAtOnceAreTheSame) {
   const Data data = MakeData(200, 7);
   MLOPS_ASSERT_OK_AND_ASSIGN(XgbMatrix train, XgbMatrix::FromDense(data.values, 200, 2));
   ASSERT_THAT(train.SetLabels(data.labels), IsOk());
   MLOPS_ASSERT_OK_AND_ASSIGN(XgbBooster booster, TrainBinary(train, train, 10));
   MLOPS_ASSERT_OK_AND_ASSIGN(Contributions expected,
                              booster.PredictContributions(data.values.data(), 200, 2));
+  MLOPS_ASSERT_OK_AND_ASSIGN(Prediction expected_p, booster.PredictDense(data.values.data(), 200, 2));
+  // Contributions (through a DMatrix) interleaved with in-place predictions,
+  // as the gateway runs them on one loaded model.
   EXPECT_THAT(MismatchesPerThread(200, [&](std::size_t row) {
                 auto one = booster.PredictContributions(&data.values[row * 2], 1, 2);
+                auto p = booster.PredictDense(&data.values[row * 2], 1, 2);
                 return one.ok() && one->values.size() == 3 &&
-                       std::equal(one->values.begin(), one->values.end(), expected.At(row, 0));
+                       std::equal(one->values.begin(), one->values.end(), expected.At(row, 0)) &&
+                       p.ok() && p->values.size() == 1 && p->values[0] == expected_p.values[row];
               }),
               ElementsAre(0, 0, 0, 0));
 }

@@ -75,8 +75,9 @@ class BatchScoringPgTest : public GatewayPgTest {
   }
 
   // A dataset with customer_id (entity key), ts (event time), f0..f{cols-1}
-  // and a note; `rows` rows. Returns the version id.
-  std::string MakeInput(const std::string& name, int cols, int rows) {
+  // and a note; `rows` rows. With `null_row` >= 0, f0 is nullable and NULL in
+  // that row. Returns the version id.
+  std::string MakeInput(const std::string& name, int cols, int rows, int null_row = -1) {
     inv1::CreateDatasetRequest create;
     create.set_name(name);
     auto add = [&](const std::string& col, cv1::DataType t, cv1::ColumnRole role) {
@@ -84,6 +85,7 @@ class BatchScoringPgTest : public GatewayPgTest {
       c->set_name(col);
       c->set_type(t);
       c->set_role(role);
+      c->set_nullable(null_row >= 0 && col == "f0");
     };
     add("customer_id", cv1::DATA_TYPE_INT64, cv1::COLUMN_ROLE_ENTITY_KEY);
     add("ts", cv1::DATA_TYPE_TIMESTAMP, cv1::COLUMN_ROLE_EVENT_TIMESTAMP);
@@ -105,7 +107,10 @@ class BatchScoringPgTest : public GatewayPgTest {
       cv1::Row* row = msg.mutable_chunk()->add_rows();
       row->add_values()->set_int64_value(1000 + r);
       row->add_values()->set_timestamp_micros(kT0 + r);
-      for (int c = 0; c < cols; ++c) row->add_values()->set_double_value(Feature(r, c));
+      for (int c = 0; c < cols; ++c) {
+        cv1::Value* v = row->add_values();
+        if (c != 0 || r != null_row) v->set_double_value(Feature(r, c));
+      }
       row->add_values()->set_string_value("n");
     }
     writer->Write(msg);
@@ -249,6 +254,17 @@ TEST_F(BatchScoringPgTest, QueuedJobWhoseInputLacksAColumnFailsNamingIt) {
   EXPECT_EQ(job.state(), iv1::BATCH_JOB_STATE_FAILED);
   EXPECT_THAT(job.error(), HasSubstr("no column \"f3\""));
   EXPECT_EQ(job.output_dataset_version(), "");
+}
+
+TEST_F(BatchScoringPgTest, NullWhereTheSignatureForbidsItFailsTheJobNamingRowAndColumn) {
+  const std::string input = MakeInput("with_null", kCols, 5000, /*null_row=*/4500);
+  iv1::BatchScoringJob job;
+  ASSERT_TRUE(Submit(Job(input), &job).ok());
+  job = AwaitFinished(job.job_id());
+  EXPECT_EQ(job.state(), iv1::BATCH_JOB_STATE_FAILED);
+  EXPECT_THAT(job.error(), HasSubstr("row 4500, feature \"f0\": NULL not allowed"));
+  EXPECT_EQ(job.output_dataset_version(), "");
+  EXPECT_EQ(OutputVersions(), 0);  // the cancelled write stored nothing
 }
 
 TEST_F(BatchScoringPgTest, UnknownModelOrDatasetVersionIsNotFoundAtSubmission) {

@@ -24,7 +24,9 @@ VersionWriter::VersionWriter(inv1::IngestionService::Stub* stub,
 }
 
 VersionWriter::~VersionWriter() {
-  if (!finished_) ctx_->TryCancel();  // nothing is stored without BatchEnd
+  if (finished_) return;
+  ctx_->TryCancel();  // nothing is stored without BatchEnd
+  writer_->Finish().ok();  // returns CANCELLED at once; ends the call cleanly
 }
 
 absl::Status VersionWriter::Send(const inv1::IngestBatchRequest& msg) {
@@ -113,7 +115,7 @@ absl::Status IngestionClient::Read(
     ctx->TryCancel();
     while (reader->Read(&msg)) {
     }
-    reader->Finish().ok();  // the cancellation; the callback's error is what counts
+    reader->Finish().ok();  // CANCELLED; the callback's error is what counts
     return failed;
   }
   return Peer(reader->Finish());
