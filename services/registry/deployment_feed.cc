@@ -39,12 +39,12 @@ absl::StatusOr<EndpointState> DeploymentFeed::State(EndpointRecord config) {
     MLOPS_ASSIGN_OR_RETURN(s.production, store_->GetVersion(m.name, m.production_version));
   }
   MLOPS_ASSIGN_OR_RETURN(s.rollout, store_->GetCurrentRollout(config.endpoint));
-  if (s.rollout.has_value() &&
-      (s.rollout->state == RolloutState::kPending ||
-       s.rollout->state == RolloutState::kInProgress) &&
-      s.rollout->primary_version != m.production_version) {
+  if (s.rollout.has_value() && (s.rollout->state == RolloutState::kPending ||
+                                 s.rollout->state == RolloutState::kInProgress)) {
     MLOPS_ASSIGN_OR_RETURN(s.rollout_primary,
                            store_->GetVersion(m.name, s.rollout->primary_version));
+    MLOPS_ASSIGN_OR_RETURN(s.rollout_candidate,
+                           store_->GetVersion(m.name, s.rollout->candidate_version));
   }
   s.config = std::move(config);
   return s;

@@ -26,8 +26,10 @@ struct EndpointState {
   std::optional<VersionRecord> production;  // none: nothing to serve
   std::optional<RolloutRecord> rollout;     // the current or last rollout
   // While the rollout is PENDING or IN_PROGRESS: the version it moves traffic
-  // away from (the previous production version), still to be served.
+  // away from (for a promotion, the previous production version), still to be
+  // served, and the version it moves traffic to.
   std::optional<VersionRecord> rollout_primary;
+  std::optional<VersionRecord> rollout_candidate;
 };
 
 struct DeploymentSnapshot {

@@ -45,6 +45,7 @@ constexpr char kSelectEvent[] =
 constexpr char kInsertEvent[] =
     "INSERT INTO deployment_events (rollout_id, event_type, step, audit_sequence) "
     "VALUES ($1, $2, $3, $4)";
+constexpr char kVersionStage[] = "SELECT stage FROM versions WHERE model = $1 AND version = $2";
 constexpr char kLockModel[] =
     "SELECT production_version FROM models WHERE name = $1 FOR UPDATE";
 constexpr char kSetVersionStage[] =
@@ -202,6 +203,67 @@ absl::StatusOr<DeploymentEventResult> PgRegistryStore::RecordDeploymentEvent(
                         recorded.sequence);
         result.audit_sequence = recorded.sequence;
         result.rollout = std::move(next);
+        return result;
+      });
+}
+
+absl::StatusOr<DeploymentEventResult> PgRegistryStore::StartManualRollout(
+    const ManualRollout& rollout, AuditEntry audit) {
+  return pool_->WithTransaction(
+      PgCallOptions{"registry_start_manual_rollout"},
+      [&](Txn& txn) -> absl::StatusOr<DeploymentEventResult> {
+        pqxx::result ep = txn.exec_params(kLockEndpoint, rollout.endpoint);
+        if (ep.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("endpoint \"", rollout.endpoint, "\" not found"));
+        }
+        const std::string model = ep[0][0].as<std::string>();
+        const std::string current = ep[0][1].as<std::string>();
+        if (current != rollout.expected_current_rollout) {
+          return absl::AbortedError(absl::StrCat("endpoint \"", rollout.endpoint,
+                                                 "\" changed rollout meanwhile; retry"));
+        }
+        pqxx::result m = txn.exec_params(kLockModel, model);
+        pqxx::result v = txn.exec_params(kVersionStage, model, rollout.candidate_version);
+        if (v.empty()) {
+          return absl::NotFoundError(absl::StrCat("model \"", model, "\" version ",
+                                                  rollout.candidate_version, " not found"));
+        }
+        MLOPS_RETURN_IF_ERROR(CheckManualRolloutEligible(
+            rollout, static_cast<Stage>(v[0][0].as<int>()), m[0][0].as<int64_t>()));
+        if (!current.empty()) txn.exec_params(kSupersede, current, audit.at_micros);
+        RolloutRecord r;
+        r.rollout_id = NewRolloutId();
+        r.endpoint = rollout.endpoint;
+        r.model = model;
+        r.origin = RolloutOrigin::kManual;
+        r.spec = rollout.spec;
+        r.primary_version = rollout.primary_version;
+        r.candidate_version = rollout.candidate_version;
+        r.started_by = audit.principal;
+        r.started_at_micros = r.updated_at_micros = audit.at_micros;
+        r.reason = rollout.reason;
+        txn.exec_params(kInsertRollout, r.rollout_id, r.endpoint, r.model,
+                        static_cast<int>(r.origin),
+                        pqxx::binarystring(r.spec.data(), r.spec.size()), r.primary_version,
+                        r.candidate_version, static_cast<int>(r.state), 0, "", r.started_by,
+                        r.started_at_micros, r.updated_at_micros, r.reason);
+        txn.exec_params(kSetCurrentRollout, r.endpoint, r.rollout_id);
+        audit.model = model;
+        audit.version = r.candidate_version;
+        audit.endpoint = r.endpoint;
+        audit.before_json = absl::StrCat("{\"rollout_id\":\"", current, "\"}");
+        audit.after_json = absl::StrCat("{\"rollout_id\":\"", r.rollout_id,
+                                        "\",\"state\":\"PENDING\",\"primary_version\":",
+                                        r.primary_version, ",\"candidate_version\":",
+                                        r.candidate_version, "}");
+        const AuditEntry recorded = AppendAudit(txn, audit);
+        txn.exec_params(kInsertEvent, r.rollout_id,
+                        static_cast<int>(DeploymentEventType::kManualRollout), 0,
+                        recorded.sequence);
+        DeploymentEventResult result;
+        result.audit_sequence = recorded.sequence;
+        result.rollout = std::move(r);
         return result;
       });
 }

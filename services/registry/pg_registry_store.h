@@ -55,6 +55,8 @@ class PgRegistryStore final : public RegistryStore {
 
   absl::StatusOr<std::optional<RolloutRecord>> GetCurrentRollout(
       const std::string& endpoint) override;
+  absl::StatusOr<DeploymentEventResult> StartManualRollout(const ManualRollout& rollout,
+                                                           AuditEntry audit) override;
   absl::StatusOr<DeploymentEventResult> RecordDeploymentEvent(const DeploymentEvent& event,
                                                               AuditEntry audit) override;
 

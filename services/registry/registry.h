@@ -129,6 +129,10 @@ class Registry {
   // applied and audited in one transaction; watchers are told.
   absl::StatusOr<DeploymentEventResult> RecordDeploymentEvent(const Principal& who,
                                                               DeploymentEvent event);
+  // A gateway's forwarded SetRollout (registry_rollouts.cc).
+  absl::StatusOr<DeploymentEventResult> StartManualRollout(const Principal& who,
+                                                           ManualRollout rollout);
+  absl::StatusOr<std::optional<RolloutRecord>> GetCurrentRollout(const std::string& endpoint);
   absl::StatusOr<EndpointRecord> SetEndpoint(const Principal& who, EndpointRecord endpoint,
                                              const std::string& reason);
   absl::StatusOr<EndpointRecord> GetEndpoint(const std::string& endpoint);

@@ -9,9 +9,7 @@ namespace mlops::registry {
 absl::StatusOr<DeploymentEventResult> Registry::RecordDeploymentEvent(const Principal& who,
                                                                       DeploymentEvent event) {
   if (event.type == DeploymentEventType::kManualRollout) {
-    return absl::UnimplementedError(
-        "type: MANUAL_ROLLOUT is not supported by this registry yet; promote the candidate with "
-        "RequestTransition, which starts the endpoint's configured rollout");
+    return absl::InvalidArgumentError("type: MANUAL_ROLLOUT goes through StartManualRollout");
   }
   if (event.rollout_id.empty()) return absl::InvalidArgumentError("rollout_id: required");
   if (event.step < 0) return absl::InvalidArgumentError("step: must be >= 0");
@@ -33,6 +31,31 @@ absl::StatusOr<DeploymentEventResult> Registry::RecordDeploymentEvent(const Prin
     Changed();
   }
   return result;
+}
+
+absl::StatusOr<DeploymentEventResult> Registry::StartManualRollout(const Principal& who,
+                                                                   ManualRollout rollout) {
+  if (rollout.reason.empty()) {
+    return absl::InvalidArgumentError("reason: required for MANUAL_ROLLOUT");
+  }
+  if (rollout.candidate_version <= 0) {
+    return absl::InvalidArgumentError("candidate_version: required for MANUAL_ROLLOUT");
+  }
+  AuditEntry audit =
+      Audit(who, AuditEventFor(DeploymentEventType::kManualRollout), "", 0, rollout.reason);
+  audit.details_json = rollout.details_json;
+  MLOPS_ASSIGN_OR_RETURN(DeploymentEventResult result,
+                         store_->StartManualRollout(rollout, std::move(audit)));
+  if (metrics_ != nullptr) {
+    metrics_->AuditEntries(AuditEventFor(DeploymentEventType::kManualRollout));
+  }
+  Changed();
+  return result;
+}
+
+absl::StatusOr<std::optional<RolloutRecord>> Registry::GetCurrentRollout(
+    const std::string& endpoint) {
+  return store_->GetCurrentRollout(endpoint);
 }
 
 }  // namespace mlops::registry

@@ -5,8 +5,10 @@
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/registry/manual_rollout_request.h"
 #include "services/registry/registry_convert.h"
 #include "services/registry/registry_service.h"
+#include "services/registry/rollout_spec_check.h"
 
 namespace mlops::registry {
 namespace {
@@ -24,77 +26,6 @@ grpc::Status Fail(const char* method, const absl::Status& s) {
     LogWarn("registry_rpc_failed", {{"method", method}, {"status", s.ToString()}});
   }
   return ToGrpcStatus(s);
-}
-
-absl::Status CheckWindow(int64_t micros, const std::string& field) {
-  if (micros < 1000000) return absl::InvalidArgumentError(field + ": must be >= 1 s");
-  return absl::OkStatus();
-}
-
-absl::Status CheckPercent(double p, const std::string& field) {
-  if (!(p > 0 && p <= 100)) return absl::InvalidArgumentError(field + ": must be in (0, 100]");
-  return absl::OkStatus();
-}
-
-// The shape rules of a promotion RolloutSpec (proto comments).
-absl::Status CheckRolloutSpec(const v1::RolloutSpec& s) {
-  const std::string f = "config.promotion_rollout";
-  switch (s.strategy()) {
-    case v1::ROLLOUT_STRATEGY_UNSPECIFIED:
-      break;
-    case v1::ROLLOUT_STRATEGY_CANARY: {
-      if (!s.has_canary()) return absl::InvalidArgumentError(f + ".canary: required");
-      const auto& steps = s.canary().steps();
-      if (steps.empty() || steps.size() > 20) {
-        return absl::InvalidArgumentError(f + ".canary.steps: 1 .. 20 steps");
-      }
-      double prev = 0;
-      for (int i = 0; i < steps.size(); ++i) {
-        const std::string sf = absl::StrCat(f, ".canary.steps[", i, "]");
-        if (absl::Status st = CheckPercent(steps[i].percent(), sf + ".percent"); !st.ok()) return st;
-        if (steps[i].percent() <= prev) {
-          return absl::InvalidArgumentError(sf + ".percent: must be strictly increasing");
-        }
-        prev = steps[i].percent();
-        if (absl::Status st = CheckWindow(steps[i].analysis_window_micros(),
-                                          sf + ".analysis_window_micros");
-            !st.ok()) {
-          return st;
-        }
-      }
-      if (prev != 100) return absl::InvalidArgumentError(f + ".canary.steps: the last must be 100");
-      break;
-    }
-    case v1::ROLLOUT_STRATEGY_SHADOW:
-      if (!s.has_shadow()) return absl::InvalidArgumentError(f + ".shadow: required");
-      if (absl::Status st = CheckPercent(s.shadow().mirror_percent(), f + ".shadow.mirror_percent");
-          !st.ok()) {
-        return st;
-      }
-      return CheckWindow(s.shadow().analysis_window_micros(), f + ".shadow.analysis_window_micros");
-    case v1::ROLLOUT_STRATEGY_AB:
-      if (!s.has_ab()) return absl::InvalidArgumentError(f + ".ab: required");
-      if (!(s.ab().candidate_percent() > 0 && s.ab().candidate_percent() < 100)) {
-        return absl::InvalidArgumentError(f + ".ab.candidate_percent: must be in (0, 100)");
-      }
-      return CheckWindow(s.ab().analysis_window_micros(), f + ".ab.analysis_window_micros");
-    case v1::ROLLOUT_STRATEGY_BLUE_GREEN:
-      if (s.has_blue_green() && s.blue_green().analysis_window_micros() != 0) {
-        return CheckWindow(s.blue_green().analysis_window_micros(),
-                           f + ".blue_green.analysis_window_micros");
-      }
-      break;
-    default:
-      return absl::InvalidArgumentError(f + ".strategy: unknown");
-  }
-  const v1::AnalysisThresholds& t = s.thresholds();
-  if (t.max_error_rate() < 0 || t.max_error_rate() > 1) {
-    return absl::InvalidArgumentError(f + ".thresholds.max_error_rate: must be in [0, 1]");
-  }
-  if (t.max_p99_latency_micros() < 0 || t.max_prediction_shift() < 0 || t.min_requests() < 0) {
-    return absl::InvalidArgumentError(f + ".thresholds: negative limit");
-  }
-  return absl::OkStatus();
 }
 
 void EndpointToProto(const EndpointRecord& e, v1::EndpointConfig* out) {
@@ -148,19 +79,19 @@ void RolloutToProto(const RolloutRecord& r, v1::DeploymentRollout* out) {
   out->set_reason(r.reason);
 }
 
-// During a rollout the previous production version is the PRIMARY and the
-// new one the CANDIDATE; otherwise the production version is the PRIMARY.
+// During a rollout its primary (for a promotion: the previous production
+// version) is the PRIMARY and its candidate (for a promotion: the new
+// production version; a manual shadow may run a STAGING one) the CANDIDATE;
+// otherwise the production version is the PRIMARY.
 void EndpointStateToProto(const EndpointState& s, int64_t generation,
                           v1::EndpointDeployment* out) {
   out->set_endpoint(s.config.endpoint);
   out->set_model(s.config.model);
   out->mutable_promotion_rollout()->ParseFromString(s.config.promotion_rollout);
   out->set_generation(generation);
-  if (s.rollout_primary.has_value()) {
+  if (s.rollout_primary.has_value() && s.rollout_candidate.has_value()) {
     ServedVersionToProto(*s.rollout_primary, v1::SERVED_VERSION_ROLE_PRIMARY, out);
-    if (s.production.has_value()) {
-      ServedVersionToProto(*s.production, v1::SERVED_VERSION_ROLE_CANDIDATE, out);
-    }
+    ServedVersionToProto(*s.rollout_candidate, v1::SERVED_VERSION_ROLE_CANDIDATE, out);
   } else if (s.production.has_value()) {
     ServedVersionToProto(*s.production, v1::SERVED_VERSION_ROLE_PRIMARY, out);
   }
@@ -187,7 +118,7 @@ grpc::Status RegistryServiceImpl::SetEndpointConfig(grpc::ServerContext* ctx,
   const v1::EndpointConfig& c = req->config();
   for (absl::Status s : {CheckName(c.endpoint(), "config.endpoint"),
                          CheckName(c.model(), "config.model"),
-                         CheckRolloutSpec(c.promotion_rollout())}) {
+                         CheckRolloutSpec(c.promotion_rollout(), "config.promotion_rollout")}) {
     if (!s.ok()) return Fail("SetEndpointConfig", s);
   }
   EndpointRecord e;
@@ -367,8 +298,15 @@ grpc::Status RegistryServiceImpl::RecordDeploymentEvent(
   google::protobuf::util::JsonPrintOptions json;
   json.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(details, &event.details_json, json);
-  absl::StatusOr<DeploymentEventResult> result =
-      registry_->RecordDeploymentEvent(*who, std::move(event));
+  absl::StatusOr<DeploymentEventResult> result;
+  if (req->type() == v1::DEPLOYMENT_EVENT_TYPE_MANUAL_ROLLOUT) {
+    absl::StatusOr<ManualRollout> manual =
+        ManualRolloutFromRequest(*registry_, *req, std::move(event.details_json));
+    if (!manual.ok()) return Fail("RecordDeploymentEvent", manual.status());
+    result = registry_->StartManualRollout(*who, *std::move(manual));
+  } else {
+    result = registry_->RecordDeploymentEvent(*who, std::move(event));
+  }
   if (!result.ok()) return Fail("RecordDeploymentEvent", result.status());
   resp->set_audit_sequence(result->audit_sequence);
   resp->set_duplicate(result->duplicate);

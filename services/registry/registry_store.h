@@ -187,6 +187,12 @@ class RegistryStore {
   // is completed (sequence) and appended.
   virtual absl::StatusOr<DeploymentEventResult> RecordDeploymentEvent(
       const DeploymentEvent& event, AuditEntry audit) = 0;
+  // Starts `rollout` (origin MANUAL, PENDING) on its endpoint in one
+  // transaction, superseding an unfinished one, after checking the
+  // candidate's eligibility (CheckManualRolloutEligible) under the model's
+  // lock; `audit` (MANUAL_ROLLOUT) is completed and appended.
+  virtual absl::StatusOr<DeploymentEventResult> StartManualRollout(const ManualRollout& rollout,
+                                                                   AuditEntry audit) = 0;
 };
 
 }  // namespace mlops::registry

@@ -85,6 +85,22 @@ struct DeploymentEvent {
   std::string details_json;  // analysis figures and the reporting replica, for the audit log
 };
 
+// A SetRollout forwarded by a gateway (MANUAL_ROLLOUT): make `spec` the
+// endpoint's desired rollout from `primary_version` to `candidate_version`.
+struct ManualRollout {
+  std::string endpoint;
+  std::string spec;     // mlops.registry.v1.RolloutSpec, serialized by the service layer
+  bool shadow = false;  // the spec's strategy is SHADOW (a STAGING candidate may run)
+  // The endpoint's current primary, computed by the caller from
+  // `expected_current_rollout`; the store refuses (ABORTED) if the endpoint's
+  // current rollout changed meanwhile.
+  int64_t primary_version = 0;
+  int64_t candidate_version = 0;
+  std::string expected_current_rollout;  // "" when the endpoint never had one
+  std::string reason;
+  std::string details_json;
+};
+
 struct DeploymentEventResult {
   int64_t audit_sequence = 0;
   bool duplicate = false;  // the same report was recorded before; nothing changed

@@ -84,4 +84,35 @@ absl::StatusOr<RolloutRecord> ApplyDeploymentEvent(const RolloutRecord& current,
   }
 }
 
+int64_t CurrentPrimary(const std::optional<RolloutRecord>& current, int64_t production_version) {
+  if (current.has_value() && !Finished(current->state)) return current->primary_version;
+  return production_version;
+}
+
+absl::Status CheckManualRolloutEligible(const ManualRollout& rollout, Stage candidate_stage,
+                                        int64_t production_version) {
+  const int64_t candidate = rollout.candidate_version;
+  if (candidate == rollout.primary_version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "candidate_version ", candidate, " is already the primary of endpoint \"",
+        rollout.endpoint, "\""));
+  }
+  if (rollout.shadow) {
+    if (candidate_stage != Stage::kStaging && candidate_stage != Stage::kProduction) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "a SHADOW needs a STAGING or PRODUCTION candidate; version ", candidate, " is ",
+          StageName(candidate_stage)));
+    }
+    return absl::OkStatus();
+  }
+  if (candidate != production_version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "candidate_version ", candidate, " is ", StageName(candidate_stage),
+        ", not the model's PRODUCTION version (",
+        production_version == 0 ? std::string("none") : absl::StrCat(production_version),
+        "): promote it through the gate first (RequestTransition)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace mlops::registry

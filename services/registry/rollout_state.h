@@ -20,6 +20,17 @@ absl::StatusOr<RolloutRecord> ApplyDeploymentEvent(const RolloutRecord& current,
                                                    const DeploymentEvent& event,
                                                    int64_t now_micros);
 
+// The version an endpoint serves as primary (as WatchDeployments tells the
+// gateways): an unfinished rollout's primary, otherwise the model's
+// production version.
+int64_t CurrentPrimary(const std::optional<RolloutRecord>& current, int64_t production_version);
+
+// Whether a manual rollout may run (proto rules): a SHADOW needs a STAGING or
+// PRODUCTION candidate; CANARY, AB and BLUE_GREEN need the model's production
+// version as candidate; never the primary itself. FAILED_PRECONDITION says why.
+absl::Status CheckManualRolloutEligible(const ManualRollout& rollout, Stage candidate_stage,
+                                        int64_t production_version);
+
 const char* RolloutStateName(RolloutState state);
 const char* DeploymentEventName(DeploymentEventType type);
 
