@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/features/incremental_state.h"
 #include "services/features/proto_convert.h"
 
 namespace mlops::features {
@@ -37,13 +38,7 @@ absl::Status ProtoRowsToBatch(const google::protobuf::RepeatedPtrField<common::v
 absl::StatusOr<std::shared_ptr<const EventTable>> LoadEventTable(
     const IngestionClient& ingestion, const FeatureViewDefinition& definition,
     const std::string& version_id, ThreadPool* pool) {
-  // Only the columns the view reads, each once.
-  std::vector<std::string> columns = {definition.entity_column, definition.event_time_column};
-  for (const FeatureSpec& f : definition.features) {
-    bool seen = false;
-    for (const std::string& c : columns) seen = seen || c == f.source_column;
-    if (!seen) columns.push_back(f.source_column);
-  }
+  const std::vector<std::string> columns = ViewSourceColumns(definition);
   SourceSchema schema;
   std::unique_ptr<EventTableBuilder> builder;
   MLOPS_RETURN_IF_ERROR(ingestion.Read(

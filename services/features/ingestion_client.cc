@@ -59,7 +59,16 @@ absl::Status IngestionClient::Read(
     const std::vector<std::string>& columns,
     const std::function<absl::Status(const iv1::ReadHeader&)>& on_header,
     const std::function<absl::Status(iv1::ReadChunk&)>& on_chunk) const {
+  return ReadFrom(dataset, version_id, columns, 0, on_header, on_chunk);
+}
+
+absl::Status IngestionClient::ReadFrom(
+    const std::string& dataset, const std::string& version_id,
+    const std::vector<std::string>& columns, int64_t offset,
+    const std::function<absl::Status(const iv1::ReadHeader&)>& on_header,
+    const std::function<absl::Status(iv1::ReadChunk&)>& on_chunk) const {
   iv1::ReadDatasetVersionRequest req;
+  req.set_offset(offset);
   req.mutable_version()->set_dataset(dataset);
   req.mutable_version()->set_version_id(version_id);
   for (const std::string& c : columns) req.add_columns(c);

@@ -46,6 +46,12 @@ class IngestionClient {
                     const std::vector<std::string>& columns,
                     const std::function<absl::Status(const iv1::ReadHeader&)>& on_header,
                     const std::function<absl::Status(iv1::ReadChunk&)>& on_chunk) const;
+  // The same from row `offset` of the version's stable order (reading an
+  // APPEND version from its parent's row_count yields the appended rows).
+  absl::Status ReadFrom(const std::string& dataset, const std::string& version_id,
+                        const std::vector<std::string>& columns, int64_t offset,
+                        const std::function<absl::Status(const iv1::ReadHeader&)>& on_header,
+                        const std::function<absl::Status(iv1::ReadChunk&)>& on_chunk) const;
 
  private:
   std::unique_ptr<iv1::IngestionService::Stub> stub_;

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "services/features/event_table_cache.h"
 #include "services/features/feature_evaluator.h"
 #include "services/features/proto_convert.h"
 
@@ -68,42 +69,162 @@ absl::StatusOr<RunRecord> Materializer::Materialize(const MaterializeParams& p) 
                                              " is already running"));
     }
   }
-  absl::StatusOr<RunRecord> out = Run(view, std::move(run));
+  const ModePlan plan = Plan(view, run, source);
+  absl::StatusOr<RunRecord> out = Run(view, std::move(run), plan, source.row_count());
   std::lock_guard<std::mutex> lock(mu_);
   running_.erase(key);
   return out;
 }
 
-absl::StatusOr<RunRecord> Materializer::Run(const ResolvedView& view, RunRecord run) {
+ModePlan Materializer::Plan(const ResolvedView& view, const RunRecord& run,
+                            const iv1::DatasetVersion& source) {
+  std::optional<IncrementalBase> base;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = kept_.find({run.view, run.version});
+    if (it != kept_.end()) base = it->second.base;
+  }
+  std::vector<VersionLink> chain;
+  auto link = [](const iv1::DatasetVersion& v) {
+    return VersionLink{v.id(), v.parent_id(), v.mode() != iv1::INGEST_MODE_REPLACE, v.row_count()};
+  };
+  chain.push_back(link(source));
+  if (run.requested_mode == RunMode::kIncremental && base.has_value()) {
+    // Walk the lineage back to the base (or a REPLACE, or the first version).
+    while (chain.size() < kMaxLineageWalk && chain.back().id != base->source_version_id &&
+           chain.back().parent_id != base->source_version_id && chain.back().append &&
+           !chain.back().parent_id.empty()) {
+      absl::StatusOr<iv1::DatasetVersion> parent =
+          ingestion_->GetVersion(view.definition.source_dataset, chain.back().parent_id);
+      if (!parent.ok()) break;  // FULL below
+      chain.push_back(link(*parent));
+    }
+  }
+  ModePlan plan = PlanMaterialization(run.requested_mode, base, chain, run.as_of_micros);
+  LogInfo("features_materialization_mode",
+          {{"view", run.view},
+           {"version", std::to_string(run.version)},
+           {"mode", plan.mode == RunMode::kIncremental ? "INCREMENTAL" : "FULL"},
+           {"reason", plan.reason},
+           {"source_version", run.source_version_id},
+           {"trigger", run.trigger}});
+  return plan;
+}
+
+absl::StatusOr<Materializer::Kept> Materializer::RunFull(const ResolvedView& view, RunRecord* run,
+                                                         LoadedView* loaded) {
+  run->mode = RunMode::kFull;
+  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const EventTable> table,
+                         cache_->Get(view.definition, run->source_version_id));
+  FeatureEvaluator evaluator(table);
+  loaded->snapshot = OnlineSnapshot::Materialize(evaluator, run->as_of_micros, pool_);
+  loaded->last_event_micros = LastEventTimes(*loaded->snapshot, *table);
+  run->rows_read = table->num_events();
+  Kept kept;
+  kept.state = IncrementalState::FromFull(table, loaded->snapshot, loaded->last_event_micros,
+                                          run->as_of_micros, pool_);
+  return kept;
+}
+
+absl::StatusOr<Materializer::Kept> Materializer::RunIncremental(const ResolvedView& view,
+                                                                const ModePlan& plan,
+                                                                int64_t source_rows,
+                                                                RunRecord* run,
+                                                                LoadedView* loaded) {
+  std::shared_ptr<const IncrementalState> state;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = kept_.find({run->view, run->version});
+    if (it == kept_.end()) return absl::FailedPreconditionError("the incremental state is gone");
+    state = it->second.state;
+  }
+  const FeatureViewDefinition& d = view.definition;
+  SourceSchema schema;
+  ColumnBatch appended;
+  MLOPS_RETURN_IF_ERROR(ingestion_->ReadFrom(
+      d.source_dataset, run->source_version_id, ViewSourceColumns(d), plan.offset,
+      [&](const iv1::ReadHeader& header) -> absl::Status {
+        if (header.row_count() != source_rows - plan.offset) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "ingestion returns ", header.row_count(), " rows from offset ", plan.offset,
+              "; expected ", source_rows - plan.offset));
+        }
+        MLOPS_ASSIGN_OR_RETURN(schema, SourceSchemaFromProto(header.schema()));
+        return absl::OkStatus();
+      },
+      [&](iv1::ReadChunk& chunk) -> absl::Status {
+        return ProtoRowsToBatch(chunk.rows(), schema, chunk.first_row_index(), &appended);
+      }));
+  if (appended.columns.empty()) {  // no rows: the batch still needs its columns
+    for (const SourceColumn& c : schema.columns) appended.columns.emplace_back(c.type);
+  }
+  MLOPS_ASSIGN_OR_RETURN(IncrementalState::Update update,
+                         state->Apply(appended, run->as_of_micros, pool_));
+  run->mode = RunMode::kIncremental;
+  run->rows_read = appended.num_rows;
+  loaded->snapshot = update.state->snapshot();
+  loaded->last_event_micros = update.state->last_event_micros();
+  LogInfo("features_incremental_applied",
+          {{"view", run->view},
+           {"rows", std::to_string(appended.num_rows)},
+           {"entities_recomputed", std::to_string(update.entities_recomputed)},
+           {"entities_added", std::to_string(update.entities_added)},
+           {"retained_events", std::to_string(update.state->retained_events())},
+           {"held_events", std::to_string(update.state->held_events())}});
+  Kept kept;
+  kept.state = std::move(update.state);
+  return kept;
+}
+
+absl::StatusOr<RunRecord> Materializer::Run(const ResolvedView& view, RunRecord run,
+                                            const ModePlan& plan, int64_t source_rows) {
   run.started_at_micros = views_->NowMicros();
+  run.mode = plan.mode;
   MLOPS_ASSIGN_OR_RETURN(run.id, store_->StartRun(run));
   absl::Status status = [&]() -> absl::Status {
-    MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const EventTable> table,
-                           cache_->Get(view.definition, run.source_version_id));
-    FeatureEvaluator evaluator(table);
     auto loaded = std::make_shared<LoadedView>();
+    absl::StatusOr<Kept> kept = absl::UnknownError("not run");
+    if (plan.mode == RunMode::kIncremental) {
+      kept = RunIncremental(view, plan, source_rows, &run, loaded.get());
+      if (!kept.ok()) {
+        LogWarn("features_incremental_fallback",
+                {{"view", run.view}, {"reason", kept.status().ToString()}});
+      }
+    }
+    if (!kept.ok()) {
+      *loaded = LoadedView();
+      MLOPS_ASSIGN_OR_RETURN(kept, RunFull(view, &run, loaded.get()));
+    }
     loaded->view = view;
-    loaded->snapshot = OnlineSnapshot::Materialize(evaluator, run.as_of_micros, pool_);
-    loaded->last_event_micros = LastEventTimes(*loaded->snapshot, *table);
     loaded->source_version_id = run.source_version_id;
     loaded->run_id = run.id;
-    run.rows_read = table->num_events();
     run.entities_written = static_cast<int64_t>(loaded->snapshot->num_entities());
     run.finished_at_micros = views_->NowMicros();
     MLOPS_RETURN_IF_ERROR(store_->FinishRun(run, EncodeOnlineChunks(*loaded, kChunkEntities)));
     online_->Put(std::move(loaded));
-    if (metrics_ != nullptr) {
-      metrics_->MaterializationLag(run.view,
-                                   static_cast<double>(run.finished_at_micros - run.as_of_micros) / 1e6);
+    kept->base = IncrementalBase{run.source_version_id, source_rows, run.as_of_micros};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      kept_[{run.view, run.version}] = std::move(*kept);
     }
     return absl::OkStatus();
   }();
   if (status.ok()) {
     run.state = RunState::kSucceeded;
-    LogInfo("features_materialized", {{"view", run.view},
-                                      {"version", std::to_string(run.version)},
-                                      {"entities", std::to_string(run.entities_written)},
-                                      {"trigger", run.trigger}});
+    // Lag: from the source version's creation to the online store updated.
+    const double lag = static_cast<double>(run.finished_at_micros -
+                                           run.source_version_created_micros) / 1e6;
+    if (metrics_ != nullptr) metrics_->MaterializationLag(run.view, lag);
+    LogInfo("features_materialized",
+            {{"view", run.view},
+             {"version", std::to_string(run.version)},
+             {"mode", run.mode == RunMode::kIncremental ? "INCREMENTAL" : "FULL"},
+             {"rows_read", std::to_string(run.rows_read)},
+             {"entities", std::to_string(run.entities_written)},
+             {"seconds", std::to_string(static_cast<double>(run.finished_at_micros -
+                                                            run.started_at_micros) / 1e6)},
+             {"lag_seconds", std::to_string(lag)},
+             {"trigger", run.trigger}});
     return run;
   }
   run.state = RunState::kFailed;
@@ -201,7 +322,7 @@ void Materializer::Follow(const ResolvedView& view, bool registration) {
   MaterializeParams p;
   p.view = d.name;
   p.version = d.version;
-  p.requested_mode = RunMode::kFull;
+  p.requested_mode = RunMode::kIncremental;  // FULL when it cannot be (Plan logs why)
   p.source_version_id = head->id();
   p.trigger = registration ? "registration" : absl::StrCat("new dataset version ", head->id());
   absl::StatusOr<RunRecord> run = Materialize(p);
@@ -238,15 +359,6 @@ void Materializer::WatchOnce() {
     }
     if (list->next_page_token().empty()) break;
     req.mutable_page()->set_page_token(list->next_page_token());
-  }
-  // Lag of what this replica serves, per view (its newest loaded version).
-  if (metrics_ == nullptr) return;
-  const int64_t now = views_->NowMicros();
-  std::shared_ptr<const OnlineCatalog> catalog = online_->Load();
-  for (const auto& [name, versions] : *catalog) {
-    if (versions.empty()) continue;
-    metrics_->MaterializationLag(
-        name, static_cast<double>(now - versions.rbegin()->second->snapshot->as_of_micros()) / 1e6);
   }
 }
 

@@ -8,13 +8,22 @@
 // AUTO views: a new head version is materialized (FULL, as of now), and runs
 // made by other replicas are loaded.
 //
-// Every run recomputes the whole view version from its source dataset
-// version (mode FULL, also when INCREMENTAL is asked for: the values are the
-// same; the event table cache makes a rerun over an unchanged version cheap).
+// Runs are FULL (every entity recomputed from the whole source version) or
+// INCREMENTAL: this replica keeps an IncrementalState per view version after
+// each run, and when the new source version APPENDS to the one that state
+// reflects (lineage walked through parent ids, no REPLACE in between), only
+// the appended rows are read (ReadDatasetVersion from the parent's
+// row_count) and only the entities they touch, or whose values time alone
+// changed, are recomputed; the values equal a FULL run's. Otherwise (FULL
+// asked, no state after a restart, a REPLACE, as_of going back, an error
+// while applying) the run is FULL; the run reports the mode used and the log
+// says why (features_materialization_mode).
 // Thread-safe; one run per view version at a time in this process.
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -24,7 +33,9 @@
 #include "mlops/features/v1/features.pb.h"
 #include "services/features/event_table_cache.h"
 #include "services/features/feature_store.h"
+#include "services/features/incremental_state.h"
 #include "services/features/ingestion_client.h"
+#include "services/features/materialization_plan.h"
 #include "services/features/metrics.h"
 #include "services/features/online_store.h"
 #include "services/features/thread_pool.h"
@@ -63,7 +74,21 @@ class Materializer {
   void WatchOnce();
 
  private:
-  absl::StatusOr<RunRecord> Run(const ResolvedView& view, RunRecord run);
+  // What this replica keeps for incremental runs of one view version.
+  struct Kept {
+    std::shared_ptr<const IncrementalState> state;
+    IncrementalBase base;
+  };
+
+  absl::StatusOr<RunRecord> Run(const ResolvedView& view, RunRecord run, const ModePlan& plan,
+                                int64_t source_rows);
+  // FULL: the whole version's table; INCREMENTAL: the appended rows applied
+  // to the kept state. Fill `loaded` and the run's counters.
+  absl::StatusOr<Kept> RunFull(const ResolvedView& view, RunRecord* run, LoadedView* loaded);
+  absl::StatusOr<Kept> RunIncremental(const ResolvedView& view, const ModePlan& plan,
+                                      int64_t source_rows, RunRecord* run, LoadedView* loaded);
+  // Chooses the mode for a run of `view` over `source`.
+  ModePlan Plan(const ResolvedView& view, const RunRecord& run, const iv1::DatasetVersion& source);
   absl::StatusOr<v1::MaterializationStatus> StatusOf(const ResolvedView& view) const;
   // Follows one view version: materializes when its source head moved.
   void Follow(const ResolvedView& view, bool registration);
@@ -77,6 +102,7 @@ class Materializer {
   FeaturesMetrics* const metrics_;
   std::mutex mu_;
   std::set<std::pair<std::string, int64_t>> running_;  // guarded by mu_
+  std::map<std::pair<std::string, int64_t>, Kept> kept_;  // guarded by mu_
 };
 
 // The proto form of a run.

@@ -25,7 +25,7 @@ FeaturesMetrics::FeaturesMetrics(prometheus::Registry* registry) {
   unknown_ = &lookups.Add({{"result", "unknown"}});
   lag_ = &prometheus::BuildGauge()
               .Name("mlops_features_materialization_lag_seconds")
-              .Help("Now minus the as_of of the newest materialization this replica serves")
+              .Help("Seconds from the source dataset version's creation to the online store updated with it (last run)")
               .Register(*registry);
   historical_rows_ = &prometheus::BuildCounter()
                           .Name("mlops_features_historical_rows_total")

@@ -25,8 +25,9 @@ class FeaturesMetrics {
   // mlops_features_online_entity_lookups_total{result=known|unknown}: one
   // per (entity row, view); the unknown-entity rate is unknown / total.
   void EntityLookups(int64_t known, int64_t unknown);
-  // mlops_features_materialization_lag_seconds{view}: now - as_of of the
-  // newest materialization served, per view (its newest loaded version).
+  // mlops_features_materialization_lag_seconds{view}: per successful run,
+  // seconds from the source dataset version's creation to the online store
+  // updated with it (finished_at - the version's created_at).
   void MaterializationLag(const std::string& view, double seconds);
   // mlops_features_historical_rows_total: output rows of historical
   // retrieval (rate() gives rows/s).

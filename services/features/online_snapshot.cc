@@ -34,22 +34,24 @@ OnlineSnapshot::OnlineSnapshot(std::string view_name, int64_t view_version, int6
   }
 }
 
-void OnlineSnapshot::StoreRows(const std::vector<FeatureColumn>& columns, size_t n,
-                               size_t first_row) {
+void OnlineSnapshot::StoreRow(const std::vector<FeatureColumn>& columns, size_t i, size_t r) {
   const size_t num_features = types_.size();
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t* row = &rows_[(first_row + i) * stride_];
-    uint8_t* status = reinterpret_cast<uint8_t*>(row + num_features);
-    for (size_t f = 0; f < num_features; ++f) {
-      const FeatureColumn& c = columns[f];
-      status[f] = static_cast<uint8_t>(c.status[i]);
-      switch (types_[f]) {
-        case DataType::kDouble: std::memcpy(&row[f], &c.values.doubles[i], 8); break;
-        case DataType::kString: strings_[string_column_[f]][first_row + i] = c.values.strings[i]; break;
-        default: row[f] = static_cast<uint64_t>(c.values.ints[i]); break;
-      }
+  uint64_t* row = &rows_[r * stride_];
+  uint8_t* status = reinterpret_cast<uint8_t*>(row + num_features);
+  for (size_t f = 0; f < num_features; ++f) {
+    const FeatureColumn& c = columns[f];
+    status[f] = static_cast<uint8_t>(c.status[i]);
+    switch (types_[f]) {
+      case DataType::kDouble: std::memcpy(&row[f], &c.values.doubles[i], 8); break;
+      case DataType::kString: strings_[string_column_[f]][r] = c.values.strings[i]; break;
+      default: row[f] = static_cast<uint64_t>(c.values.ints[i]); break;
     }
   }
+}
+
+void OnlineSnapshot::StoreRows(const std::vector<FeatureColumn>& columns, size_t n,
+                               size_t first_row) {
+  for (size_t i = 0; i < n; ++i) StoreRow(columns, i, first_row + i);
 }
 
 std::shared_ptr<const OnlineSnapshot> OnlineSnapshot::Materialize(
@@ -90,6 +92,44 @@ std::shared_ptr<const OnlineSnapshot> OnlineSnapshot::Materialize(
     snapshot->StoreRows(block, static_cast<size_t>(end - begin), static_cast<size_t>(begin));
   });
   return snapshot;
+}
+
+std::shared_ptr<const OnlineSnapshot> OnlineSnapshot::Update(const OnlineSnapshot& base,
+                                                             const FeatureEvaluator& evaluator,
+                                                             const std::vector<int32_t>& entities,
+                                                             int64_t as_of_micros,
+                                                             ThreadPool* pool) {
+  const EventTable& table = evaluator.table();
+  const int64_t* times = table.event_times().data();
+  // Target rows: existing keys keep theirs, new known keys are appended.
+  std::shared_ptr<OnlineSnapshot> out(new OnlineSnapshot(base));
+  out->as_of_micros_ = as_of_micros;
+  std::vector<std::pair<int32_t, int32_t>> targets;  // (entity, row)
+  targets.reserve(entities.size());
+  for (int32_t e : entities) {
+    if (times[table.EntityBegin(e)] > as_of_micros) continue;  // nothing as of the time
+    const int32_t row = table.entities().key_type() == DataType::kInt64
+                            ? out->keys_.Intern(table.entities().IntKeyAt(e))
+                            : out->keys_.Intern(std::string_view(table.entities().StringKeyAt(e)));
+    targets.emplace_back(e, row);
+  }
+  const size_t rows = out->keys_.size();
+  out->rows_.resize(rows * out->stride_, 0);
+  for (auto& column : out->strings_) column.resize(rows);
+  const int64_t n = static_cast<int64_t>(targets.size());
+  ParallelForOrInline(pool, (n + kEntitiesPerTask - 1) / kEntitiesPerTask, [&](int64_t task) {
+    const int64_t begin = task * kEntitiesPerTask;
+    const int64_t end = std::min(n, begin + kEntitiesPerTask);
+    std::vector<FeatureColumn> block = evaluator.MakeColumns(static_cast<size_t>(end - begin));
+    for (int64_t i = begin; i < end; ++i) {
+      evaluator.EvaluateInto(targets[i].first, as_of_micros, block, 0,
+                             static_cast<size_t>(i - begin));
+    }
+    for (int64_t i = begin; i < end; ++i) {
+      out->StoreRow(block, static_cast<size_t>(i - begin), static_cast<size_t>(targets[i].second));
+    }
+  });
+  return out;
 }
 
 absl::StatusOr<std::shared_ptr<const OnlineSnapshot>> OnlineSnapshot::FromRows(

@@ -34,6 +34,19 @@ class OnlineSnapshot {
                                                            int64_t as_of_micros,
                                                            ThreadPool* pool = nullptr);
 
+  // A copy of `base` as of `as_of_micros` in which the entities `entities`
+  // (ids in the evaluator's table) are recomputed with `evaluator` (which
+  // must evaluate every feature of base's view, in order): a key base has
+  // keeps its row, a new key known as of as_of is appended (in the order
+  // given), an entity with no event at or before as_of is skipped. Other
+  // rows are copied as they are: the caller guarantees that their values as
+  // of as_of equal base's (incremental materialization).
+  static std::shared_ptr<const OnlineSnapshot> Update(const OnlineSnapshot& base,
+                                                      const FeatureEvaluator& evaluator,
+                                                      const std::vector<int32_t>& entities,
+                                                      int64_t as_of_micros,
+                                                      ThreadPool* pool = nullptr);
+
   // A snapshot from stored rows (e.g. reloaded from the online store table):
   // row i of `columns` belongs to keys[i]. InvalidArgument when names and
   // columns disagree in number, lengths differ, a key is null or repeated,
@@ -90,6 +103,8 @@ class OnlineSnapshot {
   const uint64_t* RowAt(int32_t row) const { return &rows_[static_cast<size_t>(row) * stride_]; }
   // Copies rows [0, n) of `columns` into rows [first_row, first_row + n).
   void StoreRows(const std::vector<FeatureColumn>& columns, size_t n, size_t first_row);
+  // Copies row i of `columns` into row `row`.
+  void StoreRow(const std::vector<FeatureColumn>& columns, size_t i, size_t row);
 
   std::string view_name_;
   int64_t view_version_;
