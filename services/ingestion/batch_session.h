@@ -67,13 +67,17 @@ class BatchSession {
   std::optional<VersionHasher> id_hasher_;       // against head_
   std::optional<VersionHasher> content_hasher_;  // parent-independent
   std::unique_ptr<ChunkSpill> spill_;  // the batch's rows, as stored chunks
-  v1::RowChunk pending_;
+  // The serialized v1.RowChunk being filled (rows appended in wire form).
+  std::string pending_;
+  int32_t pending_rows_ = 0;
+  std::string encoded_;  // scratch: the chunk's canonical encoding, for both hashers
   int64_t rows_ = 0;
   int64_t bytes_ = 0;
   std::optional<v1::PullInfo> pull_;  // set for a source's pull
   common::v1::ResourceRef pull_input_;
   SourceProgress progress_;
   absl::Time started_;
+  absl::Duration in_add_chunk_;  // time spent in AddChunk (the rest: waiting for rows)
 };
 
 }  // namespace mlops::ingestion

@@ -78,6 +78,19 @@ void VersionHasher::AddRows(const std::vector<Row>& rows) {
   for (const Row& row : rows) AddRow(row);
 }
 
+void VersionHasher::AddEncodedRows(std::string_view encoded, int64_t rows) {
+  if (result_.has_value() || !error_.ok()) return;
+  if (buffer_.size() + encoded.size() < kFlushBytes) {
+    buffer_.append(encoded);
+  } else {
+    error_ = Flush();
+    if (error_.ok() && EVP_DigestUpdate(ctx_.get(), encoded.data(), encoded.size()) != 1) {
+      error_ = absl::InternalError("SHA-256 update failed");
+    }
+  }
+  row_count_ += rows;
+}
+
 absl::StatusOr<std::string> VersionHasher::Finish() {
   if (result_.has_value()) return *result_;
   if (!error_.ok()) return error_;

@@ -69,6 +69,9 @@ class VersionHasher {
 
   void AddRow(const Row& row);
   void AddRows(const std::vector<Row>& rows);
+  // The same as AddRow for each of `rows` rows whose canonical encoding
+  // (AppendCanonicalRow) is `encoded`: lets one encoding feed several hashers.
+  void AddEncodedRows(std::string_view encoded, int64_t rows);
   int64_t row_count() const { return row_count_; }
 
   // The version id: 64 lowercase hex characters. Rows added after the first

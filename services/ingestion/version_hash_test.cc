@@ -67,6 +67,35 @@ TEST(VersionHashTest, IsStableAcrossChunkingAndCalls) {
   EXPECT_EQ(*h->Finish(), once);
 }
 
+TEST(VersionHashTest, EncodedRowsHashLikeRows) {
+  const std::string once = Hash("d", "", IngestMode::kAppend, PaymentsSchema(), PaymentsRows());
+  absl::StatusOr<VersionHasher> h = VersionHasher::Create("d", "", IngestMode::kAppend, PaymentsSchema());
+  ASSERT_TRUE(h.ok());
+  std::string encoded;
+  AppendCanonicalRow(PaymentsRows()[0], &encoded);
+  h->AddEncodedRows(encoded, 1);
+  h->AddRow(PaymentsRows()[1]);
+  encoded.clear();
+  AppendCanonicalRow(PaymentsRows()[2], &encoded);
+  h->AddEncodedRows(encoded, 1);
+  EXPECT_EQ(h->row_count(), 3);
+  EXPECT_EQ(*h->Finish(), once);
+  // Encodings larger than the hasher's buffer go straight to the digest.
+  std::vector<Row> many;
+  encoded.clear();
+  for (int i = 0; i < 20000; ++i) {
+    many.push_back(PaymentsRows()[i % 3]);
+    AppendCanonicalRow(many.back(), &encoded);
+  }
+  absl::StatusOr<VersionHasher> big = VersionHasher::Create("d", "", IngestMode::kAppend, PaymentsSchema());
+  ASSERT_TRUE(big.ok());
+  big->AddRow(PaymentsRows()[1]);
+  big->AddEncodedRows(encoded, static_cast<int64_t>(many.size()));
+  many.insert(many.begin(), PaymentsRows()[1]);
+  EXPECT_GT(encoded.size(), size_t{64 * 1024});
+  EXPECT_EQ(*big->Finish(), Hash("d", "", IngestMode::kAppend, PaymentsSchema(), many));
+}
+
 TEST(VersionHashTest, CanonicalisesNegativeZeroAndNaN) {
   Schema s;
   s.columns = {MakeColumn("x", DataType::kDouble, false)};
