@@ -68,5 +68,9 @@ void AddDatasetIngestCommands(std::vector<Command>& commands);
 void AddModelCommands(std::vector<Command>& commands);
 void AddMonitoringCommands(std::vector<Command>& commands);
 void AddServingCommands(std::vector<Command>& commands);
+void AddFeatureCommands(std::vector<Command>& commands);
+void AddTrainingCommands(std::vector<Command>& commands);
+void AddRolloutCommands(std::vector<Command>& commands);
+void AddAlertCommands(std::vector<Command>& commands);
 
 }  // namespace mlops::cli

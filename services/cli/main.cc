@@ -46,6 +46,10 @@ std::vector<Command> AllCommands() {
   AddModelCommands(commands);
   AddMonitoringCommands(commands);
   AddServingCommands(commands);
+  AddFeatureCommands(commands);
+  AddTrainingCommands(commands);
+  AddRolloutCommands(commands);
+  AddAlertCommands(commands);
   return commands;
 }
 
@@ -54,7 +58,11 @@ void PrintHelp(const std::vector<Command>& commands) {
                "usage: mlopsctl [--json] [--token=T] [--<service>_addr=H:P] <command> [args]\n       (global flags go before the command, as --flag=value)\n\n"
                "commands:\n";
   for (const Command& c : commands) {
-    std::printf("  %-44s %s\n", c.usage.c_str(), c.summary.c_str());
+    if (c.usage.size() > 44) {  // long usages get their own line
+      std::printf("  %s\n  %-44s %s\n", c.usage.c_str(), "", c.summary.c_str());
+    } else {
+      std::printf("  %-44s %s\n", c.usage.c_str(), c.summary.c_str());
+    }
   }
   std::cout << "\nsettings come from flags, then MLOPS_TOKEN / MLOPS_<SERVICE>_ADDR, then the\n"
                "config file (--config or $MLOPSCTL_CONFIG).\n"

@@ -9,9 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/config/file_util.h"
 #include "common/status/grpc_status.h"
-#include "google/protobuf/util/json_util.h"
 #include "mlops/registry/v1/registry.grpc.pb.h"
 #include "services/cli/args.h"
 #include "services/cli/cli_context.h"
@@ -45,18 +43,6 @@ absl::StatusOr<std::pair<std::string, int64_t>> ParseVersionRef(const std::strin
     return absl::InvalidArgumentError(absl::StrCat("\"", text, "\": the version must be a positive number"));
   }
   return std::make_pair(text.substr(0, at), version);
-}
-
-// Reads a proto from a JSON file (protobuf JSON mapping), naming the file in errors.
-absl::Status ReadJsonFile(const std::string& path, google::protobuf::Message* message) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  const auto parsed = google::protobuf::util::JsonStringToMessage(*text, message);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a ", message->GetTypeName(),
-                                                   " in JSON: ", parsed.ToString()));
-  }
-  return absl::OkStatus();
 }
 
 std::string TestMetrics(const rv1::ModelVersion& v) {

@@ -6,10 +6,8 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "common/config/file_util.h"
 #include "common/status/grpc_status.h"
 #include "google/protobuf/util/json_util.h"
@@ -19,6 +17,7 @@
 #include "services/cli/args.h"
 #include "services/cli/cli_context.h"
 #include "services/cli/output.h"
+#include "services/cli/predict_csv.h"
 #include "services/cli/table.h"
 
 namespace mlops::cli {
@@ -28,38 +27,6 @@ namespace cv1 = ::mlops::common::v1;
 namespace fv1 = ::mlops::features::v1;
 namespace tv1 = ::mlops::training::v1;
 namespace inv1 = ::mlops::inference::v1;
-
-std::string ValueText(const cv1::Value& v) {
-  switch (v.kind_case()) {
-    case cv1::Value::kInt64Value: return absl::StrCat(v.int64_value());
-    case cv1::Value::kDoubleValue: return FormatNumber(v.double_value());
-    case cv1::Value::kStringValue: return v.string_value();
-    case cv1::Value::kBoolValue: return v.bool_value() ? "true" : "false";
-    case cv1::Value::kTimestampMicros: return FormatMicros(v.timestamp_micros());
-    default: return "NULL";
-  }
-}
-
-// The text after an enum's common prefix, lower-cased ("ROLLOUT_STATE_IN_PROGRESS" -> "in_progress").
-std::string EnumText(const std::string& name, const std::string& prefix) {
-  return absl::AsciiStrToLower(name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name);
-}
-
-// "--entity=a,b" as key values: integers when they parse, else strings.
-std::vector<cv1::Value> EntityValues(const std::string& list) {
-  std::vector<cv1::Value> out;
-  for (absl::string_view part : absl::StrSplit(list, ',', absl::SkipEmpty())) {
-    cv1::Value v;
-    int64_t n = 0;
-    if (absl::SimpleAtoi(part, &n)) {
-      v.set_int64_value(n);
-    } else {
-      v.set_string_value(std::string(part));
-    }
-    out.push_back(std::move(v));
-  }
-  return out;
-}
 
 int FeaturesList(CliContext& ctx, const std::vector<std::string>& raw_args) {
   auto args = ParseCommandArgs(raw_args, {"prefix"});
@@ -236,13 +203,22 @@ int EndpointsStatus(CliContext& ctx, const std::vector<std::string>& raw_args) {
 }
 
 int Predict(CliContext& ctx, const std::vector<std::string>& raw_args) {
-  auto args = ParseCommandArgs(raw_args, {"entity", "file"});
+  auto args = ParseCommandArgs(
+      raw_args, {"entity", "file", "endpoint", "csv", "batch", "entity_column", "request_id_column"},
+      {"entity", "file", "endpoint", "csv", "batch", "entity_column", "request_id_column"});
   if (!args.ok()) return UsageError(args.status(), "predict");
-  if (args->positional.size() != 1 || args->options.count("entity") == args->options.count("file")) {
+  const int inputs = static_cast<int>(args->options.count("entity") + args->options.count("file") +
+                                      args->options.count("csv"));
+  const bool one_endpoint = args->positional.size() + args->options.count("endpoint") == 1;
+  if (!one_endpoint || inputs != 1) {
     return UsageError(absl::InvalidArgumentError(
-                          "give ENDPOINT and either --entity=K[,K...] or --file=request.json (a PredictRequest)"),
+                          "give ENDPOINT (or --endpoint E) and one of --entity=K[,K...], "
+                          "--file=request.json (a PredictRequest) or --csv=rows.csv"),
                       "predict");
   }
+  const std::string endpoint =
+      args->positional.empty() ? args->options.at("endpoint") : args->positional[0];
+  if (args->options.count("csv")) return PredictFromCsv(ctx, endpoint, *args);
   inv1::PredictRequest request;
   if (args->options.count("file")) {
     auto text = ReadFileToString(args->options.at("file"));
@@ -256,7 +232,7 @@ int Predict(CliContext& ctx, const std::vector<std::string>& raw_args) {
       *request.add_rows()->mutable_entity_key() = key;
     }
   }
-  request.set_endpoint(args->positional[0]);
+  request.set_endpoint(endpoint);
   inv1::PredictResponse response;
   auto context = ctx.NewContext();
   const grpc::Status status = inv1::InferenceService::NewStub(ctx.Channel("gateway"))
@@ -291,7 +267,7 @@ void AddServingCommands(std::vector<Command>& commands) {
                       "send all traffic back to the primary", RolloutRollback});
   commands.push_back({"endpoints status", "endpoints status", "what the gateway serves on each endpoint",
                       EndpointsStatus});
-  commands.push_back({"predict", "predict ENDPOINT --entity=K[,K...] | --file=request.json",
+  commands.push_back({"predict", "predict ENDPOINT --entity=K[,K...] | --file=req.json | --csv=rows.csv",
                       "predictions through the gateway", Predict});
 }
 
