@@ -97,7 +97,7 @@ absl::Status SeedVersions(const std::string& dsn, int n, const std::string& arti
     txn.commit();
     pqxx::nontransaction analyze(c);
     analyze.exec("ANALYZE registry.versions, registry.version_tags, registry.evaluations, "
-                 "registry.evaluation_metrics");
+                 "registry.evaluation_metrics, registry.latest_metrics");
     return absl::OkStatus();
   } catch (const std::exception& e) {
     return absl::InternalError(e.what());
