@@ -107,8 +107,9 @@ int64_t IncrementalState::NextChange(const EventTable& table, int32_t e, int64_t
     if (lo < hi) next = std::min(next, SaturatingAdd(times[lo], w));
   }
   if (has_raw_ && definition_.ttl_micros > 0 && hi > begin) {
-    // EXPIRED once as_of - t > ttl.
-    next = std::min(next, SaturatingAdd(SaturatingAdd(times[hi - 1], definition_.ttl_micros), 1));
+    // EXPIRED once as_of - t > ttl (and stays so): a change only if not yet.
+    const int64_t expires = SaturatingAdd(SaturatingAdd(times[hi - 1], definition_.ttl_micros), 1);
+    if (expires > as_of) next = std::min(next, expires);
   }
   return next;
 }

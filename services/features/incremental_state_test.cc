@@ -129,7 +129,8 @@ TEST(IncrementalStateTest, RecomputesOnlyTouchedAndDueEntities) {
   const SourceSchema schema{{{"id", DataType::kInt64, false},
                               {"ts", DataType::kTimestamp, false},
                               {"x", DataType::kDouble, true}}};
-  FeatureViewDefinition def = RandomView("v", 0);
+  // TTL 3: entity 3 is EXPIRED from 5 on, and stays so: not a change.
+  FeatureViewDefinition def = RandomView("v", 3);
   def.features = {{"x", "x", Aggregation::kRaw, 0}, {"x_sum_5", "x", Aggregation::kSum, 5}};
   using testing::Ts;
   const std::vector<Row> rows = {

@@ -1,5 +1,7 @@
 #include "services/features/materializer.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
@@ -139,6 +141,7 @@ absl::StatusOr<Materializer::Kept> Materializer::RunIncremental(const ResolvedVi
     state = it->second.state;
   }
   const FeatureViewDefinition& d = view.definition;
+  const auto start = std::chrono::steady_clock::now();
   SourceSchema schema;
   ColumnBatch appended;
   MLOPS_RETURN_IF_ERROR(ingestion_->ReadFrom(
@@ -158,8 +161,10 @@ absl::StatusOr<Materializer::Kept> Materializer::RunIncremental(const ResolvedVi
   if (appended.columns.empty()) {  // no rows: the batch still needs its columns
     for (const SourceColumn& c : schema.columns) appended.columns.emplace_back(c.type);
   }
+  const auto read = std::chrono::steady_clock::now();
   MLOPS_ASSIGN_OR_RETURN(IncrementalState::Update update,
                          state->Apply(appended, run->as_of_micros, pool_));
+  const auto applied = std::chrono::steady_clock::now();
   run->mode = RunMode::kIncremental;
   run->rows_read = appended.num_rows;
   loaded->snapshot = update.state->snapshot();
@@ -170,7 +175,10 @@ absl::StatusOr<Materializer::Kept> Materializer::RunIncremental(const ResolvedVi
            {"entities_recomputed", std::to_string(update.entities_recomputed)},
            {"entities_added", std::to_string(update.entities_added)},
            {"retained_events", std::to_string(update.state->retained_events())},
-           {"held_events", std::to_string(update.state->held_events())}});
+           {"held_events", std::to_string(update.state->held_events())},
+           {"read_seconds", std::to_string(std::chrono::duration<double>(read - start).count())},
+           {"apply_seconds",
+            std::to_string(std::chrono::duration<double>(applied - read).count())}});
   Kept kept;
   kept.state = std::move(update.state);
   return kept;
@@ -199,8 +207,18 @@ absl::StatusOr<RunRecord> Materializer::Run(const ResolvedView& view, RunRecord 
     loaded->source_version_id = run.source_version_id;
     loaded->run_id = run.id;
     run.entities_written = static_cast<int64_t>(loaded->snapshot->num_entities());
+    const auto write = std::chrono::steady_clock::now();
+    const std::vector<OnlineChunk> chunks = EncodeOnlineChunks(*loaded, kChunkEntities);
+    const auto encoded = std::chrono::steady_clock::now();
     run.finished_at_micros = views_->NowMicros();
-    MLOPS_RETURN_IF_ERROR(store_->FinishRun(run, EncodeOnlineChunks(*loaded, kChunkEntities)));
+    MLOPS_RETURN_IF_ERROR(store_->FinishRun(run, chunks));
+    LogInfo("features_online_store_written",
+            {{"view", run.view},
+             {"chunks", std::to_string(chunks.size())},
+             {"encode_seconds",
+              std::to_string(std::chrono::duration<double>(encoded - write).count())},
+             {"write_seconds", std::to_string(std::chrono::duration<double>(
+                                   std::chrono::steady_clock::now() - encoded).count())}});
     online_->Put(std::move(loaded));
     kept->base = IncrementalBase{run.source_version_id, source_rows, run.as_of_micros};
     {
