@@ -185,6 +185,17 @@ if ! "${BUILD[@]}" --target cli -t "localhost/mlopsctl:$SHA" -t localhost/mlopsc
 fi
 log "all images built in $((SECONDS - start)) s"
 
+# Keep the storage bounded (each commit's builder holds ~1.4 GB): drop the
+# images of other commits and what only they used (MLOPS_IMAGE_KEEP_OLD=1 keeps them).
+if [[ -z "${MLOPS_IMAGE_KEEP_OLD:-}" ]]; then
+  podman images --format '{{.Repository}}:{{.Tag}}' |
+    grep -E '^localhost/mlops(-[a-z]+|ctl):[0-9a-f]{7,}(-dirty)?$' |
+    while read -r ref; do
+      [[ "${ref##*:}" == "$SHA" ]] || podman rmi "$ref" >/dev/null 2>&1 || true
+    done
+  podman image prune -f >/dev/null 2>&1 || true
+fi
+
 size_of() { podman image inspect --format '{{.Size}}' "$1" | awk '{ printf "%.1f MB", $1 / 1e6 }'; }
 printf '%-32s %10s\n' IMAGE SIZE
 for s in "${SERVICES[@]}"; do printf '%-32s %10s\n' "mlops-$s:$SHA" "$(size_of "localhost/mlops-$s:$SHA")"; done
