@@ -2,6 +2,7 @@
 // file, their trials live, and runs side by side. (`training jobs` lives in
 // serving_commands.cc.)
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@ int WatchUntilDone(CliContext& ctx, const std::string& job_id, absl::Duration ti
   const absl::Time deadline = absl::Now() + timeout;
   tv1::TrainingJob last;
   grpc::Status status;
+  std::map<int, std::string> trial_lines;  // trial index -> last line printed, without its time
   for (int attempt = 0; attempt <= kMaxWatchReconnects; ++attempt) {
     tv1::WatchJobRequest request;
     request.set_job_id(job_id);
@@ -47,9 +49,16 @@ int WatchUntilDone(CliContext& ctx, const std::string& job_id, absl::Duration ti
       if (event.has_snapshot()) last = event.snapshot();
       if (ctx.json()) {
         PrintJson(event);
-      } else {
-        std::cout << FormatJobEvent(event) << std::endl;
+        continue;
       }
+      const std::string line = FormatJobEvent(event);
+      if (event.has_trial()) {  // the service repeats unchanged trials: print changes only
+        std::string& previous = trial_lines[event.trial().index()];
+        const std::string body = line.substr(line.find(' '));
+        if (body == previous) continue;
+        previous = body;
+      }
+      std::cout << line << std::endl;
     }
     status = reader->Finish();
     if (IsTerminal(last.state())) break;
@@ -70,6 +79,24 @@ int WatchUntilDone(CliContext& ctx, const std::string& job_id, absl::Duration ti
   return kExitFailed;
 }
 
+// Creates the spec's experiment if it does not exist yet (as a first submit
+// into a new experiment expects); says so on stderr.
+absl::Status EnsureExperiment(CliContext& ctx, const std::string& name) {
+  tv1::GetExperimentRequest get;
+  get.set_name(name.empty() ? "default" : name);
+  tv1::Experiment experiment;
+  auto context = ctx.NewContext();
+  grpc::Status status = Stub(ctx)->GetExperiment(context.get(), get, &experiment);
+  if (status.error_code() != grpc::StatusCode::NOT_FOUND) return FromGrpcStatus(status);
+  tv1::CreateExperimentRequest create;
+  create.set_name(get.name());
+  auto create_context = ctx.NewContext();
+  status = Stub(ctx)->CreateExperiment(create_context.get(), create, &experiment);
+  if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) return absl::OkStatus();  // a race: fine
+  if (status.ok()) std::cerr << "created experiment \"" << get.name() << "\"\n";
+  return FromGrpcStatus(status);
+}
+
 int Submit(CliContext& ctx, const std::vector<std::string>& raw_args) {
   auto args = ParseCommandArgs(raw_args, {"key", "experiment", "watch", "timeout"},
                                {"key", "experiment", "timeout"});
@@ -85,6 +112,9 @@ int Submit(CliContext& ctx, const std::vector<std::string>& raw_args) {
   if (!request.ok()) return UsageError(request.status(), "training submit");
   if (args->options.count("key")) request->set_idempotency_key(args->options.at("key"));
   if (args->options.count("experiment")) request->mutable_spec()->set_experiment(args->options.at("experiment"));
+  if (absl::Status s = EnsureExperiment(ctx, request->spec().experiment()); !s.ok()) {
+    return ReportError(s, "training submit");
+  }
   tv1::TrainingJob job;
   auto context = ctx.NewContext();
   const grpc::Status status = Stub(ctx)->SubmitTrainingJob(context.get(), *request, &job);
