@@ -14,10 +14,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "services/features/testing/bench_util.h"
 #include "services/features/testing/service_fixture.h"
 #include "services/features/testing/splitmix.h"
 
@@ -26,24 +26,11 @@ namespace {
 
 constexpr int64_t kDay = 24 * kHour;
 
-std::string PeakRss() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return line.substr(6);
-  }
-  return "?";
-}
-
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
 class Bench : public ServiceHarness {
  public:
   int Run(const std::string& dsn, int64_t events, int64_t entities, int64_t rows) {
     absl::Status started = StartHarness(dsn);
-    if (!started.ok()) return Fail(started);
+    if (!started.ok()) return BenchFail(started);
     cv1::Schema schema;
     AddColumn(&schema, "id", cv1::DATA_TYPE_INT64, false, cv1::COLUMN_ROLE_ENTITY_KEY);
     AddColumn(&schema, "ts", cv1::DATA_TYPE_TIMESTAMP, false, cv1::COLUMN_ROLE_EVENT_TIMESTAMP);
@@ -55,7 +42,7 @@ class Bench : public ServiceHarness {
     AddColumn(&qschema, "id", cv1::DATA_TYPE_INT64, false, cv1::COLUMN_ROLE_ENTITY_KEY);
     AddColumn(&qschema, "ts", cv1::DATA_TYPE_TIMESTAMP, false, cv1::COLUMN_ROLE_EVENT_TIMESTAMP);
     if (!CreateDataset("events", schema).ok() || !CreateDataset("queries", qschema).ok()) {
-      return Fail(absl::InternalError("CreateDataset failed"));
+      return BenchFail(absl::InternalError("CreateDataset failed"));
     }
     Rng rng(7);
     auto start = std::chrono::steady_clock::now();
@@ -68,7 +55,7 @@ class Bench : public ServiceHarness {
         batch.push_back(std::move(r));
       }
       absl::StatusOr<std::string> v = IngestRows("events", batch);
-      if (!v.ok()) return Fail(v.status());
+      if (!v.ok()) return BenchFail(v.status());
     }
     std::vector<cv1::Row> queries;
     for (int64_t i = 0; i < rows; ++i) {
@@ -76,7 +63,7 @@ class Bench : public ServiceHarness {
                                  T(kT0 + static_cast<int64_t>(rng.Next() % (30 * kDay)))}));
     }
     absl::StatusOr<std::string> qv = IngestRows("queries", queries);
-    if (!qv.ok()) return Fail(qv.status());
+    if (!qv.ok()) return BenchFail(qv.status());
     std::printf("ingested %lld events and %lld query rows in %.1f s (setup, not measured)\n",
                 static_cast<long long>(events), static_cast<long long>(rows), Seconds(start));
     fv1::FeatureViewSpec spec;
@@ -91,7 +78,7 @@ class Bench : public ServiceHarness {
     }
     fv1::RegisterFeatureViewResponse r;
     grpc::Status reg = Register(spec, &r);
-    if (!reg.ok()) return Fail(FromGrpcStatus(reg));
+    if (!reg.ok()) return BenchFail(FromGrpcStatus(reg));
     for (const char* pass : {"cold (read events + build table)", "warm (table cached)"}) {
       fv1::GetHistoricalFeaturesRequest req;
       req.mutable_dataset()->set_dataset("queries");
@@ -110,7 +97,7 @@ class Bench : public ServiceHarness {
         }
       }
       grpc::Status s = reader->Finish();
-      if (!s.ok()) return Fail(FromGrpcStatus(s));
+      if (!s.ok()) return BenchFail(FromGrpcStatus(s));
       const double secs = Seconds(start);
       std::printf("%s: %lld rows x 10 features in %.2f s (%.0f rows/s), %.1f%% present\n", pass,
                   static_cast<long long>(got), secs, static_cast<double>(got) / secs,
@@ -120,31 +107,18 @@ class Bench : public ServiceHarness {
     StopHarness();
     return 0;
   }
-
- private:
-  static int Fail(const absl::Status& s) {
-    std::fprintf(stderr, "benchmark failed: %s\n", s.ToString().c_str());
-    return 1;
-  }
 };
 
 }  // namespace
 }  // namespace mlops::features::testing
 
 int main(int argc, char** argv) {
-  std::optional<std::string> admin = mlops::TestPgDsnFromEnv();
-  if (!admin.has_value()) {
-    std::fprintf(stderr, "set MLOPS_TEST_PG_DSN\n");
-    return 2;
-  }
   const int64_t events = argc > 1 ? std::atoll(argv[1]) : 1000000;
   const int64_t entities = argc > 2 ? std::atoll(argv[2]) : 100000;
   const int64_t rows = argc > 3 ? std::atoll(argv[3]) : 200000;
-  auto db = mlops::PgTestDatabase::Create(*admin, "features_bench");
-  if (!db.ok()) {
-    std::fprintf(stderr, "%s\n", db.status().ToString().c_str());
-    return 1;
-  }
-  mlops::features::testing::Bench bench;
-  return bench.Run((*db)->dsn(), events, entities, rows);
+  return mlops::features::testing::WithScratchDatabase(
+      "features_bench", [&](const std::string& dsn) {
+        mlops::features::testing::Bench bench;
+        return bench.Run(dsn, events, entities, rows);
+      });
 }

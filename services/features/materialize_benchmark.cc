@@ -20,11 +20,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "services/features/testing/bench_util.h"
 #include "services/features/testing/online_fixture.h"
 #include "services/features/testing/splitmix.h"
 
@@ -33,31 +33,18 @@ namespace {
 
 constexpr int64_t kDay = 24 * kHour;
 
-std::string PeakRss() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return line.substr(6);
-  }
-  return "?";
-}
-
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
 class Bench : public ServiceHarness {
  public:
   int Run(const std::string& dsn, int64_t events, int64_t entities, int64_t append,
           int appends) {
     absl::Status started = StartHarness(dsn);
-    if (!started.ok()) return Fail(started);
+    if (!started.ok()) return BenchFail(started);
     cv1::Schema schema;
     AddColumn(&schema, "id", cv1::DATA_TYPE_INT64, false, cv1::COLUMN_ROLE_ENTITY_KEY);
     AddColumn(&schema, "ts", cv1::DATA_TYPE_TIMESTAMP, false, cv1::COLUMN_ROLE_EVENT_TIMESTAMP);
     AddColumn(&schema, "amount", cv1::DATA_TYPE_DOUBLE, false, cv1::COLUMN_ROLE_FEATURE);
     AddColumn(&schema, "n", cv1::DATA_TYPE_INT64, true, cv1::COLUMN_ROLE_FEATURE);
-    if (!CreateDataset("tx", schema).ok()) return Fail(absl::InternalError("CreateDataset"));
+    if (!CreateDataset("tx", schema).ok()) return BenchFail(absl::InternalError("CreateDataset"));
     Rng rng(11);
     int64_t end_time = kT0 + 30 * kDay;
     auto row = [&](int64_t id, int64_t t) {
@@ -72,7 +59,7 @@ class Bench : public ServiceHarness {
                             kT0 + static_cast<int64_t>(rng.Next() % (30 * kDay))));
       }
       absl::StatusOr<std::string> v = IngestRows("tx", batch);
-      if (!v.ok()) return Fail(v.status());
+      if (!v.ok()) return BenchFail(v.status());
     }
     std::printf("ingested %lld events over %lld entities in %.1f s (setup)\n",
                 static_cast<long long>(events), static_cast<long long>(entities), Seconds(start));
@@ -92,7 +79,7 @@ class Bench : public ServiceHarness {
     *spec.add_features() = Agg("last_n_1d", fv1::AGGREGATION_FUNCTION_LAST, "n", kDay);
     fv1::RegisterFeatureViewResponse r;
     grpc::Status reg = Register(spec, &r);
-    if (!reg.ok()) return Fail(FromGrpcStatus(reg));
+    if (!reg.ok()) return BenchFail(FromGrpcStatus(reg));
 
     fv1::MaterializationRun run;
     start = std::chrono::steady_clock::now();
@@ -112,7 +99,7 @@ class Bench : public ServiceHarness {
         batch.push_back(row(id, t));
       }
       absl::StatusOr<std::string> v = IngestRows("tx", batch);
-      if (!v.ok()) return Fail(v.status());
+      if (!v.ok()) return BenchFail(v.status());
       const int64_t created = VersionCreated(*v);
       end_time += kHour;
       start = std::chrono::steady_clock::now();
@@ -140,14 +127,8 @@ class Bench : public ServiceHarness {
 
  private:
   bool Materialize(int64_t as_of, fv1::MaterializationMode mode, fv1::MaterializationRun* run) {
-    grpc::ClientContext ctx;
-    Auth(&ctx);
-    fv1::MaterializeRequest req;
-    req.set_view("spend");
-    req.set_as_of_micros(as_of);
-    req.set_mode(mode);
     fv1::MaterializeResponse resp;
-    grpc::Status s = stub_->Materialize(&ctx, req, &resp);
+    grpc::Status s = MaterializeSpend(stub_.get(), as_of, mode, &resp);
     if (!s.ok() || resp.run().state() != fv1::MATERIALIZATION_STATE_SUCCEEDED) {
       std::fprintf(stderr, "materialize failed: %s %s\n", s.error_message().c_str(),
                    resp.run().error().c_str());
@@ -183,30 +164,19 @@ class Bench : public ServiceHarness {
     return out;
   }
 
-  static int Fail(const absl::Status& s) {
-    std::fprintf(stderr, "benchmark failed: %s\n", s.ToString().c_str());
-    return 1;
-  }
 };
 
 }  // namespace
 }  // namespace mlops::features::testing
 
 int main(int argc, char** argv) {
-  std::optional<std::string> admin = mlops::TestPgDsnFromEnv();
-  if (!admin.has_value()) {
-    std::fprintf(stderr, "set MLOPS_TEST_PG_DSN\n");
-    return 2;
-  }
   const int64_t events = argc > 1 ? std::atoll(argv[1]) : 1000000;
   const int64_t entities = argc > 2 ? std::atoll(argv[2]) : 100000;
   const int64_t append = argc > 3 ? std::atoll(argv[3]) : 100000;
   const int appends = argc > 4 ? std::atoi(argv[4]) : 3;
-  auto db = mlops::PgTestDatabase::Create(*admin, "features_mat_bench");
-  if (!db.ok()) {
-    std::fprintf(stderr, "%s\n", db.status().ToString().c_str());
-    return 1;
-  }
-  mlops::features::testing::Bench bench;
-  return bench.Run((*db)->dsn(), events, entities, append, appends);
+  return mlops::features::testing::WithScratchDatabase(
+      "features_mat_bench", [&](const std::string& dsn) {
+        mlops::features::testing::Bench bench;
+        return bench.Run(dsn, events, entities, append, appends);
+      });
 }

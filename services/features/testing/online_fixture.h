@@ -51,17 +51,24 @@ inline fv1::FeatureViewSpec FullSpec(fv1::MaterializationPolicy policy) {
   return spec;
 }
 
+// Materialize of view "spend" as of a time, as the editor.
+inline grpc::Status MaterializeSpend(fv1::FeatureService::Stub* stub, int64_t as_of,
+                                     fv1::MaterializationMode mode,
+                                     fv1::MaterializeResponse* resp) {
+  grpc::ClientContext ctx;
+  Auth(&ctx);
+  fv1::MaterializeRequest req;
+  req.set_view("spend");
+  req.set_as_of_micros(as_of);
+  req.set_mode(mode);
+  return stub->Materialize(&ctx, req, resp);
+}
+
 class OnlineTest : public FeaturesPgTest {
  protected:
   grpc::Status Materialize(int64_t as_of, fv1::MaterializeResponse* resp,
                            fv1::MaterializationMode mode = fv1::MATERIALIZATION_MODE_FULL) {
-    grpc::ClientContext ctx;
-    Auth(&ctx);
-    fv1::MaterializeRequest req;
-    req.set_view("spend");
-    req.set_as_of_micros(as_of);
-    req.set_mode(mode);
-    return stub_->Materialize(&ctx, req, resp);
+    return MaterializeSpend(stub_.get(), as_of, mode, resp);
   }
 
   grpc::Status Online(const std::vector<cv1::Value>& keys, int64_t at,
