@@ -57,9 +57,7 @@ class DeploymentWatchPgTest : public GatewayPgTest {
 };
 
 TEST_F(DeploymentWatchPgTest, PromotionStartsTheConfiguredCanaryAndRollbackIsFollowed) {
-  DeploymentWatcher watcher(registry_server_->peer(), stack_->endpoints.get(), "gw-test",
-                            [this] { return now_.load(); });
-  watcher.Start();
+  DeploymentWatcher& watcher = *stack_->watcher;  // the fixture's follower
   registry_.PushDeployment(Deployment(rv1::ROLLOUT_STATE_PENDING));
   ASSERT_TRUE(WaitForState(rv1::ROLLOUT_STATE_IN_PROGRESS));
   EXPECT_TRUE(watcher.connected());

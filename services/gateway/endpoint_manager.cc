@@ -46,8 +46,11 @@ void EndpointManager::Publish(std::shared_ptr<const Serving> serving) {
     observer_->RolloutState(serving->endpoint, static_cast<int>(r.state), r.step,
                             CandidatePercent(serving->plan, r.state, r.step));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  serving_[serving->endpoint] = std::move(serving);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    serving_[serving->endpoint] = std::move(serving);
+  }
+  published_.notify_all();
 }
 
 std::shared_ptr<const Serving> EndpointManager::Find(const std::string& endpoint) const {
@@ -81,8 +84,8 @@ absl::Status EndpointManager::Persist(const Serving& s) {
 }
 
 absl::Status EndpointManager::Report(DeploymentEvent event) {
-  // The registry knows only its own rollouts (not local-only ones, not none).
-  if (event.rollout_id.empty() || event.rollout_id.rfind(kLocalRolloutPrefix, 0) == 0) {
+  // The registry knows only its own rollouts (not legacy local ones, not none).
+  if (event.rollout_id.empty() || event.rollout_id.rfind(kLegacyLocalRolloutPrefix, 0) == 0) {
     return absl::OkStatus();
   }
   event.at_micros = options_.now_micros();
@@ -122,10 +125,19 @@ absl::Status EndpointManager::RestoreOne(const EndpointRecord& e) {
     if (prev.ok()) s->previous = *prev;
   }
   s->stats = std::make_shared<RolloutStats>();
+  bool legacy_ended = false;
   if (e.rollout) {
     s->rollout = e.rollout;
     MLOPS_ASSIGN_OR_RETURN(s->plan, options_.parse_plan(e.rollout->spec_bytes));
-    if (IsActive(e.rollout->state)) {
+    if (IsActive(e.rollout->state) &&
+        e.rollout->rollout_id.rfind(kLegacyLocalRolloutPrefix, 0) == 0) {
+      // Run by an older gateway on its replica alone; the registry never knew
+      // it. Ended here: what to serve comes from the registry's stream.
+      s->rollout->state = RolloutState::kSuperseded;
+      s->rollout->finished_at_micros = options_.now_micros();
+      s->rollout->rollback_reason = "local-only rollout of an older gateway, ended at restart";
+      legacy_ended = true;
+    } else if (IsActive(e.rollout->state)) {
       MLOPS_ASSIGN_OR_RETURN(s->candidate,
                              cache_->Get(e.model, e.rollout->candidate_version, e.endpoint));
       // The window restarts: statistics of the old process are gone.
@@ -133,6 +145,11 @@ absl::Status EndpointManager::RestoreOne(const EndpointRecord& e) {
     }
   }
   s->generation = ++generation_;
+  if (legacy_ended) {
+    MLOPS_RETURN_IF_ERROR(Persist(*s));
+    LogWarn("legacy_local_rollout_ended", {{"endpoint", e.endpoint},
+                                           {"rollout", e.rollout->rollout_id}});
+  }
   LogInfo("endpoint_restored", {{"endpoint", e.endpoint},
                                 {"primary", std::to_string(e.primary_version)},
                                 {"rollout", e.rollout ? e.rollout->rollout_id : ""}});
@@ -186,89 +203,109 @@ absl::StatusOr<std::shared_ptr<const Serving>> EndpointManager::Resolve(
   return std::shared_ptr<const Serving>(s);
 }
 
-absl::StatusOr<RolloutRecord> EndpointManager::SetRollout(const StartRollout& start) {
-  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const Serving> current, Resolve(start.endpoint));
-  std::lock_guard<std::mutex> change(change_mu_);
-  current = Find(start.endpoint);
-  const int64_t primary =
-      start.primary_version == 0 ? current->primary->info.version : start.primary_version;
-  if (start.candidate_version == primary) {
-    return absl::InvalidArgumentError("candidate_version: equal to the primary version");
-  }
-  if (current->rollout && IsActive(current->rollout->state) && !start.replace_active) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "endpoint \"", start.endpoint, "\" has rollout ", current->rollout->rollout_id,
-        " in progress (set replace_active to replace it)"));
-  }
-  DeploymentEvent manual = MakeEvent(start.endpoint, DeploymentEventType::kManualRollout);
-  manual.primary_version = primary;
-  manual.candidate_version = start.candidate_version;
-  manual.spec_bytes = start.spec_bytes;
-  manual.reason = start.reason;
-  manual.at_micros = options_.now_micros();
-  absl::StatusOr<std::string> accepted = reporter_->Report(manual);
-  std::string rollout_id;
-  if (absl::IsUnimplemented(accepted.status())) {
-    // A registry without MANUAL_ROLLOUT: the rollout runs on this replica only.
-    rollout_id = options_.new_rollout_id();
-    LogWarn("rollout_local_only", {{"endpoint", start.endpoint}, {"rollout", rollout_id},
-                                   {"registry", std::string(accepted.status().message())}});
-  } else if (!accepted.ok()) {
-    return accepted.status();
-  } else {
-    rollout_id = accepted->empty() ? options_.new_rollout_id() : *accepted;
-  }
+namespace {
 
-  auto s = std::make_shared<Serving>(*current);
-  if (primary != current->primary->info.version) {
-    MLOPS_ASSIGN_OR_RETURN(s->primary, cache_->Get(s->model, primary, start.endpoint));
+// The registry's answer to a forwarded MANUAL_ROLLOUT as SetRollout's status.
+absl::Status RegistryRefusal(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kCancelled:
+      return absl::UnavailableError(
+          absl::StrCat("registry unreachable, nothing changed: ", s.message()));
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      // The gateway's own service token, not the caller's: a misconfiguration.
+      return absl::InternalError(
+          absl::StrCat("the registry refused the gateway's service token: ", s.message()));
+    case absl::StatusCode::kUnimplemented:
+      return absl::UnimplementedError(
+          absl::StrCat("the registry does not accept MANUAL_ROLLOUT: ", s.message()));
+    default:
+      return s;  // InvalidArgument, NotFound, FailedPrecondition (not eligible) as they are
   }
-  absl::StatusOr<std::shared_ptr<const LoadedModel>> candidate =
-      cache_->Get(s->model, start.candidate_version, start.endpoint);
-  if (!candidate.ok()) {
-    DeploymentEvent ev = MakeEvent(start.endpoint, DeploymentEventType::kLoadFailed, rollout_id, primary,
-                       start.candidate_version);
-    ev.reason = std::string(candidate.status().message());
-    Report(ev).IgnoreError();
-    ev.type = DeploymentEventType::kRolledBack;  // this replica gives up on the rollout
-    ev.reason = absl::StrCat("candidate failed to load: ", ev.reason);
-    Report(ev).IgnoreError();
-    return candidate.status();
+}
+
+}  // namespace
+
+absl::StatusOr<SetRolloutResult> EndpointManager::SetRollout(const StartRollout& start) {
+  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const Serving> current, Resolve(start.endpoint));
+  std::string rollout_id;
+  {
+    std::lock_guard<std::mutex> change(change_mu_);
+    current = Find(start.endpoint);
+    const int64_t primary =
+        start.primary_version == 0 ? current->primary->info.version : start.primary_version;
+    if (start.candidate_version == primary) {
+      return absl::InvalidArgumentError("candidate_version: equal to the primary version");
+    }
+    if (current->rollout && IsActive(current->rollout->state) && !start.replace_active) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "endpoint \"", start.endpoint, "\" has rollout ", current->rollout->rollout_id,
+          " in progress (set replace_active to replace it)"));
+    }
+    DeploymentEvent manual = MakeEvent(start.endpoint, DeploymentEventType::kManualRollout);
+    manual.primary_version = start.primary_version;  // 0: the registry's current primary
+    manual.candidate_version = start.candidate_version;
+    manual.spec_bytes = start.spec_bytes;
+    // The registry records the gateway's principal; the caller goes in the reason.
+    manual.reason = start.principal.empty() ? start.reason
+                                            : absl::StrCat(start.reason, " (by ", start.principal, ")");
+    manual.at_micros = options_.now_micros();
+    absl::StatusOr<std::string> accepted = reporter_->Report(manual);
+    if (!accepted.ok()) return RegistryRefusal(accepted.status());
+    if (accepted->empty()) {
+      return absl::InternalError("the registry accepted the rollout without a rollout id");
+    }
+    rollout_id = *accepted;
   }
-  if (current->rollout && IsActive(current->rollout->state)) {
-    RolloutRecord old = *current->rollout;  // SUPERSEDED: persisted once, then replaced
-    old.state = RolloutState::kSuperseded;
-    old.finished_at_micros = options_.now_micros();
-    Serving superseded = *current;
-    superseded.rollout = old;
-    MLOPS_RETURN_IF_ERROR(Persist(superseded));
+  LogInfo("rollout_forwarded", {{"endpoint", start.endpoint}, {"rollout", rollout_id},
+                                {"candidate", std::to_string(start.candidate_version)}});
+  // The follower (ApplyDesired) applies it when WatchDeployments brings it back.
+  std::unique_lock<std::mutex> lock(mu_);
+  published_.wait_for(lock, options_.apply_wait, [&] {
+    auto s = serving_.find(start.endpoint);
+    if (s != serving_.end() && s->second->rollout && s->second->rollout->rollout_id == rollout_id) {
+      return true;
+    }
+    auto f = apply_failures_.find(start.endpoint);
+    return f != apply_failures_.end() && f->second.first == rollout_id;
+  });
+  if (auto f = apply_failures_.find(start.endpoint);
+      f != apply_failures_.end() && f->second.first == rollout_id) {
+    return f->second.second;
   }
-  s->candidate = *candidate;
-  s->plan = start.plan;
-  s->stats = std::make_shared<RolloutStats>();
-  RolloutRecord r;
+  SetRolloutResult out;
+  auto s = serving_.find(start.endpoint);
+  if (s != serving_.end() && s->second->rollout && s->second->rollout->rollout_id == rollout_id) {
+    out.rollout = *s->second->rollout;
+    out.applied = true;
+    return out;
+  }
+  // Accepted by the registry, not here yet: PENDING, as the registry holds it.
+  RolloutRecord& r = out.rollout;
   r.rollout_id = rollout_id;
   r.endpoint = start.endpoint;
-  r.model = s->model;
-  r.origin = 2;
+  r.model = current->model;
+  r.origin = 2;  // MANUAL
   r.spec_bytes = start.spec_bytes;
-  r.primary_version = primary;
+  r.primary_version =
+      start.primary_version == 0 ? current->primary->info.version : start.primary_version;
   r.candidate_version = start.candidate_version;
-  r.state = RolloutState::kInProgress;  // both versions are loaded and warm
-  r.started_at_micros = r.step_started_at_micros = options_.now_micros();
+  r.state = RolloutState::kPending;
   r.started_by = start.principal;
-  s->rollout = r;
-  s->generation = ++generation_;
-  MLOPS_RETURN_IF_ERROR(Persist(*s));
-  Publish(s);
-  LogInfo("rollout_started", {{"endpoint", r.endpoint}, {"rollout", r.rollout_id},
-                              {"primary", std::to_string(primary)},
-                              {"candidate", std::to_string(r.candidate_version)}});
-  DeploymentEvent started = MakeEvent(r.endpoint, DeploymentEventType::kRolloutStarted, r.rollout_id, primary,
-                          r.candidate_version);
-  started.candidate_percent = CandidatePercent(s->plan, r.state, 0);
-  Report(started).IgnoreError();
-  return r;
+  LogWarn("rollout_not_applied_yet", {{"endpoint", start.endpoint}, {"rollout", rollout_id}});
+  return out;
+}
+
+void EndpointManager::RecordApplyFailure(const std::string& endpoint, const std::string& rollout_id,
+                                         const absl::Status& status) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    apply_failures_[endpoint] = {rollout_id, status};
+  }
+  published_.notify_all();
 }
 
 absl::Status EndpointManager::ApplyRollback(std::shared_ptr<const Serving> current,

@@ -3,11 +3,16 @@
 // serving snapshots (immutable; replaced whole, so a hot swap never touches a
 // request in flight), their rollouts' statistics, and the rollout lifecycle:
 // start (SetRollout), analysis steps (Tick, from a background loop), manual
-// and automatic rollback. Every change is persisted (EndpointStore) before it
-// is reported to the registry (DeploymentReporter); a restarted manager
-// resumes from the store (Restore). Thread-safe: reads take a short lock to
-// copy a shared_ptr; changes are serialized.
+// and automatic rollback. SetRollout changes nothing by itself: it forwards the
+// rollout to the registry (MANUAL_ROLLOUT) and waits until the registry's
+// WatchDeployments stream brings it back into ApplyDesired. Every change is
+// persisted (EndpointStore) before it is reported to the registry
+// (DeploymentReporter); a restarted manager resumes from the store (Restore).
+// Thread-safe: reads take a short lock to copy a shared_ptr; changes are
+// serialized.
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -57,7 +62,8 @@ struct DeploymentEvent {
 class DeploymentReporter {
  public:
   virtual ~DeploymentReporter() = default;
-  // The rollout id the registry recorded the event under (empty if none).
+  // The rollout id the registry recorded the event under (empty if none; for
+  // kManualRollout the id the registry assigned). The registry's status as is.
   virtual absl::StatusOr<std::string> Report(const DeploymentEvent& event) = 0;
 };
 
@@ -83,9 +89,10 @@ struct Serving {
   int64_t generation = 0;
 };
 
+// A SetRollout request, validated by the service layer.
 struct StartRollout {
   std::string endpoint;
-  int64_t primary_version = 0;  // 0 = current primary
+  int64_t primary_version = 0;  // 0 = the endpoint's current primary (the registry's view)
   int64_t candidate_version = 0;
   RolloutPlan plan;
   std::string spec_bytes;
@@ -103,16 +110,26 @@ struct DesiredEndpoint {
   RolloutPlan plan;                      // of `rollout`
 };
 
-// Rollout ids this replica makes up for rollouts the registry does not know
-// (a registry without MANUAL_ROLLOUT); events about them are not reported.
-inline constexpr char kLocalRolloutPrefix[] = "ro-gw-";
+// Ids older gateways made up for rollouts run on one replica only, which the
+// registry never knew. Such rows may still be in the gateway schema: Restore
+// ends an active one (SUPERSEDED; the registry's stream says what to serve)
+// and events about them are never reported.
+inline constexpr char kLegacyLocalRolloutPrefix[] = "ro-gw-";
 
 struct EndpointManagerOptions {
   std::function<int64_t()> now_micros;
   // Parses RolloutRecord::spec_bytes when restoring (rollout_convert.h).
   std::function<absl::StatusOr<RolloutPlan>(const std::string&)> parse_plan;
-  // Makes a local rollout id: kLocalRolloutPrefix + 16 hex.
-  std::function<std::string()> new_rollout_id;
+  // How long SetRollout waits for the accepted rollout to come back through
+  // WatchDeployments before answering it as PENDING.
+  std::chrono::milliseconds apply_wait{2000};
+};
+
+// What SetRollout answers: the rollout as the registry accepted it, and
+// whether this replica already runs it (false: still PENDING here).
+struct SetRolloutResult {
+  RolloutRecord rollout;
+  bool applied = false;
 };
 
 class EndpointManager {
@@ -131,7 +148,14 @@ class EndpointManager {
   // version; model failed to load), Unavailable (registry down).
   absl::StatusOr<std::shared_ptr<const Serving>> Resolve(const std::string& endpoint);
 
-  absl::StatusOr<RolloutRecord> SetRollout(const StartRollout& start);
+  // Checks the request against this replica's state (candidate equal to the
+  // primary: InvalidArgument; a rollout in progress without replace_active:
+  // FailedPrecondition), forwards it to the registry (MANUAL_ROLLOUT; its
+  // InvalidArgument / NotFound / FailedPrecondition as they are, Unavailable
+  // when it is unreachable: nothing changed), then waits (apply_wait) until
+  // the follower applied the registry's rollout id here. A candidate that
+  // fails to load here is that load's error.
+  absl::StatusOr<SetRolloutResult> SetRollout(const StartRollout& start);
   // Everything back to the primary at once; see InferenceService.Rollback.
   absl::StatusOr<RolloutRecord> Rollback(const std::string& endpoint, const std::string& reason,
                                          const std::string& principal);
@@ -140,7 +164,8 @@ class EndpointManager {
   // endpoint's configured strategy; PENDING is reported as started), one
   // finished elsewhere (rolled back, completed) is applied here without
   // being reported again, and without a rollout the primary follows the
-  // production version.
+  // production version. A new MANUAL rollout whose versions fail to load here
+  // is reported (LOAD_FAILED, then ROLLED_BACK: this replica gives up on it).
   absl::Status ApplyDesired(const DesiredEndpoint& desired);
 
   // Runs one analysis of every active rollout and acts on it.
@@ -155,6 +180,10 @@ class EndpointManager {
   absl::Status RestoreOne(const EndpointRecord& record);  // change_mu_ held
   absl::Status Persist(const Serving& s);
   absl::Status Report(DeploymentEvent event);
+  // Loads `d`'s rollout's primary and candidate into `s` (change_mu_ held).
+  absl::Status LoadRolloutVersions(const DesiredEndpoint& d, Serving* s);
+  void RecordApplyFailure(const std::string& endpoint, const std::string& rollout_id,
+                          const absl::Status& status);
   absl::Status ApplyRollback(std::shared_ptr<const Serving> s, const std::string& reason,
                              bool automatic, const AnalysisResult* analysis);
   void AnalyzeOne(const std::shared_ptr<const Serving>& s);
@@ -170,6 +199,9 @@ class EndpointManager {
   mutable std::mutex mu_;  // guards the maps below
   std::map<std::string, std::shared_ptr<const Serving>> serving_;
   std::map<std::string, AnalysisResult> analysis_;
+  // endpoint -> (rollout id, why it could not be applied here); for SetRollout.
+  std::map<std::string, std::pair<std::string, absl::Status>> apply_failures_;
+  std::condition_variable published_;  // with mu_: serving_ or apply_failures_ changed
   std::map<std::string, EndpointRecord> pending_restore_;  // change_mu_; failed to restore
   int64_t generation_ = 0;
 };

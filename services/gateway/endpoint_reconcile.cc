@@ -6,6 +6,48 @@
 
 namespace mlops::gateway {
 
+namespace {
+
+bool IsTransient(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsAborted(s);
+}
+
+}  // namespace
+
+absl::Status EndpointManager::LoadRolloutVersions(const DesiredEndpoint& d, Serving* s) {
+  const RolloutRecord& r = *d.rollout;
+  absl::Status status;
+  int64_t failed = 0;
+  for (int64_t v : {r.primary_version, r.candidate_version}) {
+    absl::StatusOr<std::shared_ptr<const LoadedModel>> m = cache_->Get(d.model, v, d.endpoint);
+    if (!m.ok()) {
+      status = m.status();
+      failed = v;
+      break;
+    }
+    (v == r.primary_version ? s->primary : s->candidate) = *m;
+  }
+  if (status.ok()) return status;
+  // A manual rollout whose version cannot be loaded (not merely a registry
+  // hiccup, retried by the next message) is given up by this replica: the
+  // registry hears LOAD_FAILED then ROLLED_BACK, and SetRollout its error.
+  if (r.origin == 2 && r.state == RolloutState::kPending && !IsTransient(status)) {
+    DeploymentEvent ev;
+    ev.endpoint = d.endpoint;
+    ev.type = DeploymentEventType::kLoadFailed;
+    ev.rollout_id = r.rollout_id;
+    ev.primary_version = r.primary_version;
+    ev.candidate_version = r.candidate_version;
+    ev.reason = absl::StrCat("version ", failed, ": ", status.message());
+    Report(ev).IgnoreError();
+    ev.type = DeploymentEventType::kRolledBack;
+    ev.reason = absl::StrCat("version ", failed, " failed to load: ", status.message());
+    Report(ev).IgnoreError();
+    RecordApplyFailure(d.endpoint, r.rollout_id, status);
+  }
+  return status;
+}
+
 absl::Status EndpointManager::ApplyDesired(const DesiredEndpoint& d) {
   std::lock_guard<std::mutex> change(change_mu_);
   std::shared_ptr<const Serving> current = Find(d.endpoint);
@@ -20,9 +62,17 @@ absl::Status EndpointManager::ApplyDesired(const DesiredEndpoint& d) {
   bool report_started = false;
   if (d.rollout && IsActive(d.rollout->state) && !same) {
     // A rollout this replica does not run yet (a promotion, or another replica's SetRollout).
+    // A MANUAL candidate may be a STAGING version (a shadow): loaded by version
+    // like any other, whatever its stage.
     const RolloutRecord& r = *d.rollout;
-    MLOPS_ASSIGN_OR_RETURN(s->primary, cache_->Get(d.model, r.primary_version, d.endpoint));
-    MLOPS_ASSIGN_OR_RETURN(s->candidate, cache_->Get(d.model, r.candidate_version, d.endpoint));
+    absl::Status loaded = LoadRolloutVersions(d, s.get());
+    if (!loaded.ok()) return loaded;
+    if (local_active) {  // replaced by the registry (SetRollout with replace_active)
+      Serving superseded = *current;
+      superseded.rollout->state = RolloutState::kSuperseded;
+      superseded.rollout->finished_at_micros = options_.now_micros();
+      MLOPS_RETURN_IF_ERROR(Persist(superseded));
+    }
     s->rollout = r;
     report_started = r.state == RolloutState::kPending;
     s->rollout->state = RolloutState::kInProgress;  // both versions are loaded and warm

@@ -105,7 +105,6 @@ int Main(int argc, char** argv) {
   EndpointManagerOptions eo;
   eo.now_micros = now;
   eo.parse_plan = PlanFromSpecBytes;
-  eo.new_rollout_id = [] { return std::string("ro-gw-0000000000000002"); };
   EndpointManager endpoints(&cache, &client, &client, &store, nullptr, eo);
   PredictorOptions po;
   po.now_micros = now;

@@ -89,9 +89,22 @@ grpc::Status InferenceServiceImpl::SetRollout(grpc::ServerContext* ctx,
   start.reason = req->reason();
   start.replace_active = req->replace_active();
   start.principal = who->name;
-  absl::StatusOr<RolloutRecord> r = endpoints_->SetRollout(start);
+  absl::StatusOr<SetRolloutResult> r = endpoints_->SetRollout(start);
   if (!r.ok()) return Done("SetRollout", r.status());
-  return Done("SetRollout", FillRollout(req->endpoint(), resp));
+  std::shared_ptr<const Serving> now = endpoints_->Find(req->endpoint());
+  if (r->applied && now != nullptr && now->rollout &&
+      now->rollout->rollout_id == r->rollout.rollout_id) {
+    RolloutToProto(*now, endpoints_->LastAnalysis(req->endpoint()), gateway_id_, resp);
+    return grpc::Status::OK;
+  }
+  // Accepted by the registry but not (or no longer) what this replica runs.
+  Serving pending;
+  pending.endpoint = req->endpoint();
+  pending.rollout = r->rollout;
+  pending.plan = *plan;
+  pending.stats = std::make_shared<RolloutStats>();
+  RolloutToProto(pending, AnalysisResult{}, gateway_id_, resp);
+  return grpc::Status::OK;
 }
 
 grpc::Status InferenceServiceImpl::GetRollout(grpc::ServerContext* ctx,

@@ -29,6 +29,16 @@ double Direct(const std::string& json, const std::vector<float>& values) {
   return p->values[0];
 }
 
+// The fake registry's events once there are at least `n` (bounded wait: the
+// follower reports ROLLOUT_STARTED just after SetRollout returns).
+std::vector<rv1::RecordDeploymentEventRequest> EventsAtLeast(const FakeRegistry& registry,
+                                                             std::size_t n) {
+  for (int i = 0; i < 200 && registry.events().size() < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return registry.events();
+}
+
 int CountVariant(const iv1::PredictResponse& r, iv1::Variant v) {
   int n = 0;
   for (const iv1::RowPrediction& p : r.predictions()) n += p.variant() == v;
@@ -153,20 +163,87 @@ TEST_F(GatewayPgTest, CanarySplitsTrafficWithinStatisticalBounds) {
   ASSERT_EQ(rollout.variants_size(), 2);
   EXPECT_EQ(rollout.variants(1).requests(), candidate);
   EXPECT_EQ(rollout.variants(0).requests(), calls * rows - candidate);
-  const auto events = registry_.events();
+  const auto events = EventsAtLeast(registry_, 2);
   ASSERT_GE(events.size(), 2u);
   EXPECT_EQ(events[0].type(), rv1::DEPLOYMENT_EVENT_TYPE_MANUAL_ROLLOUT);
+  EXPECT_TRUE(events[0].rollout_id().empty());  // the registry assigns it
+  EXPECT_EQ(events[0].candidate_version(), 2);
+  EXPECT_EQ(events[0].spec().canary().steps_size(), 2);
   EXPECT_EQ(events[1].type(), rv1::DEPLOYMENT_EVENT_TYPE_ROLLOUT_STARTED);
+  EXPECT_EQ(events[1].rollout_id(), "ro-fake1");
 }
 
-TEST_F(GatewayPgTest, RegistryWithoutManualRolloutsGetsALocalOnlyRollout) {
-  registry_.RejectManualRollouts(true);
+TEST_F(GatewayPgTest, SetRolloutChangesNothingWhenTheRegistryIsDownOrRefuses) {
+  iv1::PredictResponse resp;
+  ASSERT_TRUE(Predict(ByKey(0, 1), &resp).ok());  // primary loaded
   iv1::Rollout rollout;
-  ASSERT_TRUE(SetRollout(Canary(2, {20, 100}), &rollout).ok());
-  EXPECT_EQ(rollout.rollout_id().rfind(kLocalRolloutPrefix, 0), 0u) << rollout.rollout_id();
-  EXPECT_EQ(rollout.state(), rv1::ROLLOUT_STATE_IN_PROGRESS);
-  ASSERT_TRUE(Rollback("local", &rollout).ok());
-  EXPECT_TRUE(registry_.events().empty());  // the registry does not know the rollout
+  registry_.FailEvents(true);
+  grpc::Status s = SetRollout(Canary(2, {20, 100}), &rollout);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(s.error_message(), HasSubstr("nothing changed"));
+  registry_.FailEvents(false);
+  registry_.RefuseManualRollouts(true);  // e.g. a canary of a non-production version
+  EXPECT_EQ(SetRollout(Canary(2, {20, 100}), &rollout).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  registry_.RefuseManualRollouts(false);
+  registry_.RejectManualRollouts(true);  // a registry without MANUAL_ROLLOUT
+  EXPECT_EQ(SetRollout(Canary(2, {20, 100}), &rollout).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_TRUE(registry_.events().empty());
+  EXPECT_EQ(GetRollout(&rollout).error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Predict(ByKey(0, 50), &resp).ok());
+  EXPECT_EQ(CountVariant(resp, iv1::VARIANT_PRIMARY), 50);
+}
+
+TEST_F(GatewayPgTest, ReplaceActiveSupersedesTheRolloutInProgress) {
+  iv1::Rollout first, second;
+  ASSERT_TRUE(SetRollout(Canary(2, {30, 100}), &first).ok());
+  EXPECT_EQ(SetRollout(Canary(3, {30, 100}), &second).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(EventsAtLeast(registry_, 2).size(), 2u);  // refused before forwarding
+  iv1::SetRolloutRequest replace = Canary(3, {40, 100});
+  replace.set_replace_active(true);
+  ASSERT_TRUE(SetRollout(replace, &second).ok());
+  EXPECT_EQ(second.rollout_id(), "ro-fake2");
+  EXPECT_EQ(second.candidate_version(), 3);
+  EXPECT_DOUBLE_EQ(second.candidate_percent(), 40);
+  Restart();  // the replaced rollout was persisted SUPERSEDED, the new one resumes
+  ASSERT_TRUE(GetRollout(&second).ok());
+  EXPECT_EQ(second.rollout_id(), "ro-fake2");
+  EXPECT_EQ(second.state(), rv1::ROLLOUT_STATE_IN_PROGRESS);
+}
+
+TEST_F(GatewayPgTest, LegacyLocalRolloutRowIsEndedAtRestart) {
+  iv1::PredictResponse resp;
+  ASSERT_TRUE(Predict(ByKey(0, 1), &resp).ok());
+  // A row as an older gateway wrote it for a rollout the registry never knew.
+  EndpointRecord e;
+  e.endpoint = "fraud_ep";
+  e.model = "fraud";
+  e.primary_version = 1;
+  RolloutRecord r;
+  r.rollout_id = "ro-gw-00000000000000aa";
+  r.endpoint = "fraud_ep";
+  r.model = "fraud";
+  r.spec_bytes = Canary(2, {50, 100}).spec().SerializeAsString();
+  r.primary_version = 1;
+  r.candidate_version = 2;
+  r.state = RolloutState::kInProgress;
+  e.rollout = r;
+  ASSERT_THAT(stack_->store->Save(e), IsOk());
+  Restart();
+  iv1::Rollout rollout;
+  ASSERT_TRUE(GetRollout(&rollout).ok());
+  EXPECT_EQ(rollout.rollout_id(), "ro-gw-00000000000000aa");
+  EXPECT_EQ(rollout.state(), rv1::ROLLOUT_STATE_SUPERSEDED);
+  ASSERT_TRUE(Predict(ByKey(0, 50), &resp).ok());
+  EXPECT_EQ(CountVariant(resp, iv1::VARIANT_PRIMARY), 50);
+  ASSERT_TRUE(SetRollout(Canary(2, {50, 100}), &rollout).ok());  // not "in progress"
+  EXPECT_EQ(rollout.rollout_id(), "ro-fake1");
+  Restart();
+  ASSERT_TRUE(GetRollout(&rollout).ok());
+  EXPECT_EQ(rollout.rollout_id(), "ro-fake1");
+  for (const auto& ev : registry_.events()) EXPECT_NE(ev.rollout_id(), "ro-gw-00000000000000aa");
 }
 
 TEST_F(GatewayPgTest, CandidateLoadFailureIsReportedAndChangesNothing) {
@@ -177,7 +254,7 @@ TEST_F(GatewayPgTest, CandidateLoadFailureIsReportedAndChangesNothing) {
   grpc::Status s = SetRollout(Canary(2, {20, 100}), &rollout);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS);
   const auto events = registry_.events();
-  ASSERT_EQ(events.size(), 3u);  // asked for, failed to load, given up
+  ASSERT_EQ(events.size(), 3u);  // asked for, failed to load here, given up
   EXPECT_EQ(events[1].type(), rv1::DEPLOYMENT_EVENT_TYPE_LOAD_FAILED);
   EXPECT_EQ(events[2].type(), rv1::DEPLOYMENT_EVENT_TYPE_ROLLED_BACK);
   EXPECT_EQ(events[2].rollout_id(), "ro-fake1");

@@ -9,6 +9,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/gateway/deployment_watcher.h"
 #include "services/gateway/predictor.h"
 #include "services/gateway/registry_client.h"
 #include "services/gateway/rollout_convert.h"
@@ -36,7 +37,6 @@ class HotSwapTest : public ::testing::Test {
     EndpointManagerOptions eo;
     eo.now_micros = [] { return int64_t{1}; };
     eo.parse_plan = PlanFromSpecBytes;
-    eo.new_rollout_id = [] { return std::string("ro-gw-0000000000000003"); };
     endpoints_ = std::make_unique<EndpointManager>(cache_.get(), client_.get(), client_.get(), &store_,
                                                    nullptr, eo);
     PredictorOptions po;
@@ -44,7 +44,12 @@ class HotSwapTest : public ::testing::Test {
     po.default_timeout_micros = 5'000'000;
     predictor_ = std::make_unique<Predictor>(endpoints_.get(), features_server_->peer(), nullptr,
                                              nullptr, po);
+    // SetRollout's rollouts come back through the registry's stream.
+    watcher_ = std::make_unique<DeploymentWatcher>(registry_server_->peer(), endpoints_.get(), "gw",
+                                                   [] { return int64_t{1}; });
+    watcher_->Start();
   }
+  void TearDown() override { watcher_.reset(); }
 
   testing::FakeRegistry registry_;
   testing::FakeFeatures features_;
@@ -55,6 +60,7 @@ class HotSwapTest : public ::testing::Test {
   testing::MemoryEndpointStore store_;
   std::unique_ptr<EndpointManager> endpoints_;
   std::unique_ptr<Predictor> predictor_;
+  std::unique_ptr<DeploymentWatcher> watcher_;
 };
 
 TEST_F(HotSwapTest, TenSwitchesUnderConcurrentLoadFailNoRequest) {
@@ -91,7 +97,9 @@ TEST_F(HotSwapTest, TenSwitchesUnderConcurrentLoadFailNoRequest) {
     spec.set_strategy(rv1::ROLLOUT_STRATEGY_BLUE_GREEN);
     start.spec_bytes = spec.SerializeAsString();
     start.reason = "swap";
-    ASSERT_THAT(endpoints_->SetRollout(start).status(), IsOk()) << swap;
+    absl::StatusOr<SetRolloutResult> set = endpoints_->SetRollout(start);
+    ASSERT_THAT(set.status(), IsOk()) << swap;
+    ASSERT_TRUE(set->applied) << swap;
     endpoints_->Tick();  // completes: the candidate becomes the primary
     ASSERT_EQ(endpoints_->Find("fraud_ep")->primary->info.version, next);
     version = next;

@@ -79,10 +79,6 @@ int main(int argc, char** argv) {
     EndpointManagerOptions eo;
     eo.now_micros = NowMicros;
     eo.parse_plan = PlanFromSpecBytes;
-    eo.new_rollout_id = [] {
-      thread_local std::mt19937_64 rng(std::random_device{}());
-      return absl::StrFormat("%s%016x", kLocalRolloutPrefix, rng());
-    };
     st->endpoints = std::make_unique<EndpointManager>(st->cache.get(), st->registry.get(),
                                                       st->registry.get(), st->store.get(),
                                                       st->metrics.get(), eo);

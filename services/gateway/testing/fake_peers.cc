@@ -146,21 +146,68 @@ grpc::Status FakeRegistry::GetEndpointConfig(grpc::ServerContext*,
 grpc::Status FakeRegistry::RecordDeploymentEvent(grpc::ServerContext*,
                                                  const rv1::RecordDeploymentEventRequest* req,
                                                  rv1::RecordDeploymentEventResponse* resp) {
+  const bool manual = req->type() == rv1::DEPLOYMENT_EVENT_TYPE_MANUAL_ROLLOUT;
   if (fail_events_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "registry down");
-  if (reject_manual_ && req->type() == rv1::DEPLOYMENT_EVENT_TYPE_MANUAL_ROLLOUT) {
+  if (reject_manual_ && manual) {
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "MANUAL_ROLLOUT is not supported");
   }
-  if (req->rollout_id().empty() && req->type() != rv1::DEPLOYMENT_EVENT_TYPE_MANUAL_ROLLOUT) {
+  if (refuse_manual_ && manual) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "candidate not eligible");
+  }
+  if (req->rollout_id().empty() && !manual) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "rollout_id: required");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   events_.push_back(*req);
   resp->set_audit_sequence(static_cast<int64_t>(events_.size()));
-  resp->mutable_endpoint()->set_endpoint(req->endpoint());
-  resp->mutable_endpoint()->mutable_rollout()->set_rollout_id(
-      req->type() == rv1::DEPLOYMENT_EVENT_TYPE_MANUAL_ROLLOUT
-          ? absl::StrCat("ro-fake", next_rollout_++)
-          : req->rollout_id());
+  rv1::EndpointDeployment* ep = resp->mutable_endpoint();
+  ep->set_endpoint(req->endpoint());
+  if (!manual) {
+    ep->mutable_rollout()->set_rollout_id(req->rollout_id());
+    auto spec = specs_.find(req->rollout_id());
+    if (req->type() == rv1::DEPLOYMENT_EVENT_TYPE_ROLLOUT_COMPLETED && spec != specs_.end() &&
+        (spec->second.strategy() != rv1::ROLLOUT_STRATEGY_SHADOW ||
+         spec->second.shadow().promote_on_success())) {
+      primary_[req->endpoint()] = req->candidate_version();
+    }
+    return grpc::Status::OK;
+  }
+  int64_t primary = req->primary_version();
+  if (primary == 0) primary = primary_[req->endpoint()];
+  if (primary == 0) {
+    auto model = endpoints_.find(req->endpoint());
+    for (const auto& [key, stored] : versions_) {
+      if (model != endpoints_.end() && key.first == model->second &&
+          stored.version.stage() == rv1::STAGE_PRODUCTION) {
+        primary = key.second;
+      }
+    }
+  }
+  const std::string id = absl::StrCat("ro-fake", next_rollout_++);
+  specs_[id] = req->spec();
+  ep->set_model(endpoints_[req->endpoint()]);
+  auto* p = ep->add_versions();
+  p->set_version(primary);
+  p->set_role(rv1::SERVED_VERSION_ROLE_PRIMARY);
+  auto* c = ep->add_versions();
+  c->set_version(req->candidate_version());
+  c->set_role(rv1::SERVED_VERSION_ROLE_CANDIDATE);
+  rv1::DeploymentRollout* r = ep->mutable_rollout();
+  r->set_rollout_id(id);
+  r->set_origin(rv1::ROLLOUT_ORIGIN_MANUAL);
+  *r->mutable_spec() = req->spec();
+  r->set_primary_version(primary);
+  r->set_candidate_version(req->candidate_version());
+  r->set_state(rv1::ROLLOUT_STATE_PENDING);
+  r->set_started_by("gateway");
+  r->set_reason(req->reason());
+  rv1::WatchDeploymentsResponse change;
+  change.set_kind(rv1::DEPLOYMENT_UPDATE_KIND_CHANGE);
+  change.set_sequence(resp->audit_sequence());
+  *change.mutable_endpoint() = *ep;
+  watch_queue_.push_back(std::move(change));
+  lock.unlock();
+  watch_cv_.notify_all();
   return grpc::Status::OK;
 }
 

@@ -38,8 +38,10 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
   void SetEndpoint(const std::string& endpoint, const std::string& model);
   void CorruptArtifacts(bool corrupt) { corrupt_ = corrupt; }
   void FailEvents(bool fail) { fail_events_ = fail; }
-  // As the platform's registry does today: MANUAL_ROLLOUT is UNIMPLEMENTED.
+  // As a registry without MANUAL_ROLLOUT: UNIMPLEMENTED.
   void RejectManualRollouts(bool reject) { reject_manual_ = reject; }
+  // Answers MANUAL_ROLLOUT with FAILED_PRECONDITION (candidate not eligible).
+  void RefuseManualRollouts(bool refuse) { refuse_manual_ = refuse; }
   std::vector<registry::v1::RecordDeploymentEventRequest> events() const;
   int artifact_reads() const { return artifact_reads_.load(); }
 
@@ -49,7 +51,10 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
                            grpc::ServerWriter<registry::v1::GetArtifactResponse>*) override;
   grpc::Status GetEndpointConfig(grpc::ServerContext*, const registry::v1::GetEndpointConfigRequest*,
                                  registry::v1::EndpointConfig*) override;
-  // Queues a WatchDeployments message for the (one) watcher.
+  // Queues a WatchDeployments message for the (one) watcher. An accepted
+  // MANUAL_ROLLOUT queues the endpoint's new state (rollout PENDING, origin
+  // MANUAL, id ro-fake<n>), as the registry does; a ROLLOUT_COMPLETED of a
+  // promoting rollout makes its candidate the endpoint's primary.
   void PushDeployment(const registry::v1::WatchDeploymentsResponse& msg);
   grpc::Status WatchDeployments(grpc::ServerContext*, const registry::v1::WatchDeploymentsRequest*,
                                 grpc::ServerWriter<registry::v1::WatchDeploymentsResponse>*) override;
@@ -69,6 +74,9 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
   std::atomic<bool> corrupt_{false};
   std::atomic<bool> fail_events_{false};
   std::atomic<bool> reject_manual_{false};
+  std::atomic<bool> refuse_manual_{false};
+  std::map<std::string, int64_t> primary_;  // endpoint -> current primary (0: production)
+  std::map<std::string, registry::v1::RolloutSpec> specs_;  // rollout id -> spec
   std::atomic<int> artifact_reads_{0};
   int next_rollout_ = 1;
   std::condition_variable watch_cv_;

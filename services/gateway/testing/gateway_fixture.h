@@ -2,7 +2,9 @@
 // The gateway stack over a real Postgres (PgTest) and real gRPC: fake
 // registry, feature and monitoring services on loopback ports, the gateway's
 // own service in process. A test clock drives the rollout analysis; Restart()
-// rebuilds the gateway on the same database (a restarted replica). Versions
+// rebuilds the gateway on the same database (a restarted replica). The
+// gateway follows the fake registry's WatchDeployments, which echoes every
+// accepted SetRollout (MANUAL_ROLLOUT) as the registry does. Versions
 // listed in `flaky_versions` load normally but fail every prediction.
 
 #include <atomic>
@@ -21,6 +23,7 @@
 #include "prometheus/registry.h"
 #include "absl/strings/str_format.h"
 #include "services/gateway/batch_scoring.h"
+#include "services/gateway/deployment_watcher.h"
 #include "services/gateway/gateway_service.h"
 #include "services/gateway/ingestion_client.h"
 #include "services/gateway/pg_batch_job_store.h"
@@ -105,6 +108,9 @@ struct GatewayStack {
   std::unique_ptr<IngestionClient> ingestion;
   std::unique_ptr<PgBatchJobStore> batch_store;
   std::unique_ptr<BatchScoring> batch;
+  // Follows the fake registry's WatchDeployments (SetRollout's rollouts come
+  // back through it); destroyed first.
+  std::unique_ptr<DeploymentWatcher> watcher;
 };
 
 class GatewayPgTest : public PgTest {
@@ -147,7 +153,6 @@ class GatewayPgTest : public PgTest {
     EndpointManagerOptions eo;
     eo.now_micros = [this] { return now_.load(); };
     eo.parse_plan = PlanFromSpecBytes;
-    eo.new_rollout_id = [] { return std::string("ro-gw-0000000000000001"); };
     s->endpoints = std::make_unique<EndpointManager>(s->cache.get(), s->registry.get(),
                                                      s->registry.get(), s->store.get(),
                                                      s->metrics.get(), eo);
@@ -170,6 +175,9 @@ class GatewayPgTest : public PgTest {
                                                         &authorizer_, "gw-test", nullptr,
                                                         s->batch.get());
     ASSERT_THAT(s->endpoints->Restore(), IsOk());
+    s->watcher = std::make_unique<DeploymentWatcher>(registry_server_->peer(), s->endpoints.get(),
+                                                     "gw-test", [this] { return now_.load(); });
+    s->watcher->Start();
     MLOPS_ASSERT_OK_AND_ASSIGN(s->server, GrpcTestServer::Start({s->service.get()}));
     s->stub = inference::v1::InferenceService::NewStub(s->server->InProcessChannel());
     stack_ = std::move(s);
