@@ -76,7 +76,8 @@ absl::StatusOr<DeploymentSnapshot> DeploymentFeed::Snapshot(const WatchFilter& f
     }
     std::string after;
     for (int page = 0; page < kMaxPages; ++page) {
-      MLOPS_ASSIGN_OR_RETURN(std::vector<ModelRecord> batch, store_->ListModels("", after, 1000));
+      MLOPS_ASSIGN_OR_RETURN(std::vector<ModelRecord> batch,
+                             store_->ListModels("", after, 1000, {}));
       if (batch.empty()) break;
       after = batch.back().name;
       for (ModelRecord& m : batch) snap.models.push_back(std::move(m));

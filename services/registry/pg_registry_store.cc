@@ -21,8 +21,7 @@ constexpr char kSelectModel[] =
     "SELECT name, description, owner, created_at_micros, created_by, latest_version, "
     "production_version, generation FROM models WHERE name = $1";
 constexpr char kListModels[] =
-    "SELECT name FROM models WHERE name > $1 AND left(name, length($2)) = $2 "
-    "ORDER BY name LIMIT $3";
+    "SELECT name FROM models WHERE name > $1 AND left(name, length($2)) = $2";
 constexpr char kSelectModelTags[] =
     "SELECT key, value FROM model_tags WHERE model = $1 ORDER BY ordinal";
 constexpr char kSelectStagingVersions[] =
@@ -253,13 +252,21 @@ absl::StatusOr<ModelRecord> PgRegistryStore::GetModel(const std::string& name) {
 }
 
 absl::StatusOr<std::vector<ModelRecord>> PgRegistryStore::ListModels(
-    const std::string& prefix, const std::string& after_name, int limit) {
+    const std::string& prefix, const std::string& after_name, int limit, const Tags& tags) {
   PgCallOptions call{"registry_list_models"};
   call.read_only = true;
   return pool_->WithTransaction(
       call, [&](Txn& txn) -> absl::StatusOr<std::vector<ModelRecord>> {
         std::vector<ModelRecord> out;
-        for (const pqxx::row& r : txn.exec_params(kListModels, after_name, prefix, limit)) {
+        // Tags as quoted literals, one EXISTS each (see pg_registry_list.cc).
+        std::string sql = kListModels;
+        for (const auto& [key, value] : tags) {
+          absl::StrAppend(&sql, " AND EXISTS (SELECT 1 FROM model_tags t WHERE t.model = name "
+                                "AND t.key = ", txn.quote(key), " AND t.value = ",
+                          txn.quote(value), ")");
+        }
+        absl::StrAppend(&sql, " ORDER BY name LIMIT $3");
+        for (const pqxx::row& r : txn.exec_params(sql, after_name, prefix, limit)) {
           MLOPS_ASSIGN_OR_RETURN(ModelRecord m, LoadModel(txn, r[0].as<std::string>()));
           out.push_back(std::move(m));
         }

@@ -16,8 +16,8 @@ class PgRegistryStore final : public RegistryStore {
   absl::StatusOr<ModelRecord> CreateModel(const ModelRecord& model, AuditEntry audit) override;
   absl::StatusOr<ModelRecord> GetModel(const std::string& name) override;
   absl::StatusOr<std::vector<ModelRecord>> ListModels(const std::string& prefix,
-                                                      const std::string& after_name,
-                                                      int limit) override;
+                                                      const std::string& after_name, int limit,
+                                                      const Tags& tags) override;
   absl::StatusOr<VersionRecord> RegisterVersion(const NewVersion& version,
                                                 AuditEntry audit) override;
   absl::StatusOr<VersionRecord> GetVersion(const std::string& model, int64_t version) override;

@@ -78,8 +78,8 @@ absl::StatusOr<ModelRecord> Registry::GetModel(const std::string& name) {
 
 absl::StatusOr<std::vector<ModelRecord>> Registry::ListModels(const std::string& prefix,
                                                               const std::string& after,
-                                                              int limit) {
-  return store_->ListModels(prefix, after, limit);
+                                                              int limit, const Tags& tags) {
+  return store_->ListModels(prefix, after, limit, tags);
 }
 
 absl::Status Registry::VerifyArtifact(const std::string& bytes,

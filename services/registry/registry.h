@@ -81,7 +81,8 @@ class Registry {
   absl::StatusOr<ModelRecord> CreateModel(const Principal& who, ModelRecord model);
   absl::StatusOr<ModelRecord> GetModel(const std::string& name);
   absl::StatusOr<std::vector<ModelRecord>> ListModels(const std::string& prefix,
-                                                      const std::string& after, int limit);
+                                                      const std::string& after, int limit,
+                                                      const Tags& tags = {});
 
   // InvalidArgument "artifact sha256 mismatch: expected X, got Y" or a size
   // mismatch. Pure.

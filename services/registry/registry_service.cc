@@ -64,9 +64,8 @@ grpc::Status RegistryServiceImpl::ListModels(grpc::ServerContext* ctx,
                                              const v1::ListModelsRequest* req,
                                              v1::ListModelsResponse* resp) {
   REGISTRY_AUTHORIZE(who, ctx, Role::kViewer, "ListModels");
-  if (req->tags_size() > 0) {
-    return Done("ListModels", absl::UnimplementedError("ListModels: tag filters not supported"));
-  }
+  Tags tags;
+  for (const auto& kv : req->tags()) tags.emplace_back(kv.key(), kv.value());
   std::string after;
   if (!req->page().page_token().empty()) {
     absl::StatusOr<std::string> t = DecodeToken(req->page().page_token());
@@ -75,7 +74,7 @@ grpc::Status RegistryServiceImpl::ListModels(grpc::ServerContext* ctx,
   }
   const int size = PageSize(req->page().page_size());
   absl::StatusOr<std::vector<ModelRecord>> out =
-      registry_->ListModels(req->name_prefix(), after, size + 1);
+      registry_->ListModels(req->name_prefix(), after, size + 1, tags);
   if (!out.ok()) return Done("ListModels", out.status());
   for (size_t i = 0; i < out->size() && static_cast<int>(i) < size; ++i) {
     ModelToProto((*out)[i], resp->add_models());

@@ -110,10 +110,10 @@ class RegistryStore {
   // AlreadyExists if the name is taken.
   virtual absl::StatusOr<ModelRecord> CreateModel(const ModelRecord& model, AuditEntry audit) = 0;
   virtual absl::StatusOr<ModelRecord> GetModel(const std::string& name) = 0;
-  // Ordered by name, names > after_name.
+  // Ordered by name, names > after_name, carrying every one of `tags`.
   virtual absl::StatusOr<std::vector<ModelRecord>> ListModels(const std::string& prefix,
                                                               const std::string& after_name,
-                                                              int limit) = 0;
+                                                              int limit, const Tags& tags) = 0;
 
   // Assigns the next version number, stores the artifact once per sha256 and
   // the version, in one transaction. NotFound for an unknown model unless

@@ -1,5 +1,5 @@
-// ListModelVersions: metric filters and metric orders, with paging, through
-// the real service and store.
+// ListModelVersions (metric filters and metric orders, with paging) and
+// ListModels' tag filters, through the real service and store.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -122,6 +122,41 @@ TEST_F(VersionListPgTest, BadFiltersOrdersAndTokensAreInvalidArgument) {
   by_metric.set_order_metric("auc");
   by_metric.mutable_page()->set_page_token(first.next_page_token());
   EXPECT_EQ(code(by_metric), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(VersionListPgTest, ListModelsKeepsModelsCarryingEveryTag) {
+  auto create = [&](const std::string& name, const std::string& team, const std::string& tier) {
+    pb::CreateModelRequest req;
+    req.set_name(name);
+    auto* a = req.add_tags();
+    a->set_key("team");
+    a->set_value(team);
+    auto* b = req.add_tags();
+    b->set_key("tier");
+    b->set_value(tier);
+    pb::Model m;
+    ASSERT_TRUE(stub_->CreateModel(As("t-editor").get(), req, &m).ok());
+  };
+  create("fraud", "risk", "gold");
+  create("churn_b", "growth", "gold");
+  create("limits", "risk", "silver");
+  auto names = [&](const std::vector<std::pair<std::string, std::string>>& tags) {
+    pb::ListModelsRequest req;
+    for (const auto& [k, v] : tags) {
+      auto* t = req.add_tags();
+      t->set_key(k);
+      t->set_value(v);
+    }
+    pb::ListModelsResponse resp;
+    EXPECT_TRUE(stub_->ListModels(As("t-viewer").get(), req, &resp).ok());
+    std::vector<std::string> out;
+    for (const auto& m : resp.models()) out.push_back(m.name());
+    return out;
+  };
+  EXPECT_EQ(names({{"team", "risk"}}), (std::vector<std::string>{"fraud", "limits"}));
+  EXPECT_EQ(names({{"team", "risk"}, {"tier", "gold"}}), (std::vector<std::string>{"fraud"}));
+  EXPECT_TRUE(names({{"team", "it's \"quoted\""}}).empty());
+  EXPECT_EQ(names({}).size(), 3u);
 }
 
 }  // namespace
