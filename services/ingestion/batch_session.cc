@@ -39,6 +39,21 @@ absl::Status CheckTimestamps(const Schema& schema, const std::vector<Row>& rows,
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
+// The rows of `in` as domain rows in `out`, reusing out's rows (and their
+// storage) from the previous chunk instead of allocating them again.
+void ConvertRows(const google::protobuf::RepeatedPtrField<common::v1::Row>& in,
+                 std::vector<Row>* out) {
+  out->resize(static_cast<size_t>(in.size()));
+  for (int i = 0; i < in.size(); ++i) {
+    const common::v1::Row& from = in[i];
+    Row& to = (*out)[static_cast<size_t>(i)];
+    to.resize(static_cast<size_t>(from.values_size()));
+    for (int j = 0; j < from.values_size(); ++j) {
+      to[static_cast<size_t>(j)] = ValueFromProto(from.values(j));
+    }
+  }
+}
+
 // Appends `row` to `chunk`, a serialized v1.RowChunk, as its next `rows`
 // element (field 1, length-delimited): the bytes RowChunk serialization
 // produces, without copying the row into a RowChunk first.
@@ -87,8 +102,8 @@ absl::Status BatchSession::AddChunk(const v1::RowChunk& chunk) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the batch exceeds the server's row limit of ", owner_->options_.max_batch_rows, " rows"));
   }
-  std::vector<Row> rows;
-  RowsFromProto(chunk.rows(), &rows);
+  std::vector<Row>& rows = rows_scratch_;
+  ConvertRows(chunk.rows(), &rows);
   MLOPS_RETURN_IF_ERROR(validator_->AddChunk(rows));
   MLOPS_RETURN_IF_ERROR(CheckTimestamps(schema_, rows, rows_));
   encoded_.clear();

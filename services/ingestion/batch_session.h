@@ -70,6 +70,7 @@ class BatchSession {
   // The serialized v1.RowChunk being filled (rows appended in wire form).
   std::string pending_;
   int32_t pending_rows_ = 0;
+  std::vector<Row> rows_scratch_;  // the chunk being added, as domain rows
   std::string encoded_;  // scratch: the chunk's canonical encoding, for both hashers
   int64_t rows_ = 0;
   int64_t bytes_ = 0;

@@ -11,6 +11,7 @@
 // `psql \copy` into a plain 20-column table (timestamps as bigint micros),
 // and prints both rates and their ratio; with several runs, also the medians.
 // The rows and the CSV are generated before the clocks start.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -121,6 +122,14 @@ void FillRow(int64_t i, cv1::Row* r, std::string* csv) {
   absl::StrAppend(csv, ",", ts, "\n");
 }
 
+// User + system CPU seconds of this process (client and server threads).
+double ProcessCpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
@@ -206,6 +215,7 @@ int main(int argc, char** argv) {
       }
     }
     auto start = std::chrono::steady_clock::now();
+    const double cpu_start = ProcessCpuSeconds();
     grpc::ClientContext ctx;
     v1::IngestBatchResponse resp;
     auto writer = stub->IngestBatch(&ctx, &resp);
@@ -219,6 +229,7 @@ int main(int argc, char** argv) {
     writer->WritesDone();
     grpc::Status s = writer->Finish();
     const double grpc_s = Seconds(start);
+    const double grpc_cpu = ProcessCpuSeconds() - cpu_start;
     if (!s.ok() || resp.outcome() != v1::INGEST_OUTCOME_COMMITTED) {
       std::fprintf(stderr, "IngestBatch: %s %s\n", s.error_message().c_str(),
                    resp.report().ShortDebugString().substr(0, 2000).c_str());
@@ -240,8 +251,10 @@ int main(int argc, char** argv) {
     ingest_rates.push_back(ingest_rate);
     copy_rates.push_back(copy_rate);
     ratios.push_back(ingest_rate / copy_rate);
-    std::printf("run %d: IngestBatch over gRPC (loopback): %.2f s, %.0f rows/s (version %.12s)\n",
-                run + 1, grpc_s, ingest_rate, resp.version().id().c_str());
+    std::printf(
+        "run %d: IngestBatch over gRPC (loopback): %.2f s, %.0f rows/s (version %.12s; "
+        "client + service CPU %.2f s, Postgres not included)\n",
+        run + 1, grpc_s, ingest_rate, resp.version().id().c_str(), grpc_cpu);
     std::printf("run %d: psql \\copy CSV:                   %.2f s, %.0f rows/s\n", run + 1,
                 copy_s, copy_rate);
     std::printf("run %d: ratio IngestBatch/\\copy rows/s: %.2f (goal >= 0.70)\n", run + 1,

@@ -1,9 +1,12 @@
 #include "services/ingestion/ingestion_service.h"
 
+#include <functional>
 #include <map>
+#include <thread>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "services/ingestion/names.h"
@@ -33,6 +36,63 @@ grpc::Status Reply(const char* method, absl::StatusOr<T> result, Resp* resp) {
   if (result.ok()) *resp = std::move(*result);
   return Done(method, result.status());
 }
+
+// One task at a time on a thread of its own, for the lifetime of one ingest
+// stream: the second stage of ReadBatch's pipeline. Thread-safe for one
+// producer thread (Start / Wait alternate); the destructor waits for the
+// task in flight and joins the thread.
+class PipelineStage {
+ public:
+  PipelineStage() : thread_([this] { Loop(); }) {}
+  ~PipelineStage() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+  PipelineStage(const PipelineStage&) = delete;
+  PipelineStage& operator=(const PipelineStage&) = delete;
+
+  // Runs `task` on the stage's thread. Call Wait() before the next Start().
+  void Start(std::function<absl::Status()> task) {
+    absl::MutexLock lock(&mu_);
+    task_ = std::move(task);
+    busy_ = true;
+  }
+  // The result of the last task started (OK when none is pending).
+  absl::Status Wait() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(+[](bool* busy) { return !*busy; }, &busy_));
+    absl::Status out = std::move(result_);
+    result_ = absl::OkStatus();
+    return out;
+  }
+
+ private:
+  void Loop() {
+    absl::MutexLock lock(&mu_);
+    while (true) {
+      mu_.Await(absl::Condition(this, &PipelineStage::HasWork));
+      if (task_ == nullptr) return;  // stop_ and nothing to run
+      std::function<absl::Status()> task = std::move(task_);
+      task_ = nullptr;
+      mu_.Unlock();
+      absl::Status s = task();
+      mu_.Lock();
+      result_ = std::move(s);
+      busy_ = false;
+    }
+  }
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return task_ != nullptr || stop_; }
+
+  absl::Mutex mu_;
+  std::function<absl::Status()> task_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status result_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;  // last: starts after the fields above exist
+};
 
 }  // namespace
 
@@ -82,15 +142,24 @@ absl::StatusOr<std::pair<std::unique_ptr<BatchSession>, int64_t>> IngestionServi
   absl::StatusOr<std::unique_ptr<BatchSession>> session =
       ingestion_->StartBatch(who, msg.header(), dry_run);
   if (!session.ok()) return session.status();
-  while (reader->Read(&msg)) {
-    switch (msg.payload_case()) {
-      case v1::IngestBatchRequest::kChunk: {
-        absl::Status s = (*session)->AddChunk(msg.chunk());
-        if (!s.ok()) return s;
+  // Two stages: this thread receives and parses message n+1 while a worker
+  // validates, hashes and spills chunk n (one chunk in flight, two buffers).
+  // Every outcome first waits for the chunk in flight, so a chunk's error
+  // wins over whatever follows it, as if the chunks were added in line.
+  v1::IngestBatchRequest buffers[2];
+  int next = 0;
+  PipelineStage stage;  // declared after buffers: joined before they go
+  while (reader->Read(&buffers[next])) {
+    const v1::IngestBatchRequest& m = buffers[next];
+    absl::Status previous = stage.Wait();
+    if (!previous.ok()) return previous;
+    switch (m.payload_case()) {
+      case v1::IngestBatchRequest::kChunk:
+        stage.Start([batch = session->get(), &m] { return batch->AddChunk(m.chunk()); });
+        next ^= 1;
         break;
-      }
       case v1::IngestBatchRequest::kEnd: {
-        int64_t count = msg.end().row_count();
+        int64_t count = m.end().row_count();
         if (reader->Read(&msg)) {
           return absl::InvalidArgumentError("a message followed BatchEnd");
         }
@@ -100,6 +169,7 @@ absl::StatusOr<std::pair<std::unique_ptr<BatchSession>, int64_t>> IngestionServi
         return absl::InvalidArgumentError("only the first message may be a BatchHeader");
     }
   }
+  if (absl::Status last = stage.Wait(); !last.ok()) return last;
   if (ctx->IsCancelled()) return absl::CancelledError("the client cancelled the stream");
   return absl::InvalidArgumentError("the stream ended without BatchEnd; nothing was stored");
 }
