@@ -105,6 +105,13 @@ TEST_F(OnlineTest, BadOnlineRequestsGetExactCodes) {
   EXPECT_THAT(exposition, HasSubstr("mlops_features_online_latency_seconds_count 1"));
   EXPECT_THAT(exposition, HasSubstr("mlops_features_online_entities_per_request_sum 2"));
   EXPECT_THAT(exposition, HasSubstr("mlops_features_online_entity_lookups_total{result=\"unknown\"} 1"));
+  // The RPC-metrics interceptor sees the callback method, errors included.
+  EXPECT_THAT(exposition, HasSubstr("mlops_grpc_server_handled_total{grpc_code=\"OK\",grpc_method="
+                                    "\"GetOnlineFeatures\""));
+  EXPECT_THAT(exposition, HasSubstr("mlops_grpc_server_handled_total{grpc_code=\"NOT_FOUND\","
+                                    "grpc_method=\"GetOnlineFeatures\""));
+  EXPECT_THAT(exposition, HasSubstr("mlops_grpc_server_in_flight_rpcs{grpc_method=\"GetOnlineFeatures\","
+                                    "grpc_service=\"mlops.features.v1.FeatureService\"} 0"));
 }
 
 TEST_F(OnlineTest, MaterializeAndStatusErrorsGetExactCodes) {

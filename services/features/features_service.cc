@@ -101,14 +101,45 @@ grpc::Status FeatureServiceImpl::GetMaterializationStatus(
   return Done("GetMaterializationStatus", out.status());
 }
 
-grpc::Status FeatureServiceImpl::GetOnlineFeatures(grpc::ServerContext* ctx,
-                                                   const v1::GetOnlineFeaturesRequest* req,
-                                                   v1::GetOnlineFeaturesResponse* resp) {
-  FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetOnlineFeatures");
-  FEATURES_REQUIRE(online, "GetOnlineFeatures");
-  absl::StatusOr<v1::GetOnlineFeaturesResponse> out = deps_.online->Get(*req);
-  if (out.ok()) *resp = std::move(*out);
-  return Done("GetOnlineFeatures", out.status());
+namespace {
+
+// One call's request and response on an arena of their own.
+class ArenaHolder final
+    : public grpc::MessageHolder<v1::GetOnlineFeaturesRequest, v1::GetOnlineFeaturesResponse> {
+ public:
+  ArenaHolder() {
+    set_request(google::protobuf::Arena::CreateMessage<v1::GetOnlineFeaturesRequest>(&arena_));
+    set_response(google::protobuf::Arena::CreateMessage<v1::GetOnlineFeaturesResponse>(&arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  google::protobuf::Arena arena_;
+};
+
+}  // namespace
+
+grpc::MessageHolder<v1::GetOnlineFeaturesRequest, v1::GetOnlineFeaturesResponse>*
+FeatureServiceImpl::ArenaAllocator::AllocateMessages() {
+  return new ArenaHolder();
+}
+
+FeatureServiceImpl::FeatureServiceImpl(FeatureServiceDeps deps) : deps_(deps) {
+  SetMessageAllocatorFor_GetOnlineFeatures(&allocator_);
+}
+
+grpc::ServerUnaryReactor* FeatureServiceImpl::GetOnlineFeatures(
+    grpc::CallbackServerContext* ctx, const v1::GetOnlineFeaturesRequest* req,
+    v1::GetOnlineFeaturesResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish([&]() -> grpc::Status {
+    FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetOnlineFeatures");
+    FEATURES_REQUIRE(online, "GetOnlineFeatures");
+    absl::Status out = deps_.online->Get(*req, resp);
+    if (!out.ok()) resp->Clear();
+    return Done("GetOnlineFeatures", out);
+  }());
+  return reactor;
 }
 
 }  // namespace mlops::features

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <thread>
@@ -94,6 +95,14 @@ std::shared_ptr<const LoadedView> BuildView(int k, int64_t entities, ThreadPool*
   return loaded;
 }
 
+// CPU time (not wall) of this thread or the whole process, microseconds:
+// what a call costs, unaffected by waiting for a core on a loaded machine.
+double CpuMicros(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
+}
+
 struct Latencies {
   std::vector<double> micros;
   double Percentile(double p) {
@@ -106,8 +115,10 @@ struct Latencies {
 // Runs `call` from `threads` threads for `seconds`; returns calls per second
 // and (with one thread) fills the latencies.
 template <typename Call>
-double Drive(int threads, double seconds, Latencies* lat, Call call) {
+double Drive(int threads, double seconds, Latencies* lat, Call call,
+             double* cpu_per_call = nullptr) {
   std::atomic<int64_t> calls{0};
+  const double cpu_start = CpuMicros(CLOCK_PROCESS_CPUTIME_ID);
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   std::vector<std::thread> workers;
   std::vector<Latencies> per(threads);
@@ -123,6 +134,10 @@ double Drive(int threads, double seconds, Latencies* lat, Call call) {
     });
   }
   for (auto& w : workers) w.join();
+  if (cpu_per_call != nullptr) {
+    *cpu_per_call = (CpuMicros(CLOCK_PROCESS_CPUTIME_ID) - cpu_start) /
+                    static_cast<double>(std::max<int64_t>(1, calls.load()));
+  }
   if (lat != nullptr) {
     for (auto& p : per) lat->micros.insert(lat->micros.end(), p.micros.begin(), p.micros.end());
   }
@@ -187,17 +202,49 @@ int Main(int argc, char** argv) {
   };
   std::printf("views 5 x 10 features, %lld entities each; response %zu bytes (1 entity)\n",
               static_cast<long long>(entities), sample.ByteSizeLong());
+  // The server's own work for 100 entities, without transport or scheduling:
+  // the handler, then serializing its response, then the client's parse.
+  {
+    Latencies handler, serialize, parse;
+    std::string bytes;
+    double handler_cpu = 0;
+    for (int i = 0; i < 2000; ++i) {
+      const double c0 = CpuMicros(CLOCK_THREAD_CPUTIME_ID);
+      auto s0 = std::chrono::steady_clock::now();
+      google::protobuf::Arena arena;  // as the service allocates each call's response
+      auto* resp = google::protobuf::Arena::CreateMessage<v1::GetOnlineFeaturesResponse>(&arena);
+      const bool ok = server.Get(hundred, resp).ok();
+      auto s1 = std::chrono::steady_clock::now();
+      handler_cpu += CpuMicros(CLOCK_THREAD_CPUTIME_ID) - c0;
+      if (!ok || !resp->SerializeToString(&bytes)) std::abort();
+      auto s2 = std::chrono::steady_clock::now();
+      v1::GetOnlineFeaturesResponse parsed;
+      if (!parsed.ParseFromString(bytes)) std::abort();
+      auto s3 = std::chrono::steady_clock::now();
+      handler.micros.push_back(std::chrono::duration<double, std::micro>(s1 - s0).count());
+      serialize.micros.push_back(std::chrono::duration<double, std::micro>(s2 - s1).count());
+      parse.micros.push_back(std::chrono::duration<double, std::micro>(s3 - s2).count());
+    }
+    std::printf("in process, 100 entities x 50 features (%zu bytes): handler p50 %.3f ms p99 %.3f "
+                "ms, CPU %.0f us/call; serialize p50 %.3f ms; client parse p50 %.3f ms\n",
+                bytes.size(), handler.Percentile(0.5) / 1000, handler.Percentile(0.99) / 1000,
+                handler_cpu / 2000, serialize.Percentile(0.5) / 1000, parse.Percentile(0.5) / 1000);
+  }
   Drive(1, 0.5, nullptr, online_call(one));  // warm up
   Latencies l1, l100, le;
-  const double r1 = Drive(1, seconds, &l1, online_call(one));
-  std::printf("online 1 entity x 50 features, concurrency 1: p50 %.3f ms p99 %.3f ms (%.0f req/s)\n",
-              l1.Percentile(0.5) / 1000, l1.Percentile(0.99) / 1000, r1);
-  const double r100 = Drive(1, seconds, &l100, online_call(hundred));
-  std::printf("online 100 entities x 50 features, concurrency 1: p50 %.3f ms p99 %.3f ms (%.0f req/s)\n",
-              l100.Percentile(0.5) / 1000, l100.Percentile(0.99) / 1000, r100);
-  const double re1 = Drive(1, seconds, &le, echo_call);
-  std::printf("echo same payload, concurrency 1: p50 %.3f ms p99 %.3f ms (%.0f req/s)\n",
-              le.Percentile(0.5) / 1000, le.Percentile(0.99) / 1000, re1);
+  double c1 = 0, c100 = 0, ce = 0;  // process CPU (client + server) per call
+  const double r1 = Drive(1, seconds, &l1, online_call(one), &c1);
+  std::printf("online 1 entity x 50 features, concurrency 1: p50 %.3f ms p99 %.3f ms (%.0f req/s), "
+              "CPU %.0f us/call\n",
+              l1.Percentile(0.5) / 1000, l1.Percentile(0.99) / 1000, r1, c1);
+  const double r100 = Drive(1, seconds, &l100, online_call(hundred), &c100);
+  std::printf("online 100 entities x 50 features, concurrency 1: p50 %.3f ms p99 %.3f ms "
+              "(%.0f req/s), CPU %.0f us/call\n",
+              l100.Percentile(0.5) / 1000, l100.Percentile(0.99) / 1000, r100, c100);
+  const double re1 = Drive(1, seconds, &le, echo_call, &ce);
+  std::printf("echo same payload, concurrency 1: p50 %.3f ms p99 %.3f ms (%.0f req/s), "
+              "CPU %.0f us/call\n",
+              le.Percentile(0.5) / 1000, le.Percentile(0.99) / 1000, re1, ce);
   const double r32 = Drive(32, seconds, nullptr, online_call(one));
   const double e32 = Drive(32, seconds, nullptr, echo_call);
   std::printf("concurrency 32: online %.0f req/s, echo %.0f req/s, ratio %.2f\n", r32, e32,

@@ -23,8 +23,8 @@ struct ServedView {
 
 }  // namespace
 
-absl::StatusOr<v1::GetOnlineFeaturesResponse> OnlineServer::Get(
-    const v1::GetOnlineFeaturesRequest& req) const {
+absl::Status OnlineServer::Get(const v1::GetOnlineFeaturesRequest& req,
+                               v1::GetOnlineFeaturesResponse* out_resp) const {
   const auto start = std::chrono::steady_clock::now();
   MLOPS_ASSIGN_OR_RETURN(ParsedRefs parsed, ParseFeatureRefs(req.feature_refs()));
   const int n = req.entity_rows_size();
@@ -41,7 +41,7 @@ absl::StatusOr<v1::GetOnlineFeaturesResponse> OnlineServer::Get(
   const int arity = std::max(1, req.entity_columns_size());
   std::shared_ptr<const OnlineCatalog> catalog = online_->Load();  // kept alive for the call
   std::vector<ServedView> served;
-  v1::GetOnlineFeaturesResponse resp;
+  v1::GetOnlineFeaturesResponse& resp = *out_resp;
   for (const ViewRefs& g : parsed.views) {
     ServedView sv;
     auto it = catalog->find(g.view);
@@ -101,6 +101,9 @@ absl::StatusOr<v1::GetOnlineFeaturesResponse> OnlineServer::Get(
     served.push_back(std::move(sv));
   }
   int64_t known = 0, unknown = 0;
+  size_t values_per_row = 0;
+  for (const ServedView& sv : served) values_per_row += sv.features.size();
+  resp.mutable_rows()->Reserve(n);
   for (int r = 0; r < n; ++r) {
     const cv1::Row& row = req.entity_rows(r);
     if (row.values_size() != arity) {
@@ -108,6 +111,8 @@ absl::StatusOr<v1::GetOnlineFeaturesResponse> OnlineServer::Get(
                                                      " values, expected ", arity));
     }
     v1::OnlineFeatureRow* out = resp.add_rows();
+    out->mutable_values()->Reserve(static_cast<int>(values_per_row));
+    out->mutable_statuses()->Reserve(static_cast<int>(values_per_row));
     for (const ServedView& sv : served) {
       const cv1::Value& key = row.values(sv.key_column);
       const FeatureViewDefinition& d = sv.loaded->view.definition;
@@ -150,7 +155,7 @@ absl::StatusOr<v1::GetOnlineFeaturesResponse> OnlineServer::Get(
     metrics_->OnlineRequest(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), n);
   }
-  return resp;
+  return absl::OkStatus();
 }
 
 }  // namespace mlops::features

@@ -21,7 +21,11 @@ class OnlineServer {
                int max_entities)
       : online_(online), views_(views), metrics_(metrics), max_entities_(max_entities) {}
 
-  absl::StatusOr<v1::GetOnlineFeaturesResponse> Get(const v1::GetOnlineFeaturesRequest& req) const;
+  // Fills `resp` (empty; best on an arena: the service allocates the
+  // response of each call on one, so the thousands of values of a large
+  // response cost no malloc each). On error `resp` is left partial.
+  absl::Status Get(const v1::GetOnlineFeaturesRequest& req,
+                   v1::GetOnlineFeaturesResponse* resp) const;
 
  private:
   const OnlineViews* const online_;

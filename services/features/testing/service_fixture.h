@@ -16,6 +16,7 @@
 #include "common/auth/token.h"
 #include "common/auth/token_store.h"
 #include "common/db/migrations.h"
+#include "common/metrics/rpc_metrics.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/testing/grpc_test_server.h"
@@ -148,6 +149,10 @@ class ServiceHarness {
     MLOPS_RETURN_IF_ERROR(stack_->LoadOnlineStore());
     GrpcTestServerOptions big;
     big.max_message_bytes = 64 << 20;
+    // The RPC-metrics interceptor, as in production (GetOnlineFeatures is a
+    // callback method: the interceptor must see it too).
+    rpc_metrics_ = std::make_unique<RpcMetrics>(*registry_);
+    big.metrics = rpc_metrics_.get();
     MLOPS_ASSIGN_OR_RETURN(features_server_, GrpcTestServer::Start({stack_->service()}, big));
     stub_ = fv1::FeatureService::NewStub(features_server_->InProcessChannel());
     return absl::OkStatus();
@@ -157,6 +162,7 @@ class ServiceHarness {
     stub_.reset();
     features_server_.reset();
     stack_.reset();
+    rpc_metrics_.reset();
   }
 
   grpc::Status CreateDataset(const std::string& name, const cv1::Schema& schema = TxSchema()) {
@@ -214,6 +220,7 @@ class ServiceHarness {
   std::unique_ptr<iv1::IngestionService::Stub> ingestion_stub_;
   int64_t now_micros_ = kT0 + 1000 * kHour;
   std::unique_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<FeaturesStack> stack_;
   std::unique_ptr<GrpcTestServer> features_server_;
   std::unique_ptr<fv1::FeatureService::Stub> stub_;
