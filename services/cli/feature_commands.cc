@@ -112,44 +112,69 @@ absl::StatusOr<std::map<std::string, cv1::DataType>> KeyTypes(CliContext& ctx,
   return forced;
 }
 
+// The input rows from --entities FILE.csv (typed, sent inline) or --dataset
+// NAME[@VERSION] (read by the feature service). A bad file is a usage error;
+// an unknown view is the service's error.
+struct EntityInput {
+  absl::Status usage;
+  absl::Status service;
+};
+
+EntityInput SetEntityRows(CliContext& ctx, const CommandArgs& args, const std::vector<std::string>& refs,
+                          fv1::GetHistoricalFeaturesRequest& request) {
+  if (args.options.count("dataset")) {
+    const std::string ref = args.options.at("dataset");
+    request.mutable_dataset()->set_dataset(ref.substr(0, ref.find('@')));
+    if (ref.find('@') != std::string::npos) request.mutable_dataset()->set_version_id(ref.substr(ref.find('@') + 1));
+    return {};
+  }
+  auto forced = KeyTypes(ctx, refs);
+  if (!forced.ok()) return {absl::OkStatus(), forced.status()};
+  const std::string path = args.options.at("entities");
+  const std::string key = OptionOr(args, "entity_key", "");
+  if (!key.empty() && !forced->empty()) (*forced)[key] = forced->begin()->second;
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return {text.status(), absl::OkStatus()};
+  auto entities = ParseTypedCsv(*text, path, *forced);
+  if (!entities.ok()) return {entities.status(), absl::OkStatus()};
+  if (request.timestamp_column().empty()) {  // the file's one TIMESTAMP column, if it has exactly one
+    std::string timestamp;
+    for (const cv1::Column& c : entities->schema.columns()) {
+      if (c.type() != cv1::DATA_TYPE_TIMESTAMP) continue;
+      if (!timestamp.empty()) {
+        return {absl::InvalidArgumentError(absl::StrCat(path, " has several time columns (", timestamp, ", ",
+                                                        c.name(), "): say which with --timestamp COLUMN")),
+                absl::OkStatus()};
+      }
+      timestamp = c.name();
+    }
+    request.set_timestamp_column(timestamp);
+  }
+  *request.mutable_inline_rows()->mutable_schema() = entities->schema;
+  for (cv1::Row& row : entities->rows) *request.mutable_inline_rows()->add_rows() = std::move(row);
+  return {};
+}
+
 int Export(CliContext& ctx, const std::vector<std::string>& raw_args) {
-  auto args = ParseCommandArgs(raw_args, {"entities", "out", "entity_key", "timestamp", "full_names"},
-                               {"entities", "out", "entity_key", "timestamp"});
+  auto args = ParseCommandArgs(raw_args, {"entities", "dataset", "out", "entity_key", "timestamp", "full_names"},
+                               {"entities", "dataset", "out", "entity_key", "timestamp"});
   if (!args.ok()) return UsageError(args.status(), "features export");
-  if (args->positional.empty() || !args->options.count("entities") || !args->options.count("out")) {
+  if (args->positional.empty() || args->options.count("entities") == args->options.count("dataset") ||
+      !args->options.count("out")) {
     return UsageError(absl::InvalidArgumentError(
-                          "give VIEW... (view, view@3 or view:feature) --entities FILE.csv --out FILE.csv"),
+                          "give VIEW... (view, view@3 or view:feature), --entities FILE.csv or --dataset "
+                          "NAME[@VERSION], and --out FILE.csv"),
                       "features export");
   }
   std::vector<std::string> refs;
   for (const std::string& word : args->positional) refs.push_back(ExportRef(word));
-  auto forced = KeyTypes(ctx, refs);
-  if (!forced.ok()) return ReportError(forced.status(), "features export");
-  const std::string entities_path = args->options.at("entities");
-  auto text = ReadFileToString(entities_path);
-  if (!text.ok()) return UsageError(text.status(), "features export");
-  auto entities = ParseTypedCsv(*text, entities_path, *forced);
-  if (!entities.ok()) return UsageError(entities.status(), "features export");
-
   fv1::GetHistoricalFeaturesRequest request;
-  *request.mutable_inline_rows()->mutable_schema() = entities->schema;
-  for (cv1::Row& row : entities->rows) *request.mutable_inline_rows()->add_rows() = std::move(row);
   for (const std::string& ref : refs) request.add_feature_refs(ref);
   request.set_entity_key_column(OptionOr(*args, "entity_key", ""));
-  std::string timestamp = OptionOr(*args, "timestamp", "");
-  if (timestamp.empty()) {  // the one TIMESTAMP column of the file, if there is exactly one
-    for (const cv1::Column& c : entities->schema.columns()) {
-      if (c.type() != cv1::DATA_TYPE_TIMESTAMP) continue;
-      if (!timestamp.empty()) {
-        return UsageError(absl::InvalidArgumentError(absl::StrCat(
-                              entities_path, " has several time columns (", timestamp, ", ", c.name(),
-                              "): say which with --timestamp COLUMN")),
-                          "features export");
-      }
-      timestamp = c.name();
-    }
-  }
-  request.set_timestamp_column(timestamp);
+  request.set_timestamp_column(OptionOr(*args, "timestamp", ""));
+  const EntityInput input = SetEntityRows(ctx, *args, refs, request);
+  if (!input.usage.ok()) return UsageError(input.usage, "features export");
+  if (!input.service.ok()) return ReportError(input.service, "features export");
   request.set_full_feature_names(args->options.count("full_names") > 0);
 
   const std::string out_path = args->options.at("out");
@@ -202,8 +227,8 @@ void AddFeatureCommands(std::vector<Command>& commands) {
                       "register a feature view from a JSON definition (new version if it changed)",
                       Register});
   commands.push_back({"features export",
-                      "features export VIEW... --entities FILE.csv --out FILE.csv [--timestamp COL]",
-                      "point-in-time features for the rows of a CSV, written as CSV", Export});
+                      "features export VIEW... (--entities FILE.csv | --dataset D[@V]) --out FILE.csv",
+                      "point-in-time features for the rows of a CSV (or a dataset), written as CSV", Export});
 }
 
 }  // namespace mlops::cli

@@ -167,7 +167,8 @@ int RolloutSet(CliContext& ctx, const std::vector<std::string>& raw_args) {
                                   ->SetRollout(context.get(), request, &rollout);
   if (!status.ok()) {
     const int code = ReportError(FromGrpcStatus(status), "rollout set");
-    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+        status.error_message().find("in progress") != std::string::npos) {
       std::cerr << "hint: a rollout in progress is replaced only with --replace; "
                    "`mlopsctl rollout show " << request.endpoint() << "` shows it\n";
     }

@@ -148,7 +148,11 @@ int RolloutShow(CliContext& ctx, const std::vector<std::string>& raw_args) {
             << EnumText(registry::v1::RolloutState_Name(rollout.state()), "ROLLOUT_STATE_")
             << ", step " << rollout.current_step() << ", candidate " << FormatNumber(rollout.candidate_percent())
             << "% of traffic\n";
-  if (!rollout.rollback_reason().empty()) std::cout << "rolled back: " << rollout.rollback_reason() << "\n";
+  if (!rollout.rollback_reason().empty()) {
+    // The gateway also reports the reason a rollout was started in this field.
+    std::cout << (rollout.state() == registry::v1::ROLLOUT_STATE_ROLLED_BACK ? "rolled back: " : "reason: ")
+              << rollout.rollback_reason() << "\n";
+  }
   return kExitOk;
 }
 

@@ -14,25 +14,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "re2/re2.h"
-#include "tests/integration/cli_runner.h"
-#include "tests/integration/local_platform.h"
+#include "tests/integration/cli_platform_test.h"
 
 namespace mlops::testing_platform {
 namespace {
 
 using ::testing::HasSubstr;
-
-constexpr char kDataset[] = R"({
-  "schema": {"columns": [
-    {"name": "customer_id", "type": "DATA_TYPE_STRING", "role": "COLUMN_ROLE_ENTITY_KEY"},
-    {"name": "ts", "type": "DATA_TYPE_TIMESTAMP", "role": "COLUMN_ROLE_EVENT_TIMESTAMP"},
-    {"name": "amount", "type": "DATA_TYPE_DOUBLE", "role": "COLUMN_ROLE_FEATURE"},
-    {"name": "is_fraud", "type": "DATA_TYPE_BOOL", "role": "COLUMN_ROLE_LABEL"}]}
-})";
 
 constexpr char kView[] = R"({"name": "spend", "sourceDataset": "transactions",
   "entityKeyColumn": "customer_id", "timestampColumn": "ts",
@@ -61,44 +51,21 @@ double Amount(int i) { return (i * 37) % 100 + 0.5; }
 absl::Time EventTime(int i) { return kBase + absl::Minutes(i); }
 std::string Rfc3339(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone()); }
 
-class CliTrainingTest : public ::testing::Test {
+class CliTrainingTest : public CliPlatformTest {
  protected:
   void SetUp() override {
-    const char* dsn = std::getenv("MLOPS_TEST_PG_DSN");
-    if (dsn == nullptr) GTEST_SKIP() << "MLOPS_TEST_PG_DSN not set";
-    MLOPS_ASSERT_OK_AND_ASSIGN(platform_, LocalPlatform::Create(dsn));
-    ASSERT_THAT(platform_->Start({{"ingestion", MLOPS_INGESTION_PATH},
-                                  {"features", MLOPS_FEATURES_PATH},
-                                  {"training", MLOPS_TRAINING_PATH}}),
-                IsOk());
+    StartPlatform({{"ingestion", MLOPS_INGESTION_PATH},
+                   {"features", MLOPS_FEATURES_PATH},
+                   {"training", MLOPS_TRAINING_PATH}});
   }
-  void TearDown() override {
-    if (platform_ == nullptr) return;
-    for (const auto& [name, code] : platform_->StopAll()) EXPECT_EQ(code, 0) << name;
-  }
-
-  std::string WriteFile(const std::string& name, const std::string& content) {
-    const std::string path = absl::StrCat(platform_->dir(), "/", name);
-    std::ofstream(path) << content;
-    return path;
-  }
-
-  CliResult Cli(std::vector<std::string> command, bool json = false) {
-    std::vector<std::string> args = {"--token=" + platform_->admin_token()};
-    for (const char* service : {"ingestion", "features", "training"}) {
-      args.push_back(absl::StrCat("--", service, "_addr=", platform_->service(service).address()));
-    }
-    if (json) args.push_back("--json");
-    args.insert(args.end(), command.begin(), command.end());
-    return RunCli(MLOPS_CLI_PATH, args, absl::Seconds(120));
-  }
-
-  std::unique_ptr<LocalPlatform> platform_;
 };
 
 TEST_F(CliTrainingTest, RegisterExportSubmitWatchAndCompare) {
   // Data.
-  ASSERT_EQ(Cli({"datasets", "create", "transactions", "--schema=" + WriteFile("tx.json", kDataset)}).exit_code, 0);
+  ASSERT_EQ(
+      Cli({"datasets", "create", "transactions", "--schema=" + WriteFile("tx.json", kTransactionsDefinition)})
+          .exit_code,
+      0);
   std::string events = "customer_id,ts,amount,is_fraud\n";
   for (int i = 0; i < kEvents; ++i) {
     absl::StrAppend(&events, "c", i % kCustomers, ",", Rfc3339(EventTime(i)), ",", Amount(i), ",",
@@ -147,6 +114,10 @@ TEST_F(CliTrainingTest, RegisterExportSubmitWatchAndCompare) {
   EXPECT_EQ(lines[0], "customer_id,ts,label,last_amount,spend_1h,count_1h");
   EXPECT_EQ(lines[1], absl::StrCat("c3,", Rfc3339(at), ",1,", last, ",", sum, ",", count));
   EXPECT_EQ(lines[2], absl::StrCat("nobody,", Rfc3339(at), ",0,,,"));  // unknown entity: NULLs
+  CliResult from_dataset = Cli({"features", "export", "spend:count_1h", "--dataset", "transactions",
+                                 "--out", out + ".all"});
+  ASSERT_EQ(from_dataset.exit_code, 0) << from_dataset.output;
+  EXPECT_THAT(from_dataset.output, HasSubstr(absl::StrCat("wrote ", kEvents, " rows x 5 columns")));
   CliResult unknown_view =
       Cli({"features", "export", "nope", "--entities", entities, "--out", out + ".2"});
   EXPECT_EQ(unknown_view.exit_code, 4) << unknown_view.output;
