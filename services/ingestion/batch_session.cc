@@ -89,6 +89,7 @@ absl::Status BatchSession::FlushPending() {
   c.rows = std::move(pending_);
   bytes_ += static_cast<int64_t>(c.rows.size());
   MLOPS_RETURN_IF_ERROR(spill_->Append(c));
+  if (staging_ != nullptr && !staging_->Add(c)) staging_.reset();  // commit from the spill
   pending_ = std::move(c.rows);
   pending_.clear();
   pending_rows_ = 0;
@@ -279,9 +280,18 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
     };
     return std::optional<PreparedVersion>(prepared);
   };
-  MLOPS_ASSIGN_OR_RETURN(CommitOutcome outcome,
-                         owner_->store_->CommitVersion(header_.dataset(), header_.idempotency_key(),
-                                                       prepare));
+  std::optional<CommitOutcome> staged;
+  if (staging_ != nullptr) {
+    staged = staging_->Commit(header_.dataset(), header_.idempotency_key(), spill_->chunk_count(),
+                              prepare);
+    staging_.reset();
+  }
+  const bool overlapped = staged.has_value();
+  if (!staged.has_value()) {
+    MLOPS_ASSIGN_OR_RETURN(staged, owner_->store_->CommitVersion(header_.dataset(),
+                                                                 header_.idempotency_key(), prepare));
+  }
+  CommitOutcome outcome = std::move(*staged);
   if (outcome.replayed) {
     if (outcome.version.content_digest != digest) {
       return absl::AlreadyExistsError(absl::StrCat(
@@ -310,7 +320,8 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
            {"bytes", absl::StrCat(bytes_)},
            {"stream_s", absl::StrCat(absl::ToDoubleSeconds(streamed - started_))},
            {"add_chunk_s", absl::StrCat(absl::ToDoubleSeconds(in_add_chunk_))},
-           {"commit_s", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - streamed))}});
+           {"commit_s", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - streamed))},
+           {"chunks_copied", overlapped ? "while_streaming" : "at_commit"}});
   for (const ExpectationResult& r : final_report->results) {
     owner_->metrics_->ValidationFailures(header_.dataset(), std::string(RuleName(r.expectation.rule)),
                                          r.failing_count);

@@ -67,6 +67,9 @@ class BatchSession {
   std::optional<VersionHasher> id_hasher_;       // against head_
   std::optional<VersionHasher> content_hasher_;  // parent-independent
   std::unique_ptr<ChunkSpill> spill_;  // the batch's rows, as stored chunks
+  // The store writing the chunks while they stream (null: they are written
+  // at commit, from spill_). Declared after spill_: rolled back first.
+  std::unique_ptr<ChunkStaging> staging_;
   // The serialized v1.RowChunk being filled (rows appended in wire form).
   std::string pending_;
   int32_t pending_rows_ = 0;

@@ -239,6 +239,8 @@ absl::StatusOr<std::unique_ptr<BatchSession>> Ingestion::StartBatch(const Princi
   MLOPS_ASSIGN_OR_RETURN(s->content_hasher_,
                          VersionHasher::Create(absl::StrCat("content:", header.source()), "",
                                                s->mode_, s->schema_));
+  // The chunks go to the store while the batch streams, where it can.
+  if (!dry_run) s->staging_ = store_->StartStaging();
   return s;
 }
 

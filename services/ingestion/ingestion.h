@@ -6,12 +6,17 @@
 // profiled and hashed chunk by chunk as they arrive (BatchValidator,
 // VersionHasher), and spilled to a temporary file as serialized row chunks of
 // up to `stored_chunk_rows` rows (the form they are stored in). Memory is
-// therefore bounded per batch: one chunk, 8 bytes per spilled chunk and the
-// validator's bounded state; unique(scope=version) additionally loads the
-// parent's values of its columns.
+// therefore bounded per batch: two received chunks (one being parsed, one
+// being validated), 8 bytes per spilled chunk, up to 4 stored chunks queued
+// for the store's staging COPY, and the validator's bounded state;
+// unique(scope=version) additionally loads the parent's values of its columns.
+// Where the store stages (IngestionStore::StartStaging), the stored chunks
+// are COPYed into Postgres while the batch streams, in the transaction that
+// will commit them; otherwise they are COPYed from the spill at commit.
 // The commit is one store transaction that locks the dataset: if the head
 // moved since validation started, the batch is validated and hashed again
-// against the new head inside it, so versions form one linear chain.
+// against the new head inside it, so versions form one linear chain. Nothing
+// of a batch that does not commit is stored (its staging rolls back).
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -5,6 +5,7 @@
 // Ingestion class encodes and decodes.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -96,6 +97,32 @@ struct CommitOutcome {
   VersionRecord version;  // the replayed or written version
 };
 
+// A batch's chunks written while it streams, in a transaction of their own
+// that the commit then finishes (IngestionStore::StartStaging). Add and
+// Commit are called from one thread at a time; destroying it before a
+// successful Commit rolls back everything it wrote.
+class ChunkStaging {
+ public:
+  virtual ~ChunkStaging() = default;
+  // Queues a copy of the next chunk (in order). May wait while earlier
+  // chunks are written (memory stays bounded). False: staging failed or was
+  // given up; the batch must then commit through CommitVersion.
+  virtual bool Add(const ChunkData& chunk) = 0;
+  // CommitVersion's contract, with the staged chunks as the batch's own
+  // (`chunk_count` of them expected), in the staging transaction; a version
+  // that is not written (replay, rejection) rolls the chunks back. nullopt:
+  // staging failed at any point (including an Aborted commit); nothing of it
+  // is stored and the caller commits through CommitVersion instead.
+  virtual std::optional<CommitOutcome> Commit(
+      const std::string& dataset, const std::string& idempotency_key, size_t chunk_count,
+      const std::function<absl::StatusOr<std::optional<PreparedVersion>>(
+          const std::optional<VersionRecord>& head)>& prepare) = 0;
+
+  // Starts writing a batch's chunks ahead of its commit, or nullptr when the
+  // store does not stage (the default) or has no room for it now.
+  virtual std::unique_ptr<ChunkStaging> StartStaging() { return nullptr; }
+};
+
 // Thread-safe implementations only.
 class IngestionStore {
  public:
@@ -145,6 +172,10 @@ class IngestionStore {
       const std::string& dataset, const std::string& idempotency_key,
       const std::function<absl::StatusOr<std::optional<PreparedVersion>>(
           const std::optional<VersionRecord>& head)>& prepare) = 0;
+
+  // Starts writing a batch's chunks ahead of its commit, or nullptr when the
+  // store does not stage (the default) or has no room for it now.
+  virtual std::unique_ptr<ChunkStaging> StartStaging() { return nullptr; }
 };
 
 }  // namespace mlops::ingestion

@@ -1,7 +1,6 @@
 #include "services/ingestion/pg_ingestion_store.h"
 
 #include <pqxx/pqxx>
-#include <pqxx/tablewriter>
 
 #include <string>
 #include <tuple>
@@ -9,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/ingestion/pg_chunk_staging.h"
+#include "services/ingestion/pg_commit.h"
 #include "services/ingestion/pg_source_store.h"
 
 namespace mlops::ingestion {
@@ -70,9 +71,8 @@ std::string VersionSelect(bool with_blobs) {
                       " FROM dataset_versions ");
 }
 
-// One COPY text line of `chunks` (id, row_count, rows), built in one buffer:
-// the bytea in hex form, \\x<hex> (the backslash escaped for COPY text).
-// Much cheaper than stream_to, which escapes the hex text byte by byte.
+}  // namespace
+
 void ChunkCopyLine(const std::string& id, int32_t row_count, const std::string& bytes,
                    std::string* line) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -86,25 +86,6 @@ void ChunkCopyLine(const std::string& id, int32_t row_count, const std::string& 
     *out++ = kHex[c & 15];
   }
 }
-
-// COPY of whole text lines. pqxx 6.4 exposes raw lines only through the
-// deprecated tablewriter (stream_to's write_raw_line is private).
-class CopyLineWriter {
- public:
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  CopyLineWriter(pqxx::transaction_base& tx, const std::string& table,
-                 const std::vector<std::string>& columns)
-      : writer_(tx, table, columns.begin(), columns.end()) {}
-#pragma GCC diagnostic pop
-  void Write(const std::string& line) { writer_.write_raw_line(line); }
-  void Complete() { writer_.complete(); }
-
- private:
-  pqxx::tablewriter writer_;
-};
-
-}  // namespace
 
 absl::Status PgIngestionStore::CreateDataset(const DatasetRecord& d) {
   absl::Status s = pool_->WithTransaction({"kCreateDataset"}, [&](pqxx::transaction_base& tx) {
@@ -263,102 +244,114 @@ absl::StatusOr<std::string> PgIngestionStore::ReadChunk(const std::string& chunk
       });
 }
 
+absl::StatusOr<CommitOutcome> CommitInTransaction(
+    pqxx::transaction_base& tx, const std::string& dataset, const std::string& idempotency_key,
+    const std::function<absl::StatusOr<std::optional<PreparedVersion>>(
+        const std::optional<VersionRecord>& head)>& prepare,
+    const OwnChunkWriter& write_own_chunks) {
+  pqxx::result d = tx.exec_params(
+      "SELECT head_version_id, head_sequence FROM datasets WHERE name = $1 FOR UPDATE", dataset);
+  if (d.empty()) return absl::NotFoundError(absl::StrCat("dataset \"", dataset, "\" not found"));
+  CommitOutcome out;
+  if (!idempotency_key.empty()) {
+    pqxx::result r = tx.exec_params(
+        VersionSelect(true) + "WHERE dataset = $1 AND idempotency_key = $2", dataset,
+        idempotency_key);
+    if (!r.empty()) {
+      out.replayed = true;
+      out.version = ToVersion(r[0], true);
+      return out;
+    }
+  }
+  std::string head_id = d[0][0].as<std::string>();
+  int64_t head_sequence = d[0][1].as<int64_t>();
+  std::optional<VersionRecord> head;
+  if (!head_id.empty()) {
+    pqxx::result r = tx.exec_params(VersionSelect(true) + "WHERE id = $1", head_id);
+    if (r.empty()) return absl::InternalError("dataset head version is missing");
+    head = ToVersion(r[0], true);
+  }
+  MLOPS_ASSIGN_OR_RETURN(std::optional<PreparedVersion> prepared, prepare(head));
+  if (!prepared.has_value()) return out;
+  VersionRecord v = prepared->version;
+  v.sequence = head_sequence + 1;
+  // The batch's own chunks, as "<version id>/<n>".
+  MLOPS_ASSIGN_OR_RETURN(std::vector<int32_t> row_counts, write_own_chunks(tx, *prepared, v.id));
+  tx.exec_params(
+      "INSERT INTO dataset_versions (id, dataset, sequence, parent_id, mode, row_count, "
+      "batch_row_count, principal, source, created_at_micros, suite_version, idempotency_key, "
+      "content_digest, record, report, profile, batch_profile) VALUES ($1, $2, $3, $4, $5, $6, "
+      "$7, $8, $9, $10, $11, NULLIF($12, ''), $13, $14, $15, $16, $17)",
+      v.id, v.dataset, v.sequence, v.parent_id, v.mode, v.row_count, v.batch_row_count,
+      v.principal, v.source, v.created_at_micros, v.suite_version, v.idempotency_key,
+      v.content_digest, pqxx::binarystring(v.record), pqxx::binarystring(v.report),
+      pqxx::binarystring(v.profile), pqxx::binarystring(v.batch_profile));
+  int32_t ordinal = 0;
+  int64_t first_row = 0;
+  if (v.mode == 0 && !v.parent_id.empty()) {
+    pqxx::result r = tx.exec_params(
+        "INSERT INTO version_chunks (version_id, ordinal, first_row, row_count, chunk_id) "
+        "SELECT $1, ordinal, first_row, row_count, chunk_id FROM version_chunks "
+        "WHERE version_id = $2 RETURNING row_count",
+        v.id, v.parent_id);
+    ordinal = static_cast<int32_t>(r.size());
+    for (const auto& row : r) first_row += row[0].as<int64_t>();
+  }
+  {
+    pqxx::stream_to copy(tx, "version_chunks",
+                         std::vector<std::string>{"version_id", "ordinal", "first_row",
+                                                  "row_count", "chunk_id"});
+    for (size_t i = 0; i < row_counts.size(); ++i) {
+      copy << std::make_tuple(v.id, ordinal++, first_row, row_counts[i],
+                              absl::StrCat(v.id, "/", i));
+      first_row += row_counts[i];
+    }
+    copy.complete();
+  }
+  if (first_row != v.row_count) {
+    return absl::InternalError(absl::StrCat("version ", v.id, " would list ", first_row,
+                                            " rows, expected ", v.row_count));
+  }
+  tx.exec_params(
+      "UPDATE datasets SET head_version_id = $2, head_sequence = $3, head_row_count = $4, "
+      "updated_at_micros = $5 WHERE name = $1",
+      dataset, v.id, v.sequence, v.row_count, v.created_at_micros);
+  if (!prepared->progress.source.empty()) {
+    MLOPS_RETURN_IF_ERROR(WriteSourceProgress(tx, prepared->progress, v.id, v.created_at_micros));
+  }
+  out.written = true;
+  out.version = std::move(v);
+  return out;
+}
+
 absl::StatusOr<CommitOutcome> PgIngestionStore::CommitVersion(
     const std::string& dataset, const std::string& idempotency_key,
     const std::function<absl::StatusOr<std::optional<PreparedVersion>>(
         const std::optional<VersionRecord>& head)>& prepare) {
   PgCallOptions call{"kCommitVersion"};
   call.statement_timeout = absl::InfiniteDuration();
-  return pool_->WithTransaction(call, [&](pqxx::transaction_base& tx)
-                                          -> absl::StatusOr<CommitOutcome> {
-    pqxx::result d = tx.exec_params(
-        "SELECT head_version_id, head_sequence FROM datasets WHERE name = $1 FOR UPDATE",
-        dataset);
-    if (d.empty()) return absl::NotFoundError(absl::StrCat("dataset \"", dataset, "\" not found"));
-    CommitOutcome out;
-    if (!idempotency_key.empty()) {
-      pqxx::result r = tx.exec_params(
-          VersionSelect(true) + "WHERE dataset = $1 AND idempotency_key = $2", dataset,
-          idempotency_key);
-      if (!r.empty()) {
-        out.replayed = true;
-        out.version = ToVersion(r[0], true);
-        return out;
-      }
-    }
-    std::string head_id = d[0][0].as<std::string>();
-    int64_t head_sequence = d[0][1].as<int64_t>();
-    std::optional<VersionRecord> head;
-    if (!head_id.empty()) {
-      pqxx::result r = tx.exec_params(VersionSelect(true) + "WHERE id = $1", head_id);
-      if (r.empty()) return absl::InternalError("dataset head version is missing");
-      head = ToVersion(r[0], true);
-    }
-    MLOPS_ASSIGN_OR_RETURN(std::optional<PreparedVersion> prepared, prepare(head));
-    if (!prepared.has_value()) return out;
-    VersionRecord v = prepared->version;
-    v.sequence = head_sequence + 1;
-    // The batch's chunks, by COPY.
+  // The batch's chunks, by COPY from the session's spill.
+  auto copy_chunks = [](pqxx::transaction_base& tx, const PreparedVersion& prepared,
+                        const std::string& id) -> absl::StatusOr<std::vector<int32_t>> {
     std::vector<int32_t> row_counts;
-    {
-      CopyLineWriter copy(tx, "chunks", {"id", "row_count", "rows"});
-      std::string line;
-      MLOPS_RETURN_IF_ERROR(prepared->chunks([&](const ChunkData& c) {
-        ChunkCopyLine(absl::StrCat(v.id, "/", row_counts.size()), c.row_count, c.rows, &line);
-        copy.Write(line);
-        row_counts.push_back(c.row_count);
-        return absl::OkStatus();
-      }));
-      copy.Complete();
-    }
-    tx.exec_params(
-        "INSERT INTO dataset_versions (id, dataset, sequence, parent_id, mode, row_count, "
-        "batch_row_count, principal, source, created_at_micros, suite_version, idempotency_key, "
-        "content_digest, record, report, profile, batch_profile) VALUES ($1, $2, $3, $4, $5, $6, "
-        "$7, $8, $9, $10, $11, NULLIF($12, ''), $13, $14, $15, $16, $17)",
-        v.id, v.dataset, v.sequence, v.parent_id, v.mode, v.row_count, v.batch_row_count,
-        v.principal, v.source, v.created_at_micros, v.suite_version,
-        v.idempotency_key, v.content_digest, pqxx::binarystring(v.record),
-        pqxx::binarystring(v.report), pqxx::binarystring(v.profile),
-        pqxx::binarystring(v.batch_profile));
-    int32_t ordinal = 0;
-    int64_t first_row = 0;
-    if (v.mode == 0 && !v.parent_id.empty()) {
-      pqxx::result r = tx.exec_params(
-          "INSERT INTO version_chunks (version_id, ordinal, first_row, row_count, chunk_id) "
-          "SELECT $1, ordinal, first_row, row_count, chunk_id FROM version_chunks "
-          "WHERE version_id = $2 RETURNING row_count",
-          v.id, v.parent_id);
-      ordinal = static_cast<int32_t>(r.size());
-      for (const auto& row : r) first_row += row[0].as<int64_t>();
-    }
-    {
-      pqxx::stream_to copy(tx, "version_chunks",
-                           std::vector<std::string>{"version_id", "ordinal", "first_row",
-                                                    "row_count", "chunk_id"});
-      for (size_t i = 0; i < row_counts.size(); ++i) {
-        copy << std::make_tuple(v.id, ordinal++, first_row, row_counts[i],
-                                absl::StrCat(v.id, "/", i));
-        first_row += row_counts[i];
-      }
-      copy.complete();
-    }
-    if (first_row != v.row_count) {
-      return absl::InternalError(absl::StrCat("version ", v.id, " would list ", first_row,
-                                              " rows, expected ", v.row_count));
-    }
-    tx.exec_params(
-        "UPDATE datasets SET head_version_id = $2, head_sequence = $3, head_row_count = $4, "
-        "updated_at_micros = $5 WHERE name = $1",
-        dataset, v.id, v.sequence, v.row_count, v.created_at_micros);
-    if (!prepared->progress.source.empty()) {
-      MLOPS_RETURN_IF_ERROR(
-          WriteSourceProgress(tx, prepared->progress, v.id, v.created_at_micros));
-    }
-    out.written = true;
-    out.version = std::move(v);
-    return out;
+    CopyLineWriter copy(tx, "chunks", {"id", "row_count", "rows"});
+    std::string line;
+    MLOPS_RETURN_IF_ERROR(prepared.chunks([&](const ChunkData& c) {
+      ChunkCopyLine(absl::StrCat(id, "/", row_counts.size()), c.row_count, c.rows, &line);
+      copy.Write(line);
+      row_counts.push_back(c.row_count);
+      return absl::OkStatus();
+    }));
+    copy.Complete();
+    return row_counts;
+  };
+  return pool_->WithTransaction(call, [&](pqxx::transaction_base& tx) {
+    return CommitInTransaction(tx, dataset, idempotency_key, prepare, copy_chunks);
   });
+}
+
+std::unique_ptr<ChunkStaging> PgIngestionStore::StartStaging() {
+  return PgChunkStaging::Start(pool_, &live_stagings_);
 }
 
 }  // namespace mlops::ingestion

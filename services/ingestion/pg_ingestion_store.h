@@ -2,6 +2,8 @@
 // IngestionStore over PostgreSQL (schema `ingestion`, migrations/). The only
 // file of the service that includes pqxx. Thread-safe: every call runs on a
 // pooled connection of its own.
+#include <atomic>
+#include <memory>
 #include <string>
 
 #include "common/db/pg_pool.h"
@@ -37,9 +39,12 @@ class PgIngestionStore final : public IngestionStore {
       const std::string& dataset, const std::string& idempotency_key,
       const std::function<absl::StatusOr<std::optional<PreparedVersion>>(
           const std::optional<VersionRecord>& head)>& prepare) override;
+  // PgChunkStaging: at most half the pool's connections stage at once.
+  std::unique_ptr<ChunkStaging> StartStaging() override;
 
  private:
   PgPool* pool_;
+  std::atomic<int> live_stagings_{0};
 };
 
 }  // namespace mlops::ingestion
