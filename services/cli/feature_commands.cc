@@ -41,6 +41,10 @@ std::string ExportRef(const std::string& word) {
 
 namespace {
 
+// Inline entity rows above this go through a dataset instead (the servers'
+// default maximum message size is 64 MiB).
+constexpr std::size_t kMaxInlineBytes = std::size_t{32} << 20;
+
 std::unique_ptr<fv1::FeatureService::Stub> Stub(CliContext& ctx) {
   return fv1::FeatureService::NewStub(ctx.Channel("features"));
 }
@@ -175,6 +179,13 @@ int Export(CliContext& ctx, const std::vector<std::string>& raw_args) {
   const EntityInput input = SetEntityRows(ctx, *args, refs, request);
   if (!input.usage.ok()) return UsageError(input.usage, "features export");
   if (!input.service.ok()) return ReportError(input.service, "features export");
+  if (request.ByteSizeLong() > kMaxInlineBytes) {
+    return UsageError(absl::InvalidArgumentError(absl::StrCat(
+                          OptionOr(*args, "entities", ""), " is ", request.ByteSizeLong() >> 20,
+                          " MiB as a request, more than the ", kMaxInlineBytes >> 20,
+                          " MiB one call carries: ingest it as a dataset and use --dataset NAME")),
+                      "features export");
+  }
   request.set_full_feature_names(args->options.count("full_names") > 0);
 
   const std::string out_path = args->options.at("out");
