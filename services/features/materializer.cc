@@ -224,6 +224,12 @@ absl::StatusOr<RunRecord> Materializer::Run(const ResolvedView& view, RunRecord 
     {
       std::lock_guard<std::mutex> lock(mu_);
       kept_[{run.view, run.version}] = std::move(*kept);
+      // Bounded: the states of the newest kMaxFollowedVersions versions of a view.
+      auto first = kept_.lower_bound({run.view, 0});
+      auto end = kept_.lower_bound({run.view + '\0', 0});
+      while (static_cast<size_t>(std::distance(first, end)) > kMaxFollowedVersions) {
+        first = kept_.erase(first);
+      }
     }
     return absl::OkStatus();
   }();

@@ -18,6 +18,7 @@
 // asked, no state after a restart, a REPLACE, as_of going back, an error
 // while applying) the run is FULL; the run reports the mode used and the log
 // says why (features_materialization_mode).
+// The states are kept for the newest 3 versions of each view that ran here.
 // Thread-safe; one run per view version at a time in this process.
 
 #include <cstdint>
