@@ -3,11 +3,13 @@
 #include <functional>
 #include <map>
 #include <thread>
+#include <vector>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/log/log.h"
+#include "google/protobuf/arena.h"
 #include "common/status/grpc_status.h"
 #include "services/ingestion/names.h"
 
@@ -94,6 +96,28 @@ class PipelineStage {
   std::thread thread_;  // last: starts after the fields above exist
 };
 
+// One message on an arena that keeps its first block across Fresh() calls.
+struct ArenaBuffer {
+  static constexpr size_t kInitialBlock = 4 << 20;  // a 2000-row chunk fits
+  ArenaBuffer() : block(kInitialBlock), arena(Options(&block)) {}
+  // A new, empty message; the previous one's memory is released first.
+  v1::IngestBatchRequest* Fresh() {
+    message = nullptr;
+    arena.Reset();
+    message = google::protobuf::Arena::CreateMessage<v1::IngestBatchRequest>(&arena);
+    return message;
+  }
+  static google::protobuf::ArenaOptions Options(std::vector<char>* block) {
+    google::protobuf::ArenaOptions o;
+    o.initial_block = block->data();
+    o.initial_block_size = block->size();
+    return o;
+  }
+  std::vector<char> block;
+  google::protobuf::Arena arena;
+  v1::IngestBatchRequest* message = nullptr;
+};
+
 }  // namespace
 
 IngestionServiceImpl::IngestionServiceImpl(Ingestion* ingestion, const Authorizer* authorizer,
@@ -146,11 +170,14 @@ absl::StatusOr<std::pair<std::unique_ptr<BatchSession>, int64_t>> IngestionServi
   // validates, hashes and spills chunk n (one chunk in flight, two buffers).
   // Every outcome first waits for the chunk in flight, so a chunk's error
   // wins over whatever follows it, as if the chunks were added in line.
-  v1::IngestBatchRequest buffers[2];
+  // Each buffer lives on an arena of its own, reset before it is read into:
+  // parsing a oneof chunk into a heap message would free and allocate every
+  // row and value of the previous chunk again.
+  ArenaBuffer buffers[2];
   int next = 0;
   PipelineStage stage;  // declared after buffers: joined before they go
-  while (reader->Read(&buffers[next])) {
-    const v1::IngestBatchRequest& m = buffers[next];
+  while (reader->Read(buffers[next].Fresh())) {
+    const v1::IngestBatchRequest& m = *buffers[next].message;
     absl::Status previous = stage.Wait();
     if (!previous.ok()) return previous;
     switch (m.payload_case()) {
