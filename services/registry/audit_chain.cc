@@ -111,6 +111,11 @@ AuditChainVerifier::AuditChainVerifier(std::string prev_hash, int64_t prev_seque
 
 bool AuditChainVerifier::Feed(const AuditEntry& e) {
   if (!result_.ok) return false;
+  return Feed(e, hasher_.Hex(CanonicalAuditEncoding(e)));
+}
+
+bool AuditChainVerifier::Feed(const AuditEntry& e, const std::string& computed) {
+  if (!result_.ok) return false;
   auto broken = [&](AuditBreak kind, std::string expected, std::string actual) {
     result_.ok = false;
     result_.first_broken_sequence = e.sequence;
@@ -125,7 +130,6 @@ bool AuditChainVerifier::Feed(const AuditEntry& e) {
   if (e.prev_hash != prev_hash_) {
     return broken(AuditBreak::kPrevLinkMismatch, prev_hash_, e.prev_hash);
   }
-  std::string computed = hasher_.Hex(CanonicalAuditEncoding(e));
   if (computed != e.entry_hash) {
     return broken(AuditBreak::kHashMismatch, computed, e.entry_hash);
   }

@@ -81,6 +81,9 @@ class AuditChainVerifier {
   AuditChainVerifier(std::string prev_hash, int64_t prev_sequence);
   // Returns false once a break was found (stop feeding).
   bool Feed(const AuditEntry& e);
+  // The same with `computed_hash` = ComputeAuditHash(e), computed elsewhere
+  // (e.g. on another thread, ahead of the chain checks).
+  bool Feed(const AuditEntry& e, const std::string& computed_hash);
   const AuditVerifyResult& result() const { return result_; }
 
  private:

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/registry/audit_copy_line.h"
 #include "services/registry/pg_registry_internal.h"
 #include "services/registry/pg_registry_store.h"
 
@@ -82,19 +83,30 @@ absl::Status PgRegistryStore::ScanAudit(int64_t from, int64_t to,
   PgCallOptions call{"registry_scan_audit"};
   call.read_only = true;
   call.isolation = PgIsolation::kRepeatableRead;
-  constexpr int kBatch = 20000;
   return pool_->WithTransaction(call, [&](Txn& txn) -> absl::Status {
-    int64_t next = from;
-    for (;;) {
-      pqxx::result r =
-          txn.exec_params(absl::StrCat(kAuditColumns, kScanAudit), next, to, kBatch);
-      for (const pqxx::row& row : r) {
-        AuditEntry e = AuditFromRow(row);
-        next = e.sequence + 1;
-        if (!fn(e)) return absl::OkStatus();
+    // COPY streams the rows without holding a result set; the bounds are
+    // integers, written into the statement (COPY takes no parameters).
+    pqxx::stream_from rows(
+        txn, absl::StrCat("(", kAuditColumns, "WHERE sequence >= ", from,
+                          to != 0 ? absl::StrCat(" AND sequence <= ", to) : std::string(),
+                          " ORDER BY sequence)"));
+    std::string line;
+    AuditEntry e;
+    bool more = true;
+    while (more && rows.get_raw_line(line)) {
+      if (!ParseAuditCopyLine(line, &e)) {
+        return absl::InternalError(absl::StrCat("audit_log: unreadable row after sequence ",
+                                                e.sequence));
       }
-      if (static_cast<int>(r.size()) < kBatch) return absl::OkStatus();
+      more = fn(e);
     }
+    if (!more) {
+      // Stopped early: drain the COPY so that the connection stays usable.
+      while (rows.get_raw_line(line)) {
+      }
+    }
+    rows.complete();
+    return absl::OkStatus();
   });
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status/status_macros.h"
+#include "services/registry/audit_verify_pipeline.h"
 #include "services/registry/stage_machine.h"
 
 namespace mlops::registry {
@@ -487,10 +488,10 @@ absl::StatusOr<AuditVerifyResult> Registry::VerifyAudit(int64_t from, int64_t to
     return absl::InvalidArgumentError("from_sequence is after to_sequence");
   }
   MLOPS_ASSIGN_OR_RETURN(std::string prev, store_->AuditHashAt(from - 1));
-  AuditChainVerifier verifier(prev, from - 1);
+  AuditVerifyPipeline verifier(prev, from - 1);
   MLOPS_RETURN_IF_ERROR(
-      store_->ScanAudit(from, to, [&](const AuditEntry& e) { return verifier.Feed(e); }));
-  return verifier.result();
+      store_->ScanAudit(from, to, [&](const AuditEntry& e) { return verifier.Add(e); }));
+  return verifier.Finish();
 }
 
 }  // namespace mlops::registry
