@@ -155,6 +155,36 @@ TEST(IncrementalStateTest, RecomputesOnlyTouchedAndDueEntities) {
   ExpectSameSnapshot(MaterializeFull(def, schema, all, 15), *later->state, "as of 15");
 }
 
+TEST(IncrementalStateTest, FeaturesOfTheKeyAndTimeColumnsEqualFullRun) {
+  const SourceSchema schema{{{"id", DataType::kString, false},
+                             {"ts", DataType::kTimestamp, false},
+                             {"x", DataType::kDouble, true}}};
+  FeatureViewDefinition def = RandomView("v", 4);
+  def.features = {{"id_raw", "id", Aggregation::kRaw, 0},
+                  {"ts_raw", "ts", Aggregation::kRaw, 0},
+                  {"ts_max_6", "ts", Aggregation::kMax, 6},
+                  {"id_count_3", "id", Aggregation::kCount, 3},
+                  {"x_last_9", "x", Aggregation::kLast, 9}};
+  std::mt19937_64 rng(5);
+  auto rows_of = [&](size_t n, int64_t keys) {
+    std::vector<Row> out;
+    for (const Row& r : RandomRows(rng, DataType::kString, n, keys)) out.push_back({r[0], r[1], r[2]});
+    return out;
+  };
+  std::vector<Row> rows = rows_of(200, 15);
+  Full full = MaterializeFull(def, schema, rows, 10);
+  auto state = IncrementalState::FromFull(full.table, full.snapshot, full.last_events, 10);
+  for (int64_t as_of : {10, 14, 20, 33, 41}) {
+    std::vector<Row> added = rows_of(40, 25);
+    rows.insert(rows.end(), added.begin(), added.end());
+    auto update = state->Apply(RowsToBatch(schema, added), as_of);
+    ASSERT_TRUE(update.ok()) << update.status();
+    state = update->state;
+    ExpectSameSnapshot(MaterializeFull(def, schema, rows, as_of), *state,
+                       "as of " + std::to_string(as_of));
+  }
+}
+
 TEST(IncrementalStateTest, RejectsGoingBackInTimeAndBadBatches) {
   const SourceSchema schema = RandomSchema(DataType::kInt64);
   const FeatureViewDefinition def = RandomView("v", 0);

@@ -208,7 +208,7 @@ absl::StatusOr<RunRecord> Materializer::Run(const ResolvedView& view, RunRecord 
     loaded->run_id = run.id;
     run.entities_written = static_cast<int64_t>(loaded->snapshot->num_entities());
     const auto write = std::chrono::steady_clock::now();
-    const std::vector<OnlineChunk> chunks = EncodeOnlineChunks(*loaded, kChunkEntities);
+    const std::vector<OnlineChunk> chunks = EncodeOnlineChunks(*loaded, kChunkEntities, pool_);
     const auto encoded = std::chrono::steady_clock::now();
     run.finished_at_micros = views_->NowMicros();
     MLOPS_RETURN_IF_ERROR(store_->FinishRun(run, chunks));

@@ -37,10 +37,12 @@ std::vector<int64_t> LastEventTimes(const OnlineSnapshot& snapshot, const EventT
   return out;
 }
 
-std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk_entities) {
+std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk_entities,
+                                            ThreadPool* pool) {
   const OnlineSnapshot& s = *view.snapshot;
-  std::vector<OnlineChunk> out;
-  for (size_t begin = 0; begin < s.num_entities(); begin += chunk_entities) {
+  std::vector<OnlineChunk> out((s.num_entities() + chunk_entities - 1) / chunk_entities);
+  ParallelForOrInline(pool, static_cast<int64_t>(out.size()), [&](int64_t c) {
+    const size_t begin = static_cast<size_t>(c) * chunk_entities;
     const size_t end = std::min(s.num_entities(), begin + chunk_entities);
     v1::FeatureRowChunk chunk;
     chunk.set_first_row_index(static_cast<int64_t>(begin));
@@ -64,8 +66,8 @@ std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk
       }
     }
     oc.chunk = chunk.SerializeAsString();
-    out.push_back(std::move(oc));
-  }
+    out[static_cast<size_t>(c)] = std::move(oc);
+  });
   return out;
 }
 

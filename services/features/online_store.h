@@ -22,6 +22,7 @@
 #include "services/features/event_table.h"
 #include "services/features/feature_store.h"
 #include "services/features/online_snapshot.h"
+#include "services/features/thread_pool.h"
 #include "services/features/view_registry.h"
 
 namespace mlops::features {
@@ -55,8 +56,10 @@ class OnlineViews {
 // snapshot's as_of in `table`.
 std::vector<int64_t> LastEventTimes(const OnlineSnapshot& snapshot, const EventTable& table);
 
-// The snapshot in chunks of `chunk_entities` entities.
-std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk_entities);
+// The snapshot in chunks of `chunk_entities` entities (encoded in parallel
+// on `pool` when given).
+std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk_entities,
+                                            ThreadPool* pool = nullptr);
 
 // A LoadedView from stored chunks of `run` of `view`.
 absl::StatusOr<std::shared_ptr<const LoadedView>> DecodeOnlineChunks(
