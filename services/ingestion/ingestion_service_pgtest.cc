@@ -252,6 +252,13 @@ TEST_F(IngestionServiceTest, BadRowsAreInvalidArgumentNamingRowAndColumn) {
     EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.want;
     EXPECT_THAT(r.status.error_message(), HasSubstr("row 4")) << r.status.error_message();
     EXPECT_THAT(r.status.error_message(), HasSubstr(c.want)) << r.status.error_message();
+    // Chunks received after the bad one (while it is being validated) do
+    // not change the answer.
+    std::vector<cv1::Row> more = Rows(5, 20);
+    rows.insert(rows.end(), more.begin(), more.end());
+    IngestResult followed = Ingest("tx", rows);
+    EXPECT_EQ(followed.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.want;
+    EXPECT_EQ(followed.status.error_message(), r.status.error_message());
   }
   EXPECT_EQ(VersionCount("tx"), 0);
 }
