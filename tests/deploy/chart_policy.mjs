@@ -21,7 +21,7 @@ const EDGES = {
   ingestion: [], features: ["ingestion"], training: ["ingestion", "features", "registry"],
   registry: ["ingestion", "features", "training", "monitoring"],
   gateway: ["ingestion", "features", "registry", "monitoring"],
-  monitoring: ["ingestion", "training", "registry", "gateway"],
+  monitoring: ["ingestion", "features", "training", "registry", "gateway"],
 };
 // Flags the chart may use before they are defined in the code (a note is
 // printed while that is so).

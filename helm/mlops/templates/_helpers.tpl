@@ -78,7 +78,7 @@ exactly these edges. Output: JSON object service -> list of peers.
     "training" (list "ingestion" "features" "registry")
     "registry" (list "ingestion" "features" "training" "monitoring")
     "gateway" (list "ingestion" "features" "registry" "monitoring")
-    "monitoring" (list "ingestion" "training" "registry" "gateway")
+    "monitoring" (list "ingestion" "features" "training" "registry" "gateway")
   | toJson -}}
 {{- end -}}
 
