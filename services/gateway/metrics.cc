@@ -83,6 +83,11 @@ void GatewayMetrics::RolloutState(const std::string& endpoint, int state, int st
   rollout_state_->Add({{"endpoint", endpoint}}).Set(state);
   rollout_step_->Add({{"endpoint", endpoint}}).Set(step);
   candidate_percent_->Add({{"endpoint", endpoint}}).Set(percent);
+  // An endpoint with rollouts exports its rollback counters from 0, so that
+  // increase() and the shipped RollbackHappened rule see the first one.
+  for (const char* cause : {"automatic", "manual"}) {
+    rollbacks_->Add({{"endpoint", endpoint}, {"cause", cause}});
+  }
 }
 
 void GatewayMetrics::ShadowAgreement(const std::string& endpoint, double rate) {

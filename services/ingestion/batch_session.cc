@@ -194,9 +194,19 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
     p.set_duration_micros(absl::ToInt64Microseconds(absl::Now() - started_));
     return p;
   };
+  // Failing rows per expectation, whether they rejected the batch (errors)
+  // or were only recorded (warnings).
+  auto count_failures = [&](const ValidationReport& r) {
+    for (const ExpectationResult& e : r.results) {
+      owner_->metrics_->ValidationFailures(header_.dataset(),
+                                           std::string(RuleName(e.expectation.rule)),
+                                           e.failing_count);
+    }
+  };
   // The rejection case does not need the store, unless an idempotent replay
   // applies (checked in the transaction below).
   if (!first_report.success && header_.idempotency_key().empty()) {
+    count_failures(first_report);
     resp.set_outcome(v1::INGEST_OUTCOME_REJECTED);
     *resp.mutable_report() = report_proto(first_report, start_head);
     owner_->metrics_->Batch(header_.dataset(), "rejected", rows_, bytes_);
@@ -306,6 +316,7 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
     owner_->metrics_->Batch(header_.dataset(), "replayed", rows_, bytes_);
     return resp;
   }
+  count_failures(*final_report);
   if (!outcome.written) {
     resp.set_outcome(v1::INGEST_OUTCOME_REJECTED);
     *resp.mutable_report() = report_proto(*final_report, final_parent);
@@ -322,10 +333,6 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
            {"add_chunk_s", absl::StrCat(absl::ToDoubleSeconds(in_add_chunk_))},
            {"commit_s", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - streamed))},
            {"chunks_copied", overlapped ? "while_streaming" : "at_commit"}});
-  for (const ExpectationResult& r : final_report->results) {
-    owner_->metrics_->ValidationFailures(header_.dataset(), std::string(RuleName(r.expectation.rule)),
-                                         r.failing_count);
-  }
   owner_->metrics_->Batch(header_.dataset(), "committed", rows_, bytes_);
   resp.set_outcome(v1::INGEST_OUTCOME_COMMITTED);
   MLOPS_ASSIGN_OR_RETURN(*resp.mutable_version(), VersionToProto(outcome.version, false));

@@ -231,8 +231,12 @@ TrialResult JobExecution::EndTrial(v1::TrialSummary* trial, RunStatus status, co
                                    std::chrono::steady_clock::time_point started) {
   if (!trial->run_id().empty()) {
     absl::StatusOr<training::Run> run = deps_.tracking->EndTrialRun(trial->run_id(), status, reason);
-    // A CancelRun may have ended it first: its status wins.
-    if (run.ok()) status = run->status;
+    // A CancelRun may have ended it first: its status wins (and was counted).
+    if (run.ok() && run->status != status) {
+      status = run->status;
+    } else if (deps_.metrics) {
+      deps_.metrics->CountRun(status);
+    }
   }
   trial->set_status(static_cast<v1::RunStatus>(status));
   trial->set_failure_reason(reason.substr(0, kMaxReasonBytes));
@@ -281,6 +285,7 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
     return EndTrial(&trial, RunStatus::kFailed, std::string(started_run.message()), started);
   }
   trial.set_run_id(run.id);
+  if (deps_.metrics) deps_.metrics->CountRun(RunStatus::kRunning);
   UpdateTrial(trial);
 
   const std::string objective = ObjectiveMetric(spec);
