@@ -32,24 +32,30 @@ bool AuditVerifyPipeline::Collect() {
   return true;
 }
 
-bool AuditVerifyPipeline::Add(const AuditEntry& e) {
-  filling_.push_back(e);
-  if (filling_.size() < batch_size_) return true;
+bool AuditVerifyPipeline::Add(AuditEntry& e) {
+  if (filled_ < filling_.size()) {
+    std::swap(filling_[filled_], e);
+  } else {
+    filling_.push_back(std::move(e));
+  }
+  if (++filled_ < batch_size_) return true;
   if (!Collect()) return false;
   hashing_.swap(filling_);
-  filling_.clear();
+  filled_ = 0;
   hashes_ = std::async(std::launch::async, [this] { return HashAll(hashing_); });
   return true;
 }
 
 const AuditVerifyResult& AuditVerifyPipeline::Finish() {
   if (Collect()) {
+    filling_.resize(filled_);
     const std::vector<std::string> hashes = HashAll(filling_);
     for (size_t i = 0; i < filling_.size(); ++i) {
       if (!verifier_.Feed(filling_[i], hashes[i])) break;
     }
   }
   filling_.clear();
+  filled_ = 0;
   return verifier_.result();
 }
 

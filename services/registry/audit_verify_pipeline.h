@@ -18,8 +18,13 @@ class AuditVerifyPipeline {
   AuditVerifyPipeline(const AuditVerifyPipeline&) = delete;
   AuditVerifyPipeline& operator=(const AuditVerifyPipeline&) = delete;
 
-  // Returns false once a break was found (stop feeding).
-  bool Add(const AuditEntry& e);
+  // Returns false once a break was found (stop feeding). Takes `e`'s
+  // contents, leaving it a recycled entry (strings with capacity) to refill.
+  bool Add(AuditEntry& e);
+  bool Add(const AuditEntry& e) {
+    AuditEntry copy = e;
+    return Add(copy);
+  }
   // Verifies what is still buffered; the result is final afterwards.
   const AuditVerifyResult& Finish();
 
@@ -29,7 +34,10 @@ class AuditVerifyPipeline {
 
   AuditChainVerifier verifier_;
   size_t batch_size_;
+  // Entries are recycled between the two vectors: filling_[0, filled_) are
+  // real, the rest are spares whose strings keep their capacity.
   std::vector<AuditEntry> filling_;
+  size_t filled_ = 0;
   std::vector<AuditEntry> hashing_;
   std::future<std::vector<std::string>> hashes_;
 };

@@ -26,9 +26,6 @@ constexpr char kWhereAudit[] =
 constexpr char kAuditAsc[] = "AND sequence > $7::bigint ORDER BY sequence LIMIT $8";
 constexpr char kAuditDesc[] =
     "AND ($7::bigint = 0 OR sequence < $7::bigint) ORDER BY sequence DESC LIMIT $8";
-constexpr char kScanAudit[] =
-    "WHERE sequence >= $1 AND ($2::bigint = 0 OR sequence <= $2::bigint) "
-    "ORDER BY sequence LIMIT $3";
 constexpr char kAuditHeadSql[] = "SELECT sequence FROM audit_head WHERE id = 1";
 constexpr char kAuditHashAt[] = "SELECT entry_hash FROM audit_log WHERE sequence = $1";
 constexpr char kEnteredProduction[] =
@@ -79,7 +76,7 @@ absl::StatusOr<std::vector<AuditEntry>> PgRegistryStore::ReadAudit(const AuditFi
 }
 
 absl::Status PgRegistryStore::ScanAudit(int64_t from, int64_t to,
-                                        const std::function<bool(const AuditEntry&)>& fn) {
+                                        const std::function<bool(AuditEntry&)>& fn) {
   PgCallOptions call{"registry_scan_audit"};
   call.read_only = true;
   call.isolation = PgIsolation::kRepeatableRead;

@@ -40,7 +40,7 @@ class PgRegistryStore final : public RegistryStore {
                                       AuditEntry audit) override;
   absl::StatusOr<std::vector<AuditEntry>> ReadAudit(const AuditFilter& filter) override;
   absl::Status ScanAudit(int64_t from, int64_t to,
-                         const std::function<bool(const AuditEntry&)>& fn) override;
+                         const std::function<bool(AuditEntry&)>& fn) override;
   absl::StatusOr<std::string> AuditHashAt(int64_t sequence) override;
   absl::StatusOr<ProductionAt> ProductionAtTime(const std::string& model,
                                                 int64_t at_micros) override;

@@ -490,7 +490,7 @@ absl::StatusOr<AuditVerifyResult> Registry::VerifyAudit(int64_t from, int64_t to
   MLOPS_ASSIGN_OR_RETURN(std::string prev, store_->AuditHashAt(from - 1));
   AuditVerifyPipeline verifier(prev, from - 1);
   MLOPS_RETURN_IF_ERROR(
-      store_->ScanAudit(from, to, [&](const AuditEntry& e) { return verifier.Add(e); }));
+      store_->ScanAudit(from, to, [&](AuditEntry& e) { return verifier.Add(e); }));
   return verifier.Finish();
 }
 

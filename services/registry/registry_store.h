@@ -159,8 +159,10 @@ class RegistryStore {
   virtual absl::StatusOr<std::vector<AuditEntry>> ReadAudit(const AuditFilter& filter) = 0;
   // Streams entries with from <= sequence <= to (to 0: the end) in order;
   // stops when `fn` returns false.
+  // `fn` may take the entry's contents (e.g. swap them with a recycled
+  // entry's): the store refills it for the next row.
   virtual absl::Status ScanAudit(int64_t from, int64_t to,
-                                 const std::function<bool(const AuditEntry&)>& fn) = 0;
+                                 const std::function<bool(AuditEntry&)>& fn) = 0;
   // The entry_hash of entry `sequence` (kGenesisHash for 0); NotFound if none.
   virtual absl::StatusOr<std::string> AuditHashAt(int64_t sequence) = 0;
   virtual absl::StatusOr<ProductionAt> ProductionAtTime(const std::string& model,
