@@ -27,6 +27,10 @@ absl::Status CreateRetrainTrigger(PlatformClient& platform, const tv1::TrainingJ
   trigger->set_model_name(kModel);
   *trigger->mutable_job() = job;
   trigger->set_description("Retrain the fraud model when monitoring sees drift.");
+  // One retraining per half hour at most: the retrained version gets its own
+  // reference and may alert again while the drift lasts; without a cooldown
+  // every such alert would start another job.
+  trigger->set_cooldown_micros(absl::ToInt64Microseconds(absl::Minutes(30)));
   tv1::PipelineTrigger created;
   auto context = platform.Context();
   return Check(platform.training().CreatePipelineTrigger(context.get(), request, &created),
