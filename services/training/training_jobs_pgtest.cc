@@ -87,7 +87,7 @@ TEST_F(TrainingJobsPgTest, JobTrainsRegistersAndRecordsMetricsArtifactAndLineage
   EXPECT_EQ(job.registration().error(), "");
   EXPECT_EQ(job.lineage().inputs(0).id(), kVersionId);
 
-  EXPECT_THAT(MetricValue(registry_, "mlops_training_jobs", {{"state", "succeeded"}}), Optional(1.0));
+  EXPECT_THAT(JobsGauge("succeeded", 1), Optional(1.0));
   EXPECT_THAT(MetricValue(registry_, "mlops_training_trial_duration_seconds", {{"outcome", "succeeded"}}),
               Optional(1.0));
   EXPECT_THAT(MetricValue(registry_, "mlops_training_job_queue_depth"), Optional(0.0));
@@ -267,7 +267,7 @@ TEST_F(TrainingJobsPgTest, AHyperparameterXgboostRejectsFailsTheTrialWithItsMess
   MLOPS_ASSERT_OK_AND_ASSIGN(training::Run run, tracking_->GetRun(job.trials(0).run_id()));
   EXPECT_EQ(run.status, RunStatus::kFailed);
   EXPECT_THAT(run.failure_reason, HasSubstr("xgboost: "));
-  EXPECT_THAT(MetricValue(registry_, "mlops_training_jobs", {{"state", "failed"}}), Optional(1.0));
+  EXPECT_THAT(JobsGauge("failed", 1), Optional(1.0));
 }
 
 TEST_F(TrainingJobsPgTest, GridSearchRunsEveryTrialAndKeepsTheBest) {

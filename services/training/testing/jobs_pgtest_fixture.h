@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -12,7 +13,9 @@
 #include "common/auth/token.h"
 #include "common/auth/token_store.h"
 #include "common/db/migrations.h"
+#include "absl/time/clock.h"
 #include "common/testing/grpc_test_server.h"
+#include "common/testing/metric_values.h"
 #include "common/testing/pg_test_db.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
@@ -145,6 +148,19 @@ class TrainingJobsPgTest : public PgTest {
     grpc::Status s = Submit(spec, &job, key);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return WaitForEnd(job.id());
+  }
+
+  // mlops_training_jobs{state} once it reaches `want`, or its last value after
+  // 5 s: the runner refreshes the gauge just after a job's end is stored, so a
+  // test that saw the end may read it a moment before.
+  std::optional<double> JobsGauge(const std::string& state, double want) {
+    std::optional<double> value;
+    for (int i = 0; i < 100; ++i) {
+      value = MetricValue(registry_, "mlops_training_jobs", {{"state", state}});
+      if (value == want) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return value;
   }
 
   grpc::StatusCode SubmitCode(const v1::TrainingJobSpec& spec, std::string* message = nullptr) {
