@@ -1,0 +1,177 @@
+// gateway_benchmark: single-row Predict (30 features, a 100-tree depth-6
+// XGBoost model) over loopback gRPC, side by side in one run:
+//   - echo:    an empty gRPC method on the gateway's server (the transport alone);
+//   - floor:   a minimal callback-API C++ server calling XGBoost in its handler
+//              (floor_server.cc);
+//   - python:  a grpcio + xgboost server (python_server.py) as a child process,
+//              skipped (saying how to install it) when python3 lacks the modules;
+//   - gateway: the gateway as main.cc builds it (metrics, prediction log),
+//              inline features and by entity key through a loopback feature service.
+// Then the goals as ratios of the same run. The client shares the
+// machine: each line prints the cores used by the client threads, by this
+// process (client + in-process servers) and by the Python child.
+// Bounded by a request count and a time limit per line; not a test.
+//
+//   gateway_benchmark [--requests N] [--seconds S] [--no_python] [--no_log]
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/testing/echo_service.h"
+#include "grpcpp/create_channel.h"
+#include "mlops/inference/v1/inference.grpc.pb.h"
+#include "services/gateway/bench/floor_server.h"
+#include "services/gateway/bench/gateway_stack.h"
+#include "services/gateway/bench/load.h"
+#include "services/gateway/bench/python_server.h"
+#include "services/gateway/testing/fake_peers.h"
+
+namespace mlops::gateway::bench {
+namespace {
+
+namespace iv1 = ::mlops::inference::v1;
+constexpr int kCols = 30;
+
+std::function<bool()> PredictCall(iv1::InferenceService::Stub* stub, const iv1::PredictRequest* req) {
+  return [stub, req] {
+    grpc::ClientContext ctx;
+    iv1::PredictResponse resp;
+    return stub->Predict(&ctx, *req, &resp).ok() && resp.predictions_size() == 1;
+  };
+}
+
+std::unique_ptr<iv1::InferenceService::Stub> StubOn(int port) {
+  return iv1::InferenceService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+}
+
+void Goal(const char* what, double value, const char* op, double target) {
+  const bool met = std::strcmp(op, ">=") == 0 ? value >= target : value <= target;
+  std::printf("  %-58s %8.3f %s %-8.3f %s\n", what, value, op, target, met ? "met" : "MISSED");
+}
+
+int Main(int argc, char** argv) {
+  long requests = 20000;
+  double seconds = 10;
+  bool python = true, log = true;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--requests") == 0 && i + 1 < argc) requests = std::atol(argv[++i]);
+    else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
+    else if (std::strcmp(argv[i], "--no_python") == 0) python = false;
+    else if (std::strcmp(argv[i], "--no_log") == 0) log = false;
+  }
+  absl::StatusOr<std::string> model = testing::TrainTestModel(kCols, 100, 6, 1);
+  if (!model.ok()) {
+    std::fprintf(stderr, "train: %s\n", model.status().ToString().c_str());
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<FloorServer>> floor = FloorServer::Start(*model, kCols);
+  GatewayStackOptions go;
+  go.model_json = *model;
+  go.cols = kCols;
+  go.prediction_log = log;
+  absl::StatusOr<std::unique_ptr<GatewayStack>> gateway = GatewayStack::Start(go);
+  if (!floor.ok() || !gateway.ok()) {
+    std::fprintf(stderr, "start: %s %s\n", floor.status().ToString().c_str(),
+                 gateway.status().ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<PythonServer> py;
+  if (python) {
+    const std::string missing = PythonBaselineMissing();
+    char scratch_template[] = "/tmp/gateway_bench_XXXXXX";
+    if (!missing.empty()) {
+      std::printf("python baseline skipped: %s\n", missing.c_str());
+    } else if (mkdtemp(scratch_template) == nullptr) {
+      std::printf("python baseline skipped: no scratch folder\n");
+    } else {
+      absl::StatusOr<std::unique_ptr<PythonServer>> started =
+          PythonServer::Start(MLOPS_SOURCE_DIR, scratch_template, *model, 32);
+      if (started.ok()) py = std::move(*started);
+      else std::printf("python baseline skipped: %s\n", started.status().ToString().c_str());
+    }
+  }
+
+  iv1::PredictRequest inline_req;
+  inline_req.set_endpoint("bench_ep");
+  for (int c = 0; c < kCols; ++c) inline_req.add_feature_names(absl::StrCat("f", c));
+  auto* values = inline_req.add_rows()->mutable_features();
+  for (int c = 0; c < kCols; ++c) values->add_values()->set_double_value(0.01 * c);
+  iv1::PredictRequest key_req;
+  key_req.set_endpoint("bench_ep");
+  key_req.add_rows()->mutable_entity_key()->set_int64_value(42);
+  iv1::PredictRequest explain_req = inline_req;
+  explain_req.mutable_options()->set_explain(true);
+
+  auto gw_stub = StubOn((*gateway)->port());
+  auto floor_stub = StubOn((*floor)->port());
+  std::unique_ptr<iv1::InferenceService::Stub> py_stub = py ? StubOn(py->port()) : nullptr;
+  auto echo_stub = ::mlopstest::echo::v1::EchoService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*gateway)->port()), grpc::InsecureChannelCredentials()));
+  auto echo_call = [&] {
+    grpc::ClientContext ctx;
+    ::mlopstest::echo::v1::EchoRequest req;
+    ::mlopstest::echo::v1::EchoResponse resp;
+    req.set_message("x");
+    return echo_stub->Echo(&ctx, req, &resp).ok();
+  };
+  struct Target {
+    std::string name;
+    std::function<bool()> call;
+    pid_t child = 0;
+  };
+  std::vector<Target> targets = {
+      {"echo (empty gRPC, gateway's server)", echo_call},
+      {"floor (callback C++ + XGBoost)", PredictCall(floor_stub.get(), &inline_req)},
+      {"gateway, 30 features inline", PredictCall(gw_stub.get(), &inline_req)},
+  };
+  if (py) targets.insert(targets.begin() + 2, {"python (grpcio + xgboost)", PredictCall(py_stub.get(), &inline_req), py->pid()});
+  for (const Target& t : targets) {  // first calls load the model; warm every path
+    if (!t.call()) {
+      std::fprintf(stderr, "first call to %s failed\n", t.name.c_str());
+      return 1;
+    }
+    Run(4, 1000, 3, t.call, t.child);
+  }
+  std::printf("gateway_benchmark: %d features, 100 trees depth 6, %ld requests or %.0f s per line, "
+              "prediction log %s\n", kCols, requests, seconds, log ? "on" : "off");
+  std::map<std::string, std::map<int, Figures>> fig;
+  for (int c : {1, 32}) {
+    for (const Target& t : targets) {
+      fig[t.name][c] = Run(c, requests, seconds, t.call, t.child);
+      Print(t.name, c, fig[t.name][c]);
+    }
+  }
+  for (int c : {1, 32}) {
+    fig["key"][c] = Run(c, requests, seconds, PredictCall(gw_stub.get(), &key_req));
+    Print("gateway, by entity key (features)", c, fig["key"][c]);
+  }
+  Print("gateway, inline + explain (SHAP)", 1,
+        Run(1, requests, seconds, PredictCall(gw_stub.get(), &explain_req)));
+
+  const Figures& g1 = fig["gateway, 30 features inline"][1];
+  const Figures& g32 = fig["gateway, 30 features inline"][32];
+  const Figures& f1 = fig["floor (callback C++ + XGBoost)"][1];
+  const Figures& f32 = fig["floor (callback C++ + XGBoost)"][32];
+  std::printf("goals (this run):\n");
+  Goal("c=32 throughput: gateway / floor", g32.rps / f32.rps, ">=", 1.0);
+  if (py) {
+    Goal("c=32 throughput: gateway / python", g32.rps / fig["python (grpcio + xgboost)"][32].rps, ">=", 10.0);
+  } else {
+    std::printf("  c=32 throughput: gateway / python: not measured (python skipped)\n");
+  }
+  Goal("c=1 p50: gateway / floor", g1.p50_ms / f1.p50_ms, "<=", 1.2);
+  Goal("c=1 p99 (ms): gateway, inline", g1.p99_ms, "<=", 0.5);
+  Goal("c=1 p99 (ms): gateway, by entity key", fig["key"][1].p99_ms, "<=", 1.0);
+  return 0;
+}
+
+}  // namespace
+}  // namespace mlops::gateway::bench
+
+int main(int argc, char** argv) { return mlops::gateway::bench::Main(argc, argv); }

@@ -1,0 +1,104 @@
+#include "services/gateway/bench/load.h"
+
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace mlops::gateway::bench {
+namespace {
+
+double ThreadCpu() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+double ProcessCpu() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + 1e-6 * static_cast<double>(tv.tv_usec); };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// utime + stime of `pid` from /proc/<pid>/stat (0 when unreadable).
+double ChildCpu(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  const std::size_t close = line.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15: utime, stime
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+Figures Run(int concurrency, long total, double seconds, const std::function<bool()>& call,
+            pid_t child) {
+  std::atomic<long> next{0};
+  std::atomic<long> failed{0};
+  std::vector<std::vector<double>> lat(concurrency);
+  std::vector<double> cpu(concurrency, 0);
+  const double process0 = ProcessCpu();
+  const double child0 = ChildCpu(child);
+  const auto start = std::chrono::steady_clock::now();
+  const auto stop = start + std::chrono::duration<double>(seconds);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) {
+    threads.emplace_back([&, t] {
+      const double cpu0 = ThreadCpu();
+      lat[t].reserve(static_cast<std::size_t>(total / concurrency + 1));
+      while (next.fetch_add(1) < total && std::chrono::steady_clock::now() < stop) {
+        const auto t0 = std::chrono::steady_clock::now();
+        if (!call()) ++failed;
+        lat[t].push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      cpu[t] = ThreadCpu() - cpu0;
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  Figures f;
+  f.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  f.process_cpu_s = ProcessCpu() - process0;
+  f.child_cpu_s = ChildCpu(child) - child0;
+  for (double c : cpu) f.client_cpu_s += c;
+  std::vector<double> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  if (all.empty()) return f;
+  std::sort(all.begin(), all.end());
+  f.p50_ms = all[all.size() / 2];
+  f.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  f.failed = failed.load();
+  f.ok = static_cast<long>(all.size()) - f.failed;
+  f.rps = static_cast<double>(all.size()) / f.wall_s;
+  return f;
+}
+
+void Print(const std::string& what, int concurrency, const Figures& f) {
+  const double w = f.wall_s > 0 ? f.wall_s : 1;
+  std::printf(
+      "%-36s c=%-3d p50 %.3f ms  p99 %.3f ms  %8.0f req/s  (%ld ok, %ld failed)  cores: client "
+      "%.2f, process %.2f, child %.2f\n",
+      what.c_str(), concurrency, f.p50_ms, f.p99_ms, f.rps, f.ok, f.failed, f.client_cpu_s / w,
+      f.process_cpu_s / w, f.child_cpu_s / w);
+  std::fflush(stdout);
+}
+
+}  // namespace mlops::gateway::bench

@@ -1,0 +1,33 @@
+#pragma once
+// A closed-loop load generator for the gateway benchmark: `concurrency`
+// threads, each making one blocking call after another until a request count
+// or a time limit is reached. Records every call's latency and the CPU time
+// the calling threads themselves used (the client's share of the machine),
+// next to the whole process's and an optional child process's CPU.
+// Stateless functions; thread-safe.
+
+#include <functional>
+#include <string>
+#include <sys/types.h>
+
+namespace mlops::gateway::bench {
+
+struct Figures {
+  double p50_ms = 0, p99_ms = 0, rps = 0;
+  long ok = 0, failed = 0;
+  double wall_s = 0;
+  double client_cpu_s = 0;   // CPU of the load threads (the client's own work)
+  double process_cpu_s = 0;  // CPU of this whole process (client + in-process servers)
+  double child_cpu_s = 0;    // CPU of `child` (the Python server), 0 if none
+};
+
+// Runs `call` (true = success) until `total` calls or `seconds` passed.
+// `child`: a process whose CPU time to report (0 = none).
+Figures Run(int concurrency, long total, double seconds, const std::function<bool()>& call,
+            pid_t child = 0);
+
+// One line: what, concurrency, p50, p99, req/s, failures and the CPU shares
+// (cores used on average: client threads, this process, the child).
+void Print(const std::string& what, int concurrency, const Figures& f);
+
+}  // namespace mlops::gateway::bench

@@ -1,0 +1,80 @@
+#include "services/gateway/bench/python_server.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace mlops::gateway::bench {
+namespace {
+
+constexpr char kPython[] = "/usr/bin/python3";
+
+// Runs a program to its end (at most `seconds`); its exit code.
+absl::StatusOr<int> RunToEnd(const std::string& path, const std::vector<std::string>& args,
+                             double seconds, std::string* log) {
+  absl::StatusOr<std::unique_ptr<ChildProcess>> p = ChildProcess::Start(path, args);
+  if (!p.ok()) return p.status();
+  absl::StatusOr<int> code = (*p)->Wait(absl::Seconds(seconds));
+  if (log != nullptr) *log = (*p)->ReadLog(4096);
+  return code;
+}
+
+}  // namespace
+
+std::string PythonBaselineMissing() {
+  std::string log;
+  absl::StatusOr<int> code = RunToEnd(
+      kPython, {"-c", "import grpc, numpy, xgboost, google.protobuf"}, 60, &log);
+  if (code.ok() && *code == 0) return "";
+  return absl::StrCat(kPython, " cannot import grpc, numpy, xgboost and google.protobuf (",
+                      code.ok() ? log : code.status().ToString(),
+                      "); install them with: apt-get install python3-grpcio python3-xgboost "
+                      "python3-protobuf (or scripts/setup.sh --bench)");
+}
+
+absl::StatusOr<std::unique_ptr<PythonServer>> PythonServer::Start(const std::string& source_dir,
+                                                                  const std::string& scratch,
+                                                                  const std::string& model_json,
+                                                                  int workers) {
+  const std::string stubs = scratch + "/stubs";
+  std::string log;
+  absl::StatusOr<int> code = RunToEnd("/bin/mkdir", {"-p", stubs}, 10, &log);
+  if (code.ok() && *code == 0) {
+    code = RunToEnd(MLOPS_BENCH_PROTOC,
+                    {absl::StrCat("--proto_path=", source_dir, "/proto"),
+                     absl::StrCat("--python_out=", stubs), "mlops/common/v1/common.proto",
+                     "mlops/registry/v1/registry.proto", "mlops/inference/v1/inference.proto"},
+                    60, &log);
+  }
+  if (!code.ok()) return code.status();
+  if (*code != 0) return absl::FailedPreconditionError(absl::StrCat("protoc failed: ", log));
+  const std::string model_path = scratch + "/model.json";
+  const std::string port_file = scratch + "/python.port";
+  std::remove(port_file.c_str());
+  {
+    std::ofstream out(model_path, std::ios::binary);
+    out << model_json;
+    if (!out) return absl::FailedPreconditionError("cannot write " + model_path);
+  }
+  std::unique_ptr<PythonServer> server(new PythonServer());
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(
+      kPython, {source_dir + "/services/gateway/bench/python_server.py", "--model", model_path,
+                "--stubs", stubs, "--port_file", port_file, "--workers", std::to_string(workers)});
+  if (!child.ok()) return child.status();
+  server->child_ = std::move(*child);
+  for (int i = 0; i < 300; ++i) {  // at most 30 s
+    std::ifstream in(port_file);
+    if (in >> server->port_ && server->port_ > 0) return server;
+    if (!server->child_->Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("python server did not start: ", server->child_->ReadLog(4096)));
+}
+
+}  // namespace mlops::gateway::bench
