@@ -143,7 +143,10 @@ CheckResult EvaluateChampionChallenger(const ChampionChallengerCheck& check,
   r.candidate_value = eval->metrics.at(check.metric);
   if (champion == nullptr) {
     r.outcome = check.fail_if_no_champion ? CheckOutcome::kFailed : CheckOutcome::kPassed;
-    r.message = "no champion";
+    r.message = check.champion_alias.empty()
+                    ? "no champion"
+                    : absl::StrCat("no champion: alias \"", check.champion_alias,
+                                   "\" points at no other version");
     return r;
   }
   r.champion_version = champion->version;
@@ -181,6 +184,14 @@ CheckResult EvaluateChampionChallenger(const ChampionChallengerCheck& check,
 
 GateReport EvaluateGate(const StageGate& gate, Stage target, const VersionRecord& candidate,
                         const VersionRecord* champion, int64_t policy_version, int64_t now_micros) {
+  return EvaluateGate(
+      gate, target, candidate, [champion](const std::string&) { return champion; },
+      policy_version, now_micros);
+}
+
+GateReport EvaluateGate(const StageGate& gate, Stage target, const VersionRecord& candidate,
+                        const ChampionLookup& champion_of, int64_t policy_version,
+                        int64_t now_micros) {
   GateReport report;
   report.policy_version = policy_version;
   report.target_stage = target;
@@ -189,7 +200,8 @@ GateReport EvaluateGate(const StageGate& gate, Stage target, const VersionRecord
     report.checks.push_back(EvaluateThreshold(t, candidate));
   }
   for (const ChampionChallengerCheck& c : gate.champion_challenger) {
-    report.checks.push_back(EvaluateChampionChallenger(c, candidate, champion));
+    report.checks.push_back(
+        EvaluateChampionChallenger(c, candidate, champion_of(c.champion_alias)));
   }
   for (const CheckResult& c : report.checks) {
     if (c.outcome == CheckOutcome::kFailed || c.outcome == CheckOutcome::kError) {

@@ -7,6 +7,7 @@
 // data by a minimum absolute or relative improvement, direction per metric);
 // approvals are counted separately (CountsAsApproval, ApprovalsComplete).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,9 @@ struct ChampionChallengerCheck {
   double min_improvement = 0;  // negative: non-inferiority margin
   std::string evaluation_name;  // empty: "test"
   bool fail_if_no_champion = false;
+  // The champion is the version this alias points at; empty: the current
+  // PRODUCTION version.
+  std::string champion_alias;
 };
 
 struct ApprovalRequirement {
@@ -133,8 +137,16 @@ CheckResult EvaluateChampionChallenger(const ChampionChallengerCheck& check,
 // Appends `extra` checks (model tests) and recomputes `passed`.
 void AddChecks(std::vector<CheckResult> extra, GateReport* report);
 
+// The champion of a check: the version `alias` points at ("" = the current
+// PRODUCTION version); null when there is none (or it is the candidate).
+using ChampionLookup = std::function<const VersionRecord*(const std::string& alias)>;
+
 // Runs every automated check of `gate` but the model tests.
 // passed = no check FAILED or ERROR.
+GateReport EvaluateGate(const StageGate& gate, Stage target, const VersionRecord& candidate,
+                        const ChampionLookup& champion_of, int64_t policy_version,
+                        int64_t now_micros);
+// The same with one champion for every check, whatever its alias.
 GateReport EvaluateGate(const StageGate& gate, Stage target, const VersionRecord& candidate,
                         const VersionRecord* champion, int64_t policy_version, int64_t now_micros);
 

@@ -65,7 +65,7 @@ TEST(ThresholdTest, UsesMostRecentEvaluationOfTheName) {
 }
 
 TEST(ChampionChallengerTest, AbsoluteImprovementHigherIsBetter) {
-  ChampionChallengerCheck c{"", "auc", Direction::kHigherIsBetter, false, 0.01, "", false};
+  ChampionChallengerCheck c{"", "auc", Direction::kHigherIsBetter, false, 0.01, "", false, ""};
   VersionRecord champion = WithMetric(1, kData1, "auc", 0.80);
   EXPECT_EQ(EvaluateChampionChallenger(c, WithMetric(2, kData1, "auc", 0.815), &champion).outcome,
             CheckOutcome::kPassed);
@@ -77,7 +77,7 @@ TEST(ChampionChallengerTest, AbsoluteImprovementHigherIsBetter) {
 }
 
 TEST(ChampionChallengerTest, RelativeImprovementLowerIsBetter) {
-  ChampionChallengerCheck c{"", "rmse", Direction::kLowerIsBetter, true, 0.05, "", false};
+  ChampionChallengerCheck c{"", "rmse", Direction::kLowerIsBetter, true, 0.05, "", false, ""};
   VersionRecord champion = WithMetric(1, kData1, "rmse", 10.0);
   CheckResult pass = EvaluateChampionChallenger(c, WithMetric(2, kData1, "rmse", 9.4), &champion);
   EXPECT_EQ(pass.outcome, CheckOutcome::kPassed);
@@ -87,14 +87,14 @@ TEST(ChampionChallengerTest, RelativeImprovementLowerIsBetter) {
 }
 
 TEST(ChampionChallengerTest, NegativeMinimumAllowsNonInferiority) {
-  ChampionChallengerCheck c{"", "auc", Direction::kHigherIsBetter, false, -0.01, "", false};
+  ChampionChallengerCheck c{"", "auc", Direction::kHigherIsBetter, false, -0.01, "", false, ""};
   VersionRecord champion = WithMetric(1, kData1, "auc", 0.80);
   EXPECT_EQ(EvaluateChampionChallenger(c, WithMetric(2, kData1, "auc", 0.795), &champion).outcome,
             CheckOutcome::kPassed);
 }
 
 TEST(ChampionChallengerTest, ChampionWithoutSameDatasetFails) {
-  ChampionChallengerCheck c{"", "auc", Direction::kHigherIsBetter, false, 0.0, "", false};
+  ChampionChallengerCheck c{"", "auc", Direction::kHigherIsBetter, false, 0.0, "", false, ""};
   VersionRecord champion = WithMetric(1, kData1, "auc", 0.80);
   CheckResult r = EvaluateChampionChallenger(c, WithMetric(2, kData2, "auc", 0.9), &champion);
   EXPECT_EQ(r.outcome, CheckOutcome::kFailed);
@@ -102,7 +102,7 @@ TEST(ChampionChallengerTest, ChampionWithoutSameDatasetFails) {
 }
 
 TEST(ChampionChallengerTest, NoChampionPassesUnlessRequired) {
-  ChampionChallengerCheck c{"", "auc", Direction::kHigherIsBetter, false, 0.01, "", false};
+  ChampionChallengerCheck c{"", "auc", Direction::kHigherIsBetter, false, 0.01, "", false, ""};
   EXPECT_EQ(EvaluateChampionChallenger(c, WithMetric(2, kData1, "auc", 0.5), nullptr).outcome,
             CheckOutcome::kPassed);
   c.fail_if_no_champion = true;
@@ -111,7 +111,7 @@ TEST(ChampionChallengerTest, NoChampionPassesUnlessRequired) {
 }
 
 TEST(ChampionChallengerTest, RelativeWithZeroChampionIsError) {
-  ChampionChallengerCheck c{"", "r2", Direction::kHigherIsBetter, true, 0.01, "", false};
+  ChampionChallengerCheck c{"", "r2", Direction::kHigherIsBetter, true, 0.01, "", false, ""};
   VersionRecord champion = WithMetric(1, kData1, "r2", 0.0);
   EXPECT_EQ(EvaluateChampionChallenger(c, WithMetric(2, kData1, "r2", 0.5), &champion).outcome,
             CheckOutcome::kError);
@@ -133,6 +133,33 @@ TEST(EvaluateGateTest, ListsEveryFailedCheckWithMeasuredValue) {
   EXPECT_NE(text.find("threshold auc >= 0.85: measured 0.81"), std::string::npos) << text;
   EXPECT_NE(text.find("threshold logloss <= 0.3: measured 0.4"), std::string::npos) << text;
   EXPECT_EQ(text.find("accuracy"), std::string::npos) << text;
+}
+
+TEST(EvaluateGateTest, EachCheckComparesAgainstItsOwnAliasChampion) {
+  StageGate gate;
+  gate.champion_challenger.push_back(
+      {"vs production", "auc", Direction::kHigherIsBetter, false, 0.01, "", false, ""});
+  gate.champion_challenger.push_back(
+      {"vs challenger", "auc", Direction::kHigherIsBetter, false, 0.01, "", false, "challenger"});
+  gate.champion_challenger.push_back(
+      {"vs unset", "auc", Direction::kHigherIsBetter, false, 0.01, "", true, "shadow"});
+  VersionRecord production = WithMetric(1, kData1, "auc", 0.70);
+  VersionRecord challenger = WithMetric(2, kData1, "auc", 0.86);
+  ChampionLookup lookup = [&](const std::string& alias) -> const VersionRecord* {
+    if (alias.empty()) return &production;
+    return alias == "challenger" ? &challenger : nullptr;
+  };
+  GateReport report =
+      EvaluateGate(gate, Stage::kProduction, WithMetric(3, kData1, "auc", 0.80), lookup, 1, 0);
+  ASSERT_EQ(report.checks.size(), 3u);
+  EXPECT_EQ(report.checks[0].outcome, CheckOutcome::kPassed);
+  EXPECT_EQ(report.checks[0].champion_version, 1);
+  EXPECT_EQ(report.checks[1].outcome, CheckOutcome::kFailed);
+  EXPECT_EQ(report.checks[1].champion_version, 2);
+  EXPECT_NEAR(report.checks[1].measured, -0.06, 1e-12);
+  EXPECT_EQ(report.checks[2].outcome, CheckOutcome::kFailed);
+  EXPECT_EQ(report.checks[2].message, "no champion: alias \"shadow\" points at no other version");
+  EXPECT_FALSE(report.passed);
 }
 
 TEST(EvaluateGateTest, EmptyGatePasses) {

@@ -27,15 +27,15 @@ constexpr char kUpsertPolicy[] =
 constexpr char kDeleteChecks[] = "DELETE FROM gate_checks WHERE model = $1";
 constexpr char kInsertCheck[] =
     "INSERT INTO gate_checks (model, stage, ordinal, kind, name, metric, comparison, value, "
-    "evaluation_name, direction, relative, fail_if_no_champion) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    "evaluation_name, direction, relative, fail_if_no_champion, champion_alias) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 constexpr char kSelectPolicy[] =
     "SELECT policy_version, require_staging, staging_approvals, staging_approval_role, "
     "production_approvals, production_approval_role, updated_at_micros, updated_by, "
     "staging_model_tests, production_model_tests FROM gate_policies WHERE model = $1";
 constexpr char kSelectChecks[] =
     "SELECT stage, kind, name, metric, comparison, value, evaluation_name, direction, "
-    "relative, fail_if_no_champion FROM gate_checks WHERE model = $1 ORDER BY stage, ordinal";
+    "relative, fail_if_no_champion, champion_alias FROM gate_checks WHERE model = $1 ORDER BY stage, ordinal";
 
 }  // namespace
 
@@ -61,13 +61,13 @@ absl::StatusOr<GatePolicy> PgRegistryStore::SetGatePolicy(const GatePolicy& p, A
             txn.exec_params(kInsertCheck, p.model, static_cast<int>(stage), ordinal++,
                             static_cast<int>(CheckKind::kThreshold), t.name, t.metric,
                             static_cast<int>(t.comparison), t.value, t.evaluation_name, 0, false,
-                            false);
+                            false, "");
           }
           for (const ChampionChallengerCheck& c : g.champion_challenger) {
             txn.exec_params(kInsertCheck, p.model, static_cast<int>(stage), ordinal++,
                             static_cast<int>(CheckKind::kChampionChallenger), c.name, c.metric, 0,
                             c.min_improvement, c.evaluation_name, static_cast<int>(c.direction),
-                            c.relative, c.fail_if_no_champion);
+                            c.relative, c.fail_if_no_champion, c.champion_alias);
           }
         }
         audit.after_json = absl::StrCat("{\"policy_version\":", out.policy_version, "}");
@@ -115,6 +115,7 @@ absl::StatusOr<GatePolicy> PgRegistryStore::GetGatePolicy(const std::string& mod
         cc.direction = static_cast<Direction>(c[7].as<int>());
         cc.relative = c[8].as<bool>();
         cc.fail_if_no_champion = c[9].as<bool>();
+        cc.champion_alias = c[10].as<std::string>();
         g.champion_challenger.push_back(std::move(cc));
       }
     }

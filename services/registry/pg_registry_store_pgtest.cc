@@ -167,6 +167,40 @@ TEST_F(RegistryPgTest, ChampionChallengerComparesOnSameData) {
   EXPECT_EQ(strong.request.report.checks[0].champion_version, 1);
 }
 
+TEST_F(RegistryPgTest, ChampionAliasComparesAgainstTheAliasedVersion) {
+  ASSERT_THAT(registry_->RegisterVersion(alice_, Version("a", 0.70)).status(), IsOk());
+  ASSERT_THAT(registry_->RegisterVersion(alice_, Version("b", 0.86)).status(), IsOk());
+  ASSERT_THAT(registry_->RegisterVersion(alice_, Version("c", 0.80)).status(), IsOk());
+  ASSERT_THAT(registry_->RegisterVersion(alice_, Version("d", 0.90)).status(), IsOk());
+  ASSERT_THAT(Move(1, Stage::kProduction).status(), IsOk());
+  ASSERT_THAT(registry_->SetAlias(alice_, "churn", "challenger", 2, "best offline").status(),
+              IsOk());
+  GatePolicy p;
+  p.model = "churn";
+  ChampionChallengerCheck c;
+  c.metric = "auc";
+  c.min_improvement = 0.01;
+  c.champion_alias = "challenger";
+  p.staging.champion_challenger.push_back(c);
+  ASSERT_THAT(registry_->SetGatePolicy({"dana", Role::kDeployer}, p, "cc").status(), IsOk());
+  MLOPS_ASSERT_OK_AND_ASSIGN(GatePolicy stored, registry_->GetGatePolicy("churn"));
+  ASSERT_EQ(stored.staging.champion_challenger.size(), 1u);
+  EXPECT_EQ(stored.staging.champion_challenger[0].champion_alias, "challenger");
+  // v3 beats production (0.70) but not the challenger (0.86).
+  MLOPS_ASSERT_OK_AND_ASSIGN(TransitionOutcome weak, Move(3, Stage::kStaging));
+  EXPECT_THAT(weak.status, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(weak.request.report.checks[0].champion_version, 2);
+  MLOPS_ASSERT_OK_AND_ASSIGN(VersionRecord v3, registry_->GetVersion("churn", 3));
+  EXPECT_EQ(v3.stage, Stage::kNone);
+  MLOPS_ASSERT_OK_AND_ASSIGN(TransitionOutcome strong, Move(4, Stage::kStaging));
+  EXPECT_THAT(strong.status, IsOk());
+  EXPECT_EQ(strong.request.report.checks[0].champion_version, 2);
+  EXPECT_NEAR(strong.request.report.checks[0].champion_value, 0.86, 1e-12);
+  // The aliased version itself has no other champion: it passes (fail_if_no_champion false).
+  MLOPS_ASSERT_OK_AND_ASSIGN(TransitionOutcome self, Move(2, Stage::kStaging));
+  EXPECT_THAT(self.status, IsOk());
+}
+
 TEST_F(RegistryPgTest, StagingRequiredBlocksDirectPromotion) {
   ASSERT_THAT(registry_->RegisterVersion(alice_, Version("m", 0.8)).status(), IsOk());
   GatePolicy p;

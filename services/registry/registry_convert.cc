@@ -249,9 +249,8 @@ absl::StatusOr<GatePolicy> PolicyFromProto(const pb::GatePolicy& p) {
             absl::StrCat(stage, ".champion_challenger[", i, "].direction: required"));
       }
       if (!c.champion_alias().empty()) {
-        return absl::UnimplementedError(absl::StrCat(
-            stage, ".champion_challenger[", i,
-            "].champion_alias: only the production version is supported as champion"));
+        MLOPS_RETURN_IF_ERROR(CheckName(
+            c.champion_alias(), absl::StrCat(stage, ".champion_challenger[", i, "].champion_alias")));
       }
       ChampionChallengerCheck d_c;
       d_c.name = c.name();
@@ -262,6 +261,7 @@ absl::StatusOr<GatePolicy> PolicyFromProto(const pb::GatePolicy& p) {
           d_c.relative ? c.min_relative_improvement() : c.min_absolute_improvement();
       d_c.evaluation_name = c.evaluation_name();
       d_c.fail_if_no_champion = c.fail_if_no_champion();
+      d_c.champion_alias = c.champion_alias();
       d.champion_challenger.push_back(std::move(d_c));
     }
     d.approvals.count = g->approvals().count();
@@ -305,6 +305,7 @@ void PolicyToProto(const GatePolicy& p, pb::GatePolicy* out) {
       }
       pc->set_evaluation_name(c.evaluation_name);
       pc->set_fail_if_no_champion(c.fail_if_no_champion);
+      pc->set_champion_alias(c.champion_alias);
     }
     if (!g->model_tests.empty()) {
       pb::StageGate tests;

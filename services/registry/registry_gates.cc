@@ -1,4 +1,5 @@
 // Registry: gate policies and running a gate (see registry.h).
+#include <map>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -43,13 +44,30 @@ std::vector<CheckResult> Registry::RunModelTests(const StageGate& gate,
 
 absl::StatusOr<GateReport> Registry::RunGate(const GatePolicy& policy, const ModelRecord& model,
                                              const VersionRecord& v, Stage target) {
-  std::optional<VersionRecord> champion;
-  if (model.production_version != 0 && model.production_version != v.version) {
-    MLOPS_ASSIGN_OR_RETURN(champion, store_->GetVersion(model.name, model.production_version));
-  }
   const StageGate& gate = *GateFor(policy, target);
-  GateReport report = EvaluateGate(gate, target, v, champion ? &*champion : nullptr,
-                                   policy.policy_version, Now());
+  // Each check's champion: "" = the production version, else the alias's
+  // version (none when unset, or when it is the candidate itself).
+  std::map<std::string, std::optional<VersionRecord>> champions;
+  for (const ChampionChallengerCheck& c : gate.champion_challenger) {
+    if (champions.count(c.champion_alias) != 0) continue;
+    int64_t number = 0;
+    if (c.champion_alias.empty()) {
+      number = model.production_version;
+    } else {
+      for (const AliasRecord& a : model.aliases) {
+        if (a.name == c.champion_alias) number = a.version;
+      }
+    }
+    std::optional<VersionRecord>& slot = champions[c.champion_alias];
+    if (number != 0 && number != v.version) {
+      MLOPS_ASSIGN_OR_RETURN(slot, store_->GetVersion(model.name, number));
+    }
+  }
+  auto champion_of = [&champions](const std::string& alias) -> const VersionRecord* {
+    auto it = champions.find(alias);
+    return it != champions.end() && it->second.has_value() ? &*it->second : nullptr;
+  };
+  GateReport report = EvaluateGate(gate, target, v, champion_of, policy.policy_version, Now());
   if (!gate.model_tests.empty()) AddChecks(RunModelTests(gate, v), &report);
   if (metrics_ != nullptr) {
     for (const CheckResult& c : report.checks) metrics_->GateCheck(c.kind, c.outcome);
