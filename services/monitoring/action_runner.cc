@@ -30,7 +30,11 @@ int MaxRetries(const v1::AlertAction& a, int peer_retries) {
 
 ActionRunner::ActionRunner(RetrainClient* retrain, RollbackClient* rollback,
                            ActionRunnerOptions options)
-    : retrain_(retrain), rollback_(rollback), options_(std::move(options)) {}
+    : retrain_(retrain),
+      rollback_(rollback),
+      options_(std::move(options)),
+      own_webhooks_(options_.webhooks == nullptr ? WebhookClient::WithSystemCas() : nullptr),
+      webhooks_(options_.webhooks == nullptr ? own_webhooks_.get() : options_.webhooks) {}
 
 ActionRunner::~ActionRunner() { Stop(); }
 
@@ -108,7 +112,7 @@ absl::StatusOr<std::string> ActionRunner::Attempt(const Task& task, bool* retrya
     const int64_t timeout = a.webhook().timeout_micros() == 0 ? kDefaultWebhookTimeoutMicros
                                                               : a.webhook().timeout_micros();
     absl::StatusOr<int> code =
-        PostJson(a.webhook().url(), json, headers, absl::Microseconds(timeout));
+        webhooks_->PostJson(a.webhook().url(), json, headers, absl::Microseconds(timeout));
     if (!code.ok()) {
       *retryable = RetryableCode(code.status().code());
       return code.status();

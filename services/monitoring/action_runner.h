@@ -2,7 +2,8 @@
 
 // Runs the actions of firing (and resolved) alerts on worker threads, so the
 // alert loop never waits on them: webhooks (HTTP POST of the alert as JSON,
-// retried with exponential backoff on connection errors, timeouts and 5xx),
+// http or https, retried with exponential backoff on connection errors,
+// timeouts and 5xx; an untrusted certificate is not retried),
 // retraining (the training service's FireTrigger naming the alert) and
 // rollback (the gateway's Rollback with the alert as reason). Every attempt's
 // outcome is reported to the result sink (the AlertEvaluator stores it on the
@@ -21,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "services/monitoring/alert_evaluator.h"
+#include "services/monitoring/webhook_client.h"
 
 namespace mlops::monitoring {
 
@@ -49,6 +51,9 @@ struct ActionRunnerOptions {
   // Retries of retrain / rollback calls answering UNAVAILABLE or DEADLINE_EXCEEDED.
   int peer_retries = 3;
   std::function<int64_t()> now_micros;  // default: the wall clock
+  // Posts webhooks (http and https); null: a client trusting the system CA
+  // bundle, owned by the runner. Not owned; outlives the runner.
+  const WebhookClient* webhooks = nullptr;
 };
 
 using ActionResultSink =
@@ -96,6 +101,8 @@ class ActionRunner : public AlertActions {
   RetrainClient* const retrain_;
   RollbackClient* const rollback_;
   const ActionRunnerOptions options_;
+  std::unique_ptr<WebhookClient> own_webhooks_;  // when options_.webhooks is null
+  const WebhookClient* const webhooks_;
   ActionResultSink sink_;
 
   absl::Mutex mu_;

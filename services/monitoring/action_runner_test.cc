@@ -5,7 +5,6 @@
 #include "services/monitoring/action_runner.h"
 
 #include <atomic>
-#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "common/testing/grpc_test_server.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "services/monitoring/action_runner_test_util.h"
 #include "services/monitoring/peer_action_clients.h"
 #include "services/monitoring/webhook_client.h"
 
@@ -91,55 +91,6 @@ class TinyHttpServer {
   std::vector<std::string> bodies_;
   std::thread thread_;
 };
-
-// Collects results; waits (bounded) for a final one.
-class Results {
- public:
-  ActionResultSink Sink() {
-    return [this](const std::string& id, int index, const v1::ActionResult& r) {
-      absl::MutexLock lock(&mu_);
-      results_[{id, index}].push_back(r);
-    };
-  }
-  // The results of (id, index) once one is SUCCEEDED or FAILED (5 s at most).
-  std::vector<v1::ActionResult> Final(const std::string& id, int index) {
-    absl::MutexLock lock(&mu_);
-    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      auto it = results_.find({id, index});
-      return it != results_.end() &&
-             (it->second.back().status() == v1::ACTION_STATUS_SUCCEEDED ||
-              it->second.back().status() == v1::ACTION_STATUS_FAILED);
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(5));
-    return results_[{id, index}];
-  }
-
- private:
-  absl::Mutex mu_;
-  std::map<std::pair<std::string, int>, std::vector<v1::ActionResult>> results_;
-};
-
-v1::Alert FiringAlert() {
-  v1::Alert a;
-  a.set_id("alert-7");
-  a.set_model("fraud");
-  a.set_version(3);
-  a.set_policy("drift");
-  a.set_state(v1::ALERT_STATE_FIRING);
-  a.set_summary("feature amount drift");
-  return a;
-}
-
-// A started runner with fast retries reporting to `results`.
-std::unique_ptr<ActionRunner> Started(Results* results, RetrainClient* retrain = nullptr,
-                                      RollbackClient* rollback = nullptr) {
-  ActionRunnerOptions o;
-  o.backoff_base_micros = 20'000;
-  auto runner = std::make_unique<ActionRunner>(retrain, rollback, o);
-  runner->SetResultSink(results->Sink());
-  runner->Start();
-  return runner;
-}
 
 TEST(ActionRunnerTest, WebhookPostsTheAlertAsJson) {
   TinyHttpServer http({200});
@@ -308,7 +259,10 @@ TEST(WebhookUrlTest, ParsesAndRejects) {
   MLOPS_ASSERT_OK_AND_ASSIGN(u, ParseHttpUrl("http://h"));
   EXPECT_EQ(u.port, "80");
   EXPECT_EQ(u.target, "/");
-  EXPECT_EQ(ParseHttpUrl("https://h/").status().code(), absl::StatusCode::kUnimplemented);
+  MLOPS_ASSERT_OK_AND_ASSIGN(u, ParseHttpUrl("https://h/x"));
+  EXPECT_TRUE(u.tls);
+  EXPECT_EQ(u.port, "443");
+  EXPECT_EQ(ParseHttpUrl("ftp://h/").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseHttpUrl("http://h:99999/").status().code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -1,5 +1,7 @@
 // mlops-monitoring: the monitoring service binary. See services/monitoring/.
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "absl/flags/flag.h"
 
@@ -16,10 +18,15 @@
 #include "services/monitoring/pg_monitoring_store.h"
 #include "services/monitoring/prediction_log_writer.h"
 #include "services/monitoring/training_data_clients.h"
+#include "services/monitoring/webhook_client.h"
 #include "services/monitoring/window_store.h"
 
 ABSL_FLAG(int64_t, alert_eval_interval_ms, 5000,
           "How often every alert policy is evaluated (env MLOPS_ALERT_EVAL_INTERVAL_MS).");
+
+ABSL_FLAG(std::string, webhook_ca_file, "",
+          "PEM file of the CAs https webhooks trust instead of the system CA bundle (private "
+          "CAs; env MLOPS_WEBHOOK_CA_FILE).");
 
 namespace {
 
@@ -32,6 +39,7 @@ struct MonitoringState {
   std::unique_ptr<mlops::monitoring::IngestionProfileSource> profiles;  // null without the peer
   std::unique_ptr<mlops::monitoring::GrpcRetrainClient> retrain;        // null without the peer
   std::unique_ptr<mlops::monitoring::GrpcRollbackClient> rollback;      // null without the peer
+  std::unique_ptr<mlops::monitoring::WebhookClient> webhooks;
   std::unique_ptr<mlops::monitoring::ActionRunner> actions;
   // Automatic references on promotion (null without a registry peer).
   std::unique_ptr<mlops::monitoring::GrpcModelVersionSource> versions;
@@ -133,8 +141,19 @@ int main(int argc, char** argv) {
       state->rollback = std::make_unique<mlops::monitoring::GrpcRollbackClient>(
           channel->channel(), [channel] { return channel->NewContext(); });
     }
-    state->actions = std::make_unique<mlops::monitoring::ActionRunner>(state->retrain.get(),
-                                                                       state->rollback.get());
+    const std::string ca_file = absl::GetFlag(FLAGS_webhook_ca_file);
+    if (ca_file.empty()) {
+      state->webhooks = mlops::monitoring::WebhookClient::WithSystemCas();
+    } else {
+      absl::StatusOr<std::unique_ptr<mlops::monitoring::WebhookClient>> webhooks =
+          mlops::monitoring::WebhookClient::WithCaFile(ca_file);
+      if (!webhooks.ok()) return webhooks.status();
+      state->webhooks = std::move(*webhooks);
+    }
+    mlops::monitoring::ActionRunnerOptions action_options;
+    action_options.webhooks = state->webhooks.get();
+    state->actions = std::make_unique<mlops::monitoring::ActionRunner>(
+        state->retrain.get(), state->rollback.get(), action_options);
     options.alert_actions = state->actions.get();
     options.alert_gauges = state->metrics.get();
     options.drift_gauges = state->metrics.get();
