@@ -144,6 +144,7 @@ absl::StatusOr<ValidationReport> BatchSession::Revalidate(
   BatchValidatorOptions opts;
   opts.parent_profile = parent_profile ? &*parent_profile : nullptr;
   opts.existing_values = existing.get();
+  opts.version_includes_parent = mode_ == IngestMode::kAppend;
   MLOPS_ASSIGN_OR_RETURN(auto validator, BatchValidator::Create(schema_, suite_, opts));
   MLOPS_ASSIGN_OR_RETURN(
       auto hasher, VersionHasher::Create(header_.dataset(), parent ? parent->id : "", mode_,

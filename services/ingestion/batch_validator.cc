@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/stats/moments.h"
 #include "common/stats/profile_distance.h"
 #include "common/status/status_macros.h"
 #include "services/ingestion/row_checks.h"
@@ -26,6 +28,18 @@ std::string BoundsText(const std::optional<T>& min, const std::optional<T>& max)
   if (min.has_value() && max.has_value()) return absl::StrCat("[", *min, ", ", *max, "]");
   if (min.has_value()) return absl::StrCat(">= ", *min);
   return absl::StrCat("<= ", *max);
+}
+
+stats::Moments MomentsOf(const stats::ColumnProfile& p) {
+  return stats::Moments::FromParts(p.numeric_count(), p.mean, p.m2, p.min, p.max);
+}
+
+// How a kVersion aggregate was measured, for the report's detail:
+// " in the version (parent 1000 + batch 10)"; empty for kBatch.
+std::string ScopeText(AggregateScope scope, bool has_parent, int64_t parent_n, int64_t batch_n) {
+  if (scope != AggregateScope::kVersion) return "";
+  if (!has_parent) return " in the version (the batch alone)";
+  return absl::StrCat(" in the version (parent ", parent_n, " + batch ", batch_n, ")");
 }
 
 // Checks that the parent's columns agree with the schema where they overlap.
@@ -125,10 +139,15 @@ ExpectationResult BatchValidator::EvaluateAggregate(size_t index, const Expectat
   r.index = index;
   r.expectation = e;
   if (const auto* rule = std::get_if<RowCountBetween>(&e.rule)) {
-    r.element_count = row_count_;
-    r.observed_value = static_cast<double>(row_count_);
+    const stats::DatasetProfile* base =
+        rule->scope == AggregateScope::kVersion ? VersionBase() : nullptr;
+    const int64_t rows = row_count_ + (base != nullptr ? base->row_count : 0);
+    r.element_count = rows;
+    r.observed_value = static_cast<double>(rows);
     r.passed = Within(r.observed_value, rule->min, rule->max);
-    r.detail = absl::StrCat(row_count_, " rows; expected ", BoundsText(rule->min, rule->max));
+    r.detail = absl::StrCat(rows, " rows",
+                            ScopeText(rule->scope, base != nullptr, rows - row_count_, row_count_),
+                            "; expected ", BoundsText(rule->min, rule->max));
     return r;
   }
   const stats::ColumnProfile* batch = profile_.Find(e.column);
@@ -139,21 +158,33 @@ ExpectationResult BatchValidator::EvaluateAggregate(size_t index, const Expectat
   }
   const bool is_mean = std::holds_alternative<MeanBetween>(e.rule);
   if (is_mean || std::holds_alternative<StddevBetween>(e.rule)) {
-    const auto [min, max] = is_mean ? std::make_pair(std::get<MeanBetween>(e.rule).min,
-                                                     std::get<MeanBetween>(e.rule).max)
-                                    : std::make_pair(std::get<StddevBetween>(e.rule).min,
-                                                     std::get<StddevBetween>(e.rule).max);
+    const auto [min, max, scope] =
+        is_mean ? std::make_tuple(std::get<MeanBetween>(e.rule).min, std::get<MeanBetween>(e.rule).max,
+                                  std::get<MeanBetween>(e.rule).scope)
+                : std::make_tuple(std::get<StddevBetween>(e.rule).min,
+                                  std::get<StddevBetween>(e.rule).max,
+                                  std::get<StddevBetween>(e.rule).scope);
     const char* what = is_mean ? "mean" : "stddev";
-    r.element_count = batch->numeric_count();
+    // The version's moments are the parent's merged with the batch's (Chan et
+    // al.): exact up to rounding, without the parent's rows.
+    stats::Moments m = MomentsOf(*batch);
+    const stats::DatasetProfile* base = scope == AggregateScope::kVersion ? VersionBase() : nullptr;
+    if (base != nullptr) {
+      if (const stats::ColumnProfile* p = base->Find(e.column)) m.Merge(MomentsOf(*p));
+    }
+    const std::string scope_text =
+        ScopeText(scope, base != nullptr, m.count() - batch->numeric_count(), batch->numeric_count());
+    r.element_count = m.count();
     if (r.element_count == 0) {
       r.passed = false;
       r.observed_value = kNaN;
-      r.detail = absl::StrCat("no finite values to compute the ", what, " of");
+      r.detail = absl::StrCat("no finite values to compute the ", what, " of", scope_text);
       return r;
     }
-    r.observed_value = is_mean ? batch->mean : batch->stddev;
+    r.observed_value = is_mean ? m.mean() : m.stddev();
     r.passed = Within(r.observed_value, min, max);
-    r.detail = absl::StrCat(what, " ", r.observed_value, "; expected ", BoundsText(min, max));
+    r.detail = absl::StrCat(what, " ", r.observed_value, scope_text, "; expected ",
+                            BoundsText(min, max));
     return r;
   }
   const auto& rule = std::get<DistributionDistance>(e.rule);
@@ -177,6 +208,10 @@ ExpectationResult BatchValidator::EvaluateAggregate(size_t index, const Expectat
   r.detail = absl::StrCat(rule.metric == DistanceMetric::kPsi ? "PSI " : "Jensen-Shannon distance ",
                           *d, " against the parent; at most ", rule.max_distance, " allowed");
   return r;
+}
+
+const stats::DatasetProfile* BatchValidator::VersionBase() const {
+  return options_.version_includes_parent && parent_.has_value() ? &*parent_ : nullptr;
 }
 
 absl::StatusOr<ValidationReport> BatchValidator::Finish() {

@@ -51,7 +51,8 @@ struct ExpectationResult {
   int64_t element_count = 0;
   int64_t failing_count = 0;
   // Row-level: the failing fraction. row_count_between: the row count;
-  // mean/stddev: the batch's value; distribution_distance: the distance.
+  // mean/stddev: the value (of the batch, or of the version for
+  // AggregateScope::kVersion); distribution_distance: the distance.
   // NaN when there was nothing to measure.
   double observed_value = 0;
   std::vector<FailingExample> examples;  // at most max_examples, in the order found
@@ -72,6 +73,11 @@ struct BatchValidatorOptions {
   // edges and the baseline of distribution_distance. nullptr for a dataset's
   // first version. Copied by Create().
   const stats::DatasetProfile* parent_profile = nullptr;
+  // True when the new version holds the parent's rows too (APPEND onto a
+  // parent): aggregates with AggregateScope::kVersion then measure the
+  // parent's profile merged with the batch's. False (REPLACE): the version
+  // is the batch.
+  bool version_includes_parent = false;
   // Values already in the parent version, for unique(scope=version). nullptr
   // (first version, or replace mode): checked within the batch only. Not
   // owned; must outlive the validator.
@@ -110,6 +116,8 @@ class BatchValidator {
   BatchValidator(Schema schema, ExpectationSuite suite, BatchValidatorOptions options);
   void Profile(const Row& row);
   ExpectationResult EvaluateAggregate(size_t index, const Expectation& e) const;
+  // The parent profile that the version's aggregates include, or nullptr.
+  const stats::DatasetProfile* VersionBase() const;
 
   Schema schema_;
   ExpectationSuite suite_;

@@ -33,7 +33,11 @@ void AppendBounds(const std::optional<T>& min, const std::optional<T>& max,
 struct ParamsOf {
   std::vector<std::string>* parts;
   void operator()(const NotNull&) const {}
-  void operator()(const Between& r) const { AppendBounds(r.min, r.max, parts); }
+  void operator()(const Between& r) const {
+    AppendBounds(r.min, r.max, parts);
+    if (r.strict_min) parts->push_back("strict_min");
+    if (r.strict_max) parts->push_back("strict_max");
+  }
   void operator()(const InSet& r) const {
     std::vector<std::string> shown;
     for (size_t i = 0; i < r.values.size() && i < 10; ++i) shown.push_back(ValueToString(r.values[i], 40));
@@ -46,12 +50,17 @@ struct ParamsOf {
   void operator()(const MatchesRegex& r) const {
     parts->push_back(ValueToString(Value(r.pattern), 200));
   }
-  void operator()(const RowCountBetween& r) const { AppendBounds(r.min, r.max, parts); }
-  void operator()(const MeanBetween& r) const { AppendBounds(r.min, r.max, parts); }
-  void operator()(const StddevBetween& r) const { AppendBounds(r.min, r.max, parts); }
+  void operator()(const RowCountBetween& r) const { Aggregate(r); }
+  void operator()(const MeanBetween& r) const { Aggregate(r); }
+  void operator()(const StddevBetween& r) const { Aggregate(r); }
   void operator()(const DistributionDistance& r) const {
     parts->push_back(r.metric == DistanceMetric::kPsi ? "metric=psi" : "metric=jensen_shannon");
     parts->push_back(absl::StrCat("max=", r.max_distance));
+  }
+  template <typename R>
+  void Aggregate(const R& r) const {
+    AppendBounds(r.min, r.max, parts);
+    if (r.scope == AggregateScope::kVersion) parts->push_back("scope=version");
   }
 };
 
@@ -107,7 +116,14 @@ class SuiteChecker {
   absl::Status CheckRule(const NotNull&) const { return absl::OkStatus(); }
   absl::Status CheckRule(const Between& r) const {
     if (absl::Status s = NeedType(IsNumericColumn(type_), "an int64, double or timestamp"); !s.ok()) return s;
-    return CheckBounds(r.min, r.max);
+    if (absl::Status s = CheckBounds(r.min, r.max); !s.ok()) return s;
+    if (r.strict_min && !r.min.has_value()) return Bad("strict_min without a min");
+    if (r.strict_max && !r.max.has_value()) return Bad("strict_max without a max");
+    if ((r.strict_min || r.strict_max) && r.min.has_value() && r.max.has_value() && *r.min == *r.max) {
+      return Bad(absl::StrCat("no value can pass: min and max are both ", *r.min,
+                              " and a bound is strict"));
+    }
+    return absl::OkStatus();
   }
   absl::Status CheckRule(const InSet& r) const {
     if (r.values.empty()) return Bad("needs at least one value");
@@ -140,16 +156,23 @@ class SuiteChecker {
     }
     return absl::OkStatus();
   }
+  absl::Status CheckScope(AggregateScope scope) const {
+    if (scope != AggregateScope::kBatch && scope != AggregateScope::kVersion) return Bad("unknown scope");
+    return absl::OkStatus();
+  }
   absl::Status CheckRule(const RowCountBetween& r) const {
+    if (absl::Status s = CheckScope(r.scope); !s.ok()) return s;
     if (absl::Status s = CheckBounds(r.min, r.max); !s.ok()) return s;
     if (r.min.value_or(0) < 0) return Bad("min must not be negative");
     return absl::OkStatus();
   }
   absl::Status CheckRule(const MeanBetween& r) const {
+    if (absl::Status s = CheckScope(r.scope); !s.ok()) return s;
     if (absl::Status s = NeedType(stats::IsNumeric(type_), "a numeric"); !s.ok()) return s;
     return CheckBounds(r.min, r.max);
   }
   absl::Status CheckRule(const StddevBetween& r) const {
+    if (absl::Status s = CheckScope(r.scope); !s.ok()) return s;
     if (absl::Status s = NeedType(stats::IsNumeric(type_), "a numeric"); !s.ok()) return s;
     return CheckBounds(r.min, r.max);
   }

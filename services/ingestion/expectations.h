@@ -9,7 +9,13 @@
 //   NotNull, Between, InSet, Unique, MatchesRegex
 // Aggregate rules look at the batch as a whole (`mostly` must stay 1):
 //   RowCountBetween, MeanBetween, StddevBetween, DistributionDistance
-// Bounds are inclusive; an absent bound is unbounded.
+// Bounds are inclusive (Between may make either strict); an absent bound is
+// unbounded.
+//
+// Aggregates other than DistributionDistance have a scope: kBatch measures
+// the incoming batch, kVersion the version the batch would create (APPEND:
+// the parent's rows plus the batch, computed exactly from the parent's stored
+// profile merged with the batch's; REPLACE or a first version: the batch).
 
 #include <cstdint>
 #include <optional>
@@ -29,15 +35,20 @@ enum class Severity { kError = 0, kWarn = 1 };
 // the parent version already holds (append mode), checked through
 // ExistingValues.
 enum class UniqueScope { kBatch = 0, kVersion = 1 };
+// What RowCountBetween, MeanBetween and StddevBetween measure (see above).
+enum class AggregateScope { kBatch = 0, kVersion = 1 };
 // PSI (parent = expected, batch = actual) or Jensen-Shannon distance (base 2,
 // in [0, 1]); see common/stats/profile_distance.h.
 using DistanceMetric = stats::DistanceMetric;
 
 struct NotNull {};
-// INT64, DOUBLE or TIMESTAMP (micros) columns; NaN fails.
+// INT64, DOUBLE or TIMESTAMP (micros) columns; NaN fails. A strict bound
+// excludes its value: strict_min means v > min, strict_max v < max.
 struct Between {
   std::optional<double> min;
   std::optional<double> max;
+  bool strict_min = false;
+  bool strict_max = false;
 };
 // Values of the column's type; membership by exact value.
 struct InSet {
@@ -53,15 +64,18 @@ struct MatchesRegex {
 struct RowCountBetween {
   std::optional<int64_t> min;
   std::optional<int64_t> max;
+  AggregateScope scope = AggregateScope::kBatch;
 };
-// Population mean / stddev of the batch's finite values (numeric columns).
+// Population mean / stddev of the finite values in scope (numeric columns).
 struct MeanBetween {
   std::optional<double> min;
   std::optional<double> max;
+  AggregateScope scope = AggregateScope::kBatch;
 };
 struct StddevBetween {
   std::optional<double> min;
   std::optional<double> max;
+  AggregateScope scope = AggregateScope::kBatch;
 };
 // Distance between the batch's distribution of the column and the parent
 // version's: histograms (with the dataset's fixed edges, plus underflow and
@@ -102,7 +116,9 @@ bool IsRowLevel(const ExpectationRule& rule);
 std::string_view SeverityName(Severity severity);
 
 // One line for reports: `between(amount, min=0, max=100) [error]`,
-// `unique(id, scope=version, mostly=0.99) [warn]`.
+// `between(amount, min=0, strict_min) [error]`,
+// `unique(id, scope=version, mostly=0.99) [warn]`,
+// `mean_between(amount, max=50, scope=version) [error]`.
 std::string DescribeExpectation(const Expectation& e);
 
 // Checks a suite against its (valid) schema. InvalidArgument naming the

@@ -230,6 +230,7 @@ absl::StatusOr<std::unique_ptr<BatchSession>> Ingestion::StartBatch(const Princi
   BatchValidatorOptions opts;
   opts.parent_profile = parent_profile ? &*parent_profile : nullptr;
   opts.existing_values = s->existing_.get();
+  opts.version_includes_parent = s->mode_ == IngestMode::kAppend;
   MLOPS_ASSIGN_OR_RETURN(s->validator_, BatchValidator::Create(s->schema_, s->suite_, opts));
   MLOPS_ASSIGN_OR_RETURN(
       s->id_hasher_, VersionHasher::Create(header.dataset(), s->head_ ? s->head_->id : "",

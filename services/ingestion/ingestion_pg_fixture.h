@@ -5,6 +5,7 @@
 // the transactions dataset schema the tests use. Header-only; test code.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/auth/authorizer.h"
 #include "common/auth/token.h"
@@ -91,6 +92,63 @@ class IngestionPgFixture : public PgTest {
 
   static void Auth(grpc::ClientContext* ctx, const char* token = kEditorToken) {
     ctx->AddMetadata(kAuthorizationKey, BearerValue(token));
+  }
+
+  struct IngestResult {
+    grpc::Status status;
+    v1::IngestBatchResponse resp;
+  };
+
+  // IngestBatch: streams header, rows in chunks of `chunk`, and (if `end`) BatchEnd.
+  IngestResult Ingest(const std::string& dataset, const std::vector<common::v1::Row>& rows,
+                      const std::string& key = "", bool end = true,
+                      v1::IngestMode mode = v1::INGEST_MODE_APPEND, size_t chunk = 3) {
+    grpc::ClientContext ctx;
+    Auth(&ctx);
+    IngestResult out;
+    auto writer = stub_->IngestBatch(&ctx, &out.resp);
+    v1::IngestBatchRequest msg;
+    msg.mutable_header()->set_dataset(dataset);
+    msg.mutable_header()->set_idempotency_key(key);
+    msg.mutable_header()->set_mode(mode);
+    writer->Write(msg);
+    for (size_t i = 0; i < rows.size(); i += chunk) {
+      v1::IngestBatchRequest c;
+      for (size_t j = i; j < rows.size() && j < i + chunk; ++j) *c.mutable_chunk()->add_rows() = rows[j];
+      if (!writer->Write(c)) break;
+    }
+    if (end) {
+      v1::IngestBatchRequest e;
+      e.mutable_end()->set_row_count(static_cast<int64_t>(rows.size()));
+      writer->Write(e);
+    }
+    writer->WritesDone();
+    out.status = writer->Finish();
+    return out;
+  }
+
+  // ValidateBatch (the dry run) of `rows` in one chunk.
+  v1::ValidateBatchResponse ValidateRows(const std::string& dataset,
+                                         const std::vector<common::v1::Row>& rows,
+                                         v1::IngestMode mode = v1::INGEST_MODE_APPEND) {
+    grpc::ClientContext ctx;
+    Auth(&ctx, kViewerToken);
+    v1::ValidateBatchResponse resp;
+    auto writer = stub_->ValidateBatch(&ctx, &resp);
+    v1::IngestBatchRequest msg;
+    msg.mutable_header()->set_dataset(dataset);
+    msg.mutable_header()->set_mode(mode);
+    writer->Write(msg);
+    v1::IngestBatchRequest chunk;
+    for (const auto& r : rows) *chunk.mutable_chunk()->add_rows() = r;
+    writer->Write(chunk);
+    v1::IngestBatchRequest end;
+    end.mutable_end()->set_row_count(static_cast<int64_t>(rows.size()));
+    writer->Write(end);
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return resp;
   }
 
   int64_t VersionCount(const std::string& dataset) {

@@ -64,39 +64,6 @@ class IngestionServiceTest : public IngestionPgFixture {
     return stub_->CreateDataset(&ctx, req, &resp);
   }
 
-  struct IngestResult {
-    grpc::Status status;
-    v1::IngestBatchResponse resp;
-  };
-
-  // Streams header, rows in chunks of `chunk`, and (if `end`) BatchEnd.
-  IngestResult Ingest(const std::string& dataset, const std::vector<cv1::Row>& rows,
-                      const std::string& key = "", bool end = true,
-                      v1::IngestMode mode = v1::INGEST_MODE_APPEND, size_t chunk = 3) {
-    grpc::ClientContext ctx;
-    Auth(&ctx);
-    IngestResult out;
-    auto writer = stub_->IngestBatch(&ctx, &out.resp);
-    v1::IngestBatchRequest msg;
-    msg.mutable_header()->set_dataset(dataset);
-    msg.mutable_header()->set_idempotency_key(key);
-    msg.mutable_header()->set_mode(mode);
-    writer->Write(msg);
-    for (size_t i = 0; i < rows.size(); i += chunk) {
-      v1::IngestBatchRequest c;
-      for (size_t j = i; j < rows.size() && j < i + chunk; ++j) *c.mutable_chunk()->add_rows() = rows[j];
-      if (!writer->Write(c)) break;
-    }
-    if (end) {
-      v1::IngestBatchRequest e;
-      e.mutable_end()->set_row_count(static_cast<int64_t>(rows.size()));
-      writer->Write(e);
-    }
-    writer->WritesDone();
-    out.status = writer->Finish();
-    return out;
-  }
-
   std::vector<cv1::Row> Read(const std::string& version_id, int64_t offset = 0,
                              v1::ReadHeader* header = nullptr) {
     grpc::ClientContext ctx;

@@ -28,6 +28,11 @@ absl::Status Bound(const common::v1::Value& v, const std::string& where,
   return absl::OkStatus();
 }
 
+// SCOPE_UNSPECIFIED is the contract's default for aggregates: the batch.
+AggregateScope AggregateScopeFromProto(v1::Scope scope) {
+  return scope == v1::SCOPE_VERSION ? AggregateScope::kVersion : AggregateScope::kBatch;
+}
+
 }  // namespace
 
 Value ValueFromProto(const common::v1::Value& v) {
@@ -116,10 +121,9 @@ absl::Status SuiteFromProto(const google::protobuf::RepeatedPtrField<v1::Expecta
     switch (p.kind_case()) {
       case v1::Expectation::kNotNull: e.rule = NotNull{}; break;
       case v1::Expectation::kBetween: {
-        if (p.between().strict_min() || p.between().strict_max()) {
-          return absl::UnimplementedError(absl::StrCat(where, ": strict bounds are not supported"));
-        }
         Between b;
+        b.strict_min = p.between().strict_min();
+        b.strict_max = p.between().strict_max();
         absl::Status s = Bound(p.between().min(), where, &b.min);
         if (s.ok()) s = Bound(p.between().max(), where, &b.max);
         if (!s.ok()) return s;
@@ -145,10 +149,8 @@ absl::Status SuiteFromProto(const google::protobuf::RepeatedPtrField<v1::Expecta
         break;
       }
       case v1::Expectation::kRowCount: {
-        if (p.row_count().scope() == v1::SCOPE_VERSION) {
-          return absl::UnimplementedError(absl::StrCat(where, ": SCOPE_VERSION is not supported"));
-        }
         RowCountBetween r;
+        r.scope = AggregateScopeFromProto(p.row_count().scope());
         if (p.row_count().has_min()) r.min = p.row_count().min();
         if (p.row_count().has_max()) r.max = p.row_count().max();
         e.rule = r;
@@ -159,16 +161,14 @@ absl::Status SuiteFromProto(const google::protobuf::RepeatedPtrField<v1::Expecta
         const v1::StatisticBounds& b = p.kind_case() == v1::Expectation::kMeanBetween
                                            ? p.mean_between()
                                            : p.stddev_between();
-        if (b.scope() == v1::SCOPE_VERSION) {
-          return absl::UnimplementedError(absl::StrCat(where, ": SCOPE_VERSION is not supported"));
-        }
         std::optional<double> lo, hi;
         if (b.has_min()) lo = b.min();
         if (b.has_max()) hi = b.max();
+        const AggregateScope scope = AggregateScopeFromProto(b.scope());
         if (p.kind_case() == v1::Expectation::kMeanBetween) {
-          e.rule = MeanBetween{lo, hi};
+          e.rule = MeanBetween{lo, hi, scope};
         } else {
-          e.rule = StddevBetween{lo, hi};
+          e.rule = StddevBetween{lo, hi, scope};
         }
         break;
       }

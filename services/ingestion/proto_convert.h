@@ -28,9 +28,9 @@ void RowsToProto(const std::vector<Row>& rows,
 Schema SchemaFromProto(const common::v1::Schema& schema);
 void SchemaToProto(const Schema& schema, common::v1::Schema* out);
 
-// InvalidArgument naming `expectations[i]` for a malformed expectation;
-// Unimplemented for options the validator does not support yet (strict
-// bounds, SCOPE_VERSION for row_count / mean / stddev).
+// InvalidArgument naming `expectations[i]` for a malformed expectation.
+// Scope SCOPE_UNSPECIFIED means SCOPE_BATCH for row_count / mean / stddev and
+// SCOPE_VERSION for unique, as the contract says.
 absl::Status SuiteFromProto(const google::protobuf::RepeatedPtrField<v1::Expectation>& in,
                             int64_t version, ExpectationSuite* out);
 

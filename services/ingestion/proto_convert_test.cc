@@ -34,18 +34,51 @@ TEST(ProtoConvertTest, RegexDefaultsToAFullMatch) {
   EXPECT_EQ(std::get<MatchesRegex>(suite.expectations[1].rule).pattern, "a+");
 }
 
-TEST(ProtoConvertTest, UnsupportedOptionsAreUnimplementedAndMissingKindInvalid) {
+TEST(ProtoConvertTest, MissingKindIsInvalidAndNamesTheExpectation) {
   google::protobuf::RepeatedPtrField<v1::Expectation> in;
-  auto* e = in.Add();
-  e->set_column("x");
-  e->mutable_between()->set_strict_min(true);
-  ExpectationSuite suite;
-  EXPECT_EQ(SuiteFromProto(in, 1, &suite).code(), absl::StatusCode::kUnimplemented);
-  in.Clear();
   in.Add()->set_column("x");
+  ExpectationSuite suite;
   absl::Status s = SuiteFromProto(in, 1, &suite);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("expectations[0]"), std::string::npos);
+}
+
+TEST(ProtoConvertTest, StrictBetweenBoundsAreCarried) {
+  google::protobuf::RepeatedPtrField<v1::Expectation> in;
+  auto* e = in.Add();
+  e->set_column("x");
+  e->mutable_between()->mutable_min()->set_int64_value(0);
+  e->mutable_between()->mutable_max()->set_double_value(1.5);
+  e->mutable_between()->set_strict_min(true);
+  ExpectationSuite suite;
+  MLOPS_ASSERT_OK(SuiteFromProto(in, 1, &suite));
+  const Between& b = std::get<Between>(suite.expectations[0].rule);
+  EXPECT_EQ(b.min, 0.0);
+  EXPECT_EQ(b.max, 1.5);
+  EXPECT_TRUE(b.strict_min);
+  EXPECT_FALSE(b.strict_max);
+}
+
+TEST(ProtoConvertTest, AggregateScopesDefaultToTheBatch) {
+  google::protobuf::RepeatedPtrField<v1::Expectation> in;
+  in.Add()->mutable_row_count()->set_min(1);
+  auto* versioned = in.Add()->mutable_row_count();
+  versioned->set_min(1);
+  versioned->set_scope(v1::SCOPE_VERSION);
+  auto* mean = in.Add();
+  mean->set_column("x");
+  mean->mutable_mean_between()->set_max(3);
+  mean->mutable_mean_between()->set_scope(v1::SCOPE_VERSION);
+  auto* stddev = in.Add();
+  stddev->set_column("x");
+  stddev->mutable_stddev_between()->set_max(3);
+  stddev->mutable_stddev_between()->set_scope(v1::SCOPE_BATCH);
+  ExpectationSuite suite;
+  MLOPS_ASSERT_OK(SuiteFromProto(in, 1, &suite));
+  EXPECT_EQ(std::get<RowCountBetween>(suite.expectations[0].rule).scope, AggregateScope::kBatch);
+  EXPECT_EQ(std::get<RowCountBetween>(suite.expectations[1].rule).scope, AggregateScope::kVersion);
+  EXPECT_EQ(std::get<MeanBetween>(suite.expectations[2].rule).scope, AggregateScope::kVersion);
+  EXPECT_EQ(std::get<StddevBetween>(suite.expectations[3].rule).scope, AggregateScope::kBatch);
 }
 
 TEST(ProtoConvertTest, ProfileRoundTrips) {

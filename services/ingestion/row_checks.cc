@@ -64,8 +64,14 @@ class BetweenCheck final : public PerValueCheck {
     } else {
       return false;
     }
-    if (rule_.min.has_value() && x < static_cast<long double>(*rule_.min)) return false;
-    if (rule_.max.has_value() && x > static_cast<long double>(*rule_.max)) return false;
+    if (rule_.min.has_value()) {
+      const long double min = *rule_.min;
+      if (rule_.strict_min ? x <= min : x < min) return false;
+    }
+    if (rule_.max.has_value()) {
+      const long double max = *rule_.max;
+      if (rule_.strict_max ? x >= max : x > max) return false;
+    }
     return true;
   }
   Between rule_;
