@@ -1,23 +1,30 @@
 #include "services/gateway/model_runtime.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <optional>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "common/auth/token.h"
+#include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "services/gateway/flat_forest.h"
 
 namespace mlops::gateway {
 namespace {
 
 class XgbModel final : public Model {
  public:
-  explicit XgbModel(xgb::XgbBooster booster) : booster_(std::move(booster)) {}
+  XgbModel(xgb::XgbBooster booster, std::optional<FlatForest> flat)
+      : booster_(std::move(booster)), flat_(std::move(flat)) {}
   absl::StatusOr<xgb::Prediction> Predict(const float* values, std::size_t rows,
                                           std::size_t cols) const override {
+    if (flat_) return flat_->Predict(values, rows, cols);
     return booster_.PredictDense(values, rows, cols);
   }
-  std::string runtime() const override { return "xgboost"; }
+  std::string runtime() const override { return flat_ ? "xgboost-flat" : "xgboost"; }
   absl::StatusOr<xgb::Contributions> Explain(const float* values, std::size_t rows,
                                              std::size_t cols) const override {
     return booster_.PredictContributions(values, rows, cols);
@@ -25,7 +32,27 @@ class XgbModel final : public Model {
 
  private:
   xgb::XgbBooster booster_;
+  std::optional<FlatForest> flat_;
 };
+
+// The booster's trees as a FlatForest, if it accepts them and predicts the
+// same floats as XGBoost on 256 random rows (values in [-1, 2], 10% NaN).
+absl::StatusOr<FlatForest> VerifiedFlatForest(const xgb::XgbBooster& booster) {
+  MLOPS_ASSIGN_OR_RETURN(std::string json, booster.SaveJson());
+  MLOPS_ASSIGN_OR_RETURN(FlatForest flat, FlatForest::FromModelJson(json));
+  const std::size_t cols = flat.num_features(), rows = 256;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1, 2);
+  std::vector<float> x(rows * cols);
+  for (float& v : x) v = rng() % 10 == 0 ? std::numeric_limits<float>::quiet_NaN() : u(rng);
+  MLOPS_ASSIGN_OR_RETURN(xgb::Prediction want, booster.PredictDense(x.data(), rows, cols));
+  MLOPS_ASSIGN_OR_RETURN(xgb::Prediction got, flat.Predict(x.data(), rows, cols));
+  if (got.values.size() != want.values.size() ||
+      std::memcmp(got.values.data(), want.values.data(), got.values.size() * sizeof(float)) != 0) {
+    return absl::InternalError("flat trees differ from XGBoost on the load-time sample");
+  }
+  return flat;
+}
 
 std::size_t ExpectedOutputs(const ModelSignature& s) {
   return s.output == OutputKind::kMulticlass ? static_cast<std::size_t>(s.num_classes) : 1;
@@ -47,7 +74,17 @@ absl::StatusOr<std::unique_ptr<Model>> XgbModelLoader::Load(const ModelVersionIn
   // One OpenMP thread per prediction: requests are small and gRPC already runs
   // many at once; XGBoost's own thread pool only adds contention.
   if (absl::Status s = booster->SetParam("nthread", "1"); !s.ok()) return s;
-  return std::unique_ptr<Model>(std::make_unique<XgbModel>(std::move(*booster)));
+  std::optional<FlatForest> flat;
+  if (flat_trees_) {
+    absl::StatusOr<FlatForest> f = VerifiedFlatForest(*booster);
+    if (f.ok()) {
+      flat = std::move(*f);
+    } else {
+      LogInfo("flat_trees_not_used", {{"model", info.model}, {"version", std::to_string(info.version)},
+                                      {"reason", f.status().ToString()}});
+    }
+  }
+  return std::unique_ptr<Model>(std::make_unique<XgbModel>(std::move(*booster), std::move(flat)));
 }
 
 absl::Status WarmUp(const LoadedModel& loaded) {

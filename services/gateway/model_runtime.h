@@ -75,11 +75,19 @@ class ModelLoader {
                                                       std::string_view bytes) const = 0;
 };
 
-// XGBoost JSON artifacts through common/xgboost (in-place prediction).
+// XGBoost JSON artifacts through common/xgboost. With `flat_trees` (the
+// default) predictions go through a FlatForest of the same trees when it
+// accepts the model and gives XGBoost's floats bit for bit on a sample of
+// random rows at load (runtime "xgboost-flat"); otherwise, and for
+// explanations, through XGBoost's in-place prediction (runtime "xgboost").
 class XgbModelLoader final : public ModelLoader {
  public:
+  explicit XgbModelLoader(bool flat_trees = true) : flat_trees_(flat_trees) {}
   absl::StatusOr<std::unique_ptr<Model>> Load(const ModelVersionInfo& info,
                                               std::string_view bytes) const override;
+
+ private:
+  bool flat_trees_;
 };
 
 // Where versions and their artifacts come from (the registry). Thread-safe.

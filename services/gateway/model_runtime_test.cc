@@ -71,12 +71,29 @@ TEST_F(ModelCacheTest, LoadsVerifiesWarmsUpAndPredictsProbabilities) {
   ModelCache cache(&source_, &loader_, 4, [] { return int64_t{42}; });
   MLOPS_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const LoadedModel> m, cache.Get("fraud", 1, "ep"));
   EXPECT_EQ(m->loaded_at_micros, 42);
-  EXPECT_EQ(m->model->runtime(), "xgboost");
+  EXPECT_EQ(m->model->runtime(), "xgboost-flat");
   const float rows[] = {0.9f, 0.9f, 0.5f, 0.05f, 0.05f, 0.5f};
   MLOPS_ASSERT_OK_AND_ASSIGN(xgb::Prediction p, m->model->Predict(rows, 2, 3));
   ASSERT_EQ(p.values.size(), 2u);
   EXPECT_GT(p.values[0], 0.5);
   EXPECT_LT(p.values[1], 0.5);
+}
+
+TEST_F(ModelCacheTest, FlatTreesPredictWhatXgboostPredicts) {
+  XgbModelLoader xgboost_only(false);
+  ModelCache flat(&source_, &loader_, 4, [] { return int64_t{0}; });
+  ModelCache plain(&source_, &xgboost_only, 4, [] { return int64_t{0}; });
+  MLOPS_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const LoadedModel> a, flat.Get("fraud", 1, "ep"));
+  MLOPS_ASSERT_OK_AND_ASSIGN(std::shared_ptr<const LoadedModel> b, plain.Get("fraud", 1, "ep"));
+  EXPECT_EQ(a->model->runtime(), "xgboost-flat");
+  EXPECT_EQ(b->model->runtime(), "xgboost");
+  const float rows[] = {0.9f, NAN, 0.5f, 0.05f, 0.05f, 0.5f, NAN, NAN, NAN};
+  MLOPS_ASSERT_OK_AND_ASSIGN(xgb::Prediction pa, a->model->Predict(rows, 3, 3));
+  MLOPS_ASSERT_OK_AND_ASSIGN(xgb::Prediction pb, b->model->Predict(rows, 3, 3));
+  EXPECT_EQ(pa.values, pb.values);
+  // Explanations still come from XGBoost.
+  MLOPS_ASSERT_OK_AND_ASSIGN(xgb::Contributions ea, a->model->Explain(rows, 3, 3));
+  EXPECT_EQ(ea.rows, 3u);
 }
 
 TEST_F(ModelCacheTest, RejectsBytesThatDoNotHashToTheSha256) {

@@ -12,7 +12,8 @@
 // process (client + in-process servers) and by the Python child.
 // Bounded by a request count and a time limit per line; not a test.
 //
-//   gateway_benchmark [--requests N] [--seconds S] [--no_python] [--no_log]
+//   gateway_benchmark [--requests N] [--seconds S] [--no_python] [--no_log] [--xgboost_only]
+// (--xgboost_only: the gateway predicts through XGBoost, not its flat trees)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -58,12 +59,13 @@ void Goal(const char* what, double value, const char* op, double target) {
 int Main(int argc, char** argv) {
   long requests = 20000;
   double seconds = 10;
-  bool python = true, log = true;
+  bool python = true, log = true, flat = true;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--requests") == 0 && i + 1 < argc) requests = std::atol(argv[++i]);
     else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
     else if (std::strcmp(argv[i], "--no_python") == 0) python = false;
     else if (std::strcmp(argv[i], "--no_log") == 0) log = false;
+    else if (std::strcmp(argv[i], "--xgboost_only") == 0) flat = false;
   }
   absl::StatusOr<std::string> model = testing::TrainTestModel(kCols, 100, 6, 1);
   if (!model.ok()) {
@@ -75,6 +77,7 @@ int Main(int argc, char** argv) {
   go.model_json = *model;
   go.cols = kCols;
   go.prediction_log = log;
+  go.flat_trees = flat;
   absl::StatusOr<std::unique_ptr<GatewayStack>> gateway = GatewayStack::Start(go);
   if (!floor.ok() || !gateway.ok()) {
     std::fprintf(stderr, "start: %s %s\n", floor.status().ToString().c_str(),
@@ -139,7 +142,8 @@ int Main(int argc, char** argv) {
     Run(4, 1000, 3, t.call, t.child);
   }
   std::printf("gateway_benchmark: %d features, 100 trees depth 6, %ld requests or %.0f s per line, "
-              "prediction log %s\n", kCols, requests, seconds, log ? "on" : "off");
+              "prediction log %s, gateway runtime %s\n", kCols, requests, seconds, log ? "on" : "off",
+              flat ? "flat trees" : "XGBoost");
   std::map<std::string, std::map<int, Figures>> fig;
   for (int c : {1, 32}) {
     for (const Target& t : targets) {

@@ -36,7 +36,7 @@ struct GatewayStack::Parts {
   std::unique_ptr<RpcMetrics> rpc_metrics;
   std::unique_ptr<GatewayMetrics> metrics;
   std::unique_ptr<RegistryClient> client;
-  XgbModelLoader loader;
+  std::unique_ptr<XgbModelLoader> loader;
   std::unique_ptr<ModelCache> cache;
   testing::MemoryEndpointStore store;
   std::unique_ptr<EndpointManager> endpoints;
@@ -75,7 +75,8 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(const GatewayS
   p.rpc_metrics = std::make_unique<RpcMetrics>(p.prom);
   p.metrics = std::make_unique<GatewayMetrics>(&p.prom);
   p.client = std::make_unique<RegistryClient>(p.registry_server->peer(), "bench");
-  p.cache = std::make_unique<ModelCache>(p.client.get(), &p.loader, 16, NowMicros);
+  p.loader = std::make_unique<XgbModelLoader>(o.flat_trees);
+  p.cache = std::make_unique<ModelCache>(p.client.get(), p.loader.get(), 16, NowMicros);
   EndpointManagerOptions eo;
   eo.now_micros = NowMicros;
   eo.parse_plan = PlanFromSpecBytes;

@@ -17,6 +17,7 @@ struct GatewayStackOptions {
   std::string model_json;
   int cols = 30;
   bool prediction_log = true;  // false: no PredictionLogger (records dropped)
+  bool flat_trees = true;      // false: XGBoost's in-place prediction only
 };
 
 class GatewayStack {
