@@ -52,11 +52,11 @@ void CountTrials(v1::TrainingJob* job) {
 
 JobExecution::JobExecution(JobDeps deps, JobRunOptions options, v1::TrainingJob job,
                            std::shared_ptr<std::atomic<bool>> cancel,
-                           const std::atomic<bool>* draining, std::function<void()> notify)
+                           std::shared_ptr<std::atomic<bool>> interrupt, std::function<void()> notify)
     : deps_(deps),
       options_(options),
       cancel_(std::move(cancel)),
-      draining_(draining),
+      interrupt_(std::move(interrupt)),
       notify_(std::move(notify)),
       job_id_(job.id()),
       job_(std::move(job)) {
@@ -65,8 +65,20 @@ JobExecution::JobExecution(JobDeps deps, JobRunOptions options, v1::TrainingJob 
 
 absl::Status JobExecution::Persist(const std::vector<JobState>& from) {
   CountTrials(&job_);
-  absl::Status s = deps_.store->UpdateJob(job_.id(), static_cast<JobState>(job_.state()),
-                                          job_.SerializeAsString(), from);
+  absl::Status s;
+  if (options_.lease_owner.empty()) {
+    s = deps_.store->UpdateJob(job_.id(), static_cast<JobState>(job_.state()), job_.SerializeAsString(), from);
+  } else {
+    absl::StatusOr<LeasedWrite> w = deps_.store->UpdateLeasedJob(
+        job_.id(), options_.lease_owner, static_cast<JobState>(job_.state()), job_.SerializeAsString(), from);
+    s = w.status();
+    if (w.ok() && *w == LeasedWrite::kWrongState) s = absl::FailedPreconditionError("job moved meanwhile");
+    if (w.ok() && *w == LeasedWrite::kLeaseLost) {
+      LogWarn("training_job_lease_lost", {{"job", job_id_}, {"owner", options_.lease_owner}});
+      interrupt_->store(true);
+      s = absl::AbortedError("the job's lease was taken over");
+    }
+  }
   if (absl::IsFailedPrecondition(s)) cancel_->store(true);
   if (s.ok() && notify_) notify_();
   return s;
@@ -89,12 +101,16 @@ absl::Status JobExecution::Start() {
     job_.set_started_at_micros(Now());
     return Persist({JobState::kQueued});
   }
-  // Resumed after a restart: the trials that were running are over; the job
-  // runs its trials again (each counted once: the old ones leave the list).
+  // Resumed after a restart or a takeover: the trials that were running are
+  // over; the job runs its trials again (each counted once: the old ones
+  // leave the list).
+  std::string reason = "interrupted by a restart of the training service";
+  if (!options_.resume_note.empty()) {
+    absl::StrAppend(&reason, " or a takeover; resumed by ", options_.lease_owner, " (", options_.resume_note, ")");
+  }
   for (const v1::TrialSummary& t : job_.trials()) {
     if (t.status() == v1::RUN_STATUS_RUNNING || t.status() == v1::RUN_STATUS_QUEUED) {
-      deps_.tracking->EndTrialRun(t.run_id(), RunStatus::kFailed,
-                                  "interrupted by a restart of the training service").IgnoreError();
+      deps_.tracking->EndTrialRun(t.run_id(), RunStatus::kFailed, reason).IgnoreError();
     }
   }
   job_.clear_trials();
@@ -327,7 +343,7 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
     }
   }
   if (cancel_->load()) return EndTrial(&trial, RunStatus::kCancelled, "job cancelled", started);
-  if (draining_->load()) return TrialResult::kCancelled;  // the run is ended when the job resumes
+  if (interrupt_->load()) return TrialResult::kCancelled;  // the run is ended when the job resumes
   if (!model.ok()) return EndTrial(&trial, RunStatus::kFailed, std::string(model.status().message()), started);
   const TrainOutcome* out = &model->outcome;
   if (stopped_early) {
@@ -397,7 +413,7 @@ void JobExecution::Finish(v1::JobState state, const std::string& reason) {
 void JobExecution::Run() {
   if (!Start().ok()) return;
   absl::StatusOr<Prepared> data = Prepare();
-  if (draining_->load() && !cancel_->load()) return;  // resumed at the next start
+  if (interrupt_->load() && !cancel_->load()) return;  // resumed by the next claim
   if (cancel_->load()) return Finish(v1::JOB_STATE_CANCELLED, "");
   if (!data.ok()) return Finish(v1::JOB_STATE_FAILED, std::string(data.status().message()));
   v1::TrainingJobSpec spec;
@@ -430,7 +446,7 @@ void JobExecution::Run() {
   const ExecutorSummary summary = RunTrials(
       static_cast<int>(trials->size()), parallelism, max_failed, [this] { return Stopping(); },
       [&](int i) { return RunTrial(i, (*trials)[static_cast<std::size_t>(i)], blocks, stopper.get()); });
-  if (draining_->load() && !cancel_->load()) return;
+  if (interrupt_->load() && !cancel_->load()) return;
   if (cancel_->load()) return Finish(v1::JOB_STATE_CANCELLED, "");
   std::string last_failure;
   bool have_best = false;

@@ -27,6 +27,7 @@
 #include "services/training/job_store.h"
 #include "services/training/metrics.h"
 #include "services/training/peer_clients.h"
+#include "services/training/run_log_store.h"
 #include "services/training/tracking.h"
 #include "services/training/training_data.h"
 #include "services/training/training_set.h"
@@ -34,7 +35,8 @@
 
 namespace mlops::training {
 
-// What jobs need; owned by main (or the test). registrar and metrics may be null.
+// What jobs need; owned by main (or the test). registrar, metrics and
+// run_logs may be null.
 struct JobDeps {
   JobStore* store = nullptr;
   Tracking* tracking = nullptr;
@@ -43,20 +45,30 @@ struct JobDeps {
   TrainingMetrics* metrics = nullptr;
   // Command trainers; null (or a null executor): they fail "not enabled".
   const CommandSettings* command = nullptr;
+  // Where command trainers' output lines go while they run (WatchRun reads
+  // them); null: only the logs/*.txt artifacts at the end.
+  RunLogStore* run_logs = nullptr;
 };
 
 struct JobRunOptions {
   int max_parallel_trials = 2;  // per job, whatever the spec asks
   RetryPolicy retry;            // max_retries is replaced by the spec's
+  // The replica holding the job's lease: every write is fenced by it (a
+  // lost lease interrupts the job). "" = unfenced writes.
+  std::string lease_owner;
+  // Why a RUNNING job is run again (the claim's note), for the failure
+  // reason of the trials the previous holder left running.
+  std::string resume_note;
 };
 
 class JobExecution {
  public:
-  // `cancel` is set by CancelJob; `draining` by shutdown (the job then stays
-  // RUNNING and is resumed at the next start); `notify` is called after each
-  // persisted change (for watchers).
+  // `cancel` is set by CancelJob; `interrupt` by shutdown or when the
+  // job's lease is lost (here, or by the runner's renewal): the job then
+  // stays RUNNING, unwritten, and whoever claims it next resumes it;
+  // `notify` is called after each persisted change (for watchers).
   JobExecution(JobDeps deps, JobRunOptions options, v1::TrainingJob job,
-               std::shared_ptr<std::atomic<bool>> cancel, const std::atomic<bool>* draining,
+               std::shared_ptr<std::atomic<bool>> cancel, std::shared_ptr<std::atomic<bool>> interrupt,
                std::function<void()> notify);
 
   void Run();
@@ -69,10 +81,12 @@ class JobExecution {
     int entity_key_type = 0;
   };
 
-  bool Stopping() const { return cancel_->load() || draining_->load(); }
+  bool Stopping() const { return cancel_->load() || interrupt_->load(); }
   int64_t Now() const { return deps_.tracking->Now(); }
-  // Writes the job if its stored state is one of `from`; a FailedPrecondition
-  // means someone else (CancelJob) moved it: the cancel flag is set.
+  // Writes the job if its stored state is one of `from` (and, with a lease
+  // owner, the lease is still held); a FailedPrecondition means someone
+  // else (CancelJob) moved it: the cancel flag is set; Aborted means the
+  // lease was lost: the interrupt flag is set.
   absl::Status Persist(const std::vector<JobState>& from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Start();
   absl::StatusOr<Prepared> Prepare();
@@ -105,7 +119,7 @@ class JobExecution {
   JobDeps deps_;
   JobRunOptions options_;
   std::shared_ptr<std::atomic<bool>> cancel_;
-  const std::atomic<bool>* draining_;
+  std::shared_ptr<std::atomic<bool>> interrupt_;
   std::function<void()> notify_;
   const std::string job_id_;
 

@@ -1,11 +1,14 @@
 // JobExecution's command-trainer trial: the training set handed to the
-// program through CommandTrial, its logs kept as run artifacts, its model
+// program through CommandTrial, its output lines streamed to the run's log
+// (RunLogWriter) while it runs and kept as run artifacts, its model
 // (and our evaluation of it when it is XGBoost JSON) returned to RunTrial.
 #include <chrono>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "services/training/job_execution.h"
+#include "services/training/run_log_writer.h"
 
 namespace mlops::training {
 
@@ -28,8 +31,15 @@ absl::StatusOr<JobExecution::TrialModel> JobExecution::RunCommandTrial(const v1:
   in.test = &blocks.test;
   // Stops for CancelJob and drain at once, and for a CancelRun of this
   // trial's run within about a second.
+  std::unique_ptr<RunLogWriter> lines;
+  CommandLineFn on_line;
+  if (deps_.run_logs != nullptr) {
+    lines = std::make_unique<RunLogWriter>(deps_.run_logs, run_id, [this] { return Now(); }, notify_);
+    on_line = [&lines](const std::string& stream, const std::string& text) { lines->Add(stream, text); };
+  }
   auto last_check = std::chrono::steady_clock::now();
   auto should_stop = [&] {
+    if (lines) lines->FlushIfDue();
     if (Stopping()) return true;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_check < std::chrono::seconds(1)) return false;
@@ -37,8 +47,12 @@ absl::StatusOr<JobExecution::TrialModel> JobExecution::RunCommandTrial(const v1:
     absl::StatusOr<training::Run> current = deps_.tracking->GetRun(run_id);
     return current.ok() && current->status != RunStatus::kRunning;
   };
-  absl::StatusOr<CommandTrialResult> r = CommandTrial::Run(*deps_.command, in, should_stop, nullptr);
+  absl::StatusOr<CommandTrialResult> r = CommandTrial::Run(*deps_.command, in, should_stop, on_line);
   if (!r.ok()) return r.status();
+  if (lines) {
+    for (const std::string& note : r->notes) lines->Add("system", note);
+    lines->Flush();  // before the run ends: a watcher sees every line before the final status
+  }
   // The program's output is kept whatever happened (the run is still RUNNING).
   for (const auto& [path, text] : {std::pair<const char*, const std::string*>{"logs/stdout.txt", &r->stdout_text},
                                    {"logs/stderr.txt", &r->stderr_text}}) {

@@ -45,36 +45,12 @@ absl::StatusOr<std::pair<int64_t, std::string>> DecodeJobToken(const std::string
 
 }  // namespace
 
-JobManager::JobManager(JobDeps deps, JobManagerOptions options) : deps_(deps), options_(options) {}
+JobManager::JobManager(JobDeps deps, JobManagerOptions options)
+    : deps_(deps),
+      options_(options),
+      replica_id_(options.replica_id.empty() ? DefaultReplicaId() : options.replica_id) {}
 
 JobManager::~JobManager() { Stop(); }
-
-absl::Status JobManager::Start() {
-  MLOPS_ASSIGN_OR_RETURN(std::vector<JobRow> unfinished,
-                         deps_.store->JobsInStates({JobState::kQueued, JobState::kRunning}));
-  {
-    absl::MutexLock lock(&mu_);
-    if (started_) return absl::FailedPreconditionError("JobManager already started");
-    started_ = true;
-    for (const JobRow& row : unfinished) {
-      // Jobs submitted before Start() are queued already.
-      if (std::find(queue_.begin(), queue_.end(), row.id) == queue_.end()) queue_.push_back(row.id);
-    }
-  }
-  if (!unfinished.empty()) LogInfo("training_jobs_requeued", {{"count", absl::StrCat(unfinished.size())}});
-  for (int i = 0; i < std::max(1, options_.max_concurrent_jobs); ++i) {
-    workers_.emplace_back([this] { WorkerLoop(); });
-  }
-  RefreshGauges();
-  return absl::OkStatus();
-}
-
-void JobManager::Stop() {
-  draining_.store(true);
-  Notify();
-  for (std::thread& t : workers_) t.join();
-  workers_.clear();
-}
 
 void JobManager::Notify() {
   absl::MutexLock lock(&mu_);
@@ -91,63 +67,6 @@ uint64_t JobManager::WaitForChange(uint64_t seen, absl::Duration timeout) {
   auto changed = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return changes_ > seen || draining_.load(); };
   mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
   return changes_;
-}
-
-void JobManager::RefreshGauges() {
-  if (deps_.metrics == nullptr) return;
-  absl::StatusOr<std::map<JobState, int64_t>> counts = deps_.store->CountJobsByState();
-  if (counts.ok()) deps_.metrics->SetJobCounts(*counts);
-  absl::MutexLock lock(&mu_);
-  deps_.metrics->SetQueueDepth(queue_.size());
-}
-
-void JobManager::Enqueue(const std::string& job_id) {
-  {
-    absl::MutexLock lock(&mu_);
-    queue_.push_back(job_id);
-    ++changes_;
-  }
-  RefreshGauges();
-}
-
-void JobManager::WorkerLoop() {
-  while (true) {
-    std::string id;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !queue_.empty() || draining_.load(); };
-      mu_.Await(absl::Condition(&ready));
-      if (draining_.load()) return;
-      id = queue_.front();
-      queue_.pop_front();
-    }
-    RefreshGauges();
-    RunOne(id);
-    RefreshGauges();
-  }
-}
-
-void JobManager::RunOne(const std::string& job_id) {
-  absl::StatusOr<JobRow> row = deps_.store->GetJob(job_id);
-  if (!row.ok() || IsTerminal(row->state)) return;
-  absl::StatusOr<v1::TrainingJob> job = Parse(*row);
-  if (!job.ok()) return;
-  auto cancel = std::make_shared<std::atomic<bool>>(false);
-  {
-    absl::MutexLock lock(&mu_);
-    if (running_.count(job_id)) return;  // already run by another worker: never twice
-    running_[job_id] = cancel;
-  }
-  LogInfo("training_job_start", {{"job", job_id}, {"resumed", row->state == JobState::kRunning ? "true" : "false"}});
-  JobRunOptions run_options{options_.max_parallel_trials, options_.retry};
-  JobExecution execution(deps_, run_options, std::move(*job), cancel, &draining_,
-                         [this] { Notify(); });
-  execution.Run();
-  absl::StatusOr<JobRow> after = deps_.store->GetJob(job_id);
-  LogInfo("training_job_end", {{"job", job_id}, {"state", after.ok() ? absl::StrCat(static_cast<int>(after->state)) : "unknown"}});
-  absl::MutexLock lock(&mu_);
-  running_.erase(job_id);
-  ++changes_;
 }
 
 absl::Status JobManager::CheckSpec(const v1::TrainingJobSpec& spec) {
@@ -261,7 +180,7 @@ absl::StatusOr<v1::TrainingJob> JobManager::Submit(const v1::TrainingJobSpec& sp
   }
   LogInfo("training_job_submitted", {{"job", job.id()}, {"principal", principal},
                                      {"cause", DescribeCause(job.cause())}});
-  Enqueue(job.id());
+  Wake();
   return job;
 }
 
@@ -321,8 +240,7 @@ absl::StatusOr<v1::TrainingJob> JobManager::Cancel(const std::string& job_id, co
     MLOPS_RETURN_IF_ERROR(s);
     {
       absl::MutexLock lock(&mu_);
-      if (auto it = running_.find(job_id); it != running_.end()) it->second->store(true);
-      queue_.erase(std::remove(queue_.begin(), queue_.end(), job_id), queue_.end());
+      if (auto it = running_.find(job_id); it != running_.end()) it->second.cancel->store(true);
       ++changes_;
     }
     LogInfo("training_job_cancelled", {{"job", job_id}});

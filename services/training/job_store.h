@@ -7,6 +7,7 @@
 // FailedPrecondition when the row is in another one. Implementations are
 // thread-safe. PgJobStore implements it over Postgres.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,6 +36,28 @@ struct JobRow {
   int64_t created_at_micros = 0;
   std::string payload;
 };
+
+// A job claimed by a replica (JobStore::ClaimJob).
+struct JobClaim {
+  JobRow job;
+  int attempt = 1;             // 1 = the job's first claim
+  std::string previous_owner;  // "" for the first claim
+  // Why the job was free: "first claim", "lease of <owner> expired ...",
+  // "released by <owner>" (a draining replica). Also kept in the history.
+  std::string note;
+};
+
+// One entry of a job's claim history, oldest first.
+struct JobClaimRecord {
+  int attempt = 0;
+  std::string owner;
+  int64_t claimed_at_micros = 0;
+  std::string previous_owner;
+  std::string note;
+};
+
+// What a leased write did.
+enum class LeasedWrite { kWritten, kWrongState, kLeaseLost };
 
 struct JobListFilter {
   std::string experiment;
@@ -79,6 +102,29 @@ class JobStore {
   // Every job in one of `states`, oldest first (restart recovery).
   virtual absl::StatusOr<std::vector<JobRow>> JobsInStates(const std::vector<JobState>& states) = 0;
   virtual absl::StatusOr<std::map<JobState, int64_t>> CountJobsByState() = 0;
+
+  // Leases (several replicas on one database; times are the database's).
+  // Atomically claims the oldest QUEUED or RUNNING job whose lease is free
+  // or expired, for `owner` until now + ttl, and records the claim in the
+  // job's history. Two concurrent callers never get the same job.
+  // nullopt: nothing to claim.
+  virtual absl::StatusOr<std::optional<JobClaim>> ClaimJob(const std::string& owner,
+                                                           std::chrono::milliseconds ttl) = 0;
+  // Extends `owner`'s leases on `ids` to now + ttl. Returns the jobs whose
+  // lease `owner` still holds, with their state (a job missing from the
+  // answer was taken over: its lease is lost).
+  virtual absl::StatusOr<std::map<std::string, JobState>> RenewLeases(
+      const std::string& owner, const std::vector<std::string>& ids, std::chrono::milliseconds ttl) = 0;
+  // Frees every lease `owner` holds on an unfinished job (a drain), so that
+  // another replica may claim the job at once.
+  virtual absl::Status ReleaseLeases(const std::string& owner) = 0;
+  // UpdateJob for the lease holder: writes only while `owner` holds the
+  // job's lease (kLeaseLost otherwise) and the state is one of `from`
+  // (kWrongState otherwise). NotFound: no such job.
+  virtual absl::StatusOr<LeasedWrite> UpdateLeasedJob(const std::string& id, const std::string& owner,
+                                                      JobState state, const std::string& payload,
+                                                      const std::vector<JobState>& from) = 0;
+  virtual absl::StatusOr<std::vector<JobClaimRecord>> JobClaims(const std::string& id) = 0;
 
   // AlreadyExists if the name is taken.
   virtual absl::Status CreateTrigger(const TriggerRow& trigger) = 0;

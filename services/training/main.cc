@@ -30,6 +30,10 @@ ABSL_FLAG(int64_t, max_artifact_bytes, int64_t{1} << 30,
           "buffered in memory).");
 ABSL_FLAG(int32_t, max_concurrent_jobs, 2, "Training jobs run at once by this replica (1..64).");
 ABSL_FLAG(int32_t, max_parallel_trials, 2, "Trials of one job run at once (1..64).");
+ABSL_FLAG(std::string, replica_id, "",
+          "This replica's name in job leases; unique among live replicas (default: host-pid-random).");
+ABSL_FLAG(int32_t, job_lease_seconds, 20,
+          "A claimed job's lease (2..600 s), renewed every quarter; a replica that dies loses its jobs after this.");
 ABSL_FLAG(std::string, command_executor, "local",
           "Where command trainers run: local (child processes), kubernetes (batch/v1 Jobs), or none.");
 ABSL_FLAG(std::string, command_work_dir, "/tmp/mlops-training-runs",
@@ -57,6 +61,7 @@ namespace {
 struct TrainingState {
   std::unique_ptr<mlops::training::PgTrackingStore> store;
   std::unique_ptr<mlops::training::PgJobStore> jobs_store;
+  std::unique_ptr<mlops::training::PgRunLogStore> run_logs;
   std::unique_ptr<mlops::training::Tracking> tracking;
   std::unique_ptr<mlops::training::TrainingMetrics> metrics;
   std::unique_ptr<mlops::training::PeerTrainingData> data;          // null without ingestion
@@ -158,9 +163,15 @@ int main(int argc, char** argv) {
         job_options.max_parallel_trials < 1 || job_options.max_parallel_trials > 64) {
       return absl::InvalidArgumentError("--max_concurrent_jobs, --max_parallel_trials: 1..64");
     }
+    job_options.replica_id = absl::GetFlag(FLAGS_replica_id);
+    const int lease_seconds = absl::GetFlag(FLAGS_job_lease_seconds);
+    if (lease_seconds < 2 || lease_seconds > 600) return absl::InvalidArgumentError("--job_lease_seconds: 2..600");
+    job_options.lease_ttl = std::chrono::seconds(lease_seconds);
     auto state = std::make_shared<TrainingState>();
     state->store = std::make_unique<mlops::training::PgTrackingStore>(ctx.pool);
     state->jobs_store = std::make_unique<mlops::training::PgJobStore>(ctx.pool);
+    state->run_logs = std::make_unique<mlops::training::PgRunLogStore>(ctx.pool);
+    options.run_logs = state->run_logs.get();
     state->tracking = std::make_unique<mlops::training::Tracking>(state->store.get());
     state->metrics = std::make_unique<mlops::training::TrainingMetrics>(*ctx.registry);
     if (const mlops::PeerChannel* ingestion = Peer(ctx, mlops::PeerService::kIngestion)) {
@@ -171,7 +182,8 @@ int main(int argc, char** argv) {
       }
       if (absl::Status s = SetUpCommands(ctx, state.get()); !s.ok()) return s;
       mlops::training::JobDeps deps{state->jobs_store.get(), state->tracking.get(), state->data.get(),
-                                    state->registrar.get(), state->metrics.get(), &state->command};
+                                    state->registrar.get(), state->metrics.get(), &state->command,
+                                    state->run_logs.get()};
       state->jobs = std::make_unique<mlops::training::JobManager>(deps, job_options);
       mlops::training::JobManager* jobs = state->jobs.get();
       state->triggers = std::make_unique<mlops::training::TriggerManager>(

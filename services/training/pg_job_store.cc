@@ -49,6 +49,36 @@ constexpr char kInsertFire[] =
     "INSERT INTO trigger_fire (trigger_name, idempotency_key, job_id, fired_at_micros) "
     "VALUES ($1, $2, $3, $4)";
 
+// Leases use the database's clock: replicas need not agree on theirs.
+#define MLOPS_DB_NOW "(extract(epoch from statement_timestamp()) * 1000000)::bigint"
+constexpr char kClaimJob[] =
+    "WITH c AS (SELECT job_id, lease_owner, lease_expires_at_micros FROM training_job "
+    "  WHERE state IN (1, 2) AND (lease_expires_at_micros IS NULL OR lease_expires_at_micros < " MLOPS_DB_NOW ") "
+    "  ORDER BY created_at_micros, job_id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "UPDATE training_job j SET lease_owner = $1, lease_expires_at_micros = " MLOPS_DB_NOW " + $2, "
+    "  lease_attempts = j.lease_attempts + 1 FROM c WHERE j.job_id = c.job_id "
+    "RETURNING j.job_id, j.state, j.experiment, j.trigger_name, coalesce(j.idempotency_key, ''), "
+    "  j.spec_fingerprint, j.created_at_micros, j.payload, j.lease_attempts, coalesce(c.lease_owner, ''), "
+    "  c.lease_expires_at_micros IS NULL, coalesce(c.lease_expires_at_micros, 0), " MLOPS_DB_NOW;
+constexpr char kInsertClaim[] =
+    "INSERT INTO training_job_claim (job_id, attempt, owner, claimed_at_micros, previous_owner, note) "
+    "VALUES ($1, $2, $3, $4, $5, $6)";
+constexpr char kRenewLeases[] =
+    "UPDATE training_job SET lease_expires_at_micros = " MLOPS_DB_NOW " + $3 "
+    "WHERE lease_owner = $1 AND job_id = ANY($2::text[]) RETURNING job_id, state";
+constexpr char kReleaseLeases[] =
+    "UPDATE training_job SET lease_expires_at_micros = NULL "
+    "WHERE lease_owner = $1 AND state IN (1, 2) AND lease_expires_at_micros IS NOT NULL";
+constexpr char kUpdateLeasedJob[] =
+    "UPDATE training_job SET state = $2, payload = $3, updated_at_micros = $4 "
+    "WHERE job_id = $1 AND state = ANY($5::smallint[]) AND lease_owner = $6 RETURNING job_id";
+constexpr char kSelectStateAndOwner[] =
+    "SELECT state, coalesce(lease_owner, '') FROM training_job WHERE job_id = $1";
+constexpr char kSelectClaims[] =
+    "SELECT attempt, owner, claimed_at_micros, previous_owner, note FROM training_job_claim "
+    "WHERE job_id = $1 ORDER BY attempt";
+#undef MLOPS_DB_NOW
+
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -58,6 +88,13 @@ int64_t NowMicros() {
 std::string StateArray(const std::vector<JobState>& states) {
   std::vector<std::string> parts;
   for (JobState s : states) parts.push_back(absl::StrCat(static_cast<int>(s)));
+  return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+}
+
+// A text[] literal of job ids (validated ids: no quotes or backslashes).
+std::string IdArray(const std::vector<std::string>& ids) {
+  std::vector<std::string> parts;
+  for (const std::string& id : ids) parts.push_back(absl::StrCat("\"", id, "\""));
   return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
 }
 
@@ -229,6 +266,80 @@ absl::Status PgJobStore::RecordFire(const std::string& trigger, const std::strin
   return pool_->WithTransaction({"kInsertFire"}, [&](pqxx::transaction_base& tx) {
     tx.exec_params(kInsertFire, trigger, key, job_id, at_micros);
   });
+}
+
+absl::StatusOr<std::optional<JobClaim>> PgJobStore::ClaimJob(const std::string& owner,
+                                                             std::chrono::milliseconds ttl) {
+  return pool_->WithTransaction(
+      {"kClaimJob"}, [&](pqxx::transaction_base& tx) -> absl::StatusOr<std::optional<JobClaim>> {
+        pqxx::result r = tx.exec_params(kClaimJob, owner, static_cast<int64_t>(ttl.count()) * 1000);
+        if (r.empty()) return std::nullopt;
+        JobClaim claim;
+        claim.job = JobFromRow(r[0]);
+        claim.attempt = r[0][8].as<int>();
+        claim.previous_owner = r[0][9].as<std::string>();
+        const bool released = r[0][10].as<bool>();
+        const int64_t expired_at = r[0][11].as<int64_t>();
+        const int64_t now = r[0][12].as<int64_t>();
+        if (claim.previous_owner.empty()) {
+          claim.note = "first claim";
+        } else if (released) {
+          claim.note = absl::StrCat("released by ", claim.previous_owner, " (drain)");
+        } else {
+          claim.note = absl::StrCat("lease of ", claim.previous_owner, " expired ",
+                                    (now - expired_at) / 1000, " ms before this claim");
+        }
+        tx.exec_params(kInsertClaim, claim.job.id, claim.attempt, owner, now, claim.previous_owner,
+                       claim.note);
+        return claim;
+      });
+}
+
+absl::StatusOr<std::map<std::string, JobState>> PgJobStore::RenewLeases(const std::string& owner,
+                                                                       const std::vector<std::string>& ids,
+                                                                       std::chrono::milliseconds ttl) {
+  if (ids.empty()) return std::map<std::string, JobState>{};
+  return pool_->WithTransaction({"kRenewLeases"}, [&](pqxx::transaction_base& tx) {
+    std::map<std::string, JobState> held;
+    for (const pqxx::row& row :
+         tx.exec_params(kRenewLeases, owner, IdArray(ids), static_cast<int64_t>(ttl.count()) * 1000)) {
+      held[row[0].as<std::string>()] = static_cast<JobState>(row[1].as<int>());
+    }
+    return held;
+  });
+}
+
+absl::Status PgJobStore::ReleaseLeases(const std::string& owner) {
+  return pool_->WithTransaction({"kReleaseLeases"}, [&](pqxx::transaction_base& tx) {
+    tx.exec_params(kReleaseLeases, owner);
+  });
+}
+
+absl::StatusOr<LeasedWrite> PgJobStore::UpdateLeasedJob(const std::string& id, const std::string& owner,
+                                                        JobState state, const std::string& payload,
+                                                        const std::vector<JobState>& from) {
+  return pool_->WithTransaction({"kUpdateLeasedJob"}, [&](pqxx::transaction_base& tx) -> absl::StatusOr<LeasedWrite> {
+    pqxx::result r = tx.exec_params(kUpdateLeasedJob, id, static_cast<int>(state),
+                                    pqxx::binarystring(payload.data(), payload.size()), NowMicros(),
+                                    StateArray(from), owner);
+    if (!r.empty()) return LeasedWrite::kWritten;
+    pqxx::result s = tx.exec_params(kSelectStateAndOwner, id);
+    if (s.empty()) return JobNotFound(id);
+    return s[0][1].as<std::string>() == owner ? LeasedWrite::kWrongState : LeasedWrite::kLeaseLost;
+  });
+}
+
+absl::StatusOr<std::vector<JobClaimRecord>> PgJobStore::JobClaims(const std::string& id) {
+  return pool_->WithTransaction({"kSelectClaims", PgIsolation::kReadCommitted, true},
+                                [&](pqxx::transaction_base& tx) {
+                                  std::vector<JobClaimRecord> out;
+                                  for (const pqxx::row& row : tx.exec_params(kSelectClaims, id)) {
+                                    out.push_back({row[0].as<int>(), row[1].as<std::string>(),
+                                                   row[2].as<int64_t>(), row[3].as<std::string>(),
+                                                   row[4].as<std::string>()});
+                                  }
+                                  return out;
+                                });
 }
 
 }  // namespace mlops::training

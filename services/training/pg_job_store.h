@@ -1,5 +1,6 @@
 #pragma once
-// PgJobStore: JobStore over the "training" schema (migrations/0003_jobs.sql).
+// PgJobStore: JobStore over the "training" schema (migrations/0003_jobs.sql;
+// leases: 0004_job_leases_and_run_logs.sql).
 // Forward-only job states are enforced in the UPDATE's WHERE clause. Does not
 // own the pool. Thread-safe (the pool is).
 
@@ -24,6 +25,17 @@ class PgJobStore final : public JobStore {
   absl::StatusOr<std::vector<JobRow>> ListJobs(const JobListFilter& filter) override;
   absl::StatusOr<std::vector<JobRow>> JobsInStates(const std::vector<JobState>& states) override;
   absl::StatusOr<std::map<JobState, int64_t>> CountJobsByState() override;
+
+  absl::StatusOr<std::optional<JobClaim>> ClaimJob(const std::string& owner,
+                                                   std::chrono::milliseconds ttl) override;
+  absl::StatusOr<std::map<std::string, JobState>> RenewLeases(const std::string& owner,
+                                                              const std::vector<std::string>& ids,
+                                                              std::chrono::milliseconds ttl) override;
+  absl::Status ReleaseLeases(const std::string& owner) override;
+  absl::StatusOr<LeasedWrite> UpdateLeasedJob(const std::string& id, const std::string& owner, JobState state,
+                                              const std::string& payload,
+                                              const std::vector<JobState>& from) override;
+  absl::StatusOr<std::vector<JobClaimRecord>> JobClaims(const std::string& id) override;
 
   absl::Status CreateTrigger(const TriggerRow& trigger) override;
   absl::StatusOr<TriggerRow> GetTrigger(const std::string& name) override;

@@ -6,6 +6,7 @@
 // exit 3, hang past their timeout or write no model fail the job with the
 // reason recorded; an opaque model is scored by the metric the program
 // logged and cannot be registered.
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -67,6 +68,19 @@ class TrainingCommandPgTest : public TrainingJobsPgTest {
     absl::StatusOr<std::string> chunk = tracking_->ReadChunk(ref.sha256, 0);
     EXPECT_TRUE(chunk.ok()) << chunk.status();
     return chunk.ok() ? *chunk : "";
+  }
+
+  // The first trial's run id once the job has started it ("" after 20 s).
+  std::string FirstTrialRun(const std::string& job_id) {
+    for (int i = 0; i < 400; ++i) {
+      v1::GetJobRequest req;
+      req.set_job_id(job_id);
+      v1::TrainingJob job;
+      EXPECT_TRUE(stub_->GetJob(Ctx().get(), req, &job).ok());
+      if (job.trials_size() == 1 && !job.trials(0).run_id().empty()) return job.trials(0).run_id();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return "";
   }
 
   std::unique_ptr<TrainingServiceImpl> tcp_service_;
@@ -140,14 +154,7 @@ TEST_F(TrainingCommandPgTest, HangingProgramTimesOut) {
 TEST_F(TrainingCommandPgTest, CancelRunStopsTheProgram) {
   v1::TrainingJob job;
   ASSERT_TRUE(Submit(CommandSpec({"sleep", "60"}), &job).ok());
-  std::string run_id;
-  for (int i = 0; i < 400 && run_id.empty(); ++i) {  // at most 20 s
-    v1::GetJobRequest req;
-    req.set_job_id(job.id());
-    ASSERT_TRUE(stub_->GetJob(Ctx().get(), req, &job).ok());
-    if (job.trials_size() == 1) run_id = job.trials(0).run_id();
-    if (run_id.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::string run_id = FirstTrialRun(job.id());
   ASSERT_FALSE(run_id.empty());
   const auto start = std::chrono::steady_clock::now();
   v1::CancelRunRequest cancel;
@@ -157,6 +164,37 @@ TEST_F(TrainingCommandPgTest, CancelRunStopsTheProgram) {
   job = WaitForEnd(job.id());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
   EXPECT_EQ(job.trials(0).status(), v1::RUN_STATUS_CANCELLED);
+}
+
+TEST_F(TrainingCommandPgTest, WatchRunStreamsOutputLinesWhileTheProgramRuns) {
+  v1::TrainingJob job;
+  ASSERT_TRUE(Submit(CommandSpec({"/bin/sh", "-c", "echo first; echo warn >&2; sleep 2; echo second; exit 3"}), &job).ok());
+  const std::string run_id = FirstTrialRun(job.id());
+  ASSERT_FALSE(run_id.empty());
+  v1::WatchRunRequest req;
+  req.set_run_id(run_id);
+  auto ctx = Ctx("viewer-tok");
+  auto reader = stub_->WatchRun(ctx.get(), req);
+  using Clock = std::chrono::steady_clock;
+  std::map<std::string, Clock::time_point> seen;  // "stream: text" -> when it arrived
+  Clock::time_point ended{};
+  v1::RunEvent event;
+  for (int i = 0; i < 1000 && reader->Read(&event); ++i) {
+    if (event.has_log()) {
+      EXPECT_EQ(event.log().run_id(), run_id);
+      seen.emplace(event.log().stream() + ": " + event.log().text(), Clock::now());
+    }
+    if (event.has_snapshot() && event.snapshot().status() == v1::RUN_STATUS_FAILED) ended = Clock::now();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_TRUE(seen.count("stdout: first") && seen.count("stderr: warn") && seen.count("stdout: second"));
+  ASSERT_NE(ended, Clock::time_point{});
+  // "first" came while the program slept, not with the artifacts at the end.
+  EXPECT_GT(seen["stdout: second"] - seen["stdout: first"], std::chrono::milliseconds(1000));
+  EXPECT_GT(ended - seen["stdout: first"], std::chrono::milliseconds(1000));
+  EXPECT_LE(seen["stdout: second"], ended);
+  // The whole output is still kept as artifacts.
+  EXPECT_EQ(Download(Artifacts(run_id).at("logs/stdout.txt")), "first\nsecond\n");
 }
 
 TEST_F(TrainingCommandPgTest, ProgramWritingNoModelFails) {

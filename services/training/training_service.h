@@ -15,6 +15,7 @@
 #include "mlops/training/v1/training.grpc.pb.h"
 #include "services/training/job_manager.h"
 #include "services/training/metrics.h"
+#include "services/training/run_log_store.h"
 #include "services/training/tracking.h"
 #include "services/training/trigger_manager.h"
 
@@ -28,6 +29,9 @@ struct TrainingServiceOptions {
   // The job runner and the triggers; null = those RPCs are UNIMPLEMENTED.
   JobManager* jobs = nullptr;
   TriggerManager* triggers = nullptr;
+  // Command trainers' output lines, streamed by WatchRun as LogLine
+  // events; null = WatchRun sends no log lines.
+  RunLogStore* run_logs = nullptr;
 };
 
 class TrainingServiceImpl final : public v1::TrainingService::Service {

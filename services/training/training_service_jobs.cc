@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/status/status_macros.h"
 #include "services/training/proto_convert.h"
 #include "services/training/rpc_finish.h"
 #include "services/training/training_service.h"
@@ -25,6 +26,42 @@ int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
 bool TerminalJob(v1::JobState s) {
   return s == v1::JOB_STATE_SUCCEEDED || s == v1::JOB_STATE_FAILED || s == v1::JOB_STATE_CANCELLED;
+}
+
+// Sends the run's output lines after *after_id, at most `pages` pages of
+// 1000. false: the client went away.
+absl::StatusOr<bool> SendRunLog(RunLogStore* logs, const std::string& run_id, int pages, int64_t* after_id,
+                                grpc::ServerWriter<v1::RunEvent>* writer) {
+  constexpr int kPage = 1000;
+  for (int page = 0; page < pages; ++page) {
+    MLOPS_ASSIGN_OR_RETURN(std::vector<RunLogLine> lines, logs->Read(run_id, *after_id, kPage));
+    for (const RunLogLine& line : lines) {
+      v1::RunEvent event;
+      event.set_time_micros(line.at_micros);
+      event.mutable_log()->set_stream(line.stream);
+      event.mutable_log()->set_text(line.text);
+      event.mutable_log()->set_run_id(run_id);
+      if (!writer->Write(event)) return false;
+      *after_id = line.id;
+    }
+    if (lines.size() < static_cast<std::size_t>(kPage)) break;
+  }
+  return true;
+}
+
+// Sends the job's claim history lines past the first *sent as "system" log
+// lines. false: the client went away.
+absl::StatusOr<bool> SendClaims(JobManager* jobs, const std::string& job_id, std::size_t* sent,
+                                grpc::ServerWriter<v1::JobEvent>* writer) {
+  MLOPS_ASSIGN_OR_RETURN(std::vector<std::string> history, jobs->ClaimHistory(job_id));
+  for (; *sent < history.size(); ++*sent) {
+    v1::JobEvent event;
+    event.set_time_micros(NowMicros());
+    event.mutable_log()->set_stream("system");
+    event.mutable_log()->set_text(history[*sent]);
+    if (!writer->Write(event)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -108,6 +145,10 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx, const v1::W
   v1::JobState state = job->state();
   std::map<int, std::string> sent;  // trial index -> the summary last sent
   for (const v1::TrialSummary& t : job->trials()) sent[t.index()] = t.SerializeAsString();
+  std::size_t claims_sent = 0;
+  absl::StatusOr<bool> open = SendClaims(options_.jobs, job->id(), &claims_sent, writer);
+  if (!open.ok()) return FinishRpc("WatchJob", open.status());
+  if (!*open) return grpc::Status::CANCELLED;
   while (!TerminalJob(state)) {
     if (ctx->IsCancelled()) return grpc::Status::CANCELLED;
     if (options_.jobs->draining()) {
@@ -116,6 +157,9 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* ctx, const v1::W
     seen = options_.jobs->WaitForChange(seen, kWatchPoll);
     job = options_.jobs->Get(req->job_id());
     if (!job.ok()) return FinishRpc("WatchJob", job.status());
+    open = SendClaims(options_.jobs, job->id(), &claims_sent, writer);
+    if (!open.ok()) return FinishRpc("WatchJob", open.status());
+    if (!*open) return grpc::Status::CANCELLED;
     for (const v1::TrialSummary& t : job->trials()) {
       std::string bytes = t.SerializeAsString();
       if (sent[t.index()] == bytes) continue;
@@ -152,6 +196,7 @@ grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* ctx, const v1::W
   }
   RunStatus status = run->status;
   uint64_t seen = options_.jobs ? options_.jobs->change_count() : 0;
+  int64_t log_after = 0;  // the last output line sent
   while (true) {
     for (const MetricSummary& m : run->metrics) {
       if (m.count <= sent[m.key]) continue;
@@ -172,6 +217,13 @@ grpc::Status TrainingServiceImpl::WatchRun(grpc::ServerContext* ctx, const v1::W
       sent[m.key] = index;
       points.set_time_micros(NowMicros());
       if (points.metrics().points_size() > 0 && !writer->Write(points)) return grpc::Status::CANCELLED;
+    }
+    if (options_.run_logs != nullptr) {
+      // Lines are stored before the run ends: at the end, send them all.
+      absl::StatusOr<bool> open =
+          SendRunLog(options_.run_logs, run->id, IsTerminal(run->status) ? 1000 : 10, &log_after, writer);
+      if (!open.ok()) return FinishRpc("WatchRun", open.status());
+      if (!*open) return grpc::Status::CANCELLED;
     }
     if (run->status != status) {
       status = run->status;

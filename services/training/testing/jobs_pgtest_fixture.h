@@ -50,6 +50,7 @@ class TrainingJobsPgTest : public PgTest {
     ASSERT_THAT(RunMigrations(*pool_, "training", EmbeddedMigrations()), IsOk());
     store_ = std::make_unique<PgTrackingStore>(pool_.get());
     job_store_ = std::make_unique<PgJobStore>(pool_.get());
+    run_logs_ = std::make_unique<PgRunLogStore>(pool_.get());
     tracking_ = std::make_unique<Tracking>(store_.get());
     metrics_ = std::make_unique<TrainingMetrics>(registry_);
     PeerChannelOptions peer;
@@ -65,23 +66,36 @@ class TrainingJobsPgTest : public PgTest {
     ASSERT_THAT(jobs_->Start(), IsOk());
   }
 
-  // (Re)builds the JobManager, TriggerManager, service and server; the old
-  // ones (if any) are gone first. The new JobManager is not started.
-  void MakeManager() {
-    stub_.reset();
-    server_.reset();
-    triggers_.reset();
-    if (jobs_) jobs_->Stop();
+  // The options of the runners the tests build (short polls).
+  JobManagerOptions RunnerOptions(const std::string& replica_id = "") const {
     JobManagerOptions o;
     o.max_concurrent_jobs = 2;
     o.max_parallel_trials = 2;
     o.retry.initial_backoff = std::chrono::milliseconds(10);
-    jobs_ = std::make_unique<JobManager>(
-        JobDeps{job_store_.get(), tracking_.get(), data_.get(), registrar_.get(), metrics_.get(), &command_}, o);
+    o.replica_id = replica_id;
+    o.claim_poll = std::chrono::milliseconds(100);
+    return o;
+  }
+
+  JobDeps Deps() {
+    return JobDeps{job_store_.get(), tracking_.get(), data_.get(), registrar_.get(), metrics_.get(), &command_,
+                   run_logs_.get()};
+  }
+
+  // (Re)builds the JobManager (by default replica-a with RunnerOptions),
+  // TriggerManager, service and server; the old ones (if any) are gone
+  // first. The new JobManager is not started.
+  void MakeManager(std::optional<JobManagerOptions> options = std::nullopt) {
+    stub_.reset();
+    server_.reset();
+    triggers_.reset();
+    if (jobs_) jobs_->Stop();
+    jobs_ = std::make_unique<JobManager>(Deps(), options ? *options : RunnerOptions("replica-a"));
     triggers_ = std::make_unique<TriggerManager>(job_store_.get(), jobs_.get(), tracking_.get());
     TrainingServiceOptions so;
     so.jobs = jobs_.get();
     so.triggers = triggers_.get();
+    so.run_logs = run_logs_.get();
     service_ = std::make_unique<TrainingServiceImpl>(tracking_.get(), &authorizer_, metrics_.get(), so);
     auto server = GrpcTestServer::Start({service_.get()});
     ASSERT_TRUE(server.ok());
@@ -177,6 +191,7 @@ class TrainingJobsPgTest : public PgTest {
   std::unique_ptr<PgPool> pool_;
   std::unique_ptr<PgTrackingStore> store_;
   std::unique_ptr<PgJobStore> job_store_;
+  std::unique_ptr<PgRunLogStore> run_logs_;
   std::unique_ptr<Tracking> tracking_;
   std::unique_ptr<TrainingMetrics> metrics_;
   std::unique_ptr<PeerChannel> channel_;
