@@ -59,6 +59,35 @@ struct OnlineChunk {
   std::string statuses;
 };
 
+// One entity of the online store (Postgres online_rows), encoded by the
+// service layer: key = the entity key as a serialized Value; row = a
+// serialized Row [key, last event time, values...]; statuses: one byte per
+// feature; row_index: the entity's row in the snapshot.
+struct OnlineRow {
+  std::string key;
+  int32_t row_index = 0;
+  std::string row;
+  std::string statuses;
+};
+
+// What a successful run writes to the online store of its view version.
+struct OnlineWrite {
+  // true: `rows` is every entity (FULL); the stored entities not in it are
+  // deleted. false: `rows` are the entities that changed since the run
+  // `base_run_id`, which must still be the view version's newest successful
+  // run (else FinishRun answers FailedPrecondition and writes nothing).
+  bool replace_all = true;
+  int64_t base_run_id = 0;
+  std::vector<OnlineRow> rows;
+};
+
+// A view version's online store as one successful run left it.
+struct StoredOnline {
+  RunRecord run;
+  std::vector<OnlineRow> rows;       // in row_index order
+  std::vector<OnlineChunk> chunks;   // runs stored before online_rows existed
+};
+
 struct ListViewsQuery {
   std::string name_prefix;
   std::string source_dataset;
@@ -90,9 +119,11 @@ class FeatureStore {
 
   // Starts a run (state RUNNING); returns its id.
   virtual absl::StatusOr<int64_t> StartRun(const RunRecord& run) = 0;
-  // Ends a run as SUCCEEDED, replacing the online chunks of its view version
-  // with `chunks` in the same transaction.
-  virtual absl::Status FinishRun(const RunRecord& run, const std::vector<OnlineChunk>& chunks) = 0;
+  // Ends a run as SUCCEEDED and applies `write` to the online store of its
+  // view version, in one transaction (readers see the run whole or not at
+  // all). FailedPrecondition when an incremental write's base run is no longer the
+  // newest success (nothing is written; the run stays RUNNING).
+  virtual absl::Status FinishRun(const RunRecord& run, const OnlineWrite& write) = 0;
   // Ends a run as FAILED (the online store is unchanged).
   virtual absl::Status FailRun(const RunRecord& run) = 0;
 
@@ -106,8 +137,10 @@ class FeatureStore {
   // The versions of `view` that have at least one run.
   virtual absl::StatusOr<std::vector<int64_t>> MaterializedVersions(const std::string& view) = 0;
 
-  // The online chunks of a run, in order.
-  virtual absl::StatusOr<std::vector<OnlineChunk>> LoadChunks(int64_t run_id) = 0;
+  // The newest successful run of a view version and its online store, read
+  // in one consistent snapshot; nullopt when it has no successful run.
+  virtual absl::StatusOr<std::optional<StoredOnline>> LoadOnline(const std::string& view,
+                                                                 int64_t version) = 0;
 };
 
 }  // namespace mlops::features

@@ -276,10 +276,12 @@ absl::StatusOr<IncrementalState::Update> IncrementalState::Apply(const ColumnBat
     next->next_change_[g] = next->NextChange(*segment, local, as_of_micros);
     const int32_t row = next->snapshot_->FindRow(key);
     if (row < 0) continue;
+    out.changed_rows.push_back(row);
     const int64_t begin = segment->EntityBegin(local);
     const int64_t hi = FirstAfter(times, begin, segment->EntityEnd(local), as_of_micros);
     next->last_event_micros_[row] = hi > begin ? times[hi - 1] : 0;
   }
+  std::sort(out.changed_rows.begin(), out.changed_rows.end());
   next->segments_.push_back(std::move(segment));
   MLOPS_RETURN_IF_ERROR(next->Compact(pool));
   out.state = std::move(next);

@@ -120,6 +120,9 @@ struct IncrementalState::Update {
   std::shared_ptr<const IncrementalState> state;  // state->snapshot() is the new snapshot
   int64_t entities_recomputed = 0;
   int64_t entities_added = 0;
+  // The snapshot rows recomputed (added ones included), ascending: every
+  // other row equals the previous snapshot's.
+  std::vector<int32_t> changed_rows;
 };
 
 }  // namespace mlops::features

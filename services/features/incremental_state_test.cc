@@ -145,11 +145,16 @@ TEST(IncrementalStateTest, RecomputesOnlyTouchedAndDueEntities) {
   auto early = state->Apply(RowsToBatch(schema, added), 12);
   ASSERT_TRUE(early.ok()) << early.status();
   EXPECT_EQ(early->entities_recomputed, 1);
+  EXPECT_EQ(early->changed_rows, std::vector<int32_t>{full.snapshot->FindRow(int64_t{1})});
   auto later = early->state->Apply(RowsToBatch(schema, {}), 15);
   ASSERT_TRUE(later.ok()) << later.status();
   // Entities 1 and 2: their events at 10 leave the window at 15; entity 3
   // (nothing in any window, no TTL) is not recomputed.
   EXPECT_EQ(later->entities_recomputed, 2);
+  std::vector<int32_t> due = {full.snapshot->FindRow(int64_t{1}),
+                              full.snapshot->FindRow(int64_t{2})};
+  std::sort(due.begin(), due.end());
+  EXPECT_EQ(later->changed_rows, due) << "the rows to write to the online store";
   std::vector<Row> all = rows;
   all.insert(all.end(), added.begin(), added.end());
   ExpectSameSnapshot(MaterializeFull(def, schema, all, 15), *later->state, "as of 15");

@@ -12,7 +12,6 @@
 namespace mlops::features {
 namespace {
 
-constexpr size_t kChunkEntities = 4096;
 // AUTO views: how many versions per view are kept up to date, newest first.
 constexpr size_t kMaxFollowedVersions = 3;
 
@@ -80,6 +79,7 @@ absl::StatusOr<RunRecord> Materializer::Materialize(const MaterializeParams& p) 
 
 ModePlan Materializer::Plan(const ResolvedView& view, const RunRecord& run,
                             const iv1::DatasetVersion& source) {
+  if (run.requested_mode == RunMode::kIncremental) Restore(view);
   std::optional<IncrementalBase> base;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -132,16 +132,14 @@ absl::StatusOr<Materializer::Kept> Materializer::RunIncremental(const ResolvedVi
                                                                 const ModePlan& plan,
                                                                 int64_t source_rows,
                                                                 RunRecord* run,
-                                                                LoadedView* loaded) {
-  std::shared_ptr<const IncrementalState> state;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = kept_.find({run->view, run->version});
-    if (it == kept_.end()) return absl::FailedPreconditionError("the incremental state is gone");
-    state = it->second.state;
-  }
-  const FeatureViewDefinition& d = view.definition;
+                                                                LoadedView* loaded,
+                                                                Delta* delta) {
   const auto start = std::chrono::steady_clock::now();
+  int64_t rebuild_rows = 0;
+  MLOPS_ASSIGN_OR_RETURN(Kept kept, KeptState(view, &rebuild_rows));
+  const std::shared_ptr<const IncrementalState>& state = kept.state;
+  delta->base_run_id = kept.run_id;
+  const FeatureViewDefinition& d = view.definition;
   SourceSchema schema;
   ColumnBatch appended;
   MLOPS_RETURN_IF_ERROR(ingestion_->ReadFrom(
@@ -166,7 +164,8 @@ absl::StatusOr<Materializer::Kept> Materializer::RunIncremental(const ResolvedVi
                          state->Apply(appended, run->as_of_micros, pool_));
   const auto applied = std::chrono::steady_clock::now();
   run->mode = RunMode::kIncremental;
-  run->rows_read = appended.num_rows;
+  run->rows_read = rebuild_rows + appended.num_rows;
+  delta->changed_rows = std::move(update.changed_rows);
   loaded->snapshot = update.state->snapshot();
   loaded->last_event_micros = update.state->last_event_micros();
   LogInfo("features_incremental_applied",
@@ -174,14 +173,15 @@ absl::StatusOr<Materializer::Kept> Materializer::RunIncremental(const ResolvedVi
            {"rows", std::to_string(appended.num_rows)},
            {"entities_recomputed", std::to_string(update.entities_recomputed)},
            {"entities_added", std::to_string(update.entities_added)},
+           {"rebuild_rows", std::to_string(rebuild_rows)},
            {"retained_events", std::to_string(update.state->retained_events())},
            {"held_events", std::to_string(update.state->held_events())},
            {"read_seconds", std::to_string(std::chrono::duration<double>(read - start).count())},
            {"apply_seconds",
             std::to_string(std::chrono::duration<double>(applied - read).count())}});
-  Kept kept;
-  kept.state = std::move(update.state);
-  return kept;
+  Kept next;
+  next.state = std::move(update.state);
+  return next;
 }
 
 absl::StatusOr<RunRecord> Materializer::Run(const ResolvedView& view, RunRecord run,
@@ -192,8 +192,9 @@ absl::StatusOr<RunRecord> Materializer::Run(const ResolvedView& view, RunRecord 
   absl::Status status = [&]() -> absl::Status {
     auto loaded = std::make_shared<LoadedView>();
     absl::StatusOr<Kept> kept = absl::UnknownError("not run");
+    Delta delta;
     if (plan.mode == RunMode::kIncremental) {
-      kept = RunIncremental(view, plan, source_rows, &run, loaded.get());
+      kept = RunIncremental(view, plan, source_rows, &run, loaded.get(), &delta);
       if (!kept.ok()) {
         LogWarn("features_incremental_fallback",
                 {{"view", run.view}, {"reason", kept.status().ToString()}});
@@ -207,20 +208,12 @@ absl::StatusOr<RunRecord> Materializer::Run(const ResolvedView& view, RunRecord 
     loaded->source_version_id = run.source_version_id;
     loaded->run_id = run.id;
     run.entities_written = static_cast<int64_t>(loaded->snapshot->num_entities());
-    const auto write = std::chrono::steady_clock::now();
-    const std::vector<OnlineChunk> chunks = EncodeOnlineChunks(*loaded, kChunkEntities, pool_);
-    const auto encoded = std::chrono::steady_clock::now();
     run.finished_at_micros = views_->NowMicros();
-    MLOPS_RETURN_IF_ERROR(store_->FinishRun(run, chunks));
-    LogInfo("features_online_store_written",
-            {{"view", run.view},
-             {"chunks", std::to_string(chunks.size())},
-             {"encode_seconds",
-              std::to_string(std::chrono::duration<double>(encoded - write).count())},
-             {"write_seconds", std::to_string(std::chrono::duration<double>(
-                                   std::chrono::steady_clock::now() - encoded).count())}});
+    MLOPS_RETURN_IF_ERROR(
+        WriteOnline(run, *loaded, run.mode == RunMode::kIncremental ? &delta : nullptr));
     online_->Put(std::move(loaded));
     kept->base = IncrementalBase{run.source_version_id, source_rows, run.as_of_micros};
+    kept->run_id = run.id;
     {
       std::lock_guard<std::mutex> lock(mu_);
       kept_[{run.view, run.version}] = std::move(*kept);
@@ -329,9 +322,13 @@ absl::Status Materializer::LoadOnlineStore() {
   for (const RunRecord& run : runs) {
     if (online_->LoadedRun(run.view, run.version) == run.id) continue;
     MLOPS_ASSIGN_OR_RETURN(ResolvedView view, views_->Get(run.view, run.version));
-    MLOPS_ASSIGN_OR_RETURN(std::vector<OnlineChunk> chunks, store_->LoadChunks(run.id));
+    // The run and its rows in one snapshot: a run finished since the list
+    // above is loaded whole instead.
+    MLOPS_ASSIGN_OR_RETURN(std::optional<StoredOnline> stored,
+                           store_->LoadOnline(run.view, run.version));
+    if (!stored.has_value()) continue;
     MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedView> loaded,
-                           DecodeOnlineChunks(view, run, chunks));
+                           DecodeStoredOnline(view, *stored));
     online_->Put(std::move(loaded));
   }
   return absl::OkStatus();

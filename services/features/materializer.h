@@ -18,6 +18,12 @@
 // asked, no state after a restart, a REPLACE, as_of going back, an error
 // while applying) the run is FULL; the run reports the mode used and the log
 // says why (features_materialization_mode).
+// The online store (Postgres online_rows) gets only the entities an
+// INCREMENTAL run recomputed, or every entity of a FULL run (the others
+// deleted), in the transaction that marks the run SUCCEEDED. After a
+// restart the state is rebuilt on the first incremental run from the
+// loaded online store (the newest successful run) and that run's source
+// version, read in full once (materializer_restore.cc).
 // The states are kept for the newest 3 versions of each view that ran here.
 // Thread-safe; one run per view version at a time in this process.
 
@@ -29,6 +35,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "mlops/features/v1/features.pb.h"
@@ -77,8 +84,17 @@ class Materializer {
  private:
   // What this replica keeps for incremental runs of one view version.
   struct Kept {
+    // Null after a restart until the first incremental run rebuilds it from
+    // `stored` and the base version.
     std::shared_ptr<const IncrementalState> state;
     IncrementalBase base;
+    int64_t run_id = 0;  // the run whose online store the state reflects
+    std::shared_ptr<const LoadedView> stored;  // the loaded run (restored only)
+  };
+  // What an incremental run changed, for the online store write.
+  struct Delta {
+    int64_t base_run_id = 0;
+    std::vector<int32_t> changed_rows;
   };
 
   absl::StatusOr<RunRecord> Run(const ResolvedView& view, RunRecord run, const ModePlan& plan,
@@ -87,7 +103,18 @@ class Materializer {
   // to the kept state. Fill `loaded` and the run's counters.
   absl::StatusOr<Kept> RunFull(const ResolvedView& view, RunRecord* run, LoadedView* loaded);
   absl::StatusOr<Kept> RunIncremental(const ResolvedView& view, const ModePlan& plan,
-                                      int64_t source_rows, RunRecord* run, LoadedView* loaded);
+                                      int64_t source_rows, RunRecord* run, LoadedView* loaded,
+                                      Delta* delta);
+  // After a restart: the base of the newest successful run this replica
+  // has loaded (kept_ without a state), so that the next APPEND is
+  // incremental. Nothing when there is none (the run is FULL).
+  void Restore(const ResolvedView& view);
+  // The state kept for view@version; rebuilt (reading the base version)
+  // when it was restored. Adds the rows read to *rows_read.
+  absl::StatusOr<Kept> KeptState(const ResolvedView& view, int64_t* rows_read);
+  // Writes the run's online rows (the changed ones when `delta` is given
+  // and still applies, else all) and marks it SUCCEEDED.
+  absl::Status WriteOnline(const RunRecord& run, const LoadedView& loaded, const Delta* delta);
   // Chooses the mode for a run of `view` over `source`.
   ModePlan Plan(const ResolvedView& view, const RunRecord& run, const iv1::DatasetVersion& source);
   absl::StatusOr<v1::MaterializationStatus> StatusOf(const ResolvedView& view) const;

@@ -11,7 +11,11 @@ namespace mlops::features {
 void OnlineViews::Put(std::shared_ptr<const LoadedView> view) {
   std::lock_guard<std::mutex> lock(write_mu_);
   auto next = std::make_shared<OnlineCatalog>(*Load());
-  (*next)[view->view.definition.name][view->view.definition.version] = std::move(view);
+  std::shared_ptr<const LoadedView>& slot =
+      (*next)[view->view.definition.name][view->view.definition.version];
+  // A reload racing a newer local run must not bring the older run back.
+  if (slot != nullptr && slot->run_id > view->run_id) return;
+  slot = std::move(view);
   std::atomic_store(&catalog_, std::shared_ptr<const OnlineCatalog>(std::move(next)));
 }
 
@@ -37,98 +41,156 @@ std::vector<int64_t> LastEventTimes(const OnlineSnapshot& snapshot, const EventT
   return out;
 }
 
-std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk_entities,
-                                            ThreadPool* pool) {
+namespace {
+
+// Appends [key, last event time, values...] of snapshot row `r` to `out`
+// and its statuses to `statuses`.
+void EncodeRow(const LoadedView& view, int32_t r, cv1::Row* out, std::string* statuses) {
   const OnlineSnapshot& s = *view.snapshot;
-  std::vector<OnlineChunk> out((s.num_entities() + chunk_entities - 1) / chunk_entities);
-  ParallelForOrInline(pool, static_cast<int64_t>(out.size()), [&](int64_t c) {
-    const size_t begin = static_cast<size_t>(c) * chunk_entities;
-    const size_t end = std::min(s.num_entities(), begin + chunk_entities);
-    v1::FeatureRowChunk chunk;
-    chunk.set_first_row_index(static_cast<int64_t>(begin));
-    OnlineChunk oc;
-    oc.entity_count = static_cast<int32_t>(end - begin);
-    oc.statuses.reserve((end - begin) * s.num_features());
-    for (size_t r = begin; r < end; ++r) {
-      const auto row = static_cast<int32_t>(r);
-      cv1::Row* out_row = chunk.add_rows();
-      const EntityKey key = s.keys().KeyAt(row);
-      if (key.index() == 0) {
-        out_row->add_values()->set_int64_value(std::get<int64_t>(key));
-      } else {
-        out_row->add_values()->set_string_value(std::get<std::string>(key));
-      }
-      out_row->add_values()->set_timestamp_micros(view.last_event_micros[r]);
-      for (size_t f = 0; f < s.num_features(); ++f) {
-        const FeatureValue v = s.Get(row, f);
-        ValueToProto(v.value, out_row->add_values());
-        oc.statuses.push_back(static_cast<char>(v.status));
+  const EntityKey key = s.keys().KeyAt(r);
+  if (key.index() == 0) {
+    out->add_values()->set_int64_value(std::get<int64_t>(key));
+  } else {
+    out->add_values()->set_string_value(std::get<std::string>(key));
+  }
+  out->add_values()->set_timestamp_micros(view.last_event_micros[static_cast<size_t>(r)]);
+  for (size_t f = 0; f < s.num_features(); ++f) {
+    const FeatureValue v = s.Get(r, f);
+    ValueToProto(v.value, out->add_values());
+    statuses->push_back(static_cast<char>(v.status));
+  }
+}
+
+// Builds a LoadedView from decoded rows, in the order they are added.
+class RowDecoder {
+ public:
+  static absl::StatusOr<RowDecoder> Create(const ResolvedView& view) {
+    RowDecoder d;
+    const FeatureViewDefinition& def = view.definition;
+    MLOPS_ASSIGN_OR_RETURN(d.key_type_, DataTypeFromProto(view.view.entity_key_type()));
+    d.keys_ = ColumnVector(d.key_type_);
+    for (size_t f = 0; f < def.features.size(); ++f) {
+      MLOPS_ASSIGN_OR_RETURN(
+          DataType t,
+          DataTypeFromProto(view.view.feature_schema().columns(static_cast<int>(f)).type()));
+      d.types_.push_back(t);
+      d.names_.push_back(def.features[f].name);
+      d.columns_.emplace_back(t);
+    }
+    return d;
+  }
+
+  absl::Status Add(const cv1::Row& r, std::string_view statuses, const RunRecord& run) {
+    const size_t n = types_.size();
+    if (static_cast<size_t>(r.values_size()) != n + 2 || statuses.size() != n) {
+      return absl::DataLossError(absl::StrCat("online row ", row_, " of run ", run.id,
+                                              " is corrupt"));
+    }
+    const std::string where = absl::StrCat("run ", run.id, " row ", row_);
+    MLOPS_ASSIGN_OR_RETURN(Value key, ValueFromProto(r.values(0), key_type_, where));
+    AppendToColumn(key, &keys_);
+    last_event_micros_.push_back(r.values(1).timestamp_micros());
+    for (size_t f = 0; f < n; ++f) {
+      MLOPS_ASSIGN_OR_RETURN(Value v,
+                             ValueFromProto(r.values(static_cast<int>(f) + 2), types_[f], where));
+      FeatureColumn& c = columns_[f];
+      c.Resize(row_ + 1);
+      c.status[row_] = static_cast<ValueStatus>(statuses[f]);
+      if (v.index() == 0) continue;
+      switch (types_[f]) {
+        case DataType::kInt64: c.values.ints[row_] = std::get<int64_t>(v); break;
+        case DataType::kDouble: c.values.doubles[row_] = std::get<double>(v); break;
+        case DataType::kString: c.values.strings[row_] = std::get<std::string>(v); break;
+        case DataType::kBool: c.values.ints[row_] = std::get<bool>(v) ? 1 : 0; break;
+        case DataType::kTimestamp: c.values.ints[row_] = std::get<TimestampMicros>(v).micros; break;
       }
     }
-    oc.chunk = chunk.SerializeAsString();
-    out[static_cast<size_t>(c)] = std::move(oc);
+    ++row_;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::shared_ptr<const LoadedView>> Finish(const ResolvedView& view,
+                                                           const RunRecord& run) {
+    const FeatureViewDefinition& d = view.definition;
+    auto out = std::make_shared<LoadedView>();
+    MLOPS_ASSIGN_OR_RETURN(out->snapshot,
+                           OnlineSnapshot::FromRows(d.name, d.version, run.as_of_micros,
+                                                    std::move(names_), keys_,
+                                                    std::move(columns_)));
+    out->last_event_micros = std::move(last_event_micros_);
+    out->view = view;
+    out->source_version_id = run.source_version_id;
+    out->run_id = run.id;
+    return std::shared_ptr<const LoadedView>(std::move(out));
+  }
+
+ private:
+  RowDecoder() : keys_(DataType::kInt64) {}
+
+  DataType key_type_ = DataType::kInt64;
+  std::vector<DataType> types_;
+  std::vector<std::string> names_;
+  std::vector<FeatureColumn> columns_;
+  ColumnVector keys_;
+  std::vector<int64_t> last_event_micros_;
+  size_t row_ = 0;
+};
+
+}  // namespace
+
+std::vector<OnlineRow> EncodeOnlineRows(const LoadedView& view, const std::vector<int32_t>& rows,
+                                        ThreadPool* pool) {
+  std::vector<OnlineRow> out(rows.size());
+  constexpr int64_t kBlock = 4096;
+  const auto blocks = static_cast<int64_t>((rows.size() + kBlock - 1) / kBlock);
+  ParallelForOrInline(pool, blocks, [&](int64_t b) {
+    const size_t end = std::min(rows.size(), static_cast<size_t>((b + 1) * kBlock));
+    cv1::Row row;
+    for (size_t i = static_cast<size_t>(b * kBlock); i < end; ++i) {
+      OnlineRow& o = out[i];
+      row.Clear();
+      o.row_index = rows[i];
+      EncodeRow(view, rows[i], &row, &o.statuses);
+      o.row = row.SerializeAsString();
+      o.key = row.values(0).SerializeAsString();
+    }
   });
   return out;
 }
 
-absl::StatusOr<std::shared_ptr<const LoadedView>> DecodeOnlineChunks(
-    const ResolvedView& view, const RunRecord& run, const std::vector<OnlineChunk>& chunks) {
-  const FeatureViewDefinition& d = view.definition;
-  const size_t n = d.features.size();
-  MLOPS_ASSIGN_OR_RETURN(DataType key_type, DataTypeFromProto(view.view.entity_key_type()));
-  std::vector<DataType> types;
-  std::vector<std::string> names;
-  std::vector<FeatureColumn> columns;
-  for (size_t f = 0; f < n; ++f) {
-    MLOPS_ASSIGN_OR_RETURN(
-        DataType t,
-        DataTypeFromProto(view.view.feature_schema().columns(static_cast<int>(f)).type()));
-    types.push_back(t);
-    names.push_back(d.features[f].name);
-    columns.emplace_back(t);
+std::vector<int32_t> AllRows(const LoadedView& view) {
+  std::vector<int32_t> rows(view.snapshot->num_entities());
+  for (size_t r = 0; r < rows.size(); ++r) rows[r] = static_cast<int32_t>(r);
+  return rows;
+}
+
+absl::StatusOr<std::shared_ptr<const LoadedView>> DecodeStoredOnline(const ResolvedView& view,
+                                                                     const StoredOnline& stored) {
+  MLOPS_ASSIGN_OR_RETURN(RowDecoder decoder, RowDecoder::Create(view));
+  cv1::Row row;
+  for (size_t i = 0; i < stored.rows.size(); ++i) {
+    if (stored.rows[i].row_index != static_cast<int32_t>(i) ||
+        !row.ParseFromString(stored.rows[i].row)) {
+      return absl::DataLossError(absl::StrCat("online row ", i, " of run ", stored.run.id,
+                                              " is corrupt or out of order"));
+    }
+    MLOPS_RETURN_IF_ERROR(decoder.Add(row, stored.rows[i].statuses, stored.run));
   }
-  auto out = std::make_shared<LoadedView>();
-  ColumnVector keys(key_type);
-  size_t row = 0;
-  for (const OnlineChunk& oc : chunks) {
+  const size_t n = view.definition.features.size();
+  for (const OnlineChunk& oc : stored.chunks) {  // runs stored before online_rows
     v1::FeatureRowChunk chunk;
     if (!chunk.ParseFromString(oc.chunk) ||
         oc.statuses.size() != static_cast<size_t>(chunk.rows_size()) * n) {
-      return absl::DataLossError(absl::StrCat("online chunk of run ", run.id, " is corrupt"));
+      return absl::DataLossError(absl::StrCat("online chunk of run ", stored.run.id,
+                                              " is corrupt"));
     }
-    for (int i = 0; i < chunk.rows_size(); ++i, ++row) {
-      const cv1::Row& r = chunk.rows(i);
-      if (static_cast<size_t>(r.values_size()) != n + 2) {
-        return absl::DataLossError(absl::StrCat("online row of run ", run.id, " is corrupt"));
-      }
-      const std::string where = absl::StrCat("run ", run.id, " row ", row);
-      MLOPS_ASSIGN_OR_RETURN(Value key, ValueFromProto(r.values(0), key_type, where));
-      AppendToColumn(key, &keys);
-      out->last_event_micros.push_back(r.values(1).timestamp_micros());
-      for (size_t f = 0; f < n; ++f) {
-        MLOPS_ASSIGN_OR_RETURN(Value v,
-                               ValueFromProto(r.values(static_cast<int>(f) + 2), types[f], where));
-        FeatureColumn& c = columns[f];
-        c.Resize(row + 1);
-        c.status[row] = static_cast<ValueStatus>(oc.statuses[static_cast<size_t>(i) * n + f]);
-        if (v.index() == 0) continue;
-        switch (types[f]) {
-          case DataType::kInt64: c.values.ints[row] = std::get<int64_t>(v); break;
-          case DataType::kDouble: c.values.doubles[row] = std::get<double>(v); break;
-          case DataType::kString: c.values.strings[row] = std::get<std::string>(v); break;
-          case DataType::kBool: c.values.ints[row] = std::get<bool>(v) ? 1 : 0; break;
-          case DataType::kTimestamp: c.values.ints[row] = std::get<TimestampMicros>(v).micros; break;
-        }
-      }
+    for (int i = 0; i < chunk.rows_size(); ++i) {
+      MLOPS_RETURN_IF_ERROR(decoder.Add(
+          chunk.rows(i), std::string_view(oc.statuses).substr(static_cast<size_t>(i) * n, n),
+          stored.run));
     }
   }
-  MLOPS_ASSIGN_OR_RETURN(out->snapshot,
-                         OnlineSnapshot::FromRows(d.name, d.version, run.as_of_micros,
-                                                  std::move(names), keys, std::move(columns)));
-  out->view = view;
-  out->source_version_id = run.source_version_id;
-  out->run_id = run.id;
-  return std::shared_ptr<const LoadedView>(std::move(out));
+  return decoder.Finish(view, stored.run);
 }
 
 }  // namespace mlops::features

@@ -6,9 +6,9 @@
 // wait for writers, which copy the (small) catalog and swap it in.
 // Thread-safe.
 //
-// Also the online store's chunk encoding (Postgres online_chunks rows):
-// EncodeOnlineChunks / DecodeOnlineChunks, so that a reloaded snapshot
-// equals the materialized one bit for bit.
+// Also the online store's row encoding (Postgres online_rows; the older
+// online_chunks are still decoded): EncodeOnlineRows / DecodeStoredOnline,
+// so that a reloaded snapshot equals the materialized one bit for bit.
 
 #include <cstdint>
 #include <map>
@@ -43,6 +43,8 @@ class OnlineViews {
   OnlineViews() : catalog_(std::make_shared<const OnlineCatalog>()) {}
 
   std::shared_ptr<const OnlineCatalog> Load() const { return std::atomic_load(&catalog_); }
+  // Serves `view` unless a newer run (higher run_id) of its view version is
+  // already served.
   void Put(std::shared_ptr<const LoadedView> view);
   // The run id loaded for a view version, or 0.
   int64_t LoadedRun(const std::string& view, int64_t version) const;
@@ -56,13 +58,16 @@ class OnlineViews {
 // snapshot's as_of in `table`.
 std::vector<int64_t> LastEventTimes(const OnlineSnapshot& snapshot, const EventTable& table);
 
-// The snapshot in chunks of `chunk_entities` entities (encoded in parallel
+// Snapshot rows `rows` of `view` as online store rows (encoded in parallel
 // on `pool` when given).
-std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk_entities,
-                                            ThreadPool* pool = nullptr);
+std::vector<OnlineRow> EncodeOnlineRows(const LoadedView& view, const std::vector<int32_t>& rows,
+                                        ThreadPool* pool = nullptr);
+// 0 .. num_entities - 1.
+std::vector<int32_t> AllRows(const LoadedView& view);
 
-// A LoadedView from stored chunks of `run` of `view`.
-absl::StatusOr<std::shared_ptr<const LoadedView>> DecodeOnlineChunks(
-    const ResolvedView& view, const RunRecord& run, const std::vector<OnlineChunk>& chunks);
+// A LoadedView from a stored run (its rows, or the chunks of a run stored
+// before online_rows existed).
+absl::StatusOr<std::shared_ptr<const LoadedView>> DecodeStoredOnline(const ResolvedView& view,
+                                                                     const StoredOnline& stored);
 
 }  // namespace mlops::features

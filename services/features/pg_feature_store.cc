@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/features/pg_online_rows.h"
 
 namespace mlops::features {
 namespace {
@@ -170,24 +171,36 @@ void UpdateRun(pqxx::transaction_base& tx, const RunRecord& run, RunState state)
 
 }  // namespace
 
-absl::Status PgFeatureStore::FinishRun(const RunRecord& run,
-                                       const std::vector<OnlineChunk>& chunks) {
+absl::Status PgFeatureStore::FinishRun(const RunRecord& run, const OnlineWrite& write) {
   return pool_->WithTransaction(
       {"kFinishRun", PgIsolation::kReadCommitted, false, absl::InfiniteDuration()},
-      [&](pqxx::transaction_base& tx) {
-        // The previous values of this view version leave the online store.
+      [&](pqxx::transaction_base& tx) -> absl::Status {
+        // Runs of one view version finish one at a time (across replicas),
+        // so an incremental write lands on the run it was computed from.
+        tx.exec_params("SELECT pg_advisory_xact_lock(hashtext('features.online:' || $1), "
+                       "$2::int)",
+                       run.view, static_cast<int32_t>(run.version));
+        if (!write.replace_all) {
+          pqxx::result newest = tx.exec_params(
+              "SELECT max(id) FROM materialization_runs WHERE view = $1 AND version = $2 "
+              "AND state = $3",
+              run.view, run.version, static_cast<int>(RunState::kSucceeded));
+          const int64_t id = newest[0][0].is_null() ? 0 : newest[0][0].as<int64_t>();
+          if (id != write.base_run_id) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "the online store of ", run.view, "@", run.version, " moved to run ", id,
+                " since run ", write.base_run_id));
+          }
+        }
+        UpsertOnlineRows(tx, run.view, run.version, run.id, write.rows);
+        if (write.replace_all) DeleteOnlineRowsNotOf(tx, run.view, run.version, run.id);
+        // Chunks of runs stored before online_rows existed.
         tx.exec_params(
             "DELETE FROM online_chunks WHERE run_id IN (SELECT id FROM materialization_runs "
-            "WHERE view = $1 AND version = $2 AND id <> $3)",
-            run.view, run.version, run.id);
-        for (size_t i = 0; i < chunks.size(); ++i) {
-          tx.exec_params(
-              "INSERT INTO online_chunks (run_id, chunk_index, entity_count, chunk, statuses) "
-              "VALUES ($1, $2, $3, $4, $5)",
-              run.id, static_cast<int>(i), chunks[i].entity_count,
-              pqxx::binarystring(chunks[i].chunk), pqxx::binarystring(chunks[i].statuses));
-        }
+            "WHERE view = $1 AND version = $2)",
+            run.view, run.version);
         UpdateRun(tx, run, RunState::kSucceeded);
+        return absl::OkStatus();
       });
 }
 
@@ -245,19 +258,29 @@ absl::StatusOr<std::vector<int64_t>> PgFeatureStore::MaterializedVersions(
   });
 }
 
-absl::StatusOr<std::vector<OnlineChunk>> PgFeatureStore::LoadChunks(int64_t run_id) {
-  return pool_->WithConnection({"kLoadChunks"}, [&](pqxx::connection_base& c) {
-    pqxx::nontransaction tx(c);
-    pqxx::result r = tx.exec_params(
-        "SELECT entity_count, chunk, statuses FROM online_chunks WHERE run_id = $1 "
-        "ORDER BY chunk_index",
-        run_id);
-    std::vector<OnlineChunk> out;
-    for (const auto& row : r) {
-      out.push_back(OnlineChunk{row[0].as<int32_t>(), Bytes(row[1]), Bytes(row[2])});
-    }
-    return out;
-  });
+absl::StatusOr<std::optional<StoredOnline>> PgFeatureStore::LoadOnline(
+    const std::string& view, int64_t version) {
+  return pool_->WithTransaction(
+      {"kLoadOnline", PgIsolation::kRepeatableRead, true, absl::InfiniteDuration()},
+      [&](pqxx::transaction_base& tx) -> std::optional<StoredOnline> {
+        std::optional<RunRecord> run = FirstRun(tx.exec_params(
+            absl::StrCat(kRunColumns,
+                         "WHERE view = $1 AND version = $2 AND state = $3 "
+                         "ORDER BY id DESC LIMIT 1"),
+            view, version, static_cast<int>(RunState::kSucceeded)));
+        if (!run.has_value()) return std::nullopt;
+        StoredOnline out;
+        out.run = std::move(*run);
+        out.rows = ReadOnlineRows(tx, view, version);
+        pqxx::result r = tx.exec_params(
+            "SELECT entity_count, chunk, statuses FROM online_chunks WHERE run_id = $1 "
+            "ORDER BY chunk_index",
+            out.run.id);
+        for (const auto& row : r) {
+          out.chunks.push_back(OnlineChunk{row[0].as<int32_t>(), Bytes(row[1]), Bytes(row[2])});
+        }
+        return out;
+      });
 }
 
 }  // namespace mlops::features

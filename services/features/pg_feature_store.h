@@ -20,7 +20,7 @@ class PgFeatureStore : public FeatureStore {
   absl::StatusOr<std::vector<ViewRecord>> ListViews(const ListViewsQuery& query) override;
 
   absl::StatusOr<int64_t> StartRun(const RunRecord& run) override;
-  absl::Status FinishRun(const RunRecord& run, const std::vector<OnlineChunk>& chunks) override;
+  absl::Status FinishRun(const RunRecord& run, const OnlineWrite& write) override;
   absl::Status FailRun(const RunRecord& run) override;
   absl::StatusOr<std::optional<RunRecord>> LastRun(const std::string& view,
                                                    int64_t version) override;
@@ -28,7 +28,8 @@ class PgFeatureStore : public FeatureStore {
                                                        int64_t version) override;
   absl::StatusOr<std::vector<RunRecord>> AllLastSuccesses() override;
   absl::StatusOr<std::vector<int64_t>> MaterializedVersions(const std::string& view) override;
-  absl::StatusOr<std::vector<OnlineChunk>> LoadChunks(int64_t run_id) override;
+  absl::StatusOr<std::optional<StoredOnline>> LoadOnline(const std::string& view,
+                                                         int64_t version) override;
 
  private:
   PgPool* const pool_;
