@@ -3,6 +3,7 @@
 // the files of PgTrackingStore. Includes pqxx; include it only there.
 
 #include <string>
+#include <string_view>
 
 #include <pqxx/pqxx>
 
@@ -17,6 +18,8 @@ inline constexpr char kSelectArtifactsOf[] =
     "WHERE run_id = ANY($1::text[]) ORDER BY run_id, path";
 
 ArtifactRef ArtifactFromRow(const pqxx::row& row);
+// Appends s as a double-quoted element of a Postgres array literal.
+void AppendQuoted(std::string* out, std::string_view s);
 absl::Status RunNotFound(const std::string& run_id);
 // Locks the run FOR SHARE. NotFound; FailedPrecondition when it has ended
 // (or, with need_running, is not RUNNING).

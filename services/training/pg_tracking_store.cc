@@ -18,6 +18,7 @@ namespace {
 using pg_tracking_internal::ArtifactFromRow;
 using pg_tracking_internal::kRunExists;
 using pg_tracking_internal::kSelectArtifactsOf;
+using pg_tracking_internal::AppendQuoted;
 using pg_tracking_internal::LockRunShared;
 using pg_tracking_internal::RunNotFound;
 
@@ -77,31 +78,6 @@ constexpr char kSelectTagsOf[] =
 constexpr char kSelectLatestOf[] =
     "SELECT run_id, key, value, step, timestamp_micros, min_value, max_value, count "
     "FROM run_latest_metric WHERE run_id = ANY($1::text[]) ORDER BY run_id, key";
-constexpr char kInsertMetrics[] =
-    "INSERT INTO metric (run_id, key, step, timestamp_micros, value) SELECT $1, k, s, t, v "
-    "FROM unnest($2::text[], $3::int8[], $4::int8[], $5::float8[]) AS u(k, s, t, v)";
-constexpr char kUpsertLatest[] =
-    "INSERT INTO run_latest_metric AS l (run_id, key, value, step, timestamp_micros, min_value, "
-    "max_value, count) SELECT $1, k, v, s, t, mn, mx, c FROM unnest($2::text[], $3::float8[], "
-    "$4::int8[], $5::int8[], $6::float8[], $7::float8[], $8::int8[]) AS u(k, v, s, t, mn, mx, c) "
-    "ON CONFLICT (run_id, key) DO UPDATE SET "
-    "value = CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= (l.step, "
-    "l.timestamp_micros) THEN EXCLUDED.value ELSE l.value END, "
-    "step = CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= (l.step, "
-    "l.timestamp_micros) THEN EXCLUDED.step ELSE l.step END, "
-    "timestamp_micros = GREATEST(CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= "
-    "(l.step, l.timestamp_micros) THEN EXCLUDED.timestamp_micros ELSE l.timestamp_micros END, "
-    "0), min_value = LEAST(l.min_value, EXCLUDED.min_value), "
-    "max_value = GREATEST(l.max_value, EXCLUDED.max_value), count = l.count + EXCLUDED.count";
-
-void AppendQuoted(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') out->push_back('\\');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
 
 std::vector<std::string> ParseTextArray(const pqxx::field& field) {
   std::vector<std::string> out;
@@ -226,6 +202,15 @@ ArtifactRef ArtifactFromRow(const pqxx::row& row) {
   a.created_at_micros = row[5].as<int64_t>();
   return a;
 }
+void AppendQuoted(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') out->push_back('\\');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
 absl::Status RunNotFound(const std::string& run_id) {
   return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
 }
@@ -321,62 +306,6 @@ absl::StatusOr<Run> PgTrackingStore::GetRun(const std::string& run_id) {
         if (runs.empty()) return RunNotFound(run_id);
         return std::move(runs[0]);
       });
-}
-
-absl::Status PgTrackingStore::AppendMetrics(const std::string& run_id,
-                                            const std::vector<MetricPoint>& points) {
-  // Arrays for the points, and one summary per key (std::map: keys sorted,
-  // so concurrent batches lock run_latest_metric rows in the same order).
-  std::string keys = "{", steps = "{", times = "{", values = "{";
-  keys.reserve(points.size() * 12);
-  std::map<std::string_view, MetricSummary> latest;
-  for (size_t i = 0; i < points.size(); ++i) {
-    const MetricPoint& p = points[i];
-    const char* sep = i ? "," : "";
-    keys += sep;
-    AppendQuoted(&keys, p.key);
-    absl::StrAppend(&steps, sep, p.step);
-    absl::StrAppend(&times, sep, p.timestamp_micros);
-    absl::StrAppend(&values, sep, DoubleText(p.value));
-    auto [it, inserted] = latest.try_emplace(p.key);
-    MetricSummary& m = it->second;
-    if (inserted) {
-      m = MetricSummary{p.key, p.value, p.step, p.timestamp_micros, p.value, p.value, 0};
-    } else if (std::make_pair(p.step, p.timestamp_micros) >=
-               std::make_pair(m.step, m.timestamp_micros)) {
-      m.value = p.value;
-      m.step = p.step;
-      m.timestamp_micros = p.timestamp_micros;
-    }
-    m.min = std::min(m.min, p.value);
-    m.max = std::max(m.max, p.value);
-    ++m.count;
-  }
-  keys += "}";
-  steps += "}";
-  times += "}";
-  values += "}";
-  std::string lk = "{", lv = "{", ls = "{", lt = "{", lmin = "{", lmax = "{", lc = "{";
-  bool first = true;
-  for (const auto& [key, m] : latest) {
-    const char* sep = first ? "" : ",";
-    first = false;
-    lk += sep;
-    AppendQuoted(&lk, key);
-    absl::StrAppend(&lv, sep, DoubleText(m.value));
-    absl::StrAppend(&ls, sep, m.step);
-    absl::StrAppend(&lt, sep, m.timestamp_micros);
-    absl::StrAppend(&lmin, sep, DoubleText(m.min));
-    absl::StrAppend(&lmax, sep, DoubleText(m.max));
-    absl::StrAppend(&lc, sep, m.count);
-  }
-  for (std::string* s : {&lk, &lv, &ls, &lt, &lmin, &lmax, &lc}) *s += "}";
-  return pool_->WithTransaction({"kInsertMetrics"}, [&](pqxx::transaction_base& tx) -> absl::Status {
-    MLOPS_RETURN_IF_ERROR(LockRunShared(tx, run_id, /*need_running=*/true));
-    tx.exec_params(kInsertMetrics, run_id, keys, steps, times, values);
-    tx.exec_params(kUpsertLatest, run_id, lk, lv, ls, lt, lmin, lmax, lc);
-    return absl::OkStatus();
-  });
 }
 
 absl::Status PgTrackingStore::LogParams(const std::string& run_id,
