@@ -1,8 +1,10 @@
 #pragma once
-// One background thread running tasks from a bounded queue: Submit never
-// blocks and returns false when the queue is full (the caller counts the
-// drop). Used for shadow predictions, which must never slow the answer.
-// Owns its thread; the destructor drops queued tasks and joins. Thread-safe.
+// Background threads (one by default) running tasks from a bounded queue:
+// Submit never blocks and returns false when the queue is full (the caller
+// counts the drop). Used for shadow predictions, which must never slow the
+// answer, and for Predict calls that wait on the feature service (off the
+// gRPC callback threads). Owns its threads; the destructor drops queued tasks
+// and joins. Thread-safe.
 
 #include <condition_variable>
 #include <cstddef>
@@ -10,13 +12,14 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace mlops::gateway {
 
 class BoundedWorker {
  public:
-  explicit BoundedWorker(std::size_t capacity) : capacity_(capacity) {
-    thread_ = std::thread([this] { Run(); });
+  explicit BoundedWorker(std::size_t capacity, int threads = 1) : capacity_(capacity) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
   }
   ~BoundedWorker() {
     {
@@ -25,7 +28,7 @@ class BoundedWorker {
       tasks_.clear();
     }
     cv_.notify_all();
-    thread_.join();
+    for (std::thread& t : threads_) t.join();
   }
   BoundedWorker(const BoundedWorker&) = delete;
   BoundedWorker& operator=(const BoundedWorker&) = delete;
@@ -43,7 +46,7 @@ class BoundedWorker {
   // Blocks until the queue is empty and no task runs (tests).
   void Drain() {
     std::unique_lock<std::mutex> lock(mu_);
-    idle_cv_.wait(lock, [&] { return tasks_.empty() && !running_; });
+    idle_cv_.wait(lock, [&] { return tasks_.empty() && running_ == 0; });
   }
 
  private:
@@ -54,12 +57,12 @@ class BoundedWorker {
       if (stopping_) return;
       std::function<void()> task = std::move(tasks_.front());
       tasks_.pop_front();
-      running_ = true;
+      ++running_;
       lock.unlock();
       task();
       lock.lock();
-      running_ = false;
-      if (tasks_.empty()) idle_cv_.notify_all();
+      --running_;
+      if (tasks_.empty() && running_ == 0) idle_cv_.notify_all();
     }
   }
 
@@ -69,8 +72,8 @@ class BoundedWorker {
   std::condition_variable idle_cv_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
-  bool running_ = false;
-  std::thread thread_;
+  int running_ = 0;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace mlops::gateway

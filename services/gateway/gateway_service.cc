@@ -33,25 +33,57 @@ grpc::Status Done(const char* rpc, const absl::Status& s) {
   return ToGrpcStatus(s);
 }
 
+// True when some row carries an entity key (its features may be fetched).
+bool HasEntityKey(const iv1::PredictRequest& req) {
+  for (const iv1::PredictRow& row : req.rows()) {
+    if (row.has_entity_key()) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 InferenceServiceImpl::InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
                                            const Authorizer* authorizer, std::string gateway_id,
-                                           const DeploymentWatcher* watcher, BatchScoring* batch)
+                                           const DeploymentWatcher* watcher, BatchScoring* batch,
+                                           int lookup_threads)
     : predictor_(predictor),
       endpoints_(endpoints),
       authorizer_(authorizer),
       gateway_id_(std::move(gateway_id)),
       watcher_(watcher),
-      batch_(batch) {}
+      batch_(batch),
+      lookups_(1024, lookup_threads < 1 ? 1 : lookup_threads) {}
 
-grpc::Status InferenceServiceImpl::Predict(grpc::ServerContext* ctx, const iv1::PredictRequest* req,
-                                           iv1::PredictResponse* resp) {
-  if (absl::Status s = authorizer_->Authorize(*ctx, Role::kViewer).status(); !s.ok()) {
-    return ToGrpcStatus(s);
+grpc::ServerUnaryReactor* InferenceServiceImpl::Predict(grpc::CallbackServerContext* ctx,
+                                                        const iv1::PredictRequest* req,
+                                                        iv1::PredictResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::Status s = authorizer_->Authorize(*ctx, Role::kViewer).status();
+  if (s.ok()) s = CheckEndpoint(req->endpoint());
+  if (!s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
   }
-  if (absl::Status s = CheckEndpoint(req->endpoint()); !s.ok()) return ToGrpcStatus(s);
-  absl::StatusOr<iv1::PredictResponse> out = predictor_->Predict(*req, ctx->deadline());
+  const std::chrono::system_clock::time_point deadline = ctx->deadline();
+  if (!HasEntityKey(*req)) {
+    reactor->Finish(PredictNow(*req, deadline, resp));
+    return reactor;
+  }
+  // The call lives until Finish: req, resp and reactor stay valid in the task.
+  if (!lookups_.Submit([this, reactor, req, resp, deadline] {
+        reactor->Finish(PredictNow(*req, deadline, resp));
+      })) {
+    reactor->Finish(
+        ToGrpcStatus(absl::ResourceExhaustedError("Predict: too many feature lookups queued")));
+  }
+  return reactor;
+}
+
+grpc::Status InferenceServiceImpl::PredictNow(const iv1::PredictRequest& req,
+                                              std::chrono::system_clock::time_point deadline,
+                                              iv1::PredictResponse* resp) {
+  absl::StatusOr<iv1::PredictResponse> out = predictor_->Predict(req, deadline);
   if (!out.ok()) return Done("Predict", out.status());
   *resp = std::move(*out);
   return grpc::Status::OK;

@@ -3,28 +3,38 @@
 // the caller's role, checks the request's shape, calls one domain method
 // (Predictor, EndpointManager, BatchScoring) and converts the result. Without
 // a BatchScoring (no ingestion service configured) the batch RPCs answer
-// UNIMPLEMENTED. Thread-safe; owns nothing.
+// UNIMPLEMENTED. Predict uses gRPC's callback API: a request with all its
+// features inline is predicted on the callback thread (no hand-off to a
+// synchronous-server thread); one with entity keys, which waits on the
+// feature service, runs on a pool of `lookup_threads` threads so the callback
+// threads never block (RESOURCE_EXHAUSTED when its queue is full). The other
+// RPCs stay synchronous. Thread-safe; owns the lookup pool.
 
+#include <chrono>
 #include <string>
 
 #include "common/auth/authorizer.h"
 #include "mlops/inference/v1/inference.grpc.pb.h"
 #include "services/gateway/batch_scoring.h"
+#include "services/gateway/bounded_worker.h"
 #include "services/gateway/deployment_watcher.h"
 #include "services/gateway/endpoint_manager.h"
 #include "services/gateway/predictor.h"
 
 namespace mlops::gateway {
 
-class InferenceServiceImpl final : public inference::v1::InferenceService::Service {
+class InferenceServiceImpl final
+    : public inference::v1::InferenceService::WithCallbackMethod_Predict<
+          inference::v1::InferenceService::Service> {
  public:
   InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
                        const Authorizer* authorizer, std::string gateway_id,
                        const DeploymentWatcher* watcher = nullptr,
-                       BatchScoring* batch = nullptr);
+                       BatchScoring* batch = nullptr, int lookup_threads = 16);
 
-  grpc::Status Predict(grpc::ServerContext* ctx, const inference::v1::PredictRequest* req,
-                       inference::v1::PredictResponse* resp) override;
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* ctx,
+                                    const inference::v1::PredictRequest* req,
+                                    inference::v1::PredictResponse* resp) override;
   grpc::Status SetRollout(grpc::ServerContext* ctx, const inference::v1::SetRolloutRequest* req,
                           inference::v1::Rollout* resp) override;
   grpc::Status GetRollout(grpc::ServerContext* ctx, const inference::v1::GetRolloutRequest* req,
@@ -43,6 +53,9 @@ class InferenceServiceImpl final : public inference::v1::InferenceService::Servi
 
  private:
   absl::Status FillRollout(const std::string& endpoint, inference::v1::Rollout* out) const;
+  grpc::Status PredictNow(const inference::v1::PredictRequest& req,
+                          std::chrono::system_clock::time_point deadline,
+                          inference::v1::PredictResponse* resp);
 
   Predictor* const predictor_;
   EndpointManager* const endpoints_;
@@ -50,6 +63,7 @@ class InferenceServiceImpl final : public inference::v1::InferenceService::Servi
   const std::string gateway_id_;
   const DeploymentWatcher* const watcher_;  // null: the registry stream is not followed
   BatchScoring* const batch_;               // null: batch scoring is not available
+  BoundedWorker lookups_;                   // Predict calls that fetch features
 };
 
 }  // namespace mlops::gateway
