@@ -1,21 +1,34 @@
 // mlops-registry: the registry service binary. See services/registry/ for its parts.
 #include <memory>
 
+#include "absl/flags/flag.h"
+#include "common/log/log.h"
 #include "common/server/service_main.h"
 #include "mlops_migrations/registry_migrations.h"
+#include "services/registry/artifact_store_flag.h"
 #include "services/registry/change_notifier.h"
 #include "services/registry/deployment_feed.h"
+#include "services/registry/file_artifact_store.h"
 #include "services/registry/metrics.h"
+#include "services/registry/pg_artifact_store.h"
 #include "services/registry/pg_registry_store.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_service.h"
 #include "services/registry/xgb_model_tester.h"
+
+ABSL_FLAG(std::string, artifact_store, "postgres",
+          "Where artifact bytes are stored: postgres (the registry schema's artifacts table) or "
+          "file:/absolute/dir (content-addressed files; share it between replicas).");
+ABSL_FLAG(std::string, artifact_import_dirs, "",
+          "Comma-separated absolute directories that RegisterModelVersion's file:// artifact "
+          "references may read from (empty: file references are refused).");
 
 namespace {
 
 // Everything the registry's service needs, kept alive until exit.
 struct RegistryState {
   std::unique_ptr<mlops::registry::PgRegistryStore> store;
+  std::unique_ptr<mlops::registry::ArtifactStore> artifacts;
   std::unique_ptr<mlops::registry::RegistryMetrics> metrics;
   std::unique_ptr<mlops::registry::Registry> registry;
   mlops::registry::ChangeNotifier notifier;
@@ -35,12 +48,27 @@ int main(int argc, char** argv) {
     if (ctx.pool == nullptr) return absl::FailedPreconditionError("the registry needs Postgres");
     auto state = std::make_shared<RegistryState>();
     state->store = std::make_unique<mlops::registry::PgRegistryStore>(ctx.pool);
+    absl::StatusOr<mlops::registry::ArtifactStoreSpec> spec_a =
+        mlops::registry::ParseArtifactStoreFlag(absl::GetFlag(FLAGS_artifact_store));
+    if (!spec_a.ok()) return spec_a.status();
+    if (spec_a->file) {
+      auto files = mlops::registry::FileArtifactStore::Create(spec_a->root);
+      if (!files.ok()) return files.status();
+      state->artifacts = *std::move(files);
+    } else {
+      state->artifacts = std::make_unique<mlops::registry::PgArtifactStore>(ctx.pool);
+    }
+    mlops::LogInfo("registry_artifact_store", {{"store", state->artifacts->Describe()}});
     state->metrics = std::make_unique<mlops::registry::RegistryMetrics>(ctx.registry);
     mlops::registry::RegistryOptions options;
     options.notifier = &state->notifier;
     options.model_tester = &state->model_tester;
+    absl::StatusOr<std::vector<std::string>> import_dirs =
+        mlops::registry::ParseImportDirsFlag(absl::GetFlag(FLAGS_artifact_import_dirs));
+    if (!import_dirs.ok()) return import_dirs.status();
+    options.artifact_import_dirs = *std::move(import_dirs);
     state->registry = std::make_unique<mlops::registry::Registry>(
-        state->store.get(), state->metrics.get(), options);
+        state->store.get(), state->artifacts.get(), state->metrics.get(), options);
     state->feed = std::make_unique<mlops::registry::DeploymentFeed>(state->store.get());
     // Drain ends every WatchDeployments stream (UNAVAILABLE: reconnect elsewhere).
     RegistryState* raw = state.get();

@@ -29,11 +29,6 @@ constexpr char kSelectStagingVersions[] =
 constexpr char kSelectModelAliases[] =
     "SELECT name, version, updated_at_micros, updated_by FROM aliases WHERE model = $1 "
     "ORDER BY name";
-constexpr char kInsertArtifact[] =
-    "INSERT INTO artifacts (sha256, size_bytes, data, created_at_micros) "
-    "VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING";
-constexpr char kArtifactExists[] = "SELECT size_bytes FROM artifacts WHERE sha256 = $1";
-constexpr char kSelectArtifact[] = "SELECT data FROM artifacts WHERE sha256 = $1";
 constexpr char kBumpLatest[] =
     "UPDATE models SET latest_version = latest_version + 1 WHERE name = $1 "
     "RETURNING latest_version";
@@ -290,27 +285,9 @@ absl::StatusOr<VersionRecord> PgRegistryStore::RegisterVersion(const NewVersion&
           created.after_json = absl::StrCat("{\"model\":", JsonQuote(v.model), "}");
           AppendAudit(txn, created);
         }
-        int64_t size = v.artifact_size;
-        if (nv.by_reference) {
-          pqxx::result a = txn.exec_params(kArtifactExists, v.artifact_sha256);
-          if (a.empty()) {
-            return absl::NotFoundError(
-                absl::StrCat("artifact ", v.artifact_sha256, " is not stored"));
-          }
-          if (size != 0 && size != a[0][0].as<int64_t>()) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "artifact_reference.size_bytes ", size, " differs from the stored artifact's ",
-                a[0][0].as<int64_t>()));
-          }
-          size = a[0][0].as<int64_t>();
-        } else {
-          txn.exec_params(kInsertArtifact, v.artifact_sha256, v.artifact_size,
-                          pqxx::binarystring(nv.artifact_bytes.data(), nv.artifact_bytes.size()),
-                          v.created_at_micros);
-        }
         const int64_t number = txn.exec_params(kBumpLatest, v.model)[0][0].as<int64_t>();
         txn.exec_params(kInsertVersion, v.model, number, v.created_at_micros, v.artifact_sha256,
-                        size, v.run_id, v.training_dataset_version,
+                        v.artifact_size, v.run_id, v.training_dataset_version,
                         pqxx::binarystring(v.metadata.data(), v.metadata.size()), v.created_by);
         for (size_t i = 0; i < v.tags.size(); ++i) {
           txn.exec_params(kInsertVersionTag, v.model, number, static_cast<int>(i),
@@ -357,15 +334,12 @@ absl::StatusOr<VersionRecord> PgRegistryStore::GetVersionInStage(const std::stri
   });
 }
 
-absl::StatusOr<std::string> PgRegistryStore::ReadArtifact(const std::string& sha256,
-                                                          std::optional<AuditEntry> audit) {
-  return pool_->WithTransaction(
-      PgCallOptions{"registry_read_artifact"}, [&](Txn& txn) -> absl::StatusOr<std::string> {
-        pqxx::result r = txn.exec_params(kSelectArtifact, sha256);
-        if (r.empty()) return absl::NotFoundError(absl::StrCat("artifact ", sha256, " not found"));
-        if (audit.has_value()) AppendAudit(txn, *audit);
-        return Bytes(r[0][0]);
-      });
+absl::Status PgRegistryStore::RecordAudit(AuditEntry audit) {
+  return pool_->WithTransaction(PgCallOptions{"registry_record_audit"},
+                                [&](Txn& txn) -> absl::Status {
+                                  AppendAudit(txn, std::move(audit));
+                                  return absl::OkStatus();
+                                });
 }
 
 }  // namespace mlops::registry

@@ -1,7 +1,6 @@
 #pragma once
-// RegistryStore over Postgres (schema "registry", migrations/). Artifacts are
-// stored content-addressed in the `artifacts` table (bytea, one row per
-// sha256). Does not own the pool. Thread-safe (each call leases a connection).
+// RegistryStore over Postgres (schema "registry", migrations/). Artifact
+// bytes are not its business (see artifact_store.h). Does not own the pool. Thread-safe (each call leases a connection).
 #include <memory>
 
 #include "common/db/pg_pool.h"
@@ -23,8 +22,7 @@ class PgRegistryStore final : public RegistryStore {
   absl::StatusOr<VersionRecord> GetVersion(const std::string& model, int64_t version) override;
   absl::StatusOr<VersionRecord> GetVersionInStage(const std::string& model, Stage stage) override;
   absl::StatusOr<std::vector<VersionRecord>> ListVersions(const VersionFilter& filter) override;
-  absl::StatusOr<std::string> ReadArtifact(const std::string& sha256,
-                                           std::optional<AuditEntry> audit) override;
+  absl::Status RecordAudit(AuditEntry audit) override;
   absl::StatusOr<GatePolicy> SetGatePolicy(const GatePolicy& policy, AuditEntry audit) override;
   absl::StatusOr<GatePolicy> GetGatePolicy(const std::string& model) override;
   absl::StatusOr<TransitionRecord> CommitTransition(const TransitionCommit& commit) override;

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mlops_migrations/registry_migrations.h"
+#include "services/registry/pg_artifact_store.h"
 #include "services/registry/pg_registry_store.h"
 #include "services/registry/registry.h"
 
@@ -31,12 +32,14 @@ class RegistryPgTest : public PgTest {
     pool_ = MakePool(o);
     ASSERT_THAT(RunMigrations(*pool_, "registry", EmbeddedMigrations()).status(), IsOk());
     store_ = std::make_unique<PgRegistryStore>(pool_.get());
+    artifacts_ = std::make_unique<PgArtifactStore>(pool_.get());
     RegistryOptions options;
     options.now_micros = [this] { return clock_.fetch_add(10); };
-    registry_ = std::make_unique<Registry>(store_.get(), nullptr, options);
+    registry_ = std::make_unique<Registry>(store_.get(), artifacts_.get(), nullptr, options);
   }
   void TearDown() override {
     registry_.reset();
+    artifacts_.reset();
     store_.reset();
     pool_.reset();
     PgTest::TearDown();
@@ -73,6 +76,7 @@ class RegistryPgTest : public PgTest {
   std::atomic<int64_t> clock_{1000};
   std::unique_ptr<PgPool> pool_;
   std::unique_ptr<PgRegistryStore> store_;
+  std::unique_ptr<PgArtifactStore> artifacts_;
   std::unique_ptr<Registry> registry_;
   Principal alice_{"alice", Role::kEditor};
 };

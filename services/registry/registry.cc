@@ -36,8 +36,9 @@ const char* StatusName(TransitionStatus s) {
 
 }  // namespace
 
-Registry::Registry(RegistryStore* store, RegistryMetrics* metrics, RegistryOptions options)
-    : store_(store), metrics_(metrics), options_(std::move(options)) {}
+Registry::Registry(RegistryStore* store, ArtifactStore* artifacts, RegistryMetrics* metrics,
+                   RegistryOptions options)
+    : store_(store), artifacts_(artifacts), metrics_(metrics), options_(std::move(options)) {}
 
 int64_t Registry::Now() const {
   if (options_.now_micros) return options_.now_micros();
@@ -83,49 +84,6 @@ absl::StatusOr<std::vector<ModelRecord>> Registry::ListModels(const std::string&
   return store_->ListModels(prefix, after, limit, tags);
 }
 
-absl::Status Registry::VerifyArtifact(const std::string& bytes,
-                                      const std::string& expected_sha256, int64_t expected_size) {
-  const std::string got = Sha256Hex(bytes);
-  if (got != expected_sha256) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("artifact sha256 mismatch: expected ", expected_sha256, ", got ", got));
-  }
-  if (expected_size != 0 && static_cast<int64_t>(bytes.size()) != expected_size) {
-    return absl::InvalidArgumentError(absl::StrCat("artifact size mismatch: expected ",
-                                                   expected_size, " bytes, got ", bytes.size()));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<VersionRecord> Registry::RegisterVersion(const Principal& who, NewVersion nv) {
-  VersionRecord& v = nv.record;
-  if (!nv.by_reference) {
-    MLOPS_RETURN_IF_ERROR(VerifyArtifact(nv.artifact_bytes, v.artifact_sha256, v.artifact_size));
-    v.artifact_size = static_cast<int64_t>(nv.artifact_bytes.size());
-  }
-  for (const EvaluationRecord& e : v.evaluations) {
-    for (const auto& [metric, value] : e.metrics) {
-      if (!std::isfinite(value)) {
-        return absl::InvalidArgumentError(absl::StrCat("evaluation \"", e.name, "\" metric \"",
-                                                       metric, "\": NaN/inf not allowed"));
-      }
-    }
-  }
-  v.created_at_micros = Now();
-  v.created_by = who.name;
-  for (EvaluationRecord& e : v.evaluations) {
-    if (e.name.empty()) e.name = "test";
-    e.recorded_at_micros = v.created_at_micros;
-  }
-  AuditEntry e = Audit(who, kAuditVersionRegistered, v.model, 0, "");
-  MLOPS_ASSIGN_OR_RETURN(VersionRecord out, store_->RegisterVersion(nv, e));
-  if (metrics_ != nullptr) {
-    metrics_->VersionRegistered();
-    metrics_->AuditEntries(kAuditVersionRegistered);
-  }
-  return out;
-}
-
 absl::StatusOr<VersionRecord> Registry::GetVersion(const std::string& model, int64_t version) {
   return store_->GetVersion(model, version);
 }
@@ -145,32 +103,6 @@ absl::StatusOr<VersionRecord> Registry::GetVersionByAlias(const std::string& mod
 
 absl::StatusOr<std::vector<VersionRecord>> Registry::ListVersions(const VersionFilter& filter) {
   return store_->ListVersions(filter);
-}
-
-absl::StatusOr<std::string> Registry::ReadArtifact(const Principal& who,
-                                                   const std::string& sha256,
-                                                   const std::string& model, int64_t version,
-                                                   const std::string& purpose,
-                                                   const std::string& endpoint) {
-  std::string sha = sha256;
-  if (!model.empty()) {
-    MLOPS_ASSIGN_OR_RETURN(VersionRecord v, store_->GetVersion(model, version));
-    if (!sha.empty() && sha != v.artifact_sha256) {
-      return absl::InvalidArgumentError(absl::StrCat("sha256 ", sha, " is not the artifact of ",
-                                                     model, "@", version, " (",
-                                                     v.artifact_sha256, ")"));
-    }
-    sha = v.artifact_sha256;
-  }
-  AuditEntry e = Audit(who, kAuditArtifactRead, model, version, "");
-  e.endpoint = endpoint;
-  e.details_json = absl::StrCat("{\"sha256\":\"", sha, "\",\"purpose\":", JsonQuote(purpose), "}");
-  MLOPS_ASSIGN_OR_RETURN(std::string bytes, store_->ReadArtifact(sha, e));
-  if (metrics_ != nullptr) metrics_->AuditEntries(kAuditArtifactRead);
-  if (Sha256Hex(bytes) != sha) {
-    return absl::DataLossError(absl::StrCat("stored artifact ", sha, " no longer hashes to it"));
-  }
-  return bytes;
 }
 
 absl::StatusOr<TransitionOutcome> Registry::Commit(TransitionCommit commit) {

@@ -5,12 +5,14 @@
 // Does not own the store or the metrics (main does). Thread-safe.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/auth/role.h"
+#include "services/registry/artifact_store.h"
 #include "services/registry/change_notifier.h"
 #include "services/registry/metrics.h"
 #include "services/registry/model_tester.h"
@@ -70,11 +72,16 @@ struct RegistryOptions {
   // Runs latency, bias and regression-set tests (may be null: gates with
   // such tests then fail with an ERROR check saying so).
   const ModelTester* model_tester = nullptr;
+  // Directories "file://" artifact references may be imported from (empty:
+  // file references are refused).
+  std::vector<std::string> artifact_import_dirs;
 };
 
 class Registry {
  public:
-  Registry(RegistryStore* store, RegistryMetrics* metrics, RegistryOptions options);
+  // `artifacts` holds the artifact bytes (not owned).
+  Registry(RegistryStore* store, ArtifactStore* artifacts, RegistryMetrics* metrics,
+           RegistryOptions options);
 
   const RegistryOptions& options() const { return options_; }
 
@@ -84,12 +91,18 @@ class Registry {
                                                       const std::string& after, int limit,
                                                       const Tags& tags = {});
 
-  // InvalidArgument "artifact sha256 mismatch: expected X, got Y" or a size
-  // mismatch. Pure.
-  static absl::Status VerifyArtifact(const std::string& bytes, const std::string& expected_sha256,
-                                     int64_t expected_size);
-  // Verifies the bytes (if any) against record.artifact_sha256/size, then
-  // stores version and artifact atomically.
+  // Artifacts and registration: registry_artifacts.cc.
+  // Checks a new version before any artifact byte is stored: finite metrics;
+  // the model exists unless create_model_if_missing (NotFound).
+  absl::Status PrecheckVersion(const NewVersion& version);
+  // Starts a streamed upload of the artifact `sha256` of `size_bytes` bytes
+  // (limit max_artifact_bytes); Commit verifies and stores it.
+  absl::StatusOr<std::unique_ptr<ArtifactWriter>> BeginArtifactUpload(const std::string& sha256,
+                                                                      int64_t size_bytes);
+  // Stores the artifact first (artifact_bytes, or the file at import_uri),
+  // unless by_reference; then registers the version, which must reference a
+  // stored artifact (NotFound otherwise; nothing registered), atomically
+  // with its audit entry.
   absl::StatusOr<VersionRecord> RegisterVersion(const Principal& who, NewVersion version);
   absl::StatusOr<VersionRecord> GetVersion(const std::string& model, int64_t version);
   absl::StatusOr<VersionRecord> GetVersionInStage(const std::string& model, Stage stage);
@@ -97,7 +110,12 @@ class Registry {
                                                   const std::string& alias);
   absl::StatusOr<std::vector<VersionRecord>> ListVersions(const VersionFilter& filter);
 
-  // The artifact's bytes; the read is audited with `purpose` in details.
+  // Opens the artifact (by sha256 or by the version it belongs to) at byte
+  // `offset`, verified; the read is audited with `purpose` in details.
+  absl::StatusOr<std::unique_ptr<ArtifactReader>> OpenArtifact(
+      const Principal& who, const std::string& sha256, const std::string& model, int64_t version,
+      const std::string& purpose, const std::string& endpoint, int64_t offset = 0);
+  // The whole artifact (OpenArtifact from offset 0).
   absl::StatusOr<std::string> ReadArtifact(const Principal& who, const std::string& sha256,
                                            const std::string& model, int64_t version,
                                            const std::string& purpose,
@@ -161,6 +179,7 @@ class Registry {
   std::vector<CheckResult> RunModelTests(const StageGate& gate, const VersionRecord& v) const;
 
   RegistryStore* store_;
+  ArtifactStore* artifacts_;
   RegistryMetrics* metrics_;  // may be null
   RegistryOptions options_;
 };

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@
 #include "common/testing/pg_test_db.h"
 #include "mlops_migrations/registry_migrations.h"
 #include "services/registry/audit_chain.h"
+#include "services/registry/file_artifact_store.h"
+#include "services/registry/pg_artifact_store.h"
 #include "services/registry/pg_registry_store.h"
 #include "services/registry/registry.h"
 
@@ -171,25 +174,39 @@ int PgBenchmarks(const std::string& admin_dsn, int versions, int audit_entries) 
     return 1;
   }
   PgRegistryStore store(pool->get());
-  Registry registry(&store, nullptr, RegistryOptions{});
+  PgArtifactStore artifacts(pool->get());
+  Registry registry(&store, &artifacts, nullptr, RegistryOptions{});
   const Principal who{"bench", Role::kAdmin};
 
-  // RegisterModelVersion with 10 MB artifacts (distinct bytes: no dedup).
-  constexpr int kBig = 5;
-  constexpr size_t kBytes = 10 << 20;
+  // RegisterModelVersion with 10 MB artifacts (distinct bytes: no dedup),
+  // into each artifact store backend.
+  char file_root[] = "/tmp/registry-bench-artifacts-XXXXXX";
+  if (::mkdtemp(file_root) == nullptr) return 1;
+  auto files = FileArtifactStore::Create(file_root);
+  if (!files.ok()) return 1;
+  Registry file_registry(&store, files->get(), nullptr, RegistryOptions{});
   auto start = Clock::now();
-  for (int i = 0; i < kBig; ++i) {
-    NewVersion nv;
-    nv.record.model = "big";
-    nv.create_model_if_missing = true;
-    nv.artifact_bytes.assign(kBytes, static_cast<char>('a' + i));
-    nv.record.artifact_sha256 = Sha256Hex(nv.artifact_bytes);
-    nv.record.artifact_size = static_cast<int64_t>(kBytes);
-    if (!registry.RegisterVersion(who, std::move(nv)).ok()) return 1;
+  auto end = start;
+  int round = 0;
+  for (Registry* r : {&registry, &file_registry}) {
+    constexpr int kBig = 5;
+    constexpr size_t kBytes = 10 << 20;
+    start = Clock::now();
+    for (int i = 0; i < kBig; ++i, ++round) {
+      NewVersion nv;
+      nv.record.model = "big";
+      nv.create_model_if_missing = true;
+      nv.artifact_bytes.assign(kBytes, static_cast<char>('a' + round));
+      nv.record.artifact_sha256 = Sha256Hex(nv.artifact_bytes);
+      nv.record.artifact_size = static_cast<int64_t>(kBytes);
+      if (!r->RegisterVersion(who, std::move(nv)).ok()) return 1;
+    }
+    end = Clock::now();
+    std::printf("register_10mb store=%s artifacts=%d mb_per_s=%.1f\n",
+                r == &registry ? "postgres" : "file", kBig, kBig * 10.0 / Seconds(start, end));
   }
-  auto end = Clock::now();
-  std::printf("register_10mb artifacts=%d mb_per_s=%.1f\n", kBig,
-              kBig * 10.0 / Seconds(start, end));
+  std::error_code ec;
+  std::filesystem::remove_all(file_root, ec);
 
   // RegisterModelVersion through the domain (small artifacts, deduplicated).
   NewVersion seed;

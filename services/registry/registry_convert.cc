@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/registry/artifact_import.h"
 #include "services/registry/model_tests.h"
 
 namespace mlops::registry {
@@ -138,6 +139,38 @@ void ModelToProto(const ModelRecord& m, pb::Model* out) {
   out->set_version_count(m.version_count);
 }
 
+absl::Status ArtifactReferenceFromProto(const pb::ArtifactReference& ref, NewVersion* nv) {
+  constexpr char kUri[] = "header.artifact_reference.uri";
+  constexpr char kSha[] = "header.artifact_reference.sha256";
+  VersionRecord& v = nv->record;
+  if (ref.size_bytes() < 0) {
+    return absl::InvalidArgumentError("header.artifact_reference.size_bytes: must be >= 0");
+  }
+  v.artifact_size = ref.size_bytes();
+  nv->by_reference = true;
+  nv->reference_field = kUri;
+  if (ref.uri().rfind("sha256:", 0) == 0) {
+    v.artifact_sha256 = ref.uri().substr(7);
+    MLOPS_RETURN_IF_ERROR(CheckSha256(v.artifact_sha256, kUri));
+    if (!ref.sha256().empty() && ref.sha256() != v.artifact_sha256) {
+      return absl::InvalidArgumentError(absl::StrCat(kSha, ": ", ref.sha256(),
+                                                     " differs from the uri's ",
+                                                     v.artifact_sha256));
+    }
+    return absl::OkStatus();
+  }
+  if (ref.uri().empty()) return absl::InvalidArgumentError(absl::StrCat(kUri, ": required"));
+  MLOPS_RETURN_IF_ERROR(FilePathFromUri(ref.uri(), kUri).status());
+  if (ref.sha256().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(kSha, ": required for a \"file://\" reference"));
+  }
+  MLOPS_RETURN_IF_ERROR(CheckSha256(ref.sha256(), kSha));
+  v.artifact_sha256 = ref.sha256();
+  nv->import_uri = ref.uri();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<NewVersion> NewVersionFromHeader(const pb::RegisterModelVersionHeader& h) {
   MLOPS_RETURN_IF_ERROR(CheckName(h.model(), "header.model"));
   MLOPS_RETURN_IF_ERROR(CheckSignature(h.signature()));
@@ -151,15 +184,7 @@ absl::StatusOr<NewVersion> NewVersionFromHeader(const pb::RegisterModelVersionHe
     v.artifact_sha256 = h.expected_artifact().sha256();
     v.artifact_size = h.expected_artifact().size_bytes();
   } else if (h.has_artifact_reference()) {
-    if (h.artifact_reference().uri().rfind("sha256:", 0) != 0) {
-      return absl::UnimplementedError(
-          "header.artifact_reference: only \"sha256:<hex>\" references to stored artifacts are "
-          "supported");
-    }
-    v.artifact_sha256 = h.artifact_reference().uri().substr(7);
-    MLOPS_RETURN_IF_ERROR(CheckSha256(v.artifact_sha256, "header.artifact_reference.uri"));
-    v.artifact_size = h.artifact_reference().size_bytes();
-    nv.by_reference = true;
+    MLOPS_RETURN_IF_ERROR(ArtifactReferenceFromProto(h.artifact_reference(), &nv));
   } else {
     return absl::InvalidArgumentError(
         "header: expected_artifact or artifact_reference is required");

@@ -28,6 +28,10 @@ void ModelToProto(const ModelRecord& m, pb::Model* out);
 
 // Checks the header's shape (names, signature, metrics, hashes) and builds
 // the new version (without artifact bytes).
+// The artifact_reference of a header: "sha256:<hex>" (a stored artifact) or
+// "file:///abs/path" (imported; its sha256 is required). InvalidArgument
+// naming the field.
+absl::Status ArtifactReferenceFromProto(const pb::ArtifactReference& ref, NewVersion* nv);
 absl::StatusOr<NewVersion> NewVersionFromHeader(const pb::RegisterModelVersionHeader& h);
 // Checks an evaluation (name, dataset version, 1..256 finite metrics);
 // InvalidArgument naming `field`.

@@ -34,7 +34,7 @@ std::vector<CheckResult> Registry::RunModelTests(const StageGate& gate,
     error.message = "the policy has model tests but this registry cannot run them";
     return {error};
   }
-  absl::StatusOr<std::string> artifact = store_->ReadArtifact(v.artifact_sha256, std::nullopt);
+  absl::StatusOr<std::string> artifact = ReadWholeArtifact(*artifacts_, v.artifact_sha256);
   if (!artifact.ok()) {
     error.message = absl::StrCat("artifact ", v.artifact_sha256, ": ", artifact.status().message());
     return {error};

@@ -99,7 +99,15 @@ grpc::Status RegistryServiceImpl::RegisterModelVersion(
   }
   absl::StatusOr<NewVersion> nv = NewVersionFromHeader(msg.header());
   if (!nv.ok()) return Done("RegisterModelVersion", nv.status());
-  const int64_t limit = registry_->options().max_artifact_bytes;
+  REGISTRY_CHECK("RegisterModelVersion", registry_->PrecheckVersion(*nv));
+  // Streamed bytes go straight into the artifact store, verified at Commit.
+  std::unique_ptr<ArtifactWriter> upload;
+  if (!nv->by_reference) {
+    absl::StatusOr<std::unique_ptr<ArtifactWriter>> w =
+        registry_->BeginArtifactUpload(nv->record.artifact_sha256, nv->record.artifact_size);
+    if (!w.ok()) return Done("RegisterModelVersion", w.status());
+    upload = *std::move(w);
+  }
   int64_t chunks = 0;
   while (reader->Read(&msg)) {
     ++chunks;
@@ -108,19 +116,18 @@ grpc::Status RegistryServiceImpl::RegisterModelVersion(
                   absl::InvalidArgumentError(absl::StrCat("message ", chunks + 1,
                                                           ": a second header")));
     }
-    if (nv->by_reference) {
+    if (upload == nullptr) {
       return Done("RegisterModelVersion", absl::InvalidArgumentError(
                                               "artifact chunks after an artifact_reference"));
     }
-    if (static_cast<int64_t>(nv->artifact_bytes.size() + msg.artifact_chunk().size()) > limit) {
-      return Done("RegisterModelVersion",
-                  absl::InvalidArgumentError(absl::StrCat(
-                      "artifact larger than the server limit of ", limit, " bytes")));
-    }
-    nv->artifact_bytes += msg.artifact_chunk();
+    REGISTRY_CHECK("RegisterModelVersion", upload->Append(msg.artifact_chunk()));
   }
   if (ctx->IsCancelled()) {
     return Done("RegisterModelVersion", absl::CancelledError("client cancelled: nothing stored"));
+  }
+  if (upload != nullptr) {
+    REGISTRY_CHECK("RegisterModelVersion", upload->Commit().status());
+    nv->by_reference = true;  // stored now
   }
   absl::StatusOr<VersionRecord> out = registry_->RegisterVersion(*who, *std::move(nv));
   if (out.ok()) VersionToProto(*out, resp);
@@ -187,20 +194,22 @@ grpc::Status RegistryServiceImpl::GetArtifact(grpc::ServerContext* ctx,
   const char* purpose = "INSPECTION";
   if (req->purpose() == v1::ARTIFACT_READ_PURPOSE_DEPLOYMENT) purpose = "DEPLOYMENT";
   if (req->purpose() == v1::ARTIFACT_READ_PURPOSE_BATCH_SCORING) purpose = "BATCH_SCORING";
-  absl::StatusOr<std::string> bytes =
-      registry_->ReadArtifact(*who, req->sha256(), req->version().model(),
-                              req->version().version(), purpose, req->endpoint());
-  if (!bytes.ok()) return Done("GetArtifact", bytes.status());
+  absl::StatusOr<std::unique_ptr<ArtifactReader>> artifact =
+      registry_->OpenArtifact(*who, req->sha256(), req->version().model(),
+                              req->version().version(), purpose, req->endpoint(), req->offset());
+  if (!artifact.ok()) return Done("GetArtifact", artifact.status());
   v1::GetArtifactResponse msg;
-  msg.mutable_info()->set_sha256(Sha256Hex(*bytes));
-  msg.mutable_info()->set_size_bytes(static_cast<int64_t>(bytes->size()));
+  msg.mutable_info()->set_sha256((*artifact)->info().sha256);
+  msg.mutable_info()->set_size_bytes((*artifact)->info().size_bytes);
   if (!writer->Write(msg)) return Done("GetArtifact", absl::CancelledError("client went away"));
-  for (size_t pos = static_cast<size_t>(req->offset()); pos < bytes->size(); pos += kChunkBytes) {
+  for (;;) {
+    absl::StatusOr<std::string> chunk = (*artifact)->Read(kChunkBytes);
+    if (!chunk.ok()) return Done("GetArtifact", chunk.status());
+    if (chunk->empty()) return grpc::Status::OK;
     msg.Clear();
-    msg.set_chunk(bytes->substr(pos, kChunkBytes));
+    msg.set_chunk(*std::move(chunk));
     if (!writer->Write(msg)) return Done("GetArtifact", absl::CancelledError("client went away"));
   }
-  return grpc::Status::OK;
 }
 
 grpc::Status RegistryServiceImpl::SetGatePolicy(grpc::ServerContext* ctx,

@@ -4,6 +4,7 @@
 // for every role, and helpers to register versions and request transitions.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/auth/authorizer.h"
 #include "common/auth/token_store.h"
@@ -16,6 +17,8 @@
 #include "gtest/gtest.h"
 #include "mlops_migrations/registry_migrations.h"
 #include "services/registry/audit_chain.h"
+#include "services/registry/file_artifact_store.h"
+#include "services/registry/pg_artifact_store.h"
 #include "services/registry/pg_registry_store.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_service.h"
@@ -50,10 +53,16 @@ class RegistryServicePgTest : public PgTest {
     pool_ = MakePool(o);
     ASSERT_THAT(RunMigrations(*pool_, "registry", EmbeddedMigrations()).status(), IsOk());
     store_ = std::make_unique<PgRegistryStore>(pool_.get());
+    if (file_store_root_.empty()) {
+      artifacts_ = std::make_unique<PgArtifactStore>(pool_.get());
+    } else {
+      MLOPS_ASSERT_OK_AND_ASSIGN(artifacts_, FileArtifactStore::Create(file_store_root_));
+    }
     RegistryOptions options;
     options.notifier = &notifier_;
     options.model_tester = model_tester_;
-    registry_ = std::make_unique<Registry>(store_.get(), nullptr, options);
+    options.artifact_import_dirs = import_dirs_;
+    registry_ = std::make_unique<Registry>(store_.get(), artifacts_.get(), nullptr, options);
     feed_ = std::make_unique<DeploymentFeed>(store_.get());
     tokens_ = std::make_unique<TokenStore>(Tokens());
     authorizer_ = std::make_unique<Authorizer>(tokens_.get());
@@ -69,6 +78,7 @@ class RegistryServicePgTest : public PgTest {
     server_.reset();
     service_.reset();
     registry_.reset();
+    artifacts_.reset();
     store_.reset();
     pool_.reset();
     PgTest::TearDown();
@@ -124,8 +134,12 @@ class RegistryServicePgTest : public PgTest {
   }
 
   const ModelTester* model_tester_ = nullptr;  // set before SetUp to run model tests
+  // Set before SetUp: artifacts in a FileArtifactStore there (else Postgres).
+  std::string file_store_root_;
+  std::vector<std::string> import_dirs_;  // set before SetUp
   std::unique_ptr<PgPool> pool_;
   std::unique_ptr<PgRegistryStore> store_;
+  std::unique_ptr<ArtifactStore> artifacts_;
   ChangeNotifier notifier_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<DeploymentFeed> feed_;

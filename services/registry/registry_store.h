@@ -115,10 +115,10 @@ class RegistryStore {
                                                               const std::string& after_name,
                                                               int limit, const Tags& tags) = 0;
 
-  // Assigns the next version number, stores the artifact once per sha256 and
-  // the version, in one transaction. NotFound for an unknown model unless
-  // create_model_if_missing; NotFound when no bytes are given and the artifact
-  // is not stored yet.
+  // Assigns the next version number and stores the version (referencing its
+  // artifact by sha256; the caller checked the artifact store) with its
+  // audit entry, in one transaction. NotFound for an unknown model unless
+  // create_model_if_missing.
   virtual absl::StatusOr<VersionRecord> RegisterVersion(const NewVersion& version,
                                                         AuditEntry audit) = 0;
   virtual absl::StatusOr<VersionRecord> GetVersion(const std::string& model, int64_t version) = 0;
@@ -127,10 +127,8 @@ class RegistryStore {
                                                           Stage stage) = 0;
   virtual absl::StatusOr<std::vector<VersionRecord>> ListVersions(const VersionFilter& filter) = 0;
 
-  // Artifact bytes by sha256 (NotFound if unknown). `audit` (if set) is
-  // appended in the same transaction (artifact read).
-  virtual absl::StatusOr<std::string> ReadArtifact(const std::string& sha256,
-                                                   std::optional<AuditEntry> audit) = 0;
+  // Appends one audit entry (e.g. an artifact read) on its own.
+  virtual absl::Status RecordAudit(AuditEntry audit) = 0;
 
   // Stores the policy with the next policy_version.
   virtual absl::StatusOr<GatePolicy> SetGatePolicy(const GatePolicy& policy, AuditEntry audit) = 0;

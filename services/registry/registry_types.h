@@ -151,13 +151,20 @@ struct VersionRecord {
 };
 
 // A new version: the record (version/stage/times assigned by the store) and
-// the verified artifact bytes (empty when it refers to a stored artifact).
+// where its artifact comes from: `artifact_bytes` (verified against
+// record.artifact_sha256/size and stored at registration), an artifact
+// already stored (by_reference), or a file to import (import_uri).
 struct NewVersion {
   VersionRecord record;
   std::string artifact_bytes;
   bool create_model_if_missing = false;
   // The artifact is an already stored one (record.artifact_sha256); no bytes.
   bool by_reference = false;
+  // "file:///abs/path": imported into the artifact store at registration
+  // (verified against record.artifact_sha256 / artifact_size).
+  std::string import_uri;
+  // The request field naming the reference, for error messages.
+  std::string reference_field = "artifact_reference.uri";
 };
 
 // "The version's `metric` in its evaluation `evaluation_name` compares to
