@@ -30,24 +30,14 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "common/auth/authorizer.h"
-#include "common/auth/token.h"
-#include "common/auth/token_store.h"
-#include "common/db/migrations.h"
-#include "common/testing/grpc_test_server.h"
-#include "common/testing/pg_test_db.h"
 #include "grpcpp/client_context.h"
-#include "mlops_migrations/monitoring_migrations.h"
+#include "services/monitoring/bench_service.h"
 #include "services/monitoring/monitoring_service.h"
-#include "services/monitoring/pg_monitoring_store.h"
-#include "services/monitoring/prediction_log_writer.h"
-#include "services/monitoring/window_store.h"
 
 namespace mlops::monitoring {
 namespace {
 
 constexpr int64_t kWindowMicros = 10'000'000;
-constexpr char kToken[] = "bench-token";
 
 struct Args {
   int trials = 3;
@@ -71,24 +61,6 @@ Args ParseArgs(int argc, char** argv) {
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
-class NoCounters : public PredictionCounters {
- public:
-  void Accepted(const std::string&, int64_t) override {}
-  void Rejected(const std::string&, int64_t) override {}
-};
-
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->AddMetadata("authorization", std::string("Bearer ") + kToken);
-  return ctx;
-}
-
-bool Check(const grpc::Status& s, const char* what) {
-  if (s.ok()) return true;
-  std::fprintf(stderr, "%s: %s\n", what, s.error_message().c_str());
-  return false;
-}
-
 bool Setup(v1::MonitoringService::Stub* stub, int64_t version) {
   v1::SetReferenceRequest ref;
   ref.set_model("bench");
@@ -102,7 +74,7 @@ bool Setup(v1::MonitoringService::Stub* stub, int64_t version) {
     ref.mutable_rows()->add_rows()->add_values()->set_double_value(normal(rng));
   }
   v1::Reference stored;
-  if (!Check(stub->SetReference(Context().get(), ref, &stored), "SetReference")) return false;
+  if (!BenchCheck(stub->SetReference(BenchService::Context().get(), ref, &stored), "SetReference")) return false;
   v1::SetAlertPolicyRequest p;
   v1::AlertPolicy* policy = p.mutable_policy();
   policy->set_model("bench");
@@ -113,7 +85,7 @@ bool Setup(v1::MonitoringService::Stub* stub, int64_t version) {
   policy->set_severity(v1::SEVERITY_CRITICAL);
   policy->set_min_samples(100);
   v1::AlertPolicy created;
-  return Check(stub->SetAlertPolicy(Context().get(), p, &created), "SetAlertPolicy");
+  return BenchCheck(stub->SetAlertPolicy(BenchService::Context().get(), p, &created), "SetAlertPolicy");
 }
 
 // One trial: returns the seconds from the first drifted prediction to FIRING
@@ -123,11 +95,10 @@ double Trial(v1::MonitoringService::Stub* stub, int64_t version, const Args& arg
   if (!Setup(stub, version)) return -1;
   // Watch first, so that no change is missed.
   std::atomic<int64_t> fired_at{0};
-  grpc::ClientContext watch_ctx;
-  watch_ctx.AddMetadata("authorization", std::string("Bearer ") + kToken);
+  std::unique_ptr<grpc::ClientContext> watch_ctx = BenchService::Context();
   v1::WatchAlertsRequest watch;
   watch.set_model("bench");
-  auto reader = stub->WatchAlerts(&watch_ctx, watch);
+  auto reader = stub->WatchAlerts(watch_ctx.get(), watch);
   std::thread watcher([&] {
     v1::WatchAlertsResponse r;
     while (reader->Read(&r)) {
@@ -148,7 +119,7 @@ double Trial(v1::MonitoringService::Stub* stub, int64_t version, const Args& arg
   int64_t sent = 0;
   const int64_t give_up = drift_at + 60'000'000;
   v1::LogPredictionsResponse resp;
-  auto ctx = Context();
+  auto ctx = BenchService::Context();
   auto writer = stub->LogPredictions(ctx.get(), &resp);
   const int64_t batch_micros = 100'000;  // a message every 100 ms
   for (int64_t t = start; fired_at.load() == 0 && t < give_up; t += batch_micros) {
@@ -173,8 +144,8 @@ double Trial(v1::MonitoringService::Stub* stub, int64_t version, const Args& arg
     if (!writer->Write(req)) break;
   }
   writer->WritesDone();
-  Check(writer->Finish(), "LogPredictions");
-  watch_ctx.TryCancel();
+  BenchCheck(writer->Finish(), "LogPredictions");
+  watch_ctx->TryCancel();
   watcher.join();
   reader->Finish();
   if (fired_at.load() != 0 && (first_drifted == 0 || fired_at.load() < first_drifted)) {
@@ -195,63 +166,34 @@ double Trial(v1::MonitoringService::Stub* stub, int64_t version, const Args& arg
 }
 
 int Run(const Args& args) {
-  std::optional<std::string> admin = TestPgDsnFromEnv();
-  if (!admin.has_value()) {
-    std::fprintf(stderr, "MLOPS_TEST_PG_DSN is not set (scripts/pg.sh dsn <dir>)\n");
-    return 2;
-  }
-  absl::StatusOr<std::unique_ptr<PgTestDatabase>> db =
-      PgTestDatabase::Create(*admin, "detection_latency");
-  if (!db.ok()) {
-    std::fprintf(stderr, "%s\n", db.status().ToString().c_str());
-    return 1;
-  }
-  PgPoolOptions o;
-  o.dsn = (*db)->dsn();
-  o.search_path = "monitoring";
-  absl::StatusOr<std::unique_ptr<PgPool>> pool = PgPool::Create(o);
-  if (!pool.ok() || !RunMigrations(**pool, "monitoring", EmbeddedMigrations()).ok()) {
-    std::fprintf(stderr, "cannot prepare the database\n");
-    return 1;
-  }
-  PgMonitoringStore store(pool->get());
-  WindowStore windows;
-  PredictionLogWriter writer(&store);
-  TokenTable table;
-  TokenEntry entry;
-  entry.principal = {"bench", Role::kAdmin};
-  table[HashToken(kToken)] = entry;
-  TokenStore tokens(table);
-  Authorizer authorizer(&tokens);
-  NoCounters counters;
   MonitoringServiceOptions options;
   options.alert_eval_interval_micros = args.eval_interval_ms * 1000LL;
-  MonitoringServiceImpl service(&store, &windows, &writer, &authorizer, &counters, options);
-  absl::StatusOr<std::unique_ptr<GrpcTestServer>> server = GrpcTestServer::Start({&service});
-  if (!server.ok()) return 1;
-  auto stub = v1::MonitoringService::NewStub((*server)->InProcessChannel());
+  absl::StatusOr<std::unique_ptr<BenchService>> bench =
+      BenchService::Start("detection_latency", options);
+  if (!bench.ok()) {
+    std::fprintf(stderr, "%s\n", bench.status().ToString().c_str());
+    return 1;
+  }
+  v1::MonitoringService::Stub* stub = (*bench)->stub();
   v1::SetMonitoringConfigRequest config;
   config.mutable_config()->set_model("bench");
   config.mutable_config()->set_window_micros(kWindowMicros);
   v1::MonitoringConfig stored;
-  if (!Check(stub->SetMonitoringConfig(Context().get(), config, &stored), "SetMonitoringConfig")) {
+  if (!BenchCheck(stub->SetMonitoringConfig(BenchService::Context().get(), config, &stored),
+                  "SetMonitoringConfig")) {
     return 1;
   }
-  writer.Start();
-  service.alerts()->Start();
+  (*bench)->service()->alerts()->Start();
   std::printf("detection latency: 10 s windows, alert rounds every %d ms, %d predictions/s\n",
               args.eval_interval_ms, args.rate);
   std::vector<double> results;
   for (int i = 0; i < args.trials; ++i) {
     // Drift onsets spread over the window, from 0.5 s to 9.5 s into it.
     const double offset = 0.5 + 9.0 * i / std::max(1, args.trials - 1);
-    const double s = Trial(stub.get(), i + 1, args, offset);
+    const double s = Trial(stub, i + 1, args, offset);
     if (s >= 0) results.push_back(s);
   }
-  service.alert_hub()->Close();
-  service.alerts()->Stop();
-  writer.Stop();
-  server->reset();
+  bench->reset();
   if (results.empty()) return 1;
   std::sort(results.begin(), results.end());
   double sum = 0;

@@ -99,6 +99,8 @@ absl::Status MonitoringServiceImpl::LogOne(const v1::LogPredictionsRequest& req,
   }
   std::vector<LoggedRecord> in_window;
   std::vector<PredictionLogRow> rows;
+  in_window.reserve(static_cast<size_t>(req.records_size()));
+  rows.reserve(static_cast<size_t>(req.records_size()));
   int64_t late = 0;
   for (int i = 0; i < req.records_size(); ++i) {
     const v1::PredictionRecord& r = req.records(i);
@@ -125,6 +127,7 @@ absl::Status MonitoringServiceImpl::LogOne(const v1::LogPredictionsRequest& req,
     rec.latency_micros = r.latency_micros();
     rec.error = !r.error_code().empty();
     if (r.has_prediction()) rec.score = r.prediction().score();
+    rec.features.reserve(static_cast<size_t>(r.features().values_size()));
     bool ok = true;
     for (int f = 0; f < r.features().values_size() && ok; ++f) {
       absl::StatusOr<LoggedValue> v =

@@ -1,0 +1,192 @@
+// monitoring_prediction_log_benchmark: prediction-log ingest rate through
+// LogPredictions (goal >= 200k rows/s).
+//
+// The real MonitoringServiceImpl runs in process (BenchService: Postgres
+// store on a throwaway database of MLOPS_TEST_PG_DSN, the async COPY writer)
+// behind an in-process gRPC channel, so each message is serialized and
+// parsed as from the gateway. Model "bench" has an inline-rows reference
+// (--features double features, 5,000 rows). --streams client streams each
+// send --messages messages of --records records (timestamps now, one 60 s
+// window), built before the clock starts. Printed: rows/s accepted by the
+// handler (records in the windows and queued for Postgres) and rows/s
+// durable in Postgres (until the writer has COPYed every row), with the
+// process CPU time and the load average.
+//
+// Usage: monitoring_prediction_log_benchmark [--streams N] [--messages N]
+//          [--records N] [--features N]
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "services/monitoring/bench_service.h"
+
+namespace mlops::monitoring {
+namespace {
+
+struct Args {
+  int streams = 2;
+  int messages = 100;
+  int records = 1000;
+  int features = 10;
+};
+
+Args ParseArgs(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    const int v = std::max(1, std::atoi(argv[i + 1]));
+    if (k == "--streams") a.streams = v;
+    if (k == "--messages") a.messages = v;
+    if (k == "--records") a.records = std::min(v, 10'000);
+    if (k == "--features") a.features = v;
+  }
+  return a;
+}
+
+double LoadAverage() {
+  double load = -1;
+  std::ifstream in("/proc/loadavg");
+  in >> load;
+  return load;
+}
+
+double CpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+std::string FeatureName(int j) { return "f" + std::to_string(j); }
+
+bool SetReference(v1::MonitoringService::Stub* stub, int features) {
+  v1::SetMonitoringConfigRequest config;
+  config.mutable_config()->set_model("bench");
+  config.mutable_config()->set_window_micros(60'000'000);
+  v1::MonitoringConfig stored;
+  if (!BenchCheck(stub->SetMonitoringConfig(BenchService::Context().get(), config, &stored),
+                  "SetMonitoringConfig")) {
+    return false;
+  }
+  v1::SetReferenceRequest ref;
+  ref.set_model("bench");
+  ref.set_version(1);
+  for (int j = 0; j < features; ++j) {
+    common::v1::Column* c = ref.mutable_rows()->mutable_schema()->add_columns();
+    c->set_name(FeatureName(j));
+    c->set_type(common::v1::DATA_TYPE_DOUBLE);
+  }
+  std::mt19937_64 rng(1);
+  std::normal_distribution<double> normal(0, 1);
+  for (int i = 0; i < 5000; ++i) {
+    common::v1::Row* row = ref.mutable_rows()->add_rows();
+    for (int j = 0; j < features; ++j) row->add_values()->set_double_value(normal(rng) + j);
+  }
+  v1::Reference out;
+  return BenchCheck(stub->SetReference(BenchService::Context().get(), ref, &out), "SetReference");
+}
+
+// The messages of one stream, request ids "s<stream>-<n>".
+std::vector<v1::LogPredictionsRequest> Messages(const Args& args, int stream, int64_t now) {
+  std::mt19937_64 rng(static_cast<uint64_t>(stream) + 17);
+  std::normal_distribution<double> normal(0, 1);
+  std::vector<v1::LogPredictionsRequest> out(static_cast<size_t>(args.messages));
+  int64_t n = 0;
+  for (v1::LogPredictionsRequest& req : out) {
+    req.set_model("bench");
+    req.set_version(1);
+    req.set_endpoint("bench_ep");
+    for (int j = 0; j < args.features; ++j) req.add_feature_names(FeatureName(j));
+    for (int i = 0; i < args.records; ++i) {
+      v1::PredictionRecord* r = req.add_records();
+      r->set_request_id("s" + std::to_string(stream) + "-" + std::to_string(n++));
+      r->set_timestamp_micros(now);
+      for (int j = 0; j < args.features; ++j) {
+        r->mutable_features()->add_values()->set_double_value(normal(rng) + j);
+      }
+      r->mutable_prediction()->set_score(0.5);
+      r->set_latency_micros(900);
+    }
+  }
+  return out;
+}
+
+int Run(const Args& args) {
+  absl::StatusOr<std::unique_ptr<BenchService>> bench =
+      BenchService::Start("prediction_log", MonitoringServiceOptions{});
+  if (!bench.ok()) {
+    std::fprintf(stderr, "%s\n", bench.status().ToString().c_str());
+    return 1;
+  }
+  v1::MonitoringService::Stub* stub = (*bench)->stub();
+  if (!SetReference(stub, args.features)) return 1;
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  std::vector<std::vector<v1::LogPredictionsRequest>> messages(static_cast<size_t>(args.streams));
+  for (int s = 0; s < args.streams; ++s) messages[static_cast<size_t>(s)] = Messages(args, s, now);
+  const int64_t total = static_cast<int64_t>(args.streams) * args.messages * args.records;
+  std::printf("prediction-log ingest: %d streams x %d messages x %d records, %d double features"
+              " (%lld rows; load average %.2f at start on %u hardware threads)\n",
+              args.streams, args.messages, args.records, args.features,
+              static_cast<long long>(total), LoadAverage(), std::thread::hardware_concurrency());
+
+  const double cpu0 = CpuSeconds();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<int64_t> accepted(static_cast<size_t>(args.streams), 0);
+  std::vector<std::thread> clients;
+  for (int s = 0; s < args.streams; ++s) {
+    clients.emplace_back([&, s] {
+      v1::LogPredictionsResponse resp;
+      auto ctx = BenchService::Context();
+      auto writer = stub->LogPredictions(ctx.get(), &resp);
+      for (const v1::LogPredictionsRequest& req : messages[static_cast<size_t>(s)]) {
+        if (!writer->Write(req)) break;
+      }
+      writer->WritesDone();
+      if (BenchCheck(writer->Finish(), "LogPredictions")) accepted[static_cast<size_t>(s)] = resp.accepted();
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  const double handler_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double handler_cpu = CpuSeconds() - cpu0;
+  // Durable: wait (bounded: 10 min) for the writer to COPY every row.
+  PredictionLogWriter* writer = (*bench)->writer();
+  for (int i = 0; i < 60'000 && writer->written() + writer->dropped() + writer->failed() < total;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const double durable_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double durable_cpu = CpuSeconds() - cpu0;
+  int64_t accepted_total = 0;
+  for (int64_t a : accepted) accepted_total += a;
+  std::printf("  accepted by LogPredictions (windows updated, rows queued): %lld rows in %.3f s"
+              " = %.0f rows/s (%.2f s CPU)\n",
+              static_cast<long long>(accepted_total), handler_s, accepted_total / handler_s,
+              handler_cpu);
+  std::printf("  durable in Postgres (COPY): %lld written, %lld dropped, %lld failed after %.3f s"
+              " = %.0f rows/s (%.2f s CPU)\n",
+              static_cast<long long>(writer->written()), static_cast<long long>(writer->dropped()),
+              static_cast<long long>(writer->failed()), durable_s, writer->written() / durable_s,
+              durable_cpu);
+  std::printf("  goal >= 200000 rows/s; load average now %.2f\n", LoadAverage());
+  return accepted_total == total && writer->written() == total ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace mlops::monitoring
+
+int main(int argc, char** argv) {
+  return mlops::monitoring::Run(mlops::monitoring::ParseArgs(argc, argv));
+}
