@@ -1,17 +1,27 @@
 // mlops-demo: the closed loop on a running platform (scripts/run-local.sh
 // starts the platform and then this). Data in, model out, drift
-// detected, model replaced, with no person in the loop:
+// detected, model replaced, with no person in the loop after the first
+// deployment:
 //   1. a transactions dataset with expectations; history ingested; a bad
 //      batch rejected with a readable report;
 //   2. a feature view with windowed aggregates;
-//   3. a fraud model trained with a small search, gated, promoted;
-//   4. live traffic scored through the gateway by customer id, labels late;
+//   3. a fraud model trained with a small search; its job asks for
+//      production; the gate's checks pass and a person approves (the first
+//      deployment's policy); then the gate policy for retrains drops the
+//      approval;
+//   4. live traffic scored through the gateway (the purchase's own values
+//      inline, windowed aggregates by customer id), labels late;
 //   5. drift injected: amounts shift and the fraud pattern changes;
-//   6. monitoring sees the amounts drift; its alert fires the retraining trigger;
-//   7. the retraining job asks for production, the new model passes the gate,
-//      and the gateway rolls it out by canary.
-// Exit 0 when the new model serves all traffic, 1 otherwise.
-#include <cstdio>
+//   6. monitoring sees the amounts drift; its alert fires the retraining
+//      trigger; the job asks for production, passes the gate, and the
+//      gateway rolls the new model out by canary; then a deliberately worse
+//      candidate passes the offline gate and the canary analysis rolls it
+//      back by itself;
+//   7. the timeline of the loop, where the model card is, what to ask
+//      Prometheus.
+// Exit 0 when the retrained model serves all traffic and the worse one was
+// rolled back, 1 otherwise.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -22,6 +32,7 @@
 #include "absl/time/clock.h"
 #include "common/config/file_util.h"
 #include "tests/demo/live_traffic.h"
+#include "tests/demo/loop_phases.h"
 #include "tests/demo/loop_steps.h"
 
 ABSL_FLAG(std::string, ingestion_addr, "127.0.0.1:50051", "ingestion service");
@@ -31,6 +42,12 @@ ABSL_FLAG(std::string, registry_addr, "127.0.0.1:50054", "registry service");
 ABSL_FLAG(std::string, gateway_addr, "127.0.0.1:50055", "inference gateway");
 ABSL_FLAG(std::string, monitoring_addr, "127.0.0.1:50056", "monitoring service");
 ABSL_FLAG(std::string, token_file, ".run/admin.token", "file whose first line is an admin token");
+ABSL_FLAG(std::string, approver_token_file, "",
+          "file whose first line is the token of the person approving the first deployment "
+          "(deployer or admin); empty = the --token_file principal (the request comes from the "
+          "training service's principal, so four eyes still hold)");
+ABSL_FLAG(std::string, prometheus_url, "",
+          "a Prometheus scraping the services, named in the final timeline (empty = none)");
 ABSL_FLAG(int, customers, 1000, "customers in the generated data");
 ABSL_FLAG(int, history_minutes, 240,
           "history before now, at the live rate (the first hour only fills the windows)");
@@ -41,43 +58,46 @@ ABSL_FLAG(int, timeout_seconds, 600, "give up after this long");
 namespace mlops::demo {
 namespace {
 
-const absl::Time kStart = absl::Now();
+namespace rv1 = ::mlops::registry::v1;
 
-void Say(const std::string& text) {
-  const int64_t s = absl::ToInt64Seconds(absl::Now() - kStart);
-  std::printf("[%02lld:%02lld] %s\n", static_cast<long long>(s / 60), static_cast<long long>(s % 60),
-              text.c_str());
-  std::fflush(stdout);
-}
+const Narrator kNarrator;
+
+void Say(const std::string& text) { kNarrator.Say(text); }
 
 int Fail(const std::string& step, const absl::Status& status) {
   Say(absl::StrCat("FAILED at ", step, ": ", status.ToString()));
   return 1;
 }
 
-#define DEMO_STEP(step, expr)                                \
-  do {                                                       \
+#define DEMO_STEP(step, expr)                                      \
+  do {                                                             \
     if (absl::Status s_ = (expr); !s_.ok()) return Fail(step, s_); \
   } while (0)
 
-std::string VersionCounts(const LiveTraffic::Stats& stats) {
-  std::string out;
-  for (const auto& [version, rows] : stats.scored_by_version) {
-    absl::StrAppend(&out, out.empty() ? "" : ", ", "v", version, ": ", rows);
-  }
+absl::StatusOr<std::string> ReadToken(const std::string& path) {
+  auto token = ReadFileToString(path);
+  if (!token.ok()) return token.status();
+  std::string out = *token;
+  out.erase(out.find_last_not_of(" \r\n") + 1);
   return out;
 }
 
 int Run() {
-  auto token = ReadFileToString(absl::GetFlag(FLAGS_token_file));
-  if (!token.ok()) return Fail("reading the token", token.status());
-  std::string admin = *token;
-  admin.erase(admin.find_last_not_of(" \r\n") + 1);
-  PlatformClient platform({absl::GetFlag(FLAGS_ingestion_addr), absl::GetFlag(FLAGS_features_addr),
-                           absl::GetFlag(FLAGS_training_addr), absl::GetFlag(FLAGS_registry_addr),
-                           absl::GetFlag(FLAGS_gateway_addr), absl::GetFlag(FLAGS_monitoring_addr)},
-                          admin);
-  const absl::Time give_up = kStart + absl::Seconds(absl::GetFlag(FLAGS_timeout_seconds));
+  auto admin = ReadToken(absl::GetFlag(FLAGS_token_file));
+  if (!admin.ok()) return Fail("reading the token", admin.status());
+  const PlatformAddresses addresses{
+      absl::GetFlag(FLAGS_ingestion_addr), absl::GetFlag(FLAGS_features_addr),
+      absl::GetFlag(FLAGS_training_addr),  absl::GetFlag(FLAGS_registry_addr),
+      absl::GetFlag(FLAGS_gateway_addr),   absl::GetFlag(FLAGS_monitoring_addr)};
+  PlatformClient platform(addresses, *admin);
+  std::string approver_token = *admin;
+  if (!absl::GetFlag(FLAGS_approver_token_file).empty()) {
+    auto token = ReadToken(absl::GetFlag(FLAGS_approver_token_file));
+    if (!token.ok()) return Fail("reading the approver's token", token.status());
+    approver_token = *token;
+  }
+  PlatformClient approver(addresses, approver_token);
+  const absl::Time give_up = absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_timeout_seconds));
 
   // 1. Data.
   Say("1. dataset card_transactions with expectations (amount in range, known merchant codes)");
@@ -116,40 +136,76 @@ int Run() {
                    view->spec().features_size(), " features (latest values, 10 min and 1 h windows)"));
   DEMO_STEP("materialize", MaterializeCardActivity(platform));
 
-  // 3. Model.
+  // 3. Model: train; gate; approve; promote.
+  Say("3. train; gate; approve; canary; promote: XGBoost, random search of 4 trials, features "
+      "through point-in-time joins");
+  auto first_policy = SetFirstDeploymentGate(platform);
+  if (!first_policy.ok()) return Fail("gate policy", first_policy.status());
+  Say(absl::StrCat("   gate policy v", *first_policy, " (first deployment): test AUC >= 0.75, and "
+                   "production needs one approval by a deployer other than the requester"));
   const training::v1::TrainingJobSpec spec = FraudJobSpec(4);
-  Say("3. training: XGBoost, random search of 4 trials, features through point-in-time joins");
-  auto job = RunTrainingJob(platform, spec, absl::Seconds(300));
+  // Training jobs ask the registry for production themselves: the first one
+  // waits for a person there; retrains (the trigger's job, which keeps
+  // transition_to_stage) do not.
+  training::v1::TrainingJobSpec to_production = spec;
+  to_production.mutable_register_model()->set_transition_to_stage("production");
+  auto job = RunTrainingJob(platform, to_production, absl::Seconds(300));
   if (!job.ok()) return Fail("training", job.status());
-  // The retraining job asks the registry for production itself: no person in the loop.
-  training::v1::TrainingJobSpec retrain = spec;
-  retrain.mutable_register_model()->set_transition_to_stage("production");
+  Timeline timeline;
+  timeline.first = job->registration().version();
+  Say(absl::StrFormat("   job %s (%s): best test AUC %.3f; registered fraud@%d; it asked for production",
+                      job->id(), JobTimes(*job), job->best_test_metrics().at("test_auc"),
+                      timeline.first));
+  const training::v1::TrainingJobSpec retrain = RetrainJobSpec(*job);
   DEMO_STEP("retrain trigger", CreateRetrainTrigger(platform, retrain));
-  const int64_t first = job->registration().version();
-  Say(absl::StrFormat("   job %s: best test AUC %.3f; registered fraud@%d", job->id(),
-                      job->best_test_metrics().at("test_auc"), first));
+  std::string params;
+  for (const auto& [key, value] : retrain.hyperparameters()) {
+    absl::StrAppend(&params, params.empty() ? "" : ", ", key, "=", value);
+  }
+  Say(absl::StrCat("   retrain trigger: on a drift alert, one trial with the searched parameters (",
+                   params, ") on the newest data, asking for production"));
   DEMO_STEP("endpoint", CreateEndpoint(platform, /*canary=*/true, absl::Seconds(5)));
+  auto pending = PendingProductionRequest(platform, timeline.first);
+  if (!pending.ok()) {
+    return Fail("approval", absl::FailedPreconditionError(absl::StrCat(
+                                pending.status().message(), "; the job's transition: ",
+                                job->registration().transition_detail())));
+  }
+  Say(absl::StrCat("   request ", pending->id(), " by ", pending->requested_by(), ": checks passed (",
+                   GateChecks(pending->gate_report()), "); PENDING_APPROVAL"));
+  auto approved = ApproveRequest(approver, pending->id(),
+                                 "first deployment: gate report and model card reviewed");
+  if (!approved.ok()) return Fail("approval", approved.status());
+  const rv1::Approval& approval = approved->approvals(approved->approvals_size() - 1);
+  Say(absl::StrCat("   APPROVED by ", approval.principal(), " (", approval.role(), "): fraud@",
+                   timeline.first, " is in production behind endpoint fraud_api (the first "
+                   "version: nothing to canary against, it serves at once)"));
   DEMO_STEP("materialize", MaterializeCardActivity(platform));
-  auto samples = ModelSampleRows(platform, first, 50);
+  auto samples = ModelSampleRows(platform, timeline.first, 50);
   if (!samples.ok()) return Fail("sample rows", samples.status());
-  DEMO_STEP("gate policy", SetFraudGatePolicy(platform, *samples));
-  auto gate = Promote(platform, first);
-  if (!gate.ok()) return Fail("promote", gate.status());
-  Say(absl::StrCat("   gate passed (", *gate, "): fraud@", first,
-                   " is in production behind endpoint fraud_api"));
+  auto retrain_policy = SetRetrainGate(platform, *samples);
+  if (!retrain_policy.ok()) return Fail("gate policy", retrain_policy.status());
+  Say(absl::StrCat("   gate policy v", *retrain_policy, " for retrains: test AUC >= 0.75 and p95 "
+                   "latency <= 20 ms, no approval: retraining is autonomous, the live canary "
+                   "analysis guards it"));
   // Monitoring follows the registry: the promotion gave fraud@1 its reference.
-  auto reference = AwaitAutomaticReference(platform, first, absl::Seconds(120));
+  auto reference = AwaitAutomaticReference(platform, timeline.first, absl::Seconds(120));
   if (!reference.ok()) return Fail("reference", reference.status());
-  Say(absl::StrCat("   monitoring set the reference of fraud@", first, " on its own: ",
+  Say(absl::StrCat("   monitoring set the reference of fraud@", timeline.first, " on its own: ",
                    reference->profile().columns_size(), " inputs over ",
                    reference->profile().row_count(), " training rows of version ",
                    reference->dataset_version().substr(0, 12)));
-  DEMO_STEP("monitoring", ConfigureMonitoring(platform, absl::Seconds(20)));
-  Say("   monitoring: 20 s windows; alert when the purchase amount drifts -> retrain");
+  // Windows of 10 s (the smallest monitoring takes); half a window of
+  // traffic is enough to judge one.
+  const int64_t min_samples = std::max(20, absl::GetFlag(FLAGS_live_per_second) * 5);
+  DEMO_STEP("monitoring", ConfigureMonitoring(platform, absl::Seconds(10), min_samples));
+  Say(absl::StrCat("   monitoring: 10 s windows (at least ", min_samples,
+                   " predictions); alert when the purchase amount drifts -> retrain"));
 
   // 4. Calm traffic.
   LiveTraffic traffic(platform, generator, absl::GetFlag(FLAGS_live_per_second), absl::Seconds(5));
-  Say("4. live traffic scored by customer id; labels arrive 5 s later");
+  Say("4. live traffic scored through the gateway: the purchase's own amount, merchant code and "
+      "foreign flag inline, windowed aggregates by customer id; labels arrive 5 s later");
   for (int i = 0; i < absl::GetFlag(FLAGS_calm_seconds); ++i) {
     (void)traffic.Tick();
     absl::SleepFor(absl::Seconds(1) - absl::Milliseconds(200));
@@ -157,71 +213,17 @@ int Run() {
   Say(absl::StrCat("   scored ", traffic.stats().scored, " (", VersionCounts(traffic.stats()), "), ",
                    traffic.stats().labels_sent, " labels"));
 
-  // 5-7. Drift, alert, retrain, rollout.
-  generator.Drift();
-  const absl::Time drifted_at = absl::Now();
-  Say("5. DRIFT: amounts x2.5; fraud moves to bursts of small gift-card purchases");
-  absl::Time alert_at = absl::InfinitePast(), trained_at = absl::InfinitePast();
-  int64_t second = 0;
-  std::string alert_id;
-  while (absl::Now() < give_up) {
-    (void)traffic.Tick();
-    if (alert_at == absl::InfinitePast()) {
-      auto alerts = FiringAlerts(platform);
-      for (const auto& alert : alerts.ok() ? *alerts : std::vector<monitoring::v1::Alert>{}) {
-        if (alert.fired_at_micros() < absl::ToUnixMicros(drifted_at)) continue;
-        alert_at = absl::Now();
-        alert_id = alert.id();
-        Say(absl::StrCat("6. ALERT ", alert.id(), " fired ",
-                         absl::FormatDuration(absl::Trunc(alert_at - drifted_at, absl::Seconds(1))),
-                         " after the drift: ", alert.summary()));
-        break;
-      }
-    } else if (second == 0) {
-      auto jobs = RetrainJobs(platform);
-      if (jobs.ok()) {
-        for (const auto& j : *jobs) {
-          if (j.cause().alert_id() != alert_id) continue;
-          if (j.state() == training::v1::JOB_STATE_SUCCEEDED && j.registration().version() > first) {
-            second = j.registration().version();
-            trained_at = absl::Now();
-            Say(absl::StrFormat("   retrained by the alert (job %s, cause: %s): fraud@%d, test AUC %.3f",
-                                j.id(), j.cause().reason(), second,
-                                j.best_test_metrics().count("test_auc") ? j.best_test_metrics().at("test_auc") : 0));
-            if (!j.registration().transition_granted()) {
-              return Fail("the gate of the retrained model",
-                          absl::FailedPreconditionError(j.registration().transition_detail()));
-            }
-            Say(absl::StrCat("7. the training job asked for production; the gate said ",
-                             j.registration().transition_detail(),
-                             "; the registry starts the endpoint's canary"));
-          } else if (j.state() == training::v1::JOB_STATE_FAILED) {
-            return Fail("retraining", absl::AbortedError(j.failure_reason()));
-          }
-        }
-      }
-    } else {
-      auto rollout = EndpointRollout(platform);
-      if (rollout.ok() && rollout->candidate_version() == second) {
-        if (rollout->state() == registry::v1::ROLLOUT_STATE_COMPLETED) {
-          Say(absl::StrCat("   canary COMPLETED: fraud@", second, " serves all traffic (",
-                           VersionCounts(traffic.stats()), ")"));
-          Say(absl::StrCat("DONE: drift -> alert ",
-                           absl::FormatDuration(absl::Trunc(alert_at - drifted_at, absl::Seconds(1))),
-                           ", -> retrained model ",
-                           absl::FormatDuration(absl::Trunc(trained_at - drifted_at, absl::Seconds(1))),
-                           ", -> serving ",
-                           absl::FormatDuration(absl::Trunc(absl::Now() - drifted_at, absl::Seconds(1)))));
-          return 0;
-        }
-        if (rollout->state() == registry::v1::ROLLOUT_STATE_ROLLED_BACK) {
-          return Fail("canary", absl::AbortedError(rollout->rollback_reason()));
-        }
-      }
-    }
-    absl::SleepFor(absl::Milliseconds(800));
-  }
-  return Fail("the loop", absl::DeadlineExceededError("it did not close in time"));
+  // 5-6. Drift, alert, retrain, canary; then the worse candidate.
+  const LoopContext loop{platform, traffic, kNarrator, give_up};
+  DEMO_STEP("the loop", CloseTheLoop(loop, generator, &timeline));
+  DEMO_STEP("the worse candidate", RollBackWorseCandidate(loop, &timeline));
+
+  // 7. Timeline.
+  PrintTimeline(kNarrator, timeline, absl::GetFlag(FLAGS_prometheus_url));
+  Say(absl::StrCat("DONE: scored ", traffic.stats().scored, " live purchases (",
+                   VersionCounts(traffic.stats()), "), ", traffic.stats().labels_sent,
+                   " labels, ", traffic.stats().failed_calls, " failed calls"));
+  return 0;
 }
 
 }  // namespace

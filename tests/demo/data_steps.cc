@@ -15,12 +15,6 @@ constexpr int kChunkRows = 5000;
 constexpr int64_t kHour = int64_t{3600} * 1000000;
 constexpr int64_t kDay = 24 * kHour;
 
-absl::Status Check(const grpc::Status& status, const std::string& what) {
-  if (status.ok()) return absl::OkStatus();
-  absl::Status s = FromGrpcStatus(status);
-  return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
-}
-
 void AddColumn(cv1::Schema* schema, const std::string& name, cv1::DataType type,
                cv1::ColumnRole role) {
   cv1::Column* c = schema->add_columns();
@@ -80,7 +74,7 @@ absl::Status CreateTransactionsDataset(PlatformClient& platform) {
   }
   iv1::Dataset dataset;
   auto context = platform.Context();
-  return Check(platform.ingestion().CreateDataset(context.get(), request, &dataset),
+  return CheckRpc(platform.ingestion().CreateDataset(context.get(), request, &dataset),
                "CreateDataset");
 }
 
@@ -108,7 +102,7 @@ absl::StatusOr<iv1::IngestBatchResponse> IngestTransactions(
     writer->Write(message);
     writer->WritesDone();
   }
-  MLOPS_RETURN_IF_ERROR(Check(writer->Finish(), "IngestBatch"));
+  MLOPS_RETURN_IF_ERROR(CheckRpc(writer->Finish(), "IngestBatch"));
   return response;
 }
 
@@ -134,7 +128,7 @@ absl::StatusOr<fv1::FeatureView> RegisterCardActivityView(PlatformClient& platfo
   spec->set_materialization(fv1::MATERIALIZATION_POLICY_AUTO);
   fv1::RegisterFeatureViewResponse response;
   auto context = platform.Context();
-  MLOPS_RETURN_IF_ERROR(Check(platform.features().RegisterFeatureView(context.get(), request, &response),
+  MLOPS_RETURN_IF_ERROR(CheckRpc(platform.features().RegisterFeatureView(context.get(), request, &response),
                               "RegisterFeatureView"));
   return response.view();
 }
@@ -145,7 +139,7 @@ absl::Status MaterializeCardActivity(PlatformClient& platform) {
   request.set_mode(fv1::MATERIALIZATION_MODE_FULL);
   fv1::MaterializeResponse response;
   auto context = platform.Context(std::chrono::milliseconds(300000));
-  return Check(platform.features().Materialize(context.get(), request, &response), "Materialize");
+  return CheckRpc(platform.features().Materialize(context.get(), request, &response), "Materialize");
 }
 
 }  // namespace mlops::demo

@@ -27,10 +27,8 @@ absl::Status LiveTraffic::Tick() {
     ++stats_.failed_calls;
     status = ingested.status();
   }
-  std::vector<std::string> customers;
-  for (const Transaction& t : purchases) customers.push_back(t.customer_id);
   const std::string prefix = absl::StrCat("live-", tick_);
-  auto predicted = PredictForCustomers(platform_, customers, prefix);
+  auto predicted = PredictForPurchases(platform_, purchases, prefix);
   if (predicted.ok()) {
     for (int i = 0; i < predicted->predictions_size(); ++i) {
       const auto& p = predicted->predictions(i);

@@ -1,7 +1,9 @@
 #pragma once
 // Live traffic for the closed-loop demo. Each Tick() makes the purchases of
-// the time since the last tick happen, at `per_second`: they are ingested (so the customers' features move), scored through
-// the gateway by customer id, and their true labels reach monitoring
+// the time since the last tick happen, at `per_second`: they are ingested
+// (so the customers' windowed features move), scored through the gateway
+// with the purchase's own values inline and the rest fetched by customer id,
+// and their true labels reach monitoring
 // `label_delay` later, as a fraud team's reviews would. Not thread-safe.
 
 #include <cstdint>

@@ -45,13 +45,26 @@ training::v1::TrainingJobSpec FraudJobSpec(int trials);
 absl::StatusOr<training::v1::TrainingJob> RunTrainingJob(PlatformClient& platform,
                                                          const training::v1::TrainingJobSpec& spec,
                                                          absl::Duration timeout);
+// The same in two halves, for callers that keep traffic going meanwhile:
+// SubmitTrainingJob creates the experiment if needed and submits; GetTrainingJob reads it.
+absl::StatusOr<training::v1::TrainingJob> SubmitTrainingJob(PlatformClient& platform,
+                                                            const training::v1::TrainingJobSpec& spec);
+absl::StatusOr<training::v1::TrainingJob> GetTrainingJob(PlatformClient& platform,
+                                                         const std::string& job_id);
+// The searched job's spec with its best trial's parameters fixed and no
+// search: what the retraining trigger runs (one trial, so it is quick).
+training::v1::TrainingJobSpec RetrainJobSpec(const training::v1::TrainingJob& searched);
+// "data 3.1 s, 4 trial(s) 40.2 s, register and gate 1.3 s" of a finished job.
+std::string JobTimes(const training::v1::TrainingJob& job);
+// A deliberately worse candidate: one trial of the fraud job with
+// scale_pos_weight `weight`. Ranking (AUC) stays close to the champion's, so
+// it passes an AUC floor, but its probabilities are inflated: a fraud score of
+// 0.02 becomes ~0.9. It asks for production itself.
+training::v1::TrainingJobSpec MiscalibratedJobSpec(double weight);
 
 // RequestTransition to STAGING, then PRODUCTION; the production gate's checks
 // with their measured values ("threshold auc >= 0.75: 0.855; ...").
 absl::StatusOr<std::string> Promote(PlatformClient& platform, int64_t version);
-// The fraud model's gate: test AUC >= 0.75 for staging and production, and a
-// latency budget on `sample_rows` (the model's inputs by name) for production.
-absl::Status SetFraudGatePolicy(PlatformClient& platform, const registry::v1::InlineData& sample_rows);
 // The model's inputs for the first `customers` customers, from the online
 // store (customers missing a value are left out).
 absl::StatusOr<registry::v1::InlineData> ModelSampleRows(PlatformClient& platform, int64_t version,
@@ -59,11 +72,47 @@ absl::StatusOr<registry::v1::InlineData> ModelSampleRows(PlatformClient& platfor
 // The endpoint bound to the fraud model; `canary` = promotions roll out
 // 20 -> 100 percent with `window` per step (else they switch at once).
 absl::Status CreateEndpoint(PlatformClient& platform, bool canary, absl::Duration window);
+// The canary steps: 20 % then 100 %, each for `window` and at least 20 / 50
+// candidate requests.
+void AddCanarySteps(absl::Duration window, registry::v1::RolloutSpec* spec);
 
 // Predictions for rows that carry only the customer id.
 absl::StatusOr<inference::v1::PredictResponse> PredictForCustomers(
     PlatformClient& platform, const std::vector<std::string>& customers,
     const std::string& request_id_prefix);
+// Predictions for purchases as they happen: the purchase's own values go
+// inline (last_amount, last_mcc, last_foreign: in training the point-in-time
+// join includes the purchase itself, so these are what the model was trained
+// on), the windowed aggregates come from the online store by customer id.
+absl::StatusOr<inference::v1::PredictResponse> PredictForPurchases(
+    PlatformClient& platform, const std::vector<Transaction>& purchases,
+    const std::string& request_id_prefix);
+
+// release_steps.cc. The first deployment's gate (the model is created if
+// missing): AUC >= 0.75 for staging and production, and one approval by a
+// deployer for production (the requester never counts). Returns the policy
+// version.
+absl::StatusOr<int64_t> SetFirstDeploymentGate(PlatformClient& platform);
+// The retrains' gate (no person in the loop): AUC >= 0.75 and a latency
+// budget on `sample_rows` (the model's inputs by name) for production.
+absl::StatusOr<int64_t> SetRetrainGate(PlatformClient& platform,
+                                       const registry::v1::InlineData& sample_rows);
+// The production request of `version` that waits for approval.
+absl::StatusOr<registry::v1::TransitionRequest> PendingProductionRequest(PlatformClient& platform,
+                                                                         int64_t version);
+// Approve as `approver`'s principal; FAILED_PRECONDITION unless it is GRANTED.
+absl::StatusOr<registry::v1::TransitionRequest> ApproveRequest(PlatformClient& approver,
+                                                               const std::string& request_id,
+                                                               const std::string& comment);
+// The endpoint's promotions roll out 20 -> 100 % with `window` per step,
+// judged live: rolled back at once when the candidate's prediction PSI vs
+// the primary exceeds `max_psi` or its error rate 5 %, once it has
+// `min_requests` requests.
+absl::Status GuardCanary(PlatformClient& platform, absl::Duration window, double max_psi,
+                         int64_t min_requests);
+absl::StatusOr<int64_t> ProductionVersion(PlatformClient& platform);
+// "name: measured; ..." of a gate report.
+std::string GateChecks(const registry::v1::GateReport& report);
 
 // monitoring_steps.cc: the retraining trigger an alert fires; the model's
 // reference, which monitoring sets by itself when a version reaches
@@ -78,7 +127,8 @@ absl::Status CreateRetrainTrigger(PlatformClient& platform,
 absl::StatusOr<monitoring::v1::Reference> AwaitAutomaticReference(PlatformClient& platform,
                                                                   int64_t version,
                                                                   absl::Duration timeout);
-absl::Status ConfigureMonitoring(PlatformClient& platform, absl::Duration window);
+absl::Status ConfigureMonitoring(PlatformClient& platform, absl::Duration window,
+                                 int64_t min_samples);
 absl::StatusOr<std::vector<monitoring::v1::Alert>> FiringAlerts(PlatformClient& platform);
 absl::StatusOr<std::vector<training::v1::TrainingJob>> RetrainJobs(PlatformClient& platform);
 absl::StatusOr<inference::v1::Rollout> EndpointRollout(PlatformClient& platform);

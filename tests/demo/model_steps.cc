@@ -1,5 +1,7 @@
 // The training, registry and serving steps of the closed loop (see loop_steps.h).
+#include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -14,12 +16,6 @@ namespace tv1 = ::mlops::training::v1;
 namespace rv1 = ::mlops::registry::v1;
 namespace inv1 = ::mlops::inference::v1;
 
-absl::Status Check(const grpc::Status& status, const std::string& what) {
-  if (status.ok()) return absl::OkStatus();
-  absl::Status s = FromGrpcStatus(status);
-  return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
-}
-
 // The transition's checks as "name measured" pairs, or an error when not granted.
 absl::StatusOr<std::string> Transition(PlatformClient& platform, int64_t version, rv1::Stage stage) {
   rv1::RequestTransitionRequest request;
@@ -29,7 +25,7 @@ absl::StatusOr<std::string> Transition(PlatformClient& platform, int64_t version
   request.set_reason("closed loop: gate passed");
   rv1::TransitionRequest response;
   auto context = platform.Context(std::chrono::milliseconds(120000));
-  MLOPS_RETURN_IF_ERROR(Check(platform.registry().RequestTransition(context.get(), request, &response),
+  MLOPS_RETURN_IF_ERROR(CheckRpc(platform.registry().RequestTransition(context.get(), request, &response),
                               absl::StrCat("RequestTransition ", rv1::Stage_Name(stage))));
   if (response.status() != rv1::TRANSITION_STATUS_GRANTED) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -83,9 +79,47 @@ tv1::TrainingJobSpec FraudJobSpec(int trials) {
   return spec;
 }
 
-absl::StatusOr<tv1::TrainingJob> RunTrainingJob(PlatformClient& platform,
-                                                const tv1::TrainingJobSpec& spec,
-                                                absl::Duration timeout) {
+tv1::TrainingJobSpec MiscalibratedJobSpec(double weight) {
+  tv1::TrainingJobSpec spec = FraudJobSpec(1);
+  spec.set_name("fraud, rebalanced with scale_pos_weight (deliberately miscalibrated)");
+  spec.clear_search();
+  spec.mutable_trainer()->set_early_stopping_rounds(0);
+  (*spec.mutable_hyperparameters())["max_depth"] = "4";
+  (*spec.mutable_hyperparameters())["eta"] = "0.2";
+  (*spec.mutable_hyperparameters())["num_boost_round"] = "60";
+  (*spec.mutable_hyperparameters())["scale_pos_weight"] = absl::StrFormat("%g", weight);
+  spec.mutable_register_model()->set_transition_to_stage("production");
+  return spec;
+}
+
+tv1::TrainingJobSpec RetrainJobSpec(const tv1::TrainingJob& searched) {
+  tv1::TrainingJobSpec spec = searched.spec();
+  spec.set_name("fraud detection on card activity (retrain with the searched parameters)");
+  spec.clear_search();
+  for (const tv1::TrialSummary& trial : searched.trials()) {
+    if (trial.run_id() != searched.best_run_id()) continue;
+    for (const auto& [key, value] : trial.params()) (*spec.mutable_hyperparameters())[key] = value;
+  }
+  return spec;
+}
+
+std::string JobTimes(const tv1::TrainingJob& job) {
+  int64_t first_trial = 0, last_trial = 0;
+  for (const tv1::TrialSummary& trial : job.trials()) {
+    if (trial.started_at_micros() != 0 && (first_trial == 0 || trial.started_at_micros() < first_trial)) {
+      first_trial = trial.started_at_micros();
+    }
+    last_trial = std::max(last_trial, trial.finished_at_micros());
+  }
+  if (first_trial == 0 || last_trial == 0) return "no trial times";
+  auto seconds = [](int64_t from, int64_t to) { return absl::StrFormat("%.1f s", (to - from) / 1e6); };
+  return absl::StrCat("data ", seconds(job.started_at_micros(), first_trial), ", ", job.trials_size(),
+                      " trial(s) ", seconds(first_trial, last_trial), ", register and gate ",
+                      seconds(last_trial, job.finished_at_micros()));
+}
+
+absl::StatusOr<tv1::TrainingJob> SubmitTrainingJob(PlatformClient& platform,
+                                                   const tv1::TrainingJobSpec& spec) {
   {
     tv1::CreateExperimentRequest experiment;
     experiment.set_name(spec.experiment());
@@ -95,17 +129,31 @@ absl::StatusOr<tv1::TrainingJob> RunTrainingJob(PlatformClient& platform,
     const grpc::Status status =
         platform.training().CreateExperiment(context.get(), experiment, &created);
     if (status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
-      MLOPS_RETURN_IF_ERROR(Check(status, "CreateExperiment"));
+      MLOPS_RETURN_IF_ERROR(CheckRpc(status, "CreateExperiment"));
     }
   }
   tv1::SubmitTrainingJobRequest request;
   *request.mutable_spec() = spec;
   tv1::TrainingJob job;
-  {
-    auto context = platform.Context();
-    MLOPS_RETURN_IF_ERROR(
-        Check(platform.training().SubmitTrainingJob(context.get(), request, &job), "SubmitTrainingJob"));
-  }
+  auto context = platform.Context();
+  MLOPS_RETURN_IF_ERROR(
+      CheckRpc(platform.training().SubmitTrainingJob(context.get(), request, &job), "SubmitTrainingJob"));
+  return job;
+}
+
+absl::StatusOr<tv1::TrainingJob> GetTrainingJob(PlatformClient& platform, const std::string& job_id) {
+  tv1::GetJobRequest get;
+  get.set_job_id(job_id);
+  tv1::TrainingJob job;
+  auto context = platform.Context();
+  MLOPS_RETURN_IF_ERROR(CheckRpc(platform.training().GetJob(context.get(), get, &job), "GetJob"));
+  return job;
+}
+
+absl::StatusOr<tv1::TrainingJob> RunTrainingJob(PlatformClient& platform,
+                                                const tv1::TrainingJobSpec& spec,
+                                                absl::Duration timeout) {
+  MLOPS_ASSIGN_OR_RETURN(tv1::TrainingJob job, SubmitTrainingJob(platform, spec));
   const absl::Time deadline = absl::Now() + timeout;
   while (job.state() == tv1::JOB_STATE_QUEUED || job.state() == tv1::JOB_STATE_RUNNING) {
     if (absl::Now() > deadline) {
@@ -113,10 +161,7 @@ absl::StatusOr<tv1::TrainingJob> RunTrainingJob(PlatformClient& platform,
                                                       tv1::JobState_Name(job.state())));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    tv1::GetJobRequest get;
-    get.set_job_id(job.id());
-    auto context = platform.Context();
-    MLOPS_RETURN_IF_ERROR(Check(platform.training().GetJob(context.get(), get, &job), "GetJob"));
+    MLOPS_ASSIGN_OR_RETURN(job, GetTrainingJob(platform, job.id()));
   }
   if (job.state() != tv1::JOB_STATE_SUCCEEDED) {
     return absl::AbortedError(absl::StrCat("training job ", job.id(), " ",
@@ -144,7 +189,7 @@ absl::StatusOr<rv1::InlineData> ModelSampleRows(PlatformClient& platform, int64_
   rv1::ModelVersion model;
   {
     auto context = platform.Context();
-    MLOPS_RETURN_IF_ERROR(Check(platform.registry().GetModelVersion(context.get(), get, &model),
+    MLOPS_RETURN_IF_ERROR(CheckRpc(platform.registry().GetModelVersion(context.get(), get, &model),
                                 "GetModelVersion"));
   }
   features::v1::GetOnlineFeaturesRequest request;
@@ -160,7 +205,7 @@ absl::StatusOr<rv1::InlineData> ModelSampleRows(PlatformClient& platform, int64_
   }
   features::v1::GetOnlineFeaturesResponse response;
   auto context = platform.Context();
-  MLOPS_RETURN_IF_ERROR(Check(platform.features().GetOnlineFeatures(context.get(), request, &response),
+  MLOPS_RETURN_IF_ERROR(CheckRpc(platform.features().GetOnlineFeatures(context.get(), request, &response),
                               "GetOnlineFeatures"));
   for (const features::v1::OnlineFeatureRow& row : response.rows()) {
     bool complete = true;
@@ -172,26 +217,17 @@ absl::StatusOr<rv1::InlineData> ModelSampleRows(PlatformClient& platform, int64_
   return data;
 }
 
-absl::Status SetFraudGatePolicy(PlatformClient& platform, const rv1::InlineData& sample_rows) {
-  rv1::SetGatePolicyRequest request;
-  rv1::GatePolicy* policy = request.mutable_policy();
-  policy->set_model(kModel);
-  policy->set_require_staging_before_production(true);
-  for (rv1::StageGate* gate : {policy->mutable_staging(), policy->mutable_production()}) {
-    rv1::ThresholdCheck* auc = gate->add_thresholds();
-    auc->set_metric("auc");
-    auc->set_comparison(rv1::COMPARISON_GREATER_OR_EQUAL);
-    auc->set_value(0.75);
+void AddCanarySteps(absl::Duration window, rv1::RolloutSpec* spec) {
+  spec->set_strategy(rv1::ROLLOUT_STRATEGY_CANARY);
+  spec->mutable_canary()->clear_steps();
+  // Each step lasts `window` and until the candidate answered enough requests
+  // (the gateway's default, 100, takes 50 s at 20 % of 10 purchases a second).
+  for (auto [percent, requests] : {std::pair{20.0, 20}, std::pair{100.0, 50}}) {
+    rv1::CanaryStep* step = spec->mutable_canary()->add_steps();
+    step->set_percent(percent);
+    step->set_analysis_window_micros(absl::ToInt64Microseconds(window));
+    step->set_min_requests(requests);
   }
-  rv1::LatencyBudgetTest* latency = policy->mutable_production()->add_latency_tests();
-  latency->set_name("p99 single-row latency <= 20 ms");
-  *latency->mutable_sample_rows() = sample_rows;
-  latency->set_budget_micros(20000);
-  latency->set_iterations(500);
-  request.set_reason("closed loop: AUC floor and a latency budget");
-  rv1::GatePolicy stored;
-  auto context = platform.Context();
-  return Check(platform.registry().SetGatePolicy(context.get(), request, &stored), "SetGatePolicy");
 }
 
 absl::Status CreateEndpoint(PlatformClient& platform, bool canary, absl::Duration window) {
@@ -202,17 +238,12 @@ absl::Status CreateEndpoint(PlatformClient& platform, bool canary, absl::Duratio
   config->set_description("Fraud scores for card transactions, by customer id.");
   if (canary) {
     rv1::RolloutSpec* spec = config->mutable_promotion_rollout();
-    spec->set_strategy(rv1::ROLLOUT_STRATEGY_CANARY);
-    for (double percent : {20.0, 100.0}) {
-      rv1::CanaryStep* step = spec->mutable_canary()->add_steps();
-      step->set_percent(percent);
-      step->set_analysis_window_micros(absl::ToInt64Microseconds(window));
-    }
+    AddCanarySteps(window, spec);
   }
   request.set_reason("closed loop");
   rv1::EndpointConfig response;
   auto context = platform.Context();
-  return Check(platform.registry().SetEndpointConfig(context.get(), request, &response),
+  return CheckRpc(platform.registry().SetEndpointConfig(context.get(), request, &response),
                "SetEndpointConfig");
 }
 
@@ -229,7 +260,28 @@ absl::StatusOr<inv1::PredictResponse> PredictForCustomers(PlatformClient& platfo
   }
   inv1::PredictResponse response;
   auto context = platform.Context(std::chrono::milliseconds(10000));
-  MLOPS_RETURN_IF_ERROR(Check(platform.gateway().Predict(context.get(), request, &response), "Predict"));
+  MLOPS_RETURN_IF_ERROR(CheckRpc(platform.gateway().Predict(context.get(), request, &response), "Predict"));
+  return response;
+}
+
+absl::StatusOr<inv1::PredictResponse> PredictForPurchases(PlatformClient& platform,
+                                                          const std::vector<Transaction>& purchases,
+                                                          const std::string& request_id_prefix) {
+  inv1::PredictRequest request;
+  request.set_endpoint(kEndpoint);
+  request.set_request_id(request_id_prefix);
+  for (const char* name : {"last_amount", "last_mcc", "last_foreign"}) request.add_feature_names(name);
+  for (std::size_t i = 0; i < purchases.size(); ++i) {
+    inv1::PredictRow* row = request.add_rows();
+    row->mutable_entity_key()->set_string_value(purchases[i].customer_id);
+    row->mutable_features()->add_values()->set_double_value(purchases[i].amount);
+    row->mutable_features()->add_values()->set_int64_value(purchases[i].mcc);
+    row->mutable_features()->add_values()->set_bool_value(purchases[i].foreign);
+    row->set_request_id(absl::StrCat(request_id_prefix, "-", i));
+  }
+  inv1::PredictResponse response;
+  auto context = platform.Context(std::chrono::milliseconds(10000));
+  MLOPS_RETURN_IF_ERROR(CheckRpc(platform.gateway().Predict(context.get(), request, &response), "Predict"));
   return response;
 }
 

@@ -11,12 +11,6 @@ namespace {
 namespace mv1 = ::mlops::monitoring::v1;
 namespace tv1 = ::mlops::training::v1;
 
-absl::Status Check(const grpc::Status& status, const std::string& what) {
-  if (status.ok()) return absl::OkStatus();
-  absl::Status s = FromGrpcStatus(status);
-  return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
-}
-
 }  // namespace
 
 absl::Status CreateRetrainTrigger(PlatformClient& platform, const tv1::TrainingJobSpec& job) {
@@ -33,7 +27,7 @@ absl::Status CreateRetrainTrigger(PlatformClient& platform, const tv1::TrainingJ
   trigger->set_cooldown_micros(absl::ToInt64Microseconds(absl::Minutes(30)));
   tv1::PipelineTrigger created;
   auto context = platform.Context();
-  return Check(platform.training().CreatePipelineTrigger(context.get(), request, &created),
+  return CheckRpc(platform.training().CreatePipelineTrigger(context.get(), request, &created),
                "CreatePipelineTrigger");
 }
 
@@ -47,7 +41,7 @@ absl::StatusOr<mv1::Reference> AwaitAutomaticReference(PlatformClient& platform,
   while (absl::Now() < give_up) {
     mv1::Reference reference;
     auto context = platform.Context();
-    last = Check(platform.monitoring().GetReference(context.get(), request, &reference),
+    last = CheckRpc(platform.monitoring().GetReference(context.get(), request, &reference),
                  "GetReference");
     if (last.ok()) {
       if (reference.automatic()) return reference;
@@ -63,14 +57,15 @@ absl::StatusOr<mv1::Reference> AwaitAutomaticReference(PlatformClient& platform,
       absl::FormatDuration(timeout), " of its promotion (last: ", last.ToString(), ")"));
 }
 
-absl::Status ConfigureMonitoring(PlatformClient& platform, absl::Duration window) {
+absl::Status ConfigureMonitoring(PlatformClient& platform, absl::Duration window,
+                                 int64_t min_samples) {
   mv1::SetMonitoringConfigRequest config;
   config.mutable_config()->set_model(kModel);
   config.mutable_config()->set_window_micros(absl::ToInt64Microseconds(window));
   mv1::MonitoringConfig stored;
   {
     auto context = platform.Context();
-    MLOPS_RETURN_IF_ERROR(Check(platform.monitoring().SetMonitoringConfig(context.get(), config, &stored),
+    MLOPS_RETURN_IF_ERROR(CheckRpc(platform.monitoring().SetMonitoringConfig(context.get(), config, &stored),
                                 "SetMonitoringConfig"));
   }
   mv1::SetAlertPolicyRequest request;
@@ -80,16 +75,17 @@ absl::Status ConfigureMonitoring(PlatformClient& platform, absl::Duration window
   policy->set_metric(mv1::ALERT_METRIC_FEATURE_DRIFT);
   policy->set_feature("last_amount");
   policy->set_comparison(mv1::COMPARISON_GREATER_OR_EQUAL);
-  policy->set_threshold(0.5);  // its drift statistic (normalised Wasserstein): calm windows stay near 0.1
+  // Its drift statistic (normalised Wasserstein) stays near 0.1 in calm windows.
+  policy->set_threshold(0.5);
   policy->set_window_micros(absl::ToInt64Microseconds(window));
   policy->set_for_micros(0);
-  policy->set_min_samples(100);
+  policy->set_min_samples(min_samples);
   policy->set_severity(mv1::SEVERITY_CRITICAL);
   policy->set_description("Purchase amounts no longer look like the training data: retrain.");
   policy->add_actions()->mutable_retrain()->set_trigger_id(kRetrainTrigger);
   mv1::AlertPolicy created;
   auto context = platform.Context();
-  return Check(platform.monitoring().SetAlertPolicy(context.get(), request, &created),
+  return CheckRpc(platform.monitoring().SetAlertPolicy(context.get(), request, &created),
                "SetAlertPolicy");
 }
 
@@ -100,7 +96,7 @@ absl::StatusOr<std::vector<mv1::Alert>> FiringAlerts(PlatformClient& platform) {
   request.add_states(mv1::ALERT_STATE_RESOLVED);
   mv1::ListAlertsResponse response;
   auto context = platform.Context();
-  MLOPS_RETURN_IF_ERROR(Check(platform.monitoring().ListAlerts(context.get(), request, &response),
+  MLOPS_RETURN_IF_ERROR(CheckRpc(platform.monitoring().ListAlerts(context.get(), request, &response),
                               "ListAlerts"));
   std::vector<mv1::Alert> fired;
   for (const mv1::Alert& a : response.alerts()) {
@@ -114,7 +110,7 @@ absl::StatusOr<std::vector<tv1::TrainingJob>> RetrainJobs(PlatformClient& platfo
   request.set_trigger_name(kRetrainTrigger);
   tv1::ListJobsResponse response;
   auto context = platform.Context();
-  MLOPS_RETURN_IF_ERROR(Check(platform.training().ListJobs(context.get(), request, &response),
+  MLOPS_RETURN_IF_ERROR(CheckRpc(platform.training().ListJobs(context.get(), request, &response),
                               "ListJobs"));
   return std::vector<tv1::TrainingJob>(response.jobs().begin(), response.jobs().end());
 }
@@ -124,7 +120,7 @@ absl::StatusOr<inference::v1::Rollout> EndpointRollout(PlatformClient& platform)
   request.set_endpoint(kEndpoint);
   inference::v1::Rollout rollout;
   auto context = platform.Context();
-  MLOPS_RETURN_IF_ERROR(Check(platform.gateway().GetRollout(context.get(), request, &rollout),
+  MLOPS_RETURN_IF_ERROR(CheckRpc(platform.gateway().GetRollout(context.get(), request, &rollout),
                               "GetRollout"));
   return rollout;
 }

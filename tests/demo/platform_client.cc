@@ -1,5 +1,7 @@
 #include "tests/demo/platform_client.h"
 
+#include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
 #include "grpcpp/create_channel.h"
 
 namespace mlops::demo {
@@ -29,6 +31,12 @@ std::unique_ptr<grpc::ClientContext> PlatformClient::Context(
   context->set_deadline(std::chrono::system_clock::now() + deadline);
   context->AddMetadata("authorization", authorization_);
   return context;
+}
+
+absl::Status CheckRpc(const grpc::Status& status, const std::string& what) {
+  if (status.ok()) return absl::OkStatus();
+  absl::Status s = FromGrpcStatus(status);
+  return absl::Status(s.code(), absl::StrCat(what, ": ", s.message()));
 }
 
 }  // namespace mlops::demo

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "grpcpp/client_context.h"
 #include "mlops/features/v1/features.grpc.pb.h"
 #include "mlops/inference/v1/inference.grpc.pb.h"
@@ -44,5 +45,8 @@ class PlatformClient {
   std::unique_ptr<inference::v1::InferenceService::Stub> gateway_;
   std::unique_ptr<monitoring::v1::MonitoringService::Stub> monitoring_;
 };
+
+// OK, or the call's status with `what` (e.g. "GetJob") before its message.
+absl::Status CheckRpc(const grpc::Status& status, const std::string& what);
 
 }  // namespace mlops::demo
