@@ -3,21 +3,36 @@
 #include <algorithm>
 #include <functional>
 
-#include "absl/strings/string_view.h"
+#include "common/stats/hash.h"
 
 namespace mlops::stats {
 
 CategoryCounter::CategoryCounter(int capacity) : capacity_(std::max(capacity, 1)) {}
 
+size_t CategoryCounter::KeyHash::operator()(std::string_view v) const { return XxHash64(v); }
+
 void CategoryCounter::Add(std::string_view value, int64_t count) {
   if (count <= 0) return;
   total_ += count;
-  const absl::string_view key(value.data(), value.size());
-  auto it = counts_.find(key);
+  auto it = counts_.find(value);
   if (it != counts_.end()) {
     it->second += count;
     return;
   }
+  AddNew(value, count);
+}
+
+void CategoryCounter::AddHashed(std::string_view value, uint64_t hash) {
+  ++total_;
+  auto it = counts_.find(Hashed{value, hash});
+  if (it != counts_.end()) {
+    ++it->second;
+    return;
+  }
+  AddNew(value, 1);
+}
+
+void CategoryCounter::AddNew(std::string_view value, int64_t count) {
   counts_.emplace(std::string(value), count);
   ReduceIfFull();
 }

@@ -38,6 +38,9 @@ class CategoryCounter {
   explicit CategoryCounter(int capacity = kDefaultCapacity);
 
   void Add(std::string_view value, int64_t count = 1);
+  // Add(value, 1) for a caller that has hashed the value already:
+  // hash == XxHash64(value) (the distinct sketch's hash, reused here).
+  void AddHashed(std::string_view value, uint64_t hash);
   void Merge(const CategoryCounter& other);
 
   // Every value added, counted exactly.
@@ -52,10 +55,31 @@ class CategoryCounter {
  private:
   void ReduceIfFull();
 
+  // A value with its XxHash64, for lookups that do not hash again.
+  struct Hashed {
+    std::string_view value;
+    uint64_t hash;
+  };
+  // The table hashes with XxHash64 so that Hashed lookups find the same slot.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view v) const;
+    size_t operator()(const Hashed& h) const { return h.hash; }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    static std::string_view View(std::string_view v) { return v; }
+    static std::string_view View(const Hashed& h) { return h.value; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return View(a) == View(b); }
+  };
+
+  void AddNew(std::string_view value, int64_t count);
+
   int capacity_;
   int64_t total_ = 0;
   int64_t max_error_ = 0;
-  absl::flat_hash_map<std::string, int64_t> counts_;
+  absl::flat_hash_map<std::string, int64_t, KeyHash, KeyEq> counts_;
 };
 
 }  // namespace mlops::stats

@@ -6,15 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/stats/byte_io.h"
+#include "common/stats/hash.h"
 
 namespace mlops::stats {
 namespace {
-
-// Distinct-sketch input: the value's canonical little-endian bytes.
-std::string_view U64Bytes(uint64_t v, char (&buf)[8]) {
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  return std::string_view(buf, 8);
-}
 
 std::vector<double> ProfileQuantileLevels() {
   return std::vector<double>(std::begin(kProfileQuantiles), std::end(kProfileQuantiles));
@@ -129,8 +124,7 @@ void ColumnProfileBuilder::AddNull() {
 
 void ColumnProfileBuilder::AddInt64(int64_t v) {
   ++count_;
-  char buf[8];
-  distinct_.AddBytes(U64Bytes(static_cast<uint64_t>(v), buf));
+  distinct_.AddHash(XxHash64U64(static_cast<uint64_t>(v)));
   AddFinite(static_cast<double>(v));
 }
 
@@ -138,8 +132,7 @@ void ColumnProfileBuilder::AddTimestamp(int64_t micros) { AddInt64(micros); }
 
 void ColumnProfileBuilder::AddDouble(double v) {
   ++count_;
-  char buf[8];
-  distinct_.AddBytes(U64Bytes(CanonicalDoubleBits(v), buf));
+  distinct_.AddHash(XxHash64U64(CanonicalDoubleBits(v)));
   if (std::isfinite(v)) {
     AddFinite(v);
   } else {
@@ -149,15 +142,16 @@ void ColumnProfileBuilder::AddDouble(double v) {
 
 void ColumnProfileBuilder::AddString(std::string_view v) {
   ++count_;
-  distinct_.AddBytes(v);
-  categories_.Add(v);
+  const uint64_t hash = XxHash64(v);  // once, for both sketches
+  distinct_.AddHash(hash);
+  categories_.AddHashed(v, hash);
 }
 
 void ColumnProfileBuilder::AddBool(bool v) {
   ++count_;
-  const char byte = v ? 1 : 0;
-  distinct_.AddBytes(std::string_view(&byte, 1));
-  ++(v ? true_count_ : false_count_);
+  int64_t& seen = v ? true_count_ : false_count_;
+  // Adding a value again leaves the sketch as it is: each of the two goes in once.
+  if (seen++ == 0) distinct_.AddHash(XxHash64Byte(v ? 1 : 0));
   AddFinite(v ? 1.0 : 0.0);
 }
 

@@ -5,13 +5,12 @@
 namespace mlops::stats {
 namespace {
 
-constexpr uint64_t kP1 = 0x9E3779B185EBCA87ULL;
-constexpr uint64_t kP2 = 0xC2B2AE3D27D4EB4FULL;
-constexpr uint64_t kP3 = 0x165667B19E3779F9ULL;
-constexpr uint64_t kP4 = 0x85EBCA77C2B2AE63ULL;
-constexpr uint64_t kP5 = 0x27D4EB2F165667C5ULL;
-
-uint64_t Rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+using xxh64_internal::kP1;
+using xxh64_internal::kP2;
+using xxh64_internal::kP3;
+using xxh64_internal::kP4;
+using xxh64_internal::kP5;
+using xxh64_internal::Rotl;
 
 // Little-endian loads, independent of the host's byte order.
 uint64_t Load64(const unsigned char* p) {
@@ -79,12 +78,7 @@ uint64_t XxHash64(std::string_view bytes, uint64_t seed) {
     h = Rotl(h, 11) * kP1;
     ++p;
   }
-  h ^= h >> 33;
-  h *= kP2;
-  h ^= h >> 29;
-  h *= kP3;
-  h ^= h >> 32;
-  return h;
+  return xxh64_internal::Avalanche(h);
 }
 
 }  // namespace mlops::stats

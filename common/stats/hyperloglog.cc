@@ -52,15 +52,6 @@ HyperLogLog::HyperLogLog() : registers_(kRegisters, 0) {}
 
 void HyperLogLog::AddBytes(std::string_view bytes) { AddHash(XxHash64(bytes)); }
 
-void HyperLogLog::AddHash(uint64_t hash) {
-  const uint32_t index = static_cast<uint32_t>(hash >> kQ);
-  const uint64_t rest = hash << kPrecision;  // the low kQ bits, left-aligned
-  // Leading zeros of the kQ remaining bits, plus one; kQ + 1 when all zero.
-  const int rank = rest == 0 ? kQ + 1 : std::min(__builtin_clzll(rest) + 1, kQ + 1);
-  uint8_t& reg = registers_[index];
-  if (rank > reg) reg = static_cast<uint8_t>(rank);
-}
-
 void HyperLogLog::Merge(const HyperLogLog& other) {
   for (int i = 0; i < kRegisters; ++i) {
     registers_[i] = std::max(registers_[i], other.registers_[i]);

@@ -9,6 +9,7 @@
 //
 // A value type; not thread-safe.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -30,8 +31,16 @@ class HyperLogLog {
 
   // Adds a value given by its canonical bytes.
   void AddBytes(std::string_view bytes);
-  // Adds a value given by its 64-bit hash.
-  void AddHash(uint64_t hash);
+  // Adds a value given by its 64-bit hash (XxHash64 of its canonical bytes,
+  // e.g. XxHash64U64 for 8 of them). Inline: it runs once per profiled value.
+  void AddHash(uint64_t hash) {
+    constexpr int kQ = 64 - kPrecision;
+    const uint64_t rest = hash << kPrecision;  // the low kQ bits, left-aligned
+    // Leading zeros of the kQ remaining bits, plus one; kQ + 1 when all zero.
+    const int rank = rest == 0 ? kQ + 1 : std::min(__builtin_clzll(rest) + 1, kQ + 1);
+    uint8_t& reg = registers_[static_cast<uint32_t>(hash >> kQ)];
+    if (rank > reg) reg = static_cast<uint8_t>(rank);
+  }
   void Merge(const HyperLogLog& other);
 
   double Estimate() const;

@@ -40,7 +40,7 @@ void QuantileSketch::CompactFrom(size_t h) {
     std::vector<double>& items = level.items;
     // Levels above 0 are kept sorted (promoted runs are merged in), so only
     // level 0 needs a sort.
-    if (h == 0) std::sort(items.begin(), items.end());
+    if (h == 0) sorter_.Sort(&items);
     const size_t even = items.size() - items.size() % 2;
     std::vector<double>& up = levels_[h + 1].items;
     const size_t old_size = up.size();

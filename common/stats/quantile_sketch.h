@@ -32,6 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/stats/radix_sort.h"
 
 namespace mlops::stats {
 
@@ -92,6 +93,7 @@ class QuantileSketch {
   double min_ = 0.0;
   double max_ = 0.0;
   std::vector<Level> levels_;
+  DoubleSorter sorter_;  // scratch for level 0's sorts; not part of the state
 };
 
 }  // namespace mlops::stats

@@ -106,8 +106,12 @@ BatchValidator::BatchValidator(Schema schema, ExpectationSuite suite, BatchValid
 
 BatchValidator::~BatchValidator() = default;
 
-void BatchValidator::Profile(const Row& row) {
-  for (size_t i = 0; i < row.size(); ++i) std::visit(Feeder{&builders_[i]}, row[i]);
+void BatchValidator::Profile(const std::vector<Row>& rows) {
+  // Column by column: one builder's sketches stay in cache for the chunk.
+  for (size_t c = 0; c < builders_.size(); ++c) {
+    const Feeder feed{&builders_[c]};
+    for (const Row& row : rows) std::visit(feed, row[c]);
+  }
 }
 
 absl::Status BatchValidator::AddChunk(const std::vector<Row>& rows) {
@@ -121,7 +125,7 @@ absl::Status BatchValidator::AddChunk(const std::vector<Row>& rows) {
       return s;
     }
   }
-  for (const Row& row : rows) Profile(row);
+  Profile(rows);
   for (const std::unique_ptr<RowCheck>& check : row_checks_) {
     if (check == nullptr) continue;
     absl::Status s = check->CheckChunk(rows, row_count_);

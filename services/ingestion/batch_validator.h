@@ -114,7 +114,7 @@ class BatchValidator {
 
  private:
   BatchValidator(Schema schema, ExpectationSuite suite, BatchValidatorOptions options);
-  void Profile(const Row& row);
+  void Profile(const std::vector<Row>& rows);
   ExpectationResult EvaluateAggregate(size_t index, const Expectation& e) const;
   // The parent profile that the version's aggregates include, or nullptr.
   const stats::DatasetProfile* VersionBase() const;
