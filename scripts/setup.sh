@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the tests and the local run need.
-# Idempotent: runs `apt-get update` and `apt-get install` only when something is
-# missing, and prints nothing when everything is present.
+# `--bench` adds the optional benchmark packages. Idempotent: runs
+# `apt-get update` and `apt-get install` only when something is missing, and
+# prints nothing when everything is present.
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +14,11 @@ PACKAGES=(
   postgresql-15 postgresql-client-15
   curl
 )
+# Optional, with --bench: the Python baseline of gateway_benchmark
+# (services/gateway/bench/python_server.py). Not needed by the build or the tests.
+if [[ "${1:-}" == "--bench" ]]; then
+  PACKAGES+=(python3-grpcio python3-xgboost python3-protobuf)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
