@@ -264,6 +264,42 @@ TEST_F(RegistryServicePgTest, AddEvaluationLetsChampionBeComparedOnNewData) {
   EXPECT_EQ(page.requests(0).version().version(), 1);
 }
 
+TEST_F(RegistryServicePgTest, ChampionAliasPolicyRoundTripsAndGatesAgainstTheAlias) {
+  pb::ModelVersion v;
+  ASSERT_TRUE(Register(Header("a", 0.70), "a", &v).ok());
+  ASSERT_TRUE(Register(Header("b", 0.86), "b", &v).ok());
+  ASSERT_TRUE(Register(Header("c", 0.80), "c", &v).ok());
+  pb::SetAliasRequest alias;
+  alias.set_model("churn");
+  alias.set_alias("challenger");
+  alias.set_version(2);
+  alias.set_reason("best offline");
+  pb::Alias out;
+  ASSERT_TRUE(stub_->SetAlias(As("t-deployer").get(), alias, &out).ok());
+  pb::SetGatePolicyRequest set;
+  set.mutable_policy()->set_model("churn");
+  auto* cc = set.mutable_policy()->mutable_staging()->add_champion_challenger();
+  cc->set_metric("auc");
+  cc->set_direction(pb::METRIC_DIRECTION_HIGHER_IS_BETTER);
+  cc->set_min_absolute_improvement(0.0);
+  cc->set_champion_alias("Bad Alias");
+  pb::GatePolicy p;
+  grpc::Status bad = stub_->SetGatePolicy(As("t-deployer").get(), set, &p);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("policy.staging.champion_challenger[0].champion_alias"));
+  cc->set_champion_alias("challenger");
+  ASSERT_TRUE(stub_->SetGatePolicy(As("t-deployer").get(), set, &p).ok());
+  EXPECT_EQ(p.staging().champion_challenger(0).champion_alias(), "challenger");
+  pb::GetGatePolicyRequest get;
+  get.set_model("churn");
+  ASSERT_TRUE(stub_->GetGatePolicy(As("t-viewer").get(), get, &p).ok());
+  EXPECT_EQ(p.staging().champion_challenger(0).champion_alias(), "challenger");
+  pb::TransitionRequest t;
+  grpc::Status denied = Transition(3, pb::STAGE_STAGING, &t);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(denied.error_message(), HasSubstr("champion v2"));
+}
+
 TEST_F(RegistryServicePgTest, ExportModelCardHasHistoryJsonAndMarkdown) {
   pb::ModelVersion v;
   ASSERT_TRUE(Register(Header("a", 0.80), "a", &v).ok());
