@@ -10,14 +10,19 @@
 // Then the goals as ratios of the same run. The client shares the
 // machine: each line prints the cores used by the client threads, by this
 // process (client + in-process servers) and by the Python child.
-// Bounded by a request count and a time limit per line; not a test.
+// Bounded by a request count and a time limit per line; not a test. Each
+// line is measured in --rounds slices taken in turn with the other lines of
+// its concurrency (round robin), so load from elsewhere on the machine falls
+// on every line alike; the ratios are of the pooled figures.
 //
-//   gateway_benchmark [--requests N] [--seconds S] [--no_python] [--no_log] [--xgboost_only]
+//   gateway_benchmark [--requests N] [--seconds S] [--rounds R] [--no_python] [--no_log]
+//                     [--xgboost_only]
 // (--xgboost_only: the gateway predicts through XGBoost, not its flat trees;
 // --only TEXT: measure only the lines whose name contains TEXT, e.g. for perf;
 // --deadlock_detection: keep Abseil's mutex deadlock detection, which Debian's
 // Abseil (built without NDEBUG) enables for gRPC's mutexes and mlops-gateway
 // turns off; otherwise off for every server here)
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -63,6 +68,7 @@ void Goal(const char* what, double value, const char* op, double target) {
 
 int Main(int argc, char** argv) {
   long requests = 20000;
+  int rounds = 5;
   double seconds = 10;
   bool python = true, log = true, flat = true;
   std::string only;
@@ -70,6 +76,7 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--requests") == 0 && i + 1 < argc) requests = std::atol(argv[++i]);
     else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
+    else if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--no_python") == 0) python = false;
     else if (std::strcmp(argv[i], "--no_log") == 0) log = false;
     else if (std::strcmp(argv[i], "--xgboost_only") == 0) flat = false;
@@ -156,14 +163,21 @@ int Main(int argc, char** argv) {
     Run(4, 1000, 3, t.call, t.child);
   }
   std::printf("gateway_benchmark: %d features, 100 trees depth 6, %ld requests or %.0f s per line, "
-              "prediction log %s, gateway runtime %s, absl deadlock detection %s\n", kCols, requests,
-              seconds, log ? "on" : "off", flat ? "flat trees" : "XGBoost",
+              "%d rounds, prediction log %s, gateway runtime %s, absl deadlock detection %s\n", kCols,
+              requests, seconds, rounds, log ? "on" : "off", flat ? "flat trees" : "XGBoost",
               deadlock_detection ? "on" : "off");
   std::map<std::string, std::map<int, Figures>> fig;
   for (int c : {1, 32}) {
+    std::map<std::string, std::vector<Figures>> slices;
+    for (int r = 0; r < rounds; ++r) {
+      for (const Target& t : targets) {
+        if (t.name.find(only) == std::string::npos || (t.name == explain_name && c != 1)) continue;
+        slices[t.name].push_back(Run(c, requests / rounds, seconds / rounds, t.call, t.child));
+      }
+    }
     for (const Target& t : targets) {
-      if (t.name.find(only) == std::string::npos || (t.name == explain_name && c != 1)) continue;
-      fig[t.name][c] = Run(c, requests, seconds, t.call, t.child);
+      if (slices.count(t.name) == 0) continue;
+      fig[t.name][c] = Merge(slices[t.name]);
       Print(t.name, c, fig[t.name][c]);
     }
   }

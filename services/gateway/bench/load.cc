@@ -88,6 +88,27 @@ Figures Run(int concurrency, long total, double seconds, const std::function<boo
   f.failed = failed.load();
   f.ok = static_cast<long>(all.size()) - f.failed;
   f.rps = static_cast<double>(all.size()) / f.wall_s;
+  f.latencies_ms = std::move(all);
+  return f;
+}
+
+Figures Merge(const std::vector<Figures>& runs) {
+  Figures f;
+  for (const Figures& r : runs) {
+    f.ok += r.ok;
+    f.failed += r.failed;
+    f.wall_s += r.wall_s;
+    f.client_cpu_s += r.client_cpu_s;
+    f.process_cpu_s += r.process_cpu_s;
+    f.child_cpu_s += r.child_cpu_s;
+    f.latencies_ms.insert(f.latencies_ms.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+  }
+  std::vector<double>& all = f.latencies_ms;
+  if (all.empty() || f.wall_s <= 0) return f;
+  std::sort(all.begin(), all.end());
+  f.p50_ms = all[all.size() / 2];
+  f.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  f.rps = static_cast<double>(all.size()) / f.wall_s;
   return f;
 }
 

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 namespace mlops::gateway::bench {
@@ -19,7 +20,11 @@ struct Figures {
   double client_cpu_s = 0;   // CPU of the load threads (the client's own work)
   double process_cpu_s = 0;  // CPU of this whole process (client + in-process servers)
   double child_cpu_s = 0;    // CPU of `child` (the Python server), 0 if none
+  std::vector<double> latencies_ms;  // sorted
 };
+
+// Several runs as one: latencies pooled, counts, wall and CPU times summed.
+Figures Merge(const std::vector<Figures>& runs);
 
 // Runs `call` (true = success) until `total` calls or `seconds` passed.
 // `child`: a process whose CPU time to report (0 = none).
