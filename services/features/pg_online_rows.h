@@ -1,6 +1,6 @@
 #pragma once
-// The SQL of the online store's per-entity table (migrations/0002,
-// online_rows), as free functions over a caller's transaction, for
+// The SQL of the online store's per-entity table (migrations/0002 and
+// 0003, online_rows), as free functions over a caller's transaction, for
 // PgFeatureStore. Stateless.
 
 #include <pqxx/pqxx>
