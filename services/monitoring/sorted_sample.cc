@@ -16,9 +16,8 @@ namespace {
 // kInsertionSortMax, insertion sort beats std::sort.
 constexpr size_t kRadixMinSize = 2048;
 constexpr size_t kInsertionSortMax = 32;
-constexpr int kDigitBits = 8;
-constexpr int kBuckets = 1 << kDigitBits;
-constexpr int kPasses = 64 / kDigitBits;  // 8
+constexpr int kBuckets = 256;  // 8-bit digits within a group
+constexpr int kTopBits = 16;   // the grouping pass's digit
 
 // Order-preserving map from a finite double to an unsigned key: flip all
 // bits of negatives, only the sign bit of non-negatives.
@@ -30,18 +29,6 @@ inline uint64_t ToKey(double x) {
   return bits ^ mask;
 }
 
-inline int Digit(uint64_t key, int pass) {
-  return static_cast<int>((key >> (pass * kDigitBits)) & (kBuckets - 1));
-}
-
-// Key bit patterns parked in the double array between passes.
-inline uint64_t LoadBits(const double* p) {
-  uint64_t bits = 0;
-  std::memcpy(&bits, p, sizeof bits);
-  return bits;
-}
-inline void StoreBits(double* p, uint64_t bits) { std::memcpy(p, &bits, sizeof bits); }
-
 inline double FromKey(uint64_t key) {
   const uint64_t mask = ((key >> 63) - 1) | (uint64_t{1} << 63);
   const uint64_t bits = key ^ mask;
@@ -50,79 +37,54 @@ inline double FromKey(uint64_t key) {
   return x;
 }
 
-// One LSD pass: every key to its bucket's next slot (h holds the offsets).
-template <typename Load, typename Store>
-void ScatterPass(size_t n, uint32_t* h, int pass, Load load, Store store) {
-  for (size_t i = 0; i < n; ++i) {
-    const uint64_t k = load(i);
-    store(h[Digit(k, pass)]++, k);
+// Sorts the keys g[0..n) sharing their top kTopBits bits (`tmp`: n slots of
+// working memory): small groups by insertion, others by two LSD passes on
+// the next 16 bits (skipping a digit every key shares), then each run of
+// keys sharing their top 32 bits by insertion or std::sort.
+void SortGroup(uint64_t* g, uint64_t* tmp, size_t n) {
+  auto insertion = [](uint64_t* a, size_t m) {
+    for (size_t i = 1; i < m; ++i) {
+      const uint64_t x = a[i];
+      size_t j = i;
+      for (; j > 0 && a[j - 1] > x; --j) a[j] = a[j - 1];
+      a[j] = x;
+    }
+  };
+  if (n <= kInsertionSortMax) {
+    insertion(g, n);
+    return;
   }
-}
-
-// Stable LSD radix sort of data[0..n) by key digits [first_digit, end_digit),
-// ping-ponging between `data` (holding key bit patterns between passes) and
-// tmp[0..n); the first pass converts doubles to keys, the pass that writes the
-// final order converts back. Digits shared by every key are skipped.
-void LsdSort(double* data, uint64_t* tmp, size_t n, int first_digit, int end_digit) {
-  uint32_t hist[kPasses][kBuckets] = {};
+  uint32_t hist[2][kBuckets] = {};
   for (size_t i = 0; i < n; ++i) {
-    const uint64_t k = ToKey(data[i]);
-    for (int p = first_digit; p < end_digit; ++p) ++hist[p][Digit(k, p)];
+    ++hist[0][(g[i] >> 32) & (kBuckets - 1)];
+    ++hist[1][(g[i] >> 40) & (kBuckets - 1)];
   }
-  int passes[kPasses];
-  int num_passes = 0;
-  const uint64_t first_key = ToKey(data[0]);
-  for (int p = first_digit; p < end_digit; ++p) {
+  uint64_t* from = g;
+  uint64_t* to = tmp;
+  for (int p = 0; p < 2; ++p) {
+    const int shift = 32 + 8 * p;
     uint32_t* h = hist[p];
-    if (h[Digit(first_key, p)] == n) continue;
-    passes[num_passes++] = p;
+    if (h[(g[0] >> shift) & (kBuckets - 1)] == n) continue;
     uint32_t offset = 0;
     for (int d = 0; d < kBuckets; ++d) {
       const uint32_t c = h[d];
       h[d] = offset;
       offset += c;
     }
+    for (size_t i = 0; i < n; ++i) to[h[(from[i] >> shift) & (kBuckets - 1)]++] = from[i];
+    std::swap(from, to);
   }
-  for (int a = 0; a < num_passes; ++a) {
-    const int p = passes[a];
-    uint32_t* h = hist[p];
-    const bool into_values = a % 2 == 1;
-    const bool last = a + 1 == num_passes;
-    if (a == 0) {
-      ScatterPass(n, h, p, [&](size_t i) { return ToKey(data[i]); },
-                  [&](uint32_t d, uint64_t k) { tmp[d] = k; });
-    } else if (!into_values) {
-      ScatterPass(n, h, p, [&](size_t i) { return LoadBits(data + i); },
-                  [&](uint32_t d, uint64_t k) { tmp[d] = k; });
-    } else if (last) {
-      ScatterPass(n, h, p, [&](size_t i) { return tmp[i]; },
-                  [&](uint32_t d, uint64_t k) { data[d] = FromKey(k); });
-    } else {
-      ScatterPass(n, h, p, [&](size_t i) { return tmp[i]; },
-                  [&](uint32_t d, uint64_t k) { StoreBits(data + d, k); });
+  if (from != g) std::copy(from, from + n, g);
+  size_t run = 0;
+  for (size_t i = 1; i <= n; ++i) {
+    if (i < n && (g[i] >> 32) == (g[run] >> 32)) continue;
+    const size_t m = i - run;
+    if (m > kInsertionSortMax) {
+      std::sort(g + run, g + i);
+    } else if (m > 1) {
+      insertion(g + run, m);
     }
-  }
-  // An odd number of passes leaves the order in tmp.
-  if (num_passes % 2 == 1) {
-    for (size_t i = 0; i < n; ++i) data[i] = FromKey(tmp[i]);
-  }
-}
-
-// Sorts a run of values whose keys share their top 32 bits; makes -0.0 +0.0.
-void FinishRun(double* data, uint64_t* tmp, size_t n) {
-  for (size_t i = 0; i < n; ++i) data[i] += 0.0;
-  if (n <= 1) return;
-  if (n <= kInsertionSortMax) {
-    for (size_t i = 1; i < n; ++i) {
-      const double x = data[i];
-      size_t j = i;
-      for (; j > 0 && data[j - 1] > x; --j) data[j] = data[j - 1];
-      data[j] = x;
-    }
-  } else if (n < kRadixMinSize) {
-    std::sort(data, data + n);
-  } else {
-    LsdSort(data, tmp, n, 0, kPasses / 2);
+    run = i;
   }
 }
 
@@ -175,20 +137,28 @@ void RadixSortFinite(std::vector<double>* values, std::vector<uint64_t>* scratch
   }
   std::vector<uint64_t> own_scratch;
   if (scratch == nullptr) scratch = &own_scratch;
-  if (scratch->size() < n) scratch->resize(n);
+  if (scratch->size() < 2 * n) scratch->resize(2 * n);
   double* data = values->data();
-  uint64_t* tmp = scratch->data();
-  // Most of the order is in the top 32 bits of the keys: sort by those
-  // (four 8-bit passes), then finish each run of keys sharing them.
-  LsdSort(data, tmp, n, kPasses / 2, kPasses);
-  size_t start = 0;
-  uint64_t start_high = ToKey(data[0]) >> 32;
-  for (size_t i = 1; i <= n; ++i) {
-    const uint64_t high = i < n ? ToKey(data[i]) >> 32 : ~uint64_t{0};
-    if (high == start_high) continue;
-    FinishRun(data + start, tmp + start, i - start);
-    start = i;
-    start_high = high;
+  uint64_t* keys = scratch->data();
+  uint64_t* grouped = keys + n;
+  // One pass over main memory groups the keys by their top 16 bits (sign,
+  // exponent, 4 mantissa bits); each group is then small enough to sort in
+  // cache.
+  std::vector<uint32_t> start((size_t{1} << kTopBits) + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t k = ToKey(data[i]);
+    keys[i] = k;
+    ++start[(k >> (64 - kTopBits)) + 1];
+  }
+  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  std::vector<uint32_t> next(start.begin(), start.end() - 1);
+  for (size_t i = 0; i < n; ++i) grouped[next[keys[i] >> (64 - kTopBits)]++] = keys[i];
+  for (size_t b = 0; b + 1 < start.size(); ++b) {
+    const size_t lo = start[b];
+    const size_t len = start[b + 1] - lo;
+    if (len == 0) continue;
+    SortGroup(grouped + lo, keys + lo, len);
+    for (size_t i = 0; i < len; ++i) data[lo + i] = FromKey(grouped[lo + i]);
   }
 }
 

@@ -19,12 +19,13 @@ class SortedSample {
  public:
   SortedSample() = default;
 
-  // Sorts `values` in place (LSD radix sort on the IEEE bit patterns, O(n)),
-  // so pass it with std::move to avoid a copy. -0.0 becomes +0.0.
+  // Sorts `values` in place (radix sort on the IEEE bit patterns, O(n): one
+  // pass groups the keys by their top 16 bits, then each group is sorted in
+  // cache), so pass it with std::move to avoid a copy. -0.0 becomes +0.0.
   // InvalidArgument naming the index of the first NaN or infinite value.
-  // `scratch` (optional) is reused working memory; fresh pages cost more
-  // than the sort's own passes on this kind of VM, so callers sorting many
-  // columns keep one per thread.
+  // `scratch` (optional; grown to 2 * size) is reused working memory; fresh
+  // pages cost more than the sort's own passes on this kind of VM, so
+  // callers sorting many columns keep one per thread.
   static absl::StatusOr<SortedSample> FromValues(std::vector<double> values,
                                                  std::vector<uint64_t>* scratch = nullptr);
 
