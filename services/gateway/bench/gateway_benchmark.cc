@@ -104,14 +104,11 @@ int Main(int argc, char** argv) {
   std::unique_ptr<PythonServer> py;
   if (python) {
     const std::string missing = PythonBaselineMissing();
-    char scratch_template[] = "/tmp/gateway_bench_XXXXXX";
     if (!missing.empty()) {
       std::printf("python baseline skipped: %s\n", missing.c_str());
-    } else if (mkdtemp(scratch_template) == nullptr) {
-      std::printf("python baseline skipped: no scratch folder\n");
     } else {
       absl::StatusOr<std::unique_ptr<PythonServer>> started =
-          PythonServer::Start(MLOPS_SOURCE_DIR, scratch_template, *model, 32);
+          PythonServer::Start(MLOPS_SOURCE_DIR, *model, 32);
       if (started.ok()) py = std::move(*started);
       else std::printf("python baseline skipped: %s\n", started.status().ToString().c_str());
     }

@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -37,10 +40,22 @@ std::string PythonBaselineMissing() {
                       "python3-protobuf (or scripts/setup.sh --bench)");
 }
 
+PythonServer::~PythonServer() {
+  if (child_ != nullptr) child_->Kill();
+  std::error_code ignored;
+  if (!scratch_.empty()) std::filesystem::remove_all(scratch_, ignored);
+}
+
 absl::StatusOr<std::unique_ptr<PythonServer>> PythonServer::Start(const std::string& source_dir,
-                                                                  const std::string& scratch,
                                                                   const std::string& model_json,
                                                                   int workers) {
+  std::unique_ptr<PythonServer> server(new PythonServer());
+  char scratch_template[] = "/tmp/gateway_bench_XXXXXX";
+  if (mkdtemp(scratch_template) == nullptr) {
+    return absl::FailedPreconditionError("cannot create a scratch folder under /tmp");
+  }
+  server->scratch_ = scratch_template;
+  const std::string& scratch = server->scratch_;
   const std::string stubs = scratch + "/stubs";
   std::string log;
   absl::StatusOr<int> code = RunToEnd("/bin/mkdir", {"-p", stubs}, 10, &log);
@@ -61,7 +76,6 @@ absl::StatusOr<std::unique_ptr<PythonServer>> PythonServer::Start(const std::str
     out << model_json;
     if (!out) return absl::FailedPreconditionError("cannot write " + model_path);
   }
-  std::unique_ptr<PythonServer> server(new PythonServer());
   absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(
       kPython, {source_dir + "/services/gateway/bench/python_server.py", "--model", model_path,
                 "--stubs", stubs, "--port_file", port_file, "--workers", std::to_string(workers)});

@@ -2,8 +2,9 @@
 // Runs the benchmark's Python baseline (python_server.py: grpcio + xgboost)
 // as a child process on 127.0.0.1: generates the Python protobuf stubs from
 // proto/ with protoc into a scratch folder, saves the model there, starts
-// /usr/bin/python3 and waits (bounded) for the port it writes. The child is
-// killed when this object is destroyed. Not thread-safe (one owner).
+// /usr/bin/python3 and waits (bounded) for the port it writes. Owns the child
+// and the scratch folder (/tmp/gateway_bench_*): the destructor kills the one
+// and removes the other. Not thread-safe (one owner).
 
 #include <sys/types.h>
 
@@ -21,17 +22,17 @@ std::string PythonBaselineMissing();
 
 class PythonServer {
  public:
-  // `source_dir`: the repository root (for proto/ and the script);
-  // `scratch`: an existing writable folder.
+  // `source_dir`: the repository root (for proto/ and the script).
   static absl::StatusOr<std::unique_ptr<PythonServer>> Start(const std::string& source_dir,
-                                                             const std::string& scratch,
                                                              const std::string& model_json,
                                                              int workers);
+  ~PythonServer();
   int port() const { return port_; }
   pid_t pid() const { return child_->pid(); }
 
  private:
   PythonServer() = default;
+  std::string scratch_;
   std::unique_ptr<ChildProcess> child_;
   int port_ = 0;
 };
