@@ -194,11 +194,19 @@ absl::Status RollBackWorseCandidate(const LoopContext& loop, Timeline* t) {
         loop.narrator.Say(absl::StrCat("   ROLLED BACK automatically: fraud@", t->third, " after ",
                                        Between(t->worse_canary_at, t->worse_rolled_back_at),
                                        " on canary: ", t->worse_reason));
+        // The gateway reports the rollback to the registry (RecordDeploymentEvent),
+        // which then puts the primary back in production: wait for it, bounded.
         absl::StatusOr<int64_t> production = ProductionVersion(loop.platform);
+        const absl::Time wait_until = absl::Now() + absl::Seconds(15);
+        while (production.ok() && *production != t->second && absl::Now() < wait_until) {
+          absl::SleepFor(kPoll);
+          production = ProductionVersion(loop.platform);
+        }
         if (!production.ok()) return production.status();
         if (*production != t->second) {
           return absl::FailedPreconditionError(absl::StrCat(
-              "after the rollback production is fraud@", *production, ", not fraud@", t->second));
+              "15 s after the rollback the registry has fraud@", *production,
+              " in production, not fraud@", t->second));
         }
         loop.narrator.Say(absl::StrCat("   production stays at fraud@", t->second, " (",
                                        VersionCounts(loop.traffic.stats()), ")"));
