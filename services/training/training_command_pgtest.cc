@@ -70,19 +70,6 @@ class TrainingCommandPgTest : public TrainingJobsPgTest {
     return chunk.ok() ? *chunk : "";
   }
 
-  // The first trial's run id once the job has started it ("" after 20 s).
-  std::string FirstTrialRun(const std::string& job_id) {
-    for (int i = 0; i < 400; ++i) {
-      v1::GetJobRequest req;
-      req.set_job_id(job_id);
-      v1::TrainingJob job;
-      EXPECT_TRUE(stub_->GetJob(Ctx().get(), req, &job).ok());
-      if (job.trials_size() == 1 && !job.trials(0).run_id().empty()) return job.trials(0).run_id();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return "";
-  }
-
   std::unique_ptr<TrainingServiceImpl> tcp_service_;
   std::unique_ptr<grpc::Server> tcp_server_;
 };
@@ -154,7 +141,7 @@ TEST_F(TrainingCommandPgTest, HangingProgramTimesOut) {
 TEST_F(TrainingCommandPgTest, CancelRunStopsTheProgram) {
   v1::TrainingJob job;
   ASSERT_TRUE(Submit(CommandSpec({"sleep", "60"}), &job).ok());
-  const std::string run_id = FirstTrialRun(job.id());
+  const std::string run_id = TrialRun(job.id());
   ASSERT_FALSE(run_id.empty());
   const auto start = std::chrono::steady_clock::now();
   v1::CancelRunRequest cancel;
@@ -169,7 +156,7 @@ TEST_F(TrainingCommandPgTest, CancelRunStopsTheProgram) {
 TEST_F(TrainingCommandPgTest, WatchRunStreamsOutputLinesWhileTheProgramRuns) {
   v1::TrainingJob job;
   ASSERT_TRUE(Submit(CommandSpec({"/bin/sh", "-c", "echo first; echo warn >&2; sleep 2; echo second; exit 3"}), &job).ok());
-  const std::string run_id = FirstTrialRun(job.id());
+  const std::string run_id = TrialRun(job.id());
   ASSERT_FALSE(run_id.empty());
   v1::WatchRunRequest req;
   req.set_run_id(run_id);

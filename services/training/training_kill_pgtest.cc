@@ -60,13 +60,7 @@ TEST_F(TrainingKillPgTest, AReplicaKilledWithSigkillLosesItsJobToTheOther) {
   v1::TrainingJob job;
   ASSERT_TRUE(Submit(spec, &job).ok());
   // a claims it and starts the trial.
-  std::string stale_run;
-  for (int i = 0; i < 400 && stale_run.empty(); ++i) {  // at most 20 s
-    MLOPS_ASSERT_OK_AND_ASSIGN(JobRow row, job_store_->GetJob(job.id()));
-    ASSERT_TRUE(job.ParseFromString(row.payload));
-    if (job.trials_size() == 1 && !job.trials(0).run_id().empty()) stale_run = job.trials(0).run_id();
-    if (stale_run.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::string stale_run = TrialRun(job.id());
   ASSERT_FALSE(stale_run.empty()) << a->ReadLog();
   std::unique_ptr<ChildProcess> b = StartReplica("kill-b");
   ASSERT_NE(b, nullptr);
@@ -82,13 +76,7 @@ TEST_F(TrainingKillPgTest, AReplicaKilledWithSigkillLosesItsJobToTheOther) {
   EXPECT_EQ(claims[1].previous_owner, "kill-a");
   EXPECT_THAT(claims[1].note, HasSubstr("lease of kill-a expired"));
   // b closed a's trial and runs the trial again in a new run.
-  std::string new_run;
-  for (int i = 0; i < 300 && new_run.empty(); ++i) {  // at most 15 s
-    MLOPS_ASSERT_OK_AND_ASSIGN(JobRow row, job_store_->GetJob(job.id()));
-    ASSERT_TRUE(job.ParseFromString(row.payload));
-    if (job.trials_size() == 1 && job.trials(0).run_id() != stale_run) new_run = job.trials(0).run_id();
-    if (new_run.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::string new_run = TrialRun(job.id(), stale_run);
   ASSERT_FALSE(new_run.empty()) << b->ReadLog();
   MLOPS_ASSERT_OK_AND_ASSIGN(training::Run old, tracking_->GetRun(stale_run));
   EXPECT_EQ(old.status, RunStatus::kFailed);

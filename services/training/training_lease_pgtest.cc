@@ -155,13 +155,7 @@ TEST_F(TrainingLeasePgTest, ALeaseTakenAwayInterruptsTheRunningReplicaWithoutAWr
   }
   v1::TrainingJob job;
   ASSERT_TRUE(Submit(spec, &job).ok());
-  std::string run_id;
-  for (int i = 0; i < 400 && run_id.empty(); ++i) {  // at most 20 s
-    MLOPS_ASSERT_OK_AND_ASSIGN(JobRow row, job_store_->GetJob(job.id()));
-    ASSERT_TRUE(job.ParseFromString(row.payload));
-    if (job.trials_size() == 1 && !job.trials(0).run_id().empty()) run_id = job.trials(0).run_id();
-    if (run_id.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::string run_id = TrialRun(job.id());
   ASSERT_FALSE(run_id.empty());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the program is running
   MLOPS_ASSERT_OK_AND_ASSIGN(JobRow before, job_store_->GetJob(job.id()));

@@ -164,6 +164,21 @@ class TrainingJobsPgTest : public PgTest {
     return WaitForEnd(job.id());
   }
 
+  // The run id of the job's single trial once it is set and differs from
+  // `other_than` (polled in the store, at most 20 s; "" if not).
+  std::string TrialRun(const std::string& job_id, const std::string& other_than = "") {
+    for (int i = 0; i < 400; ++i) {
+      absl::StatusOr<JobRow> row = job_store_->GetJob(job_id);
+      v1::TrainingJob job;
+      EXPECT_TRUE(row.ok() && job.ParseFromString(row->payload)) << job_id;
+      if (job.trials_size() == 1 && !job.trials(0).run_id().empty() && job.trials(0).run_id() != other_than) {
+        return job.trials(0).run_id();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return "";
+  }
+
   // mlops_training_jobs{state} once it reaches `want`, or its last value after
   // 5 s: the runner refreshes the gauge just after a job's end is stored, so a
   // test that saw the end may read it a moment before.
