@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/auth/token_store.h"
 #include "common/config/env_flags.h"
@@ -78,6 +79,11 @@ void RunAll(const std::vector<std::function<void()>>& callbacks) {
 }  // namespace
 
 int RunServiceMain(int argc, char** argv, const ServiceMainSpec& spec) {
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex (all of
+  // gRPC's) runs deadlock-cycle detection on each lock; off, the gateway's
+  // Predict serves ~15% more requests per core (gateway_benchmark). Tests
+  // keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(spec.usage.empty()
                                    ? absl::StrCat("mlops ", spec.defaults.service_name, " service")
                                    : spec.usage);
