@@ -167,7 +167,8 @@ Call with (dict "root" $ "name" "gateway" "svc" $svc "peers" true|false).
 {{- end }}
 {{- end -}}
 
-{{/* Volumes holding the secrets and /tmp. Call with (dict "root" $ "name" ... "peers" bool). */}}
+{{/* Volumes holding the secrets and /tmp, and on a Deployment ("workload" true) the
+   service's extraVolumes. Call with (dict "root" $ "name" ... "svc" ... "peers" bool "workload" bool). */}}
 {{- define "mlops.volumes" -}}
 {{- $values := .root.Values -}}
 {{- $peers := index (include "mlops.peers" .root | fromJson) .name -}}
@@ -193,6 +194,11 @@ Call with (dict "root" $ "name" "gateway" "svc" $svc "peers" true|false).
     secretName: {{ $values.tls.existingSecret }}
     defaultMode: 0440
 {{- end }}
+{{- if .workload }}
+{{- with .svc.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "mlops.volumeMounts" -}}
@@ -208,6 +214,11 @@ Call with (dict "root" $ "name" "gateway" "svc" $svc "peers" true|false).
 - name: tls
   mountPath: /etc/mlops/tls
   readOnly: true
+{{- end }}
+{{- if .workload }}
+{{- with .svc.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
