@@ -71,21 +71,25 @@ struct OnlineRow {
 };
 
 // What a successful run writes to the online store of its view version.
+// The store holds the chunks of the newest FULL run plus, per entity, the
+// rows later INCREMENTAL runs changed (overrides, by row_index).
 struct OnlineWrite {
-  // true: `rows` is every entity (FULL); the stored entities not in it are
-  // deleted. false: `rows` are the entities that changed since the run
-  // `base_run_id`, which must still be the view version's newest successful
-  // run (else FinishRun answers FailedPrecondition and writes nothing).
+  // true (FULL): `chunks` are every entity; the stored chunks and rows of
+  // the view version are replaced. false (INCREMENTAL): `rows` are the
+  // entities that changed since the run `base_run_id`, which must still be
+  // the view version's newest successful run (else FinishRun answers
+  // FailedPrecondition and writes nothing); they are upserted.
   bool replace_all = true;
+  std::vector<OnlineChunk> chunks;
   int64_t base_run_id = 0;
   std::vector<OnlineRow> rows;
 };
 
-// A view version's online store as one successful run left it.
+// A view version's online store as its newest successful run left it.
 struct StoredOnline {
   RunRecord run;
-  std::vector<OnlineRow> rows;       // in row_index order
-  std::vector<OnlineChunk> chunks;   // runs stored before online_rows existed
+  std::vector<OnlineChunk> chunks;  // the newest FULL run's, in order
+  std::vector<OnlineRow> rows;      // overrides since, in row_index order
 };
 
 struct ListViewsQuery {

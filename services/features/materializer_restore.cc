@@ -10,6 +10,9 @@
 namespace mlops::features {
 namespace {
 
+// Entities per online_chunks row (FULL runs).
+constexpr size_t kChunkEntities = 4096;
+
 double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -93,7 +96,7 @@ absl::Status Materializer::WriteOnline(const RunRecord& run, const LoadedView& l
     write.base_run_id = delta->base_run_id;
     write.rows = EncodeOnlineRows(loaded, delta->changed_rows, pool_);
   } else {
-    write.rows = EncodeOnlineRows(loaded, AllRows(loaded), pool_);
+    write.chunks = EncodeOnlineChunks(loaded, kChunkEntities, pool_);
   }
   const double encode_seconds = SecondsSince(start);
   absl::Status s = store_->FinishRun(run, write);
@@ -101,13 +104,15 @@ absl::Status Materializer::WriteOnline(const RunRecord& run, const LoadedView& l
     // Another replica's run finished since our base: write every entity.
     LogWarn("features_online_write_full", {{"view", run.view}, {"reason", s.ToString()}});
     write.replace_all = true;
-    write.rows = EncodeOnlineRows(loaded, AllRows(loaded), pool_);
+    write.rows.clear();
+    write.chunks = EncodeOnlineChunks(loaded, kChunkEntities, pool_);
     s = store_->FinishRun(run, write);
   }
   MLOPS_RETURN_IF_ERROR(s);
   LogInfo("features_online_store_written",
           {{"view", run.view},
            {"rows", std::to_string(write.rows.size())},
+           {"chunks", std::to_string(write.chunks.size())},
            {"replace_all", write.replace_all ? "true" : "false"},
            {"encode_seconds", std::to_string(encode_seconds)},
            {"seconds", std::to_string(SecondsSince(start))}});

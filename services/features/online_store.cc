@@ -158,37 +158,63 @@ std::vector<OnlineRow> EncodeOnlineRows(const LoadedView& view, const std::vecto
   return out;
 }
 
-std::vector<int32_t> AllRows(const LoadedView& view) {
-  std::vector<int32_t> rows(view.snapshot->num_entities());
-  for (size_t r = 0; r < rows.size(); ++r) rows[r] = static_cast<int32_t>(r);
-  return rows;
+std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk_entities,
+                                            ThreadPool* pool) {
+  const size_t n = view.snapshot->num_entities();
+  std::vector<OnlineChunk> out((n + chunk_entities - 1) / chunk_entities);
+  ParallelForOrInline(pool, static_cast<int64_t>(out.size()), [&](int64_t c) {
+    const size_t begin = static_cast<size_t>(c) * chunk_entities;
+    const size_t end = std::min(n, begin + chunk_entities);
+    v1::FeatureRowChunk chunk;
+    chunk.set_first_row_index(static_cast<int64_t>(begin));
+    OnlineChunk& oc = out[static_cast<size_t>(c)];
+    oc.entity_count = static_cast<int32_t>(end - begin);
+    oc.statuses.reserve((end - begin) * view.snapshot->num_features());
+    for (size_t r = begin; r < end; ++r) {
+      EncodeRow(view, static_cast<int32_t>(r), chunk.add_rows(), &oc.statuses);
+    }
+    oc.chunk = chunk.SerializeAsString();
+  });
+  return out;
 }
 
 absl::StatusOr<std::shared_ptr<const LoadedView>> DecodeStoredOnline(const ResolvedView& view,
                                                                      const StoredOnline& stored) {
-  MLOPS_ASSIGN_OR_RETURN(RowDecoder decoder, RowDecoder::Create(view));
-  cv1::Row row;
-  for (size_t i = 0; i < stored.rows.size(); ++i) {
-    if (stored.rows[i].row_index != static_cast<int32_t>(i) ||
-        !row.ParseFromString(stored.rows[i].row)) {
-      return absl::DataLossError(absl::StrCat("online row ", i, " of run ", stored.run.id,
-                                              " is corrupt or out of order"));
-    }
-    MLOPS_RETURN_IF_ERROR(decoder.Add(row, stored.rows[i].statuses, stored.run));
-  }
+  // Every row as (Row, statuses): the chunks' first, then the overrides
+  // replace theirs or, past the end, append (new entities, in order).
   const size_t n = view.definition.features.size();
-  for (const OnlineChunk& oc : stored.chunks) {  // runs stored before online_rows
-    v1::FeatureRowChunk chunk;
-    if (!chunk.ParseFromString(oc.chunk) ||
-        oc.statuses.size() != static_cast<size_t>(chunk.rows_size()) * n) {
+  std::vector<v1::FeatureRowChunk> chunks(stored.chunks.size());
+  std::vector<std::pair<const cv1::Row*, std::string_view>> rows;
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    const OnlineChunk& oc = stored.chunks[c];
+    if (!chunks[c].ParseFromString(oc.chunk) ||
+        oc.statuses.size() != static_cast<size_t>(chunks[c].rows_size()) * n) {
       return absl::DataLossError(absl::StrCat("online chunk of run ", stored.run.id,
                                               " is corrupt"));
     }
-    for (int i = 0; i < chunk.rows_size(); ++i) {
-      MLOPS_RETURN_IF_ERROR(decoder.Add(
-          chunk.rows(i), std::string_view(oc.statuses).substr(static_cast<size_t>(i) * n, n),
-          stored.run));
+    for (int i = 0; i < chunks[c].rows_size(); ++i) {
+      rows.emplace_back(&chunks[c].rows(i),
+                        std::string_view(oc.statuses).substr(static_cast<size_t>(i) * n, n));
     }
+  }
+  std::vector<cv1::Row> overrides(stored.rows.size());
+  for (size_t i = 0; i < stored.rows.size(); ++i) {
+    const OnlineRow& o = stored.rows[i];
+    const auto index = static_cast<size_t>(o.row_index);
+    if (o.row_index < 0 || index > rows.size() || !overrides[i].ParseFromString(o.row)) {
+      return absl::DataLossError(absl::StrCat("online row ", o.row_index, " of run ",
+                                              stored.run.id, " is corrupt or out of order"));
+    }
+    const std::pair<const cv1::Row*, std::string_view> row(&overrides[i], o.statuses);
+    if (index == rows.size()) {
+      rows.push_back(row);
+    } else {
+      rows[index] = row;
+    }
+  }
+  MLOPS_ASSIGN_OR_RETURN(RowDecoder decoder, RowDecoder::Create(view));
+  for (const auto& [row, statuses] : rows) {
+    MLOPS_RETURN_IF_ERROR(decoder.Add(*row, statuses, stored.run));
   }
   return decoder.Finish(view, stored.run);
 }

@@ -6,9 +6,10 @@
 // wait for writers, which copy the (small) catalog and swap it in.
 // Thread-safe.
 //
-// Also the online store's row encoding (Postgres online_rows; the older
-// online_chunks are still decoded): EncodeOnlineRows / DecodeStoredOnline,
-// so that a reloaded snapshot equals the materialized one bit for bit.
+// Also the online store's encoding (Postgres online_chunks for a FULL run,
+// online_rows for the entities later incremental runs changed):
+// EncodeOnlineChunks / EncodeOnlineRows / DecodeStoredOnline, so that a
+// reloaded snapshot equals the materialized one bit for bit.
 
 #include <cstdint>
 #include <map>
@@ -62,11 +63,13 @@ std::vector<int64_t> LastEventTimes(const OnlineSnapshot& snapshot, const EventT
 // on `pool` when given).
 std::vector<OnlineRow> EncodeOnlineRows(const LoadedView& view, const std::vector<int32_t>& rows,
                                         ThreadPool* pool = nullptr);
-// 0 .. num_entities - 1.
-std::vector<int32_t> AllRows(const LoadedView& view);
+// The whole snapshot in chunks of `chunk_entities` entities (a FULL run's
+// write; encoded in parallel on `pool` when given).
+std::vector<OnlineChunk> EncodeOnlineChunks(const LoadedView& view, size_t chunk_entities,
+                                            ThreadPool* pool = nullptr);
 
-// A LoadedView from a stored run (its rows, or the chunks of a run stored
-// before online_rows existed).
+// A LoadedView from a stored run: the FULL run's chunks with the rows of
+// later incremental runs applied over them.
 absl::StatusOr<std::shared_ptr<const LoadedView>> DecodeStoredOnline(const ResolvedView& view,
                                                                      const StoredOnline& stored);
 

@@ -192,13 +192,22 @@ absl::Status PgFeatureStore::FinishRun(const RunRecord& run, const OnlineWrite& 
                 " since run ", write.base_run_id));
           }
         }
+        if (write.replace_all) {
+          DeleteOnlineRows(tx, run.view, run.version);
+          tx.exec_params(
+              "DELETE FROM online_chunks WHERE run_id IN (SELECT id FROM materialization_runs "
+              "WHERE view = $1 AND version = $2)",
+              run.view, run.version);
+          for (size_t i = 0; i < write.chunks.size(); ++i) {
+            tx.exec_params(
+                "INSERT INTO online_chunks (run_id, chunk_index, entity_count, chunk, statuses) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                run.id, static_cast<int>(i), write.chunks[i].entity_count,
+                pqxx::binarystring(write.chunks[i].chunk),
+                pqxx::binarystring(write.chunks[i].statuses));
+          }
+        }
         UpsertOnlineRows(tx, run.view, run.version, run.id, write.rows);
-        if (write.replace_all) DeleteOnlineRowsNotOf(tx, run.view, run.version, run.id);
-        // Chunks of runs stored before online_rows existed.
-        tx.exec_params(
-            "DELETE FROM online_chunks WHERE run_id IN (SELECT id FROM materialization_runs "
-            "WHERE view = $1 AND version = $2)",
-            run.view, run.version);
         UpdateRun(tx, run, RunState::kSucceeded);
         return absl::OkStatus();
       });
@@ -271,14 +280,15 @@ absl::StatusOr<std::optional<StoredOnline>> PgFeatureStore::LoadOnline(
         if (!run.has_value()) return std::nullopt;
         StoredOnline out;
         out.run = std::move(*run);
-        out.rows = ReadOnlineRows(tx, view, version);
         pqxx::result r = tx.exec_params(
-            "SELECT entity_count, chunk, statuses FROM online_chunks WHERE run_id = $1 "
+            "SELECT entity_count, chunk, statuses FROM online_chunks WHERE run_id IN "
+            "(SELECT id FROM materialization_runs WHERE view = $1 AND version = $2) "
             "ORDER BY chunk_index",
-            out.run.id);
+            view, version);
         for (const auto& row : r) {
           out.chunks.push_back(OnlineChunk{row[0].as<int32_t>(), Bytes(row[1]), Bytes(row[2])});
         }
+        out.rows = ReadOnlineRows(tx, view, version);
         return out;
       });
 }

@@ -52,12 +52,8 @@ void UpsertOnlineRows(pqxx::transaction_base& tx, const std::string& view, int64
   }
 }
 
-int64_t DeleteOnlineRowsNotOf(pqxx::transaction_base& tx, const std::string& view,
-                              int64_t version, int64_t run_id) {
-  return static_cast<int64_t>(
-      tx.exec_params("DELETE FROM online_rows WHERE view = $1 AND version = $2 AND run_id <> $3",
-                     view, version, run_id)
-          .affected_rows());
+void DeleteOnlineRows(pqxx::transaction_base& tx, const std::string& view, int64_t version) {
+  tx.exec_params("DELETE FROM online_rows WHERE view = $1 AND version = $2", view, version);
 }
 
 std::vector<OnlineRow> ReadOnlineRows(pqxx::transaction_base& tx, const std::string& view,

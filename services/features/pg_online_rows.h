@@ -1,6 +1,7 @@
 #pragma once
 // The SQL of the online store's per-entity table (migrations/0002 and
-// 0003, online_rows), as free functions over a caller's transaction, for
+// 0003, online_rows: the per-entity overrides incremental runs write on top
+// of the newest FULL run's online_chunks), as free functions over a caller's transaction, for
 // PgFeatureStore. Stateless.
 
 #include <pqxx/pqxx>
@@ -19,10 +20,8 @@ namespace mlops::features {
 void UpsertOnlineRows(pqxx::transaction_base& tx, const std::string& view, int64_t version,
                       int64_t run_id, const std::vector<OnlineRow>& rows);
 
-// Deletes the rows of view@version that `run_id` did not write; returns how
-// many.
-int64_t DeleteOnlineRowsNotOf(pqxx::transaction_base& tx, const std::string& view,
-                              int64_t version, int64_t run_id);
+// Deletes every row of view@version (a FULL run's chunks replace them).
+void DeleteOnlineRows(pqxx::transaction_base& tx, const std::string& view, int64_t version);
 
 // Every row of view@version, in row_index order.
 std::vector<OnlineRow> ReadOnlineRows(pqxx::transaction_base& tx, const std::string& view,
