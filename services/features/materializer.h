@@ -18,9 +18,10 @@
 // asked, no state after a restart, a REPLACE, as_of going back, an error
 // while applying) the run is FULL; the run reports the mode used and the log
 // says why (features_materialization_mode).
-// The online store (Postgres online_rows) gets only the entities an
-// INCREMENTAL run recomputed, or every entity of a FULL run (the others
-// deleted), in the transaction that marks the run SUCCEEDED. After a
+// The online store gets the whole snapshot as chunks from a FULL run, and
+// from an INCREMENTAL run only the entities it recomputed (online_rows,
+// overrides on the chunks) unless they are more than 1/8 of all (then
+// chunks), in the transaction that marks the run SUCCEEDED. After a
 // restart the state is rebuilt on the first incremental run from the
 // loaded online store (the newest successful run) and that run's source
 // version, read in full once (materializer_restore.cc).
@@ -112,8 +113,9 @@ class Materializer {
   // The state kept for view@version; rebuilt (reading the base version)
   // when it was restored. Adds the rows read to *rows_read.
   absl::StatusOr<Kept> KeptState(const ResolvedView& view, int64_t* rows_read);
-  // Writes the run's online rows (the changed ones when `delta` is given
-  // and still applies, else all) and marks it SUCCEEDED.
+  // Writes the run's online store (the changed rows when `delta` is given,
+  // sparse enough and still applies; else the whole snapshot as chunks) and
+  // marks it SUCCEEDED.
   absl::Status WriteOnline(const RunRecord& run, const LoadedView& loaded, const Delta* delta);
   // Chooses the mode for a run of `view` over `source`.
   ModePlan Plan(const ResolvedView& view, const RunRecord& run, const iv1::DatasetVersion& source);
