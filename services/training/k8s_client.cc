@@ -1,57 +1,39 @@
 #include "services/training/k8s_client.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/version.hpp>
-
+#include <cstdint>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/http/http_client.h"
+#include "common/http/http_url.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace mlops::training {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+constexpr char kUserAgent[] = "mlops-training";
 
-struct Endpoint {
+struct ApiBase {
+  std::string url;  // without trailing slashes
   bool tls = false;
-  std::string host;
-  std::string port;
 };
 
-absl::StatusOr<Endpoint> ParseServer(const std::string& server) {
-  Endpoint e;
-  std::string rest;
-  if (server.rfind("https://", 0) == 0) {
-    e.tls = true;
-    rest = server.substr(8);
-  } else if (server.rfind("http://", 0) == 0) {
-    rest = server.substr(7);
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("Kubernetes API server \"", server, "\": http:// or https:// expected"));
+// The API server's base URL; INVALID_ARGUMENT naming the server when it is
+// not an http(s) URL with a host.
+absl::StatusOr<ApiBase> ParseApiBase(const std::string& server) {
+  ApiBase base{server};
+  while (!base.url.empty() && base.url.back() == '/') base.url.pop_back();
+  absl::StatusOr<HttpUrl> url = ParseHttpUrl(base.url);
+  if (!url.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Kubernetes API server \"", server, "\": ", url.status().message()));
   }
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  const std::size_t colon = rest.rfind(':');
-  if (colon != std::string::npos && rest.find(']', colon) == std::string::npos) {
-    e.host = rest.substr(0, colon);
-    e.port = rest.substr(colon + 1);
-  } else {
-    e.host = rest;
-    e.port = e.tls ? "443" : "80";
-  }
-  if (e.host.empty()) return absl::InvalidArgumentError(absl::StrCat("Kubernetes API server \"", server, "\": no host"));
-  return e;
+  base.tls = url->tls;
+  return base;
 }
 
 std::string ReadToken(const std::string& path) {
@@ -74,22 +56,6 @@ std::string ApiMessage(const std::string& body) {
   return body.substr(0, 300);
 }
 
-template <typename Stream>
-absl::StatusOr<HttpResult> Exchange(Stream& stream, const http::request<http::string_body>& req) {
-  beast::error_code ec;
-  http::write(stream, req, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("writing the request: ", ec.message()));
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(std::uint64_t{256} << 20);  // pod logs are read whole
-  http::read(stream, buffer, parser, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("reading the answer: ", ec.message()));
-  HttpResult r;
-  r.status = static_cast<int>(parser.get().result_int());
-  r.body = std::move(parser.get().body());
-  return r;
-}
-
 }  // namespace
 
 absl::Status K8sHttpError(const std::string& what, const HttpResult& r) {
@@ -109,56 +75,35 @@ absl::Status K8sHttpError(const std::string& what, const HttpResult& r) {
 
 absl::StatusOr<HttpResult> K8sClient::Request(const std::string& method, const std::string& target,
                                               const std::string& body) const {
-  absl::StatusOr<Endpoint> ep = ParseServer(options_.server);
-  if (!ep.ok()) return ep.status();
-  http::request<http::string_body> req;
-  req.method(http::string_to_verb(method));
-  req.target(target);
-  req.version(11);
-  req.set(http::field::host, ep->host);
-  req.set(http::field::user_agent, "mlops-training");
-  req.set(http::field::accept, "application/json");
-  req.set(http::field::connection, "close");
+  absl::StatusOr<ApiBase> base = ParseApiBase(options_.server);
+  if (!base.ok()) return base.status();
+  std::unique_ptr<HttpClient> client;
+  if (!base->tls || options_.ca_file.empty()) {  // the CA file matters for https only
+    client = HttpClient::WithSystemCas(kUserAgent);
+  } else {
+    absl::StatusOr<std::unique_ptr<HttpClient>> with_ca = HttpClient::WithCaFile(options_.ca_file, kUserAgent);
+    if (!with_ca.ok()) return with_ca.status();
+    client = std::move(*with_ca);
+  }
+  HttpCall call;
+  call.method = method;
+  call.url = absl::StrCat(base->url, target);
+  call.headers.emplace_back("Accept", "application/json");
   const std::string token = ReadToken(options_.token_file);
-  if (!token.empty()) req.set(http::field::authorization, absl::StrCat("Bearer ", token));
-  if (!body.empty()) {
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
+  if (!token.empty()) call.headers.emplace_back("Authorization", absl::StrCat("Bearer ", token));
+  if (!body.empty()) call.headers.emplace_back("Content-Type", "application/json");
+  call.body = body;
+  call.timeout = absl::FromChrono(options_.request_timeout);
+  call.max_body_bytes = std::uint64_t{256} << 20;  // pod logs are read whole
+  absl::StatusOr<HttpAnswer> answer = client->Send(call);
+  if (!answer.ok()) {
+    return absl::Status(answer.status().code(),
+                        absl::StrCat("Kubernetes API ", options_.server, ": ", answer.status().message()));
   }
-  req.prepare_payload();
-  try {
-    asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::error_code ec;
-    auto addresses = resolver.resolve(ep->host, ep->port, ec);
-    if (ec) return absl::UnavailableError(absl::StrCat("resolving ", ep->host, ": ", ec.message()));
-    if (!ep->tls) {
-      beast::tcp_stream stream(io);
-      stream.expires_after(options_.request_timeout);
-      stream.connect(addresses, ec);
-      if (ec) return absl::UnavailableError(absl::StrCat("connecting to ", options_.server, ": ", ec.message()));
-      return Exchange(stream, req);
-    }
-    asio::ssl::context ctx(asio::ssl::context::tls_client);
-    if (!options_.ca_file.empty()) {
-      ctx.load_verify_file(options_.ca_file, ec);
-      if (ec) return absl::FailedPreconditionError(absl::StrCat("CA file ", options_.ca_file, ": ", ec.message()));
-    } else {
-      ctx.set_default_verify_paths(ec);
-    }
-    ctx.set_verify_mode(asio::ssl::verify_peer);
-    beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
-    SSL_set_tlsext_host_name(stream.native_handle(), ep->host.c_str());
-    stream.set_verify_callback(asio::ssl::host_name_verification(ep->host));
-    beast::get_lowest_layer(stream).expires_after(options_.request_timeout);
-    beast::get_lowest_layer(stream).connect(addresses, ec);
-    if (ec) return absl::UnavailableError(absl::StrCat("connecting to ", options_.server, ": ", ec.message()));
-    stream.handshake(asio::ssl::stream_base::client, ec);
-    if (ec) return absl::UnavailableError(absl::StrCat("TLS with ", options_.server, ": ", ec.message()));
-    return Exchange(stream, req);
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("Kubernetes API ", options_.server, ": ", e.what()));
-  }
+  HttpResult r;
+  r.status = answer->status;
+  r.body = std::move(answer->body);
+  return r;
 }
 
 absl::Status K8sClient::CreateJob(const std::string& ns, const std::string& manifest_json) {

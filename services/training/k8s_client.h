@@ -1,7 +1,7 @@
 #pragma once
 // K8sClient: the few Kubernetes API calls command trainers need (create,
 // read and delete a batch/v1 Job; list its pods; read a pod's log), over
-// HTTP/1.1 with Boost.Beast: https with the service account's CA and bearer
+// HTTP/1.1 through common/http's HttpClient: https with the service account's CA and bearer
 // token in a cluster (the token file is read for every request, since
 // projected tokens rotate), plain http for a local API proxy or a test's
 // fake server. One connection per request. Thread-safe (no shared mutable
@@ -46,8 +46,11 @@ class K8sClient {
   // the log is read whole, up to 256 MiB).
   absl::StatusOr<std::string> PodLog(const std::string& ns, const std::string& pod, int64_t limit_bytes);
 
-  // One request. Unavailable: cannot connect / TLS / timeout; the HTTP
-  // status otherwise (the caller maps it).
+  // One request, bounded by request_timeout as a whole (resolve, connect,
+  // TLS, write, read). DeadlineExceeded: the timeout passed; Unavailable:
+  // cannot connect / TLS / protocol errors; FailedPrecondition: the server's
+  // certificate is not trusted by ca_file (or the system CAs when empty);
+  // the HTTP status otherwise (the caller maps it).
   absl::StatusOr<HttpResult> Request(const std::string& method, const std::string& target,
                                      const std::string& body) const;
 

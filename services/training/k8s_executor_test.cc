@@ -325,5 +325,22 @@ TEST_F(KubernetesExecutorTest, ForbiddenCreateAndUnreachableApiAreErrors) {
   EXPECT_THAT(unreachable.Execute(Invocation(), nullptr, nullptr).status(), StatusIs(absl::StatusCode::kUnavailable));
 }
 
+// An API server that takes the connection but never answers: every request
+// still ends by its request_timeout (the whole exchange is bounded, not only
+// the connect).
+TEST(K8sClientTest, ApiServerThatNeverAnswersTimesOut) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor silent(io, {asio::ip::make_address("127.0.0.1"), 0});  // never accepts
+  K8sApiOptions o;
+  o.server = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port());
+  o.token_file = "";
+  o.request_timeout = std::chrono::milliseconds(300);
+  K8sClient client(o);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(client.GetJob("ml", "mlops-train-x").status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("timed out")));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 }  // namespace
 }  // namespace mlops::training

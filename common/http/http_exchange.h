@@ -1,13 +1,14 @@
 #pragma once
 
-// WebhookExchange: one asynchronous POST over a Beast stream (plain
+// HttpExchange: one asynchronous HTTP/1.1 request over a Beast stream (plain
 // beast::tcp_stream or beast::ssl_stream over it): resolve, connect, TLS
-// handshake (ssl only), write the request, read the answer's header. A single
-// timer bounds the whole exchange: when it fires it cancels the resolver and
-// the socket, so io_context::run() always returns. Internal to
-// webhook_client.cc. Not thread-safe: one exchange per io_context, driven by
-// one thread.
+// handshake (ssl only), write the request, read the whole answer (its body up
+// to a limit). A single timer bounds the whole exchange: when it fires it
+// cancels the resolver and the socket, so io_context::run() always returns.
+// Internal to http_client.cc. Not thread-safe: one exchange per io_context,
+// driven by one thread.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -23,7 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 
-namespace mlops::monitoring::webhook_internal {
+namespace mlops::http_internal {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -33,15 +34,20 @@ using tcp = asio::ip::tcp;
 template <typename Stream>
 inline constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
+struct Answer {
+  int status = 0;
+  std::string body;
+};
+
 // Why a handshake failed: OpenSSL's verification error when the chain or the
 // name was refused (FAILED_PRECONDITION), the TLS error otherwise.
 absl::Status HandshakeError(SSL* ssl, const beast::error_code& ec, const std::string& trust);
 
 template <typename Stream>
-class WebhookExchange : public std::enable_shared_from_this<WebhookExchange<Stream>> {
+class HttpExchange : public std::enable_shared_from_this<HttpExchange<Stream>> {
  public:
   template <typename... StreamArgs>
-  explicit WebhookExchange(asio::io_context& io, std::string trust, StreamArgs&&... args)
+  explicit HttpExchange(asio::io_context& io, std::string trust, StreamArgs&&... args)
       : resolver_(io), timer_(io), stream_(std::forward<StreamArgs>(args)...),
         trust_(std::move(trust)) {}
 
@@ -49,8 +55,9 @@ class WebhookExchange : public std::enable_shared_from_this<WebhookExchange<Stre
 
   // Starts the exchange; run the io_context afterwards, then read result().
   void Start(std::string host, std::string port, http::request<http::string_body> request,
-             asio::steady_timer::duration timeout) {
+             asio::steady_timer::duration timeout, std::uint64_t max_body_bytes) {
     request_ = std::move(request);
+    parser_.body_limit(max_body_bytes);
     auto self = this->shared_from_this();
     timer_.expires_after(timeout);
     timer_.async_wait([self](const beast::error_code& ec) {
@@ -66,8 +73,8 @@ class WebhookExchange : public std::enable_shared_from_this<WebhookExchange<Stre
                             });
   }
 
-  // The status code, or why there is none.
-  const absl::StatusOr<int>& result() const { return result_; }
+  // The answer, or why there is none.
+  absl::StatusOr<Answer>& result() { return result_; }
 
  private:
   void Connect(const tcp::resolver::results_type& endpoints) {
@@ -105,12 +112,14 @@ class WebhookExchange : public std::enable_shared_from_this<WebhookExchange<Stre
 
   void Read() {
     auto self = this->shared_from_this();
-    http::async_read_header(stream_, buffer_, parser_,
-                            [self](const beast::error_code& ec, std::size_t) {
-                              if (ec) return self->Finish(ec, "reading the answer");
-                              self->result_ = static_cast<int>(self->parser_.get().result_int());
-                              self->Close();
-                            });
+    http::async_read(stream_, buffer_, parser_, [self](const beast::error_code& ec, std::size_t) {
+      if (ec) return self->Finish(ec, "reading the answer");
+      Answer answer;
+      answer.status = static_cast<int>(self->parser_.get().result_int());
+      answer.body = std::move(self->parser_.get().body());
+      self->result_ = std::move(answer);
+      self->Close();
+    });
   }
 
   void Finish(const beast::error_code& ec, const char* step) {
@@ -138,9 +147,9 @@ class WebhookExchange : public std::enable_shared_from_this<WebhookExchange<Stre
   const std::string trust_;
   http::request<http::string_body> request_;
   beast::flat_buffer buffer_;
-  http::response_parser<http::empty_body> parser_;
+  http::response_parser<http::string_body> parser_;
   bool timed_out_ = false;
-  absl::StatusOr<int> result_ = absl::InternalError("webhook exchange did not run");
+  absl::StatusOr<Answer> result_ = absl::InternalError("http exchange did not run");
 };
 
-}  // namespace mlops::monitoring::webhook_internal
+}  // namespace mlops::http_internal
