@@ -2,6 +2,7 @@
 // lineage from model versions to dataset versions, the alert that caused the
 // retraining, the champion/challenger gate, the automatic rollback of a worse
 // candidate, and the audit chain.
+#include <cstdio>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -169,6 +170,10 @@ void ExpectModelLineageAndRetrainCause(demo::PlatformClient& platform, const Dat
   for (const auto& v : facts.versions) ids.insert(v.id());
   ExpectLineageReachesData(platform, ids, loop->first_version);
   ExpectLineageReachesData(platform, ids, loop->retrained_version);
+  std::printf("4-5. %s and %s reach the data; alert %s -> job %s -> run %s -> %s\n",
+              Name(loop->first_version).c_str(), Name(loop->retrained_version).c_str(),
+              loop->alert_id.c_str(), retrain->id().c_str(), retrain->best_run_id().c_str(),
+              Name(loop->retrained_version).c_str());
 }
 
 void ExpectChampionChallengerPassed(demo::PlatformClient& platform, const LoopFacts& loop) {
@@ -193,6 +198,9 @@ void ExpectChampionChallengerPassed(demo::PlatformClient& platform, const LoopFa
         << c.message();
     EXPECT_EQ(c.champion_version(), loop.first_version)
         << "check \"" << c.name() << "\" compared against the wrong champion";
+    std::printf("6. %s of %s: %s, candidate %g vs champion %s %g\n", c.name().c_str(), tr.id().c_str(),
+                rv1::CheckOutcome_Name(c.outcome()).c_str(), c.candidate_value(),
+                Name(c.champion_version()).c_str(), c.champion_value());
   }
   EXPECT_GE(found, 1) << "the gate of " << Name(loop.retrained_version) << "'s promotion (" << tr.id()
                       << ", " << tr.gate_report().checks_size()
@@ -271,6 +279,9 @@ void ExpectWorseCandidateRolledBack(demo::PlatformClient& platform, const LoopFa
                                                    << Name(p.version());
     EXPECT_EQ(p.variant(), inv1::VARIANT_PRIMARY) << "prediction " << p.request_id();
   }
+  std::printf("7. %s rolled back (%s); production %s; %d predictions checked\n", Name(worse).c_str(),
+              rollback->reason().c_str(), Name(loop.retrained_version).c_str(),
+              predictions->predictions_size());
 }
 
 void ExpectAuditLogVerifies(demo::PlatformClient& platform) {
@@ -293,6 +304,8 @@ void ExpectAuditLogVerifies(demo::PlatformClient& platform) {
                              << verified.expected_hash() << ", got " << verified.actual_hash();
   EXPECT_GE(verified.entries_checked(), log.entries(0).sequence())
       << "VerifyAuditLog checked fewer entries than the log held before it";
+  std::printf("8. VerifyAuditLog: %s, %lld entries\n", verified.ok() ? "ok" : "BROKEN",
+              static_cast<long long>(verified.entries_checked()));
 }
 
 }  // namespace mlops::testing_platform
