@@ -142,11 +142,11 @@ TEST(ClosedLoopTest, DemoClosesTheLoopOnTheRealServices) {
   std::ofstream(token_file) << platform->admin_token() << "\n";
   std::vector<std::string> args = {"--token_file=" + token_file, "--customers=300",
                                    "--history_minutes=120", "--calm_seconds=20",
-                                   "--timeout_seconds=720"};
+                                   "--timeout_seconds=480"};
   for (const char* service : {"ingestion", "features", "training", "registry", "gateway", "monitoring"}) {
     args.push_back(absl::StrCat("--", service, "_addr=", platform->service(service).address()));
   }
-  const CliResult demo = RunCli(MLOPS_DEMO_PATH, args, absl::Seconds(780));
+  const CliResult demo = RunCli(MLOPS_DEMO_PATH, args, absl::Seconds(540));
   EXPECT_EQ(demo.exit_code, 0) << demo.output;
   EXPECT_THAT(demo.output, HasSubstr("REJECTED, 2 failed expectations"));
   EXPECT_THAT(demo.output, HasSubstr("6. ALERT"));
