@@ -463,7 +463,7 @@ void JobExecution::Run() {
   }
   if (!have_best) return Finish(v1::JOB_STATE_FAILED, absl::StrCat("no trial succeeded; last failure: ", last_failure));
   if (spec.has_register_model()) {
-    absl::Status reg = Register(*data);
+    absl::Status reg = Register(*data, blocks.test);
     if (cancel_->load()) return Finish(v1::JOB_STATE_CANCELLED, "");
     if (!reg.ok()) return Finish(v1::JOB_STATE_FAILED, absl::StrCat("registration failed: ", reg.message()));
   }

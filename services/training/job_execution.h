@@ -110,7 +110,13 @@ class JobExecution {
                                              const TrialParams& params, const Blocks& blocks);
   void UpdateTrial(const v1::TrialSummary& trial);
   void Finish(v1::JobState state, const std::string& reason);
-  absl::Status Register(const Prepared& data);
+  // Registers the best model; when a stage is asked for, first evaluates
+  // the model's production version on `test` (champion_evaluation.h).
+  absl::Status Register(const Prepared& data, const DenseBlock& test);
+  // job_execution_register.cc: the champion's evaluation on the job's test
+  // split, logged; never fails the job.
+  void EvaluateChampion(const v1::TrainingJob& job, int64_t candidate_version,
+                        const Prepared& data, const DenseBlock& test);
   // Ends the run of a trial and records the outcome.
   TrialResult EndTrial(v1::TrialSummary* trial, RunStatus status, const std::string& reason,
                        std::chrono::steady_clock::time_point started);

@@ -1,12 +1,41 @@
 // JobExecution: registering the best trial's model in the registry and
 // asking for the stage the job requests (see job_execution.h).
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "services/training/champion_evaluation.h"
 #include "services/training/job_execution.h"
 #include "services/training/model_registration.h"
 
 namespace mlops::training {
 
-absl::Status JobExecution::Register(const Prepared& data) {
+void JobExecution::EvaluateChampion(const v1::TrainingJob& job, int64_t candidate_version,
+                                    const Prepared& data, const DenseBlock& test) {
+  ChampionTask task;
+  task.model = job.spec().register_model().model_name();
+  task.candidate_version = candidate_version;
+  task.evaluation_name = "test";  // as RegistrationHeader names the candidate's
+  task.dataset_version = job.resolved_inputs().dataset_version_id();
+  task.split_columns = data.set.feature_names;
+  task.test = &test;
+  task.objective = static_cast<Objective>(job.signature().objective());
+  task.num_class = job.signature().num_class();
+  const ChampionOutcome out = ChampionEvaluation(deps_.registrar).Run(task);
+  using Kind = ChampionOutcome::Kind;
+  const char* event = out.kind == Kind::kAdded || out.kind == Kind::kAlreadyPresent
+                          ? "champion_evaluated"
+                          : out.kind == Kind::kNoChampion ? "champion_none" : "champion_not_evaluated";
+  LogInfo(event, {{"job", job.id()},
+                  {"model", task.model},
+                  {"champion_version", std::to_string(out.champion_version)},
+                  {"detail", out.detail}});
+  if (deps_.run_logs != nullptr && !job.best_run_id().empty()) {
+    deps_.run_logs
+        ->Append(job.best_run_id(), {RunLogLine{0, "system", absl::StrCat("champion/challenger: ", out.detail), Now()}})
+        .IgnoreError();
+  }
+}
+
+absl::Status JobExecution::Register(const Prepared& data, const DenseBlock& test) {
   v1::TrainingJob job;
   std::string model;
   TrialParams params;
@@ -41,6 +70,9 @@ absl::Status JobExecution::Register(const Prepared& data) {
   }
   if (!status.ok()) reg.set_error(std::string(status.message()));
   if (status.ok() && !reg.requested_stage().empty()) {
+    // The gate's champion/challenger check needs the champion measured on
+    // this job's test split; whatever happens here, the gate decides.
+    EvaluateChampion(job, reg.version(), data, test);
     // The gate decides; a "no" leaves the job succeeded and says why.
     absl::StatusOr<std::string> decided = deps_.registrar->RequestStage(
         reg.model_name(), reg.version(), reg.requested_stage(),

@@ -12,6 +12,7 @@
 #include "mlops/features/v1/features.grpc.pb.h"
 #include "mlops/ingestion/v1/ingestion.grpc.pb.h"
 #include "mlops/registry/v1/registry.grpc.pb.h"
+#include "services/training/tracking.h"
 
 namespace mlops::training {
 namespace {
@@ -258,6 +259,56 @@ absl::StatusOr<std::string> PeerModelRegistrar::RequestStage(const std::string& 
   MLOPS_ASSIGN_OR_RETURN(std::string staged, Transition(model, version, rv1::STAGE_STAGING, reason));
   if (stage == "staging" || staged.rfind("TRANSITION_STATUS_GRANTED", 0) != 0) return staged;
   return Transition(model, version, rv1::STAGE_PRODUCTION, reason);
+}
+
+absl::StatusOr<rv1::ModelVersion> PeerModelRegistrar::GetProductionVersion(const std::string& model) {
+  auto stub = rv1::RegistryService::NewStub(registry_->channel());
+  std::unique_ptr<grpc::ClientContext> ctx = registry_->NewContext(std::chrono::milliseconds(30000));
+  rv1::GetModelVersionRequest req;
+  req.set_model(model);
+  req.set_stage(rv1::STAGE_PRODUCTION);
+  rv1::ModelVersion resp;
+  grpc::Status s = stub->GetModelVersion(ctx.get(), req, &resp);
+  if (!s.ok()) return FromGrpcStatus(s);
+  return resp;
+}
+
+absl::StatusOr<std::string> PeerModelRegistrar::GetArtifact(const std::string& model, int64_t version,
+                                                            const std::string& expected_sha256) {
+  auto stub = rv1::RegistryService::NewStub(registry_->channel());
+  std::unique_ptr<grpc::ClientContext> ctx = registry_->NewContext(std::chrono::milliseconds(120000));
+  rv1::GetArtifactRequest req;
+  req.mutable_version()->set_model(model);
+  req.mutable_version()->set_version(version);
+  req.set_purpose(rv1::ARTIFACT_READ_PURPOSE_INSPECTION);
+  auto reader = stub->GetArtifact(ctx.get(), req);
+  rv1::GetArtifactResponse msg;
+  std::string bytes;
+  std::string info_sha;
+  while (reader->Read(&msg)) {
+    if (msg.has_info()) info_sha = msg.info().sha256();
+    else bytes += msg.chunk();
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return FromGrpcStatus(s);
+  const std::string got = Sha256Hex(bytes);
+  if (got != expected_sha256 || (!info_sha.empty() && info_sha != expected_sha256)) {
+    return absl::DataLossError(absl::StrCat("artifact of ", model, "@", version, ": sha256 ", got,
+                                            ", expected ", expected_sha256));
+  }
+  return bytes;
+}
+
+absl::Status PeerModelRegistrar::AddEvaluation(const std::string& model, int64_t version,
+                                               const rv1::Evaluation& evaluation) {
+  auto stub = rv1::RegistryService::NewStub(registry_->channel());
+  std::unique_ptr<grpc::ClientContext> ctx = registry_->NewContext(std::chrono::milliseconds(30000));
+  rv1::AddEvaluationRequest req;
+  req.mutable_version()->set_model(model);
+  req.mutable_version()->set_version(version);
+  *req.mutable_evaluation() = evaluation;
+  rv1::ModelVersion resp;
+  return FromGrpcStatus(stub->AddEvaluation(ctx.get(), req, &resp));
 }
 
 }  // namespace mlops::training

@@ -3,7 +3,8 @@
 // (TrainingDataSource over ingestion's GetDataset / ListDatasetVersions /
 // GetDatasetVersion / ReadDatasetVersion and the feature service's
 // GetFeatureView / GetHistoricalFeatures) and PeerModelRegistrar
-// (ModelRegistrar over the registry's RegisterModelVersion), plus the retry
+// (ModelRegistrar over the registry's RegisterModelVersion,
+// RequestTransition, GetModelVersion, GetArtifact and AddEvaluation), plus the retry
 // helper for transient failures. Do not own the channels. Thread-safe.
 
 #include <chrono>
@@ -61,6 +62,11 @@ class PeerModelRegistrar final : public ModelRegistrar {
   absl::StatusOr<std::string> RequestStage(const std::string& model, int64_t version,
                                            const std::string& stage,
                                            const std::string& reason) override;
+  absl::StatusOr<registry::v1::ModelVersion> GetProductionVersion(const std::string& model) override;
+  absl::StatusOr<std::string> GetArtifact(const std::string& model, int64_t version,
+                                          const std::string& expected_sha256) override;
+  absl::Status AddEvaluation(const std::string& model, int64_t version,
+                             const registry::v1::Evaluation& evaluation) override;
 
  private:
   absl::StatusOr<std::string> Transition(const std::string& model, int64_t version,

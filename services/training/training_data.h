@@ -17,6 +17,8 @@
 
 namespace mlops::registry::v1 {
 class RegisterModelVersionHeader;
+class ModelVersion;
+class Evaluation;
 }  // namespace mlops::registry::v1
 
 namespace mlops::training {
@@ -96,6 +98,16 @@ class ModelRegistrar {
   virtual absl::StatusOr<std::string> RequestStage(const std::string& model, int64_t version,
                                                    const std::string& stage,
                                                    const std::string& reason) = 0;
+  // The model's PRODUCTION version (the champion); NotFound when it has none.
+  virtual absl::StatusOr<registry::v1::ModelVersion> GetProductionVersion(const std::string& model) = 0;
+  // A version's artifact bytes, verified against `expected_sha256`
+  // (DataLoss when they differ).
+  virtual absl::StatusOr<std::string> GetArtifact(const std::string& model, int64_t version,
+                                                  const std::string& expected_sha256) = 0;
+  // Appends an evaluation to an existing version (AlreadyExists when one
+  // with that name and dataset version is there).
+  virtual absl::Status AddEvaluation(const std::string& model, int64_t version,
+                                     const registry::v1::Evaluation& evaluation) = 0;
 };
 
 // Builds the training set from fetched rows: the label column (checked per

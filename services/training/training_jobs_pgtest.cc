@@ -108,13 +108,45 @@ TEST_F(TrainingJobsPgTest, RegisteredModelAsksForTheStageThroughTheGate) {
   EXPECT_EQ(asked[1].target_stage(), registry::v1::STAGE_PRODUCTION);
   EXPECT_EQ(asked[1].version().version(), job.registration().version());
   EXPECT_THAT(asked[1].reason(), HasSubstr(job.id()));
+  // No production version yet: no champion to evaluate.
+  EXPECT_TRUE(peers_.registry.evaluations().empty());
 
   // The gate says no: the job still succeeds, and says why.
   peers_.registry.deny_production = true;
+  const int64_t champion = job.registration().version();
   job = SubmitAndWait(spec);
   ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.failure_reason();
   EXPECT_FALSE(job.registration().transition_granted());
   EXPECT_THAT(job.registration().transition_detail(), HasSubstr("threshold auc >= 0.99"));
+
+  // Before asking, the second job evaluated the champion (version 1, in
+  // production) on its own test split: same evaluation name, dataset
+  // version and metric names as the candidate's. Same data, same seed, same
+  // params: the champion's metrics equal the candidate's exactly.
+  EXPECT_THAT(peers_.registry.artifact_reads(), ::testing::ElementsAre(champion));
+  const auto evals = peers_.registry.evaluations();
+  ASSERT_EQ(evals.size(), 1u);
+  EXPECT_EQ(evals[0].version().model(), "loan_default");
+  EXPECT_EQ(evals[0].version().version(), champion);
+  const registry::v1::RegisterModelVersionHeader candidate = peers_.registry.headers().back();
+  ASSERT_EQ(candidate.evaluations_size(), 1);
+  const registry::v1::Evaluation& mine = candidate.evaluations(0);
+  EXPECT_EQ(evals[0].evaluation().name(), mine.name());
+  EXPECT_EQ(evals[0].evaluation().dataset_version(), kVersionId);
+  EXPECT_EQ(evals[0].evaluation().row_count(), job.test_rows());
+  ASSERT_EQ(evals[0].evaluation().metrics_size(), mine.metrics_size());
+  for (const auto& [k, v] : mine.metrics()) {
+    ASSERT_EQ(evals[0].evaluation().metrics().count(k), 1u) << k;
+    EXPECT_NEAR(evals[0].evaluation().metrics().at(k), v, 1e-9) << k;
+  }
+  // The champion's evaluation was added before the stage was asked for.
+  EXPECT_EQ(peers_.registry.transitions().size(), 4u);
+
+  // A re-run on the same data: ALREADY_EXISTS is fine, the job goes on.
+  job = SubmitAndWait(spec);
+  ASSERT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED) << job.failure_reason();
+  EXPECT_EQ(peers_.registry.evaluations().size(), 1u);
+  EXPECT_EQ(peers_.registry.artifact_reads().size(), 2u);
 }
 
 TEST_F(TrainingJobsPgTest, FeatureRefsGoThroughHistoricalRetrievalAndArePinned) {

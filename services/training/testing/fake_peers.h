@@ -256,10 +256,78 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
       return {grpc::StatusCode::FAILED_PRECONDITION, "threshold auc >= 0.99: measured 0.9"};
     }
     resp->set_status(registry::v1::TRANSITION_STATUS_GRANTED);
+    if (req->target_stage() == registry::v1::STAGE_PRODUCTION) {
+      absl::MutexLock lock(&mu_);
+      production_ = req->version().version();
+    }
     registry::v1::CheckResult* check = resp->mutable_gate_report()->add_checks();
     check->set_name("threshold auc >= 0.5");
     check->set_measured(0.9);
     return grpc::Status::OK;
+  }
+  // The production version (the last granted PRODUCTION transition) with
+  // its registered signature and artifact hash; NOT_FOUND before one.
+  grpc::Status GetModelVersion(grpc::ServerContext*, const registry::v1::GetModelVersionRequest* req,
+                               registry::v1::ModelVersion* resp) override {
+    if (req->selector_case() != registry::v1::GetModelVersionRequest::kStage ||
+        req->stage() != registry::v1::STAGE_PRODUCTION) {
+      return {grpc::StatusCode::UNIMPLEMENTED, "the fake answers stage PRODUCTION only"};
+    }
+    absl::MutexLock lock(&mu_);
+    if (production_ == 0) return {grpc::StatusCode::NOT_FOUND, "no version in stage PRODUCTION"};
+    const registry::v1::RegisterModelVersionHeader& h = headers_.at(static_cast<std::size_t>(production_ - 1));
+    resp->set_model(h.model());
+    resp->set_version(production_);
+    resp->mutable_artifact()->set_sha256(h.expected_artifact().sha256());
+    resp->mutable_artifact()->set_size_bytes(h.expected_artifact().size_bytes());
+    *resp->mutable_signature() = h.signature();
+    return grpc::Status::OK;
+  }
+  // Streams a version's bytes after an info message, in 1 KiB chunks.
+  grpc::Status GetArtifact(grpc::ServerContext*, const registry::v1::GetArtifactRequest* req,
+                           grpc::ServerWriter<registry::v1::GetArtifactResponse>* writer) override {
+    std::string bytes;
+    {
+      absl::MutexLock lock(&mu_);
+      const int64_t v = req->version().version();
+      if (v < 1 || v > static_cast<int64_t>(artifacts_.size())) return {grpc::StatusCode::NOT_FOUND, "no such version"};
+      bytes = artifacts_[static_cast<std::size_t>(v - 1)];
+      artifact_reads_.push_back(v);
+    }
+    registry::v1::GetArtifactResponse msg;
+    msg.mutable_info()->set_sha256(Sha256Hex(bytes));
+    msg.mutable_info()->set_size_bytes(static_cast<int64_t>(bytes.size()));
+    writer->Write(msg);
+    for (std::size_t off = 0; off < bytes.size(); off += 1024) {
+      msg.Clear();
+      msg.set_chunk(bytes.substr(off, 1024));
+      writer->Write(msg);
+    }
+    return grpc::Status::OK;
+  }
+  // Records evaluations; ALREADY_EXISTS for a repeated (version, name, dataset version).
+  grpc::Status AddEvaluation(grpc::ServerContext*, const registry::v1::AddEvaluationRequest* req,
+                             registry::v1::ModelVersion* resp) override {
+    absl::MutexLock lock(&mu_);
+    for (const registry::v1::AddEvaluationRequest& e : evaluations_) {
+      if (e.version().version() == req->version().version() &&
+          e.evaluation().name() == req->evaluation().name() &&
+          e.evaluation().dataset_version() == req->evaluation().dataset_version()) {
+        return {grpc::StatusCode::ALREADY_EXISTS, "evaluation exists"};
+      }
+    }
+    evaluations_.push_back(*req);
+    resp->set_model(req->version().model());
+    resp->set_version(req->version().version());
+    return grpc::Status::OK;
+  }
+  std::vector<registry::v1::AddEvaluationRequest> evaluations() {
+    absl::MutexLock lock(&mu_);
+    return evaluations_;
+  }
+  std::vector<int64_t> artifact_reads() {
+    absl::MutexLock lock(&mu_);
+    return artifact_reads_;
   }
   std::vector<registry::v1::RequestTransitionRequest> transitions() {
     absl::MutexLock lock(&mu_);
@@ -279,6 +347,9 @@ class FakeRegistry final : public registry::v1::RegistryService::Service {
   std::vector<registry::v1::RegisterModelVersionHeader> headers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> artifacts_ ABSL_GUARDED_BY(mu_);
   std::vector<registry::v1::RequestTransitionRequest> transitions_ ABSL_GUARDED_BY(mu_);
+  int64_t production_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<registry::v1::AddEvaluationRequest> evaluations_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> artifact_reads_ ABSL_GUARDED_BY(mu_);
 };
 
 // The three fakes on one loopback server.
