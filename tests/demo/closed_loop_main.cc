@@ -185,9 +185,10 @@ int Run() {
   if (!samples.ok()) return Fail("sample rows", samples.status());
   auto retrain_policy = SetRetrainGate(platform, *samples);
   if (!retrain_policy.ok()) return Fail("gate policy", retrain_policy.status());
-  Say(absl::StrCat("   gate policy v", *retrain_policy, " for retrains: test AUC >= 0.75 and p95 "
-                   "latency <= 20 ms, no approval: retraining is autonomous, the live canary "
-                   "analysis guards it"));
+  Say(absl::StrCat("   gate policy v", *retrain_policy, " for retrains: test AUC >= 0.75, p95 "
+                   "latency <= 20 ms, AUC >= production's ", absl::StrFormat("%+.2f", kChampionTolerance),
+                   " on the same test split (champion/challenger), no approval: retraining is "
+                   "autonomous, the live canary analysis guards it"));
   // Monitoring follows the registry: the promotion gave fraud@1 its reference.
   auto reference = AwaitAutomaticReference(platform, timeline.first, absl::Seconds(120));
   if (!reference.ok()) return Fail("reference", reference.status());

@@ -111,6 +111,8 @@ absl::Status CloseTheLoop(const LoopContext& loop, TransactionGenerator& generat
         loop.narrator.Say(absl::StrCat(
             "   the training job asked for production itself; the retrain gate (no approval) said ",
             j.registration().transition_detail(), "; the registry starts the endpoint's canary"));
+        auto cc = ChampionChallengerLine(loop.platform, t->second);
+        loop.narrator.Say(absl::StrCat("   ", cc.ok() ? *cc : std::string(cc.status().message())));
       }
     }
     auto rollout = EndpointRollout(loop.platform);
@@ -171,6 +173,8 @@ absl::Status RollBackWorseCandidate(const LoopContext& loop, Timeline* t) {
               "the worse candidate did not pass the offline gate, so no canary could judge it: ",
               job->registration().transition_detail()));
         }
+        auto cc = ChampionChallengerLine(loop.platform, t->third);
+        loop.narrator.Say(absl::StrCat("   ", cc.ok() ? *cc : std::string(cc.status().message())));
       }
     }
     auto rollout = EndpointRollout(loop.platform);

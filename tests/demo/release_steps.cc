@@ -32,6 +32,23 @@ absl::StatusOr<int64_t> SetPolicy(PlatformClient& platform, const rv1::GatePolic
   return stored.policy_version();
 }
 
+// The production requests of kModel@version in `status`, newest first.
+absl::StatusOr<rv1::ListTransitionRequestsResponse> ProductionRequests(PlatformClient& platform,
+                                                                       int64_t version,
+                                                                       rv1::TransitionStatus status) {
+  rv1::ListTransitionRequestsRequest request;
+  request.set_model(kModel);
+  request.set_version(version);
+  request.set_target_stage(rv1::STAGE_PRODUCTION);
+  request.add_statuses(status);
+  rv1::ListTransitionRequestsResponse response;
+  auto context = platform.Context();
+  MLOPS_RETURN_IF_ERROR(CheckRpc(
+      platform.registry().ListTransitionRequests(context.get(), request, &response),
+      "ListTransitionRequests"));
+  return response;
+}
+
 }  // namespace
 
 absl::StatusOr<int64_t> SetFirstDeploymentGate(PlatformClient& platform) {
@@ -72,23 +89,48 @@ absl::StatusOr<int64_t> SetRetrainGate(PlatformClient& platform, const rv1::Inli
   latency->set_percentile(95);
   latency->set_budget_micros(20000);
   latency->set_iterations(500);
+  // Champion/challenger as a non-inferiority test: the retrained model is
+  // trained mostly on pre-drift history, so demanding a strict improvement
+  // over the production version on the new test split would be flaky; it may
+  // be at most -kChampionTolerance worse in AUC (loop_steps.h says why 0.05). The training job adds the
+  // champion's evaluation on its own test split before it asks (AddEvaluation).
+  rv1::ChampionChallengerCheck* cc = policy.mutable_production()->add_champion_challenger();
+  cc->set_name(absl::StrFormat("champion/challenger auc >= production %+.2f", kChampionTolerance));
+  cc->set_metric("auc");
+  cc->set_direction(rv1::METRIC_DIRECTION_HIGHER_IS_BETTER);
+  cc->set_min_absolute_improvement(kChampionTolerance);
   return SetPolicy(platform, policy,
-                   "closed loop: retrains are gated by checks only (AUC floor, latency budget); "
-                   "the live canary analysis guards them");
+                   absl::StrFormat("closed loop: retrains are gated by checks only (AUC floor, latency "
+                                   "budget, AUC not below production's by more than %.2f on the same "
+                                   "test split); the live canary analysis guards them",
+                                   -kChampionTolerance));
+}
+
+absl::StatusOr<std::string> ChampionChallengerLine(PlatformClient& platform, int64_t version) {
+  MLOPS_ASSIGN_OR_RETURN(rv1::ListTransitionRequestsResponse response,
+                         ProductionRequests(platform, version, rv1::TRANSITION_STATUS_GRANTED));
+  for (const rv1::TransitionRequest& r : response.requests()) {
+    for (const rv1::CheckResult& c : r.gate_report().checks()) {
+      if (c.kind() != rv1::CHECK_KIND_CHAMPION_CHALLENGER) continue;
+      if (c.champion_version() == 0) {
+        return absl::StrCat("champion/challenger: ", kModel, "@", version, " ",
+                            rv1::CheckOutcome_Name(c.outcome()), " (", c.message(), ")");
+      }
+      return absl::StrFormat("champion/challenger: %s@%d %s %.3f vs champion %s@%d %.3f (%+.3f >= %+.2f): %s",
+                             kModel, version, c.metric(), c.candidate_value(), kModel,
+                             c.champion_version(), c.champion_value(), c.measured(), c.limit(),
+                             c.outcome() == rv1::CHECK_OUTCOME_PASSED ? "PASSED"
+                                                                      : rv1::CheckOutcome_Name(c.outcome()));
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no granted production request of ", kModel, "@", version,
+                                          " with a champion/challenger check"));
 }
 
 absl::StatusOr<rv1::TransitionRequest> PendingProductionRequest(PlatformClient& platform,
                                                                 int64_t version) {
-  rv1::ListTransitionRequestsRequest request;
-  request.set_model(kModel);
-  request.set_version(version);
-  request.set_target_stage(rv1::STAGE_PRODUCTION);
-  request.add_statuses(rv1::TRANSITION_STATUS_PENDING_APPROVAL);
-  rv1::ListTransitionRequestsResponse response;
-  auto context = platform.Context();
-  MLOPS_RETURN_IF_ERROR(CheckRpc(
-      platform.registry().ListTransitionRequests(context.get(), request, &response),
-      "ListTransitionRequests"));
+  MLOPS_ASSIGN_OR_RETURN(rv1::ListTransitionRequestsResponse response,
+                         ProductionRequests(platform, version, rv1::TRANSITION_STATUS_PENDING_APPROVAL));
   if (response.requests().empty()) {
     return absl::NotFoundError(
         absl::StrCat("no production request of ", kModel, "@", version, " awaits approval"));
