@@ -4,12 +4,15 @@
 
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_cat.h"
+
 #include "common/db/migrations.h"
 #include "common/testing/pg_test_db.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mlops_migrations/registry_migrations.h"
+#include "services/registry/audit_range_verify.h"
 #include "services/registry/pg_artifact_store.h"
 #include "services/registry/pg_registry_store.h"
 #include "services/registry/registry.h"
@@ -323,6 +326,52 @@ TEST_F(RegistryPgTest, AuditChainVerifiesAndNamesFirstTamperedEntry) {
   EXPECT_EQ(broken.first_broken_sequence, 3);
   EXPECT_EQ(broken.break_kind, AuditBreak::kHashMismatch);
   EXPECT_EQ(broken.entries_checked, 2);
+}
+
+// The split verification (two halves at once, the second starting from the
+// stored hash of the first half's last entry) reports exactly what one pass
+// reports, whether the chain is intact or broken before, at or after the split.
+TEST_F(RegistryPgTest, SplitAuditVerificationEqualsOnePass) {
+  for (int i = 0; i < 4; ++i) ASSERT_THAT(registry_->RegisterVersion(alice_, Version("m", 0.8)).status(), IsOk());
+  ASSERT_THAT(Move(1, Stage::kProduction).status(), IsOk());
+  const int64_t n = CountRows("SELECT count(*) FROM audit_log");
+  ASSERT_GE(n, 6);
+  const int64_t mid = 1 + (n - 1) / 2;
+  auto same = [&](const std::string& what) -> AuditVerifyResult {
+    absl::StatusOr<AuditVerifyResult> one_pass = VerifyAuditRange(*store_, 0, 0, /*split_min=*/n + 1);
+    absl::StatusOr<AuditVerifyResult> split_pass = VerifyAuditRange(*store_, 0, 0, /*split_min=*/2);
+    EXPECT_TRUE(one_pass.ok() && split_pass.ok()) << what;
+    if (!one_pass.ok() || !split_pass.ok()) return AuditVerifyResult{};
+    const AuditVerifyResult& one = *one_pass;
+    const AuditVerifyResult& split = *split_pass;
+    EXPECT_EQ(split.ok, one.ok) << what;
+    EXPECT_EQ(split.entries_checked, one.entries_checked) << what;
+    EXPECT_EQ(split.first_broken_sequence, one.first_broken_sequence) << what;
+    EXPECT_EQ(split.break_kind, one.break_kind) << what;
+    EXPECT_EQ(split.head_hash, one.head_hash) << what;
+    return one;
+  };
+  auto exec = [&](const std::string& sql) {
+    ASSERT_THAT(pool_->WithTransaction([&](pqxx::transaction_base& txn) { txn.exec(sql); }), IsOk());
+  };
+  EXPECT_TRUE(same("intact").ok);
+  // The last entry's hash replaced: only the second half sees it.
+  exec(absl::StrCat("UPDATE audit_log SET entry_hash = repeat('0', 64) WHERE sequence = ", n));
+  EXPECT_EQ(same("last entry's hash").first_broken_sequence, n);
+  exec(absl::StrCat("DELETE FROM audit_log WHERE sequence = ", n));
+  EXPECT_TRUE(same("last entry gone (a truncated chain verifies; the head check is the caller's)").ok);
+  // An entry of the second half deleted: a gap.
+  exec(absl::StrCat("DELETE FROM audit_log WHERE sequence = ", mid + 1));
+  EXPECT_EQ(same("gap after the split").first_broken_sequence, mid + 2);
+  // The split entry's hash rewritten: the second half's link breaks.
+  exec(absl::StrCat("UPDATE audit_log SET entry_hash = repeat('1', 64) WHERE sequence = ", mid));
+  EXPECT_EQ(same("split entry's hash").first_broken_sequence, mid);
+  // The split entry gone: one pass finds the gap.
+  exec(absl::StrCat("DELETE FROM audit_log WHERE sequence = ", mid));
+  EXPECT_FALSE(same("split entry gone").ok);
+  // A first-half entry's content changed.
+  exec("UPDATE audit_log SET principal = 'mallory' WHERE sequence = 2");
+  EXPECT_EQ(same("first half").first_broken_sequence, 2);
 }
 
 TEST_F(RegistryPgTest, AnswersWhichVersionWasInProductionAtTimeT) {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status/status_macros.h"
-#include "services/registry/audit_verify_pipeline.h"
+#include "services/registry/audit_range_verify.h"
 #include "services/registry/stage_machine.h"
 
 namespace mlops::registry {
@@ -415,15 +415,7 @@ absl::StatusOr<ProductionAt> Registry::ProductionAtTime(const std::string& model
 }
 
 absl::StatusOr<AuditVerifyResult> Registry::VerifyAudit(int64_t from, int64_t to) {
-  if (from <= 0) from = 1;
-  if (to != 0 && from > to) {
-    return absl::InvalidArgumentError("from_sequence is after to_sequence");
-  }
-  MLOPS_ASSIGN_OR_RETURN(std::string prev, store_->AuditHashAt(from - 1));
-  AuditVerifyPipeline verifier(prev, from - 1);
-  MLOPS_RETURN_IF_ERROR(
-      store_->ScanAudit(from, to, [&](AuditEntry& e) { return verifier.Add(e); }));
-  return verifier.Finish();
+  return VerifyAuditRange(*store_, from, to);
 }
 
 }  // namespace mlops::registry
