@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth/token.h"
 #include "common/peers/health_check.h"
@@ -16,22 +17,39 @@
 
 namespace mlops::testing_platform {
 
-absl::StatusOr<int> PickFreePort() {
+namespace {
+
+// Whether 127.0.0.1:`port` can be bound now (0: any port; `port` then holds
+// the one the kernel chose).
+bool Bindable(int* port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket() failed");
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(*port));
   socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return absl::InternalError("bind/getsockname on 127.0.0.1:0 failed");
-  }
-  const int port = ntohs(addr.sin_port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
   ::close(fd);
-  return port;
+  if (ok) *port = ntohs(addr.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+absl::StatusOr<int> PickFreePort() {
+  // Below Linux's ephemeral range (32768-60999): a port the kernel hands out
+  // for outgoing connections (e.g. other tests' Postgres clients) could be
+  // taken between this check and the service's bind.
+  static thread_local absl::BitGen bits;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = absl::Uniform(bits, 20000, 32768);
+    if (Bindable(&port)) return port;
+  }
+  int port = 0;
+  if (Bindable(&port)) return port;
+  return absl::InternalError("bind on 127.0.0.1 failed");
 }
 
 absl::StatusOr<std::unique_ptr<LocalPlatform>> LocalPlatform::Create(
@@ -68,8 +86,9 @@ absl::Status LocalPlatform::Start(const std::vector<ServiceBinary>& binaries,
   for (const ServiceBinary& binary : binaries) {
     RunningService running;
     running.binary = binary;
+    // The gRPC port is chosen here, since peers need it up front; the
+    // metrics port by the service itself (0), read from its ports file.
     MLOPS_ASSIGN_OR_RETURN(running.grpc_port, PickFreePort());
-    MLOPS_ASSIGN_OR_RETURN(running.metrics_port, PickFreePort());
     std::string upper = binary.name;
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     env_["MLOPS_" + upper + "_ADDR"] = running.address();
@@ -83,7 +102,7 @@ absl::Status LocalPlatform::Start(const std::vector<ServiceBinary>& binaries,
         ChildProcess::Start(running.binary.path,
                             {"--grpc_host=127.0.0.1",
                              absl::StrCat("--grpc_port=", running.grpc_port),
-                             absl::StrCat("--metrics_port=", running.metrics_port),
+                             "--metrics_port=0",
                              "--ports_file=" + ports_file},
                             env_, absl::StrCat(dir_, "/", name, ".log")));
   }
@@ -94,6 +113,13 @@ absl::Status LocalPlatform::Start(const std::vector<ServiceBinary>& binaries,
                           absl::StrCat(name, " did not become SERVING: ", serving.message(),
                                        "\n--- log ---\n", running.process->ReadLog(4096)));
     }
+    // Written once both servers listen, before the service reports SERVING.
+    absl::StatusOr<ServicePorts> ports = ReadPortsFile(absl::StrCat(dir_, "/", name, ".ports"));
+    if (!ports.ok()) {
+      return absl::Status(ports.status().code(),
+                          absl::StrCat(name, ": its ports file: ", ports.status().message()));
+    }
+    running.metrics_port = ports->metrics_port;
   }
   return absl::OkStatus();
 }
