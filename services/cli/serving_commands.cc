@@ -149,7 +149,7 @@ int RolloutShow(CliContext& ctx, const std::vector<std::string>& raw_args) {
             << ", step " << rollout.current_step() << ", candidate " << FormatNumber(rollout.candidate_percent())
             << "% of traffic\n";
   if (!rollout.rollback_reason().empty()) {
-    // The gateway also reports the reason a rollout was started in this field.
+    // Gateways before 2026-11 also put the reason a rollout started here.
     std::cout << (rollout.state() == registry::v1::ROLLOUT_STATE_ROLLED_BACK ? "rolled back: " : "reason: ")
               << rollout.rollback_reason() << "\n";
   }

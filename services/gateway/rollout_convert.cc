@@ -167,7 +167,9 @@ absl::StatusOr<DesiredEndpoint> DesiredFromProto(const rv1::EndpointDeployment& 
   rec.started_at_micros = r.started_at_micros();
   rec.step_started_at_micros = r.updated_at_micros();
   rec.started_by = r.started_by();
-  rec.rollback_reason = r.reason();
+  // The registry's reason is why the rollout started until it is rolled
+  // back, then why it was rolled back.
+  if (rec.state == RolloutState::kRolledBack) rec.rollback_reason = r.reason();
   out.rollout = std::move(rec);
   return out;
 }
