@@ -14,10 +14,12 @@ PACKAGES=(
   postgresql-15 postgresql-client-15
   curl
 )
-# Optional, with --bench: the Python baseline of gateway_benchmark
-# (services/gateway/bench/python_server.py). Not needed by the build or the tests.
+# Optional, with --bench: the Python baselines the benchmarks measure side by
+# side: gateway_benchmark's grpcio + xgboost server, the drift benchmark's
+# SciPy loop, the historical benchmark's pandas merge_asof. Not needed by the
+# build or the tests.
 if [[ "${1:-}" == "--bench" ]]; then
-  PACKAGES+=(python3-grpcio python3-xgboost python3-protobuf)
+  PACKAGES+=(python3-grpcio python3-xgboost python3-protobuf python3-numpy python3-scipy python3-pandas)
 fi
 
 missing=()
