@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/ingestion/pg_chunk_copy.h"
 #include "services/ingestion/pg_commit.h"
 
 namespace mlops::ingestion {
@@ -83,12 +84,11 @@ void PgChunkStaging::Run() {
     std::vector<int32_t> row_counts;
     std::optional<CommitRequest> request;
     {
-      CopyLineWriter copy(tx, "chunks", {"id", "row_count", "rows"});
+      MLOPS_ASSIGN_OR_RETURN(std::unique_ptr<ChunkCopy> copy, ChunkCopy::Start(tx));
       {
         absl::MutexLock lock(&mu_);
         copying_ = true;
       }
-      std::string line;
       while (true) {
         ChunkData c;
         {
@@ -105,11 +105,11 @@ void PgChunkStaging::Run() {
           c = std::move(queue_.front());
           queue_.pop_front();
         }
-        ChunkCopyLine(absl::StrCat(prefix_, row_counts.size()), c.row_count, c.rows, &line);
-        copy.Write(line);
+        MLOPS_RETURN_IF_ERROR(
+            copy->Write(absl::StrCat(prefix_, row_counts.size()), c.row_count, c.rows));
         row_counts.push_back(c.row_count);
       }
-      copy.Complete();
+      MLOPS_RETURN_IF_ERROR(copy->Complete());
     }
     if (row_counts.size() != request->chunk_count) {
       return absl::InternalError(absl::StrCat("staged ", row_counts.size(), " chunks, the batch has ",

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/ingestion/pg_chunk_copy.h"
 #include "services/ingestion/pg_chunk_staging.h"
 #include "services/ingestion/pg_commit.h"
 #include "services/ingestion/pg_source_store.h"
@@ -72,20 +73,6 @@ std::string VersionSelect(bool with_blobs) {
 }
 
 }  // namespace
-
-void ChunkCopyLine(const std::string& id, int32_t row_count, const std::string& bytes,
-                   std::string* line) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  line->clear();
-  absl::StrAppend(line, id, "\t", row_count, "\t\\\\x");
-  const size_t start = line->size();
-  line->resize(start + bytes.size() * 2);
-  char* out = line->data() + start;
-  for (unsigned char c : bytes) {
-    *out++ = kHex[c >> 4];
-    *out++ = kHex[c & 15];
-  }
-}
 
 absl::Status PgIngestionStore::CreateDataset(const DatasetRecord& d) {
   absl::Status s = pool_->WithTransaction({"kCreateDataset"}, [&](pqxx::transaction_base& tx) {
@@ -330,19 +317,17 @@ absl::StatusOr<CommitOutcome> PgIngestionStore::CommitVersion(
         const std::optional<VersionRecord>& head)>& prepare) {
   PgCallOptions call{"kCommitVersion"};
   call.statement_timeout = absl::InfiniteDuration();
-  // The batch's chunks, by COPY from the session's spill.
+  // The batch's chunks, by binary COPY from the session's spill.
   auto copy_chunks = [](pqxx::transaction_base& tx, const PreparedVersion& prepared,
                         const std::string& id) -> absl::StatusOr<std::vector<int32_t>> {
     std::vector<int32_t> row_counts;
-    CopyLineWriter copy(tx, "chunks", {"id", "row_count", "rows"});
-    std::string line;
+    MLOPS_ASSIGN_OR_RETURN(std::unique_ptr<ChunkCopy> copy, ChunkCopy::Start(tx));
     MLOPS_RETURN_IF_ERROR(prepared.chunks([&](const ChunkData& c) {
-      ChunkCopyLine(absl::StrCat(id, "/", row_counts.size()), c.row_count, c.rows, &line);
-      copy.Write(line);
+      MLOPS_RETURN_IF_ERROR(copy->Write(absl::StrCat(id, "/", row_counts.size()), c.row_count, c.rows));
       row_counts.push_back(c.row_count);
       return absl::OkStatus();
     }));
-    copy.Complete();
+    MLOPS_RETURN_IF_ERROR(copy->Complete());
     return row_counts;
   };
   return pool_->WithTransaction(call, [&](pqxx::transaction_base& tx) {
