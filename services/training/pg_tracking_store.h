@@ -1,9 +1,10 @@
 #pragma once
 // PgTrackingStore: TrackingStore over the "training" schema
-// (migrations/0001_tracking.sql). Metric points are inserted one message at
-// a time with one multi-row INSERT over unnest()ed arrays, and the latest
-// value of each metric is upserted into run_latest_metric in the same
-// transaction. Does not own the pool. Thread-safe (the pool is).
+// (migrations/0001_tracking.sql onwards). Metric points are stored packed:
+// each LogMetrics message adds one metric_block row per key
+// (metric_blocks.h, migration 0005), and the latest value of each metric is
+// upserted into run_latest_metric in the same statement and transaction.
+// Does not own the pool. Thread-safe (the pool is).
 
 #include <map>
 #include <optional>

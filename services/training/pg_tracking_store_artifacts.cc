@@ -1,4 +1,4 @@
-// PgTrackingStore (pg_tracking_store.h): metric history and artifacts.
+// PgTrackingStore (pg_tracking_store.h): artifacts.
 #include <algorithm>
 #include <pqxx/pqxx>
 
@@ -11,15 +11,11 @@ namespace mlops::training {
 namespace {
 
 using pg_tracking_internal::ArtifactFromRow;
-using pg_tracking_internal::kRunExists;
 using pg_tracking_internal::kSelectArtifactsOf;
+using pg_tracking_internal::kRunExists;
 using pg_tracking_internal::LockRunShared;
 using pg_tracking_internal::RunNotFound;
 
-constexpr char kSelectHistory[] =
-    "SELECT step, timestamp_micros, value, seq FROM metric WHERE run_id = $1 AND key = $2 "
-    "AND (step, timestamp_micros, seq) > ($3, $4, $5) "
-    "ORDER BY step, timestamp_micros, seq LIMIT $6";
 constexpr char kSelectArtifactAt[] =
     "SELECT run_id, path, sha256, size_bytes, content_type, created_at_micros FROM artifact "
     "WHERE run_id = $1 AND path = $2";
@@ -38,30 +34,6 @@ constexpr char kSelectChunk[] =
     "SELECT data FROM blob_chunk WHERE sha256 = $1 AND chunk_index = $2";
 
 }  // namespace
-
-absl::StatusOr<HistoryPage> PgTrackingStore::MetricHistory(
-    const std::string& run_id, const std::string& key, const std::optional<HistoryCursor>& after,
-    int limit) {
-  HistoryCursor from = after.value_or(HistoryCursor{-1, -1, -1});
-  return pool_->WithTransaction(
-      {"kSelectHistory", PgIsolation::kRepeatableRead, true},
-      [&](pqxx::transaction_base& tx) -> absl::StatusOr<HistoryPage> {
-        if (tx.exec_params(kRunExists, run_id).empty()) return RunNotFound(run_id);
-        HistoryPage page;
-        HistoryCursor last;
-        for (const pqxx::row& row : tx.exec_params(kSelectHistory, run_id, key, from.step,
-                                                   from.timestamp_micros, from.seq, limit + 1)) {
-          if (static_cast<int>(page.points.size()) == limit) {
-            page.next = last;
-            break;
-          }
-          MetricPoint p{key, row[2].as<double>(), row[0].as<int64_t>(), row[1].as<int64_t>()};
-          last = HistoryCursor{p.step, p.timestamp_micros, row[3].as<int64_t>()};
-          page.points.push_back(std::move(p));
-        }
-        return page;
-      });
-}
 
 absl::StatusOr<ArtifactRef> PgTrackingStore::PutArtifact(const ArtifactRef& ref,
                                                          const std::string& content) {

@@ -1,16 +1,20 @@
-// PgTrackingStore (pg_tracking_store.h): appending metric points. The
-// points go in by COPY, built as one buffer of text lines (cheaper for the
-// server than INSERT ... unnest of array literals); the latest value, min,
-// max and count per key are upserted in the same transaction.
+// PgTrackingStore (pg_tracking_store.h): metric points and their history.
+//
+// A message's points go in as packed blocks (metric_blocks.h), one row of
+// metric_block per key, in ONE statement that also upserts the latest value,
+// min, max and count per key into run_latest_metric: a message costs a few
+// index entries instead of one per point. The packed points travel as one
+// binary parameter, so the statement has a fixed shape whatever the number
+// of keys.
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <pqxx/pqxx>
-#include <pqxx/tablewriter>
 #include <string_view>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/training/metric_blocks.h"
 #include "services/training/pg_tracking_internal.h"
 #include "services/training/pg_tracking_store.h"
 #include "services/training/run_query.h"
@@ -19,12 +23,21 @@ namespace mlops::training {
 namespace {
 
 using pg_tracking_internal::AppendQuoted;
+using pg_tracking_internal::kRunExists;
 using pg_tracking_internal::LockRunShared;
+using pg_tracking_internal::RunNotFound;
 
-constexpr char kUpsertLatest[] =
+// $1 run; $2..$8 the blocks (key, bounds, n, byte offset into $9); $9 the
+// packed points (binary); $10..$16 one summary per key.
+constexpr char kAppendBlocks[] =
+    "WITH blocks AS (INSERT INTO metric_block (run_id, key, min_step, min_ts, max_step, max_ts, "
+    "n, points) SELECT $1, k, a, b, c, d, n, substring($9::bytea FROM o + 1 FOR n * 24) "
+    "FROM unnest($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int4[], "
+    "$8::int4[]) AS u(k, a, b, c, d, n, o) RETURNING 1) "
     "INSERT INTO run_latest_metric AS l (run_id, key, value, step, timestamp_micros, min_value, "
-    "max_value, count) SELECT $1, k, v, s, t, mn, mx, c FROM unnest($2::text[], $3::float8[], "
-    "$4::int8[], $5::int8[], $6::float8[], $7::float8[], $8::int8[]) AS u(k, v, s, t, mn, mx, c) "
+    "max_value, count) SELECT $1, k, v, s, t, mn, mx, c FROM unnest($10::text[], $11::float8[], "
+    "$12::int8[], $13::int8[], $14::float8[], $15::float8[], $16::int8[]) AS u(k, v, s, t, mn, "
+    "mx, c) "
     "ON CONFLICT (run_id, key) DO UPDATE SET "
     "value = CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= (l.step, "
     "l.timestamp_micros) THEN EXCLUDED.value ELSE l.value END, "
@@ -35,69 +48,43 @@ constexpr char kUpsertLatest[] =
     "0), min_value = LEAST(l.min_value, EXCLUDED.min_value), "
     "max_value = GREATEST(l.max_value, EXCLUDED.max_value), count = l.count + EXCLUDED.count";
 
-// Appends s escaped for a COPY text field.
-void AppendCopyText(std::string* out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '\\': out->append("\\\\"); break;
-      case '\t': out->append("\\t"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      default: out->push_back(c);
-    }
+// Blocks that may hold points after ($3, $4), in the order of their lower
+// bounds.
+constexpr char kSelectBlockBounds[] =
+    "SELECT id, min_step, min_ts, n FROM metric_block WHERE run_id = $1 AND key = $2 "
+    "AND (max_step, max_ts) >= ($3, $4) ORDER BY min_step, min_ts, id";
+constexpr char kSelectBlockPoints[] =
+    "SELECT id, points FROM metric_block WHERE id = ANY($1::int8[])";
+
+// Text arrays of the given columns, for $n::<type>[] parameters.
+class ArrayText {
+ public:
+  void Add(std::string_view element) {
+    Sep();
+    out_.append(element);
   }
-}
+  void AddQuoted(std::string_view element) {
+    Sep();
+    AppendQuoted(&out_, element);
+  }
+  std::string Done() { return out_ + "}"; }
 
-template <typename T>
-void AppendNumber(std::string* out, T value) {
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), value);
-  out->append(buf, res.ptr);
-}
+ private:
+  void Sep() {
+    if (out_.size() > 1) out_.push_back(',');
+  }
+  std::string out_ = "{";
+};
 
-// COPY of whole text lines. pqxx 6.4 exposes raw lines only through the
-// deprecated tablewriter. The lines go as one buffer: COPY data is a byte
-// stream, so a buffer of many lines (without the last newline, which the
-// writer adds) is one call.
-void CopyLines(pqxx::transaction_base& tx, const std::string& table, const std::vector<std::string>& columns,
-               const std::string& lines) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  pqxx::tablewriter writer(tx, table, columns.begin(), columns.end());
-#pragma GCC diagnostic pop
-  writer.write_raw_line(lines);
-  writer.complete();
-}
-
-}  // namespace
-
-absl::Status PgTrackingStore::AppendMetrics(const std::string& run_id,
-                                            const std::vector<MetricPoint>& points) {
-  if (points.empty()) return absl::OkStatus();
-  // COPY lines for the points, and one summary per key (std::map: keys
-  // sorted, so concurrent batches lock run_latest_metric rows in the same
-  // order).
-  std::string run_field;
-  AppendCopyText(&run_field, run_id);
-  std::string lines;
-  lines.reserve(points.size() * (run_field.size() + 56));
+// The latest point, min, max and count of each key of a message, by key (so
+// concurrent messages lock run_latest_metric rows in the same order).
+std::map<std::string_view, MetricSummary> Summaries(const std::vector<MetricPoint>& points) {
   std::map<std::string_view, MetricSummary> latest;
-  for (size_t i = 0; i < points.size(); ++i) {
-    const MetricPoint& p = points[i];
-    if (i > 0) lines.push_back('\n');
-    lines.append(run_field);
-    lines.push_back('\t');
-    AppendCopyText(&lines, p.key);
-    lines.push_back('\t');
-    AppendNumber(&lines, p.step);
-    lines.push_back('\t');
-    AppendNumber(&lines, p.timestamp_micros);
-    lines.push_back('\t');
-    AppendNumber(&lines, p.value);
+  for (const MetricPoint& p : points) {
     auto [it, inserted] = latest.try_emplace(p.key);
     MetricSummary& m = it->second;
     if (inserted) {
-      m = MetricSummary{p.key, p.value, p.step, p.timestamp_micros, p.value, p.value, 0};
+      m = MetricSummary{"", p.value, p.step, p.timestamp_micros, p.value, p.value, 0};
     } else if (std::make_pair(p.step, p.timestamp_micros) >=
                std::make_pair(m.step, m.timestamp_micros)) {
       m.value = p.value;
@@ -108,28 +95,118 @@ absl::Status PgTrackingStore::AppendMetrics(const std::string& run_id,
     m.max = std::max(m.max, p.value);
     ++m.count;
   }
-  std::string lk = "{", lv = "{", ls = "{", lt = "{", lmin = "{", lmax = "{", lc = "{";
-  bool first = true;
-  for (const auto& [key, m] : latest) {
-    const char* sep = first ? "" : ",";
-    first = false;
-    lk += sep;
-    AppendQuoted(&lk, key);
-    absl::StrAppend(&lv, sep, DoubleText(m.value));
-    absl::StrAppend(&ls, sep, m.step);
-    absl::StrAppend(&lt, sep, m.timestamp_micros);
-    absl::StrAppend(&lmin, sep, DoubleText(m.min));
-    absl::StrAppend(&lmax, sep, DoubleText(m.max));
-    absl::StrAppend(&lc, sep, m.count);
+  return latest;
+}
+
+struct BlockBound {
+  int64_t id = 0;
+  int64_t min_step = 0;
+  int64_t min_ts = 0;
+  int64_t n = 0;
+};
+
+}  // namespace
+
+absl::Status PgTrackingStore::AppendMetrics(const std::string& run_id,
+                                            const std::vector<MetricPoint>& points) {
+  if (points.empty()) return absl::OkStatus();
+  std::string packed;
+  std::vector<PackedBlock> blocks = PackMetricBlocks(points, &packed);
+  ArrayText bk, bmin_step, bmin_ts, bmax_step, bmax_ts, bn, boff;
+  for (const PackedBlock& b : blocks) {
+    bk.AddQuoted(b.key);
+    bmin_step.Add(absl::StrCat(b.min_step));
+    bmin_ts.Add(absl::StrCat(b.min_ts));
+    bmax_step.Add(absl::StrCat(b.max_step));
+    bmax_ts.Add(absl::StrCat(b.max_ts));
+    bn.Add(absl::StrCat(b.n));
+    boff.Add(absl::StrCat(b.offset));
   }
-  for (std::string* s : {&lk, &lv, &ls, &lt, &lmin, &lmax, &lc}) *s += "}";
-  return pool_->WithTransaction({"kInsertMetrics"}, [&](pqxx::transaction_base& tx) -> absl::Status {
+  ArrayText lk, lv, ls, lt, lmin, lmax, lc;
+  for (const auto& [key, m] : Summaries(points)) {
+    lk.AddQuoted(key);
+    lv.Add(DoubleText(m.value));
+    ls.Add(absl::StrCat(m.step));
+    lt.Add(absl::StrCat(m.timestamp_micros));
+    lmin.Add(DoubleText(m.min));
+    lmax.Add(DoubleText(m.max));
+    lc.Add(absl::StrCat(m.count));
+  }
+  const pqxx::binarystring data(packed.data(), packed.size());
+  return pool_->WithTransaction({"kAppendBlocks"}, [&](pqxx::transaction_base& tx) -> absl::Status {
     MLOPS_RETURN_IF_ERROR(LockRunShared(tx, run_id, /*need_running=*/true));
-    CopyLines(tx, "metric", {"run_id", "key", "step", "timestamp_micros", "value"}, lines);
-    tx.exec_params(kUpsertLatest, run_id, lk, lv, ls, lt, lmin, lmax, lc);
+    tx.exec_params(kAppendBlocks, run_id, bk.Done(), bmin_step.Done(), bmin_ts.Done(),
+                   bmax_step.Done(), bmax_ts.Done(), bn.Done(), boff.Done(), data, lk.Done(),
+                   lv.Done(), ls.Done(), lt.Done(), lmin.Done(), lmax.Done(), lc.Done());
     return absl::OkStatus();
   });
 }
 
+// Reads blocks in the order of their lower bounds, only as many as the page
+// needs: once limit + 1 points after the cursor are in hand, a block whose
+// lower bound lies beyond the (limit + 1)-th of them cannot change the page.
+absl::StatusOr<HistoryPage> PgTrackingStore::MetricHistory(
+    const std::string& run_id, const std::string& key, const std::optional<HistoryCursor>& after,
+    int limit) {
+  HistoryCursor c = after.value_or(HistoryCursor{-1, -1, -1});
+  const HistoryPoint from{c.step, c.timestamp_micros, c.seq, 0};
+  const size_t want = static_cast<size_t>(std::max(limit, 0)) + 1;
+  return pool_->WithTransaction(
+      {"kSelectHistory", PgIsolation::kRepeatableRead, true},
+      [&](pqxx::transaction_base& tx) -> absl::StatusOr<HistoryPage> {
+        if (tx.exec_params(kRunExists, run_id).empty()) return RunNotFound(run_id);
+        std::vector<BlockBound> bounds;
+        for (const pqxx::row& row :
+             tx.exec_params(kSelectBlockBounds, run_id, key, from.step, from.timestamp_micros)) {
+          bounds.push_back({row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(),
+                            row[3].as<int64_t>()});
+        }
+        std::vector<HistoryPoint> points;  // after the cursor; at most `want` kept
+        size_t next = 0;
+        while (next < bounds.size()) {
+          std::vector<int64_t> ids;
+          if (points.size() >= want) {
+            const HistoryPoint& last = points[want - 1];  // sorted below
+            for (; next < bounds.size() &&
+                   std::tie(bounds[next].min_step, bounds[next].min_ts) <=
+                       std::tie(last.step, last.timestamp_micros);
+                 ++next) {
+              ids.push_back(bounds[next].id);
+            }
+            if (ids.empty()) break;
+          } else {
+            for (int64_t have = static_cast<int64_t>(points.size());
+                 next < bounds.size() && have < static_cast<int64_t>(want); ++next) {
+              ids.push_back(bounds[next].id);
+              have += bounds[next].n;
+            }
+          }
+          ArrayText id_array;
+          for (int64_t id : ids) id_array.Add(absl::StrCat(id));
+          for (const pqxx::row& row : tx.exec_params(kSelectBlockPoints, id_array.Done())) {
+            pqxx::binarystring bytes(row[1]);
+            if (!UnpackMetricBlock(row[0].as<int64_t>(), std::string_view(bytes.get(), bytes.size()), from,
+                                   &points)) {
+              return absl::InternalError(absl::StrCat("metric block ", row[0].as<int64_t>(),
+                                                      " of run ", run_id, " is malformed"));
+            }
+          }
+          std::sort(points.begin(), points.end(), HistoryLess);
+          if (points.size() > want) points.resize(want);
+        }
+        HistoryPage page;
+        const size_t shown = std::min(points.size(), want - 1);
+        page.points.reserve(shown);
+        for (size_t i = 0; i < shown; ++i) {
+          page.points.push_back(
+              MetricPoint{key, points[i].value, points[i].step, points[i].timestamp_micros});
+        }
+        if (points.size() == want && shown > 0) {
+          const HistoryPoint& last = points[shown - 1];
+          page.next = HistoryCursor{last.step, last.timestamp_micros, last.seq};
+        }
+        return page;
+      });
+}
 
 }  // namespace mlops::training

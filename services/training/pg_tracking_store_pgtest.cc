@@ -1,4 +1,5 @@
 // Tracking over PgTrackingStore against a real Postgres (MLOPS_TEST_PG_DSN).
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <string>
@@ -287,6 +288,145 @@ TEST_F(TrackingPgTest, ArtifactsAreContentAddressedAndDeduplicated) {
   MLOPS_ASSERT_OK_AND_ASSIGN(ArtifactRef found, tracking_->FindArtifact("", b.id, "copy.bin"));
   EXPECT_EQ(found.size_bytes, static_cast<int64_t>(content.size()));
   EXPECT_THAT(tracking_->FindArtifact("", b.id, "missing"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// Every point of run/key through GetMetricHistory pages of page_size.
+std::vector<MetricPoint> ReadHistory(Tracking& tracking, const std::string& run_id,
+                                     const std::string& key, int page_size) {
+  std::vector<MetricPoint> all;
+  std::string token;
+  for (int page = 0; page < 100000; ++page) {
+    absl::StatusOr<MetricHistoryPage> p = tracking.GetMetricHistory(run_id, key, token, page_size);
+    EXPECT_THAT(p, IsOk());
+    if (!p.ok()) break;
+    EXPECT_LE(p->points.size(), static_cast<size_t>(page_size));
+    all.insert(all.end(), p->points.begin(), p->points.end());
+    token = p->next_page_token;
+    if (token.empty()) break;
+  }
+  return all;
+}
+
+// Points of many messages, steps out of order across messages, duplicates
+// of (step, timestamp) in one message and across messages: the history is
+// every point ordered by (step, timestamp), duplicates in logged order,
+// whatever the page size.
+TEST_F(TrackingPgTest, HistoryOverManyBlocksIsOrderedWithDuplicatesInLoggedOrder) {
+  training::Run run = Start("default");
+  std::vector<MetricPoint> logged;  // value = logged order
+  const int64_t steps[] = {50, 10, 30, 10, 70, 0, 30};
+  for (int m = 0; m < 7; ++m) {
+    std::vector<MetricPoint> batch;
+    for (int i = 0; i < 40; ++i) {
+      const int64_t step = steps[m] + i % 20;   // each step twice per message
+      MetricPoint p{"loss", static_cast<double>(logged.size()), step, 1000 + step % 3};
+      batch.push_back(p);
+      logged.push_back(p);
+      batch.push_back(MetricPoint{"other", 0, step, 1});
+    }
+    ASSERT_THAT(tracking_->LogMetrics(run.id, m, batch), IsOk());
+  }
+  std::vector<MetricPoint> want = logged;
+  std::stable_sort(want.begin(), want.end(), [](const MetricPoint& a, const MetricPoint& b) {
+    return std::make_pair(a.step, a.timestamp_micros) < std::make_pair(b.step, b.timestamp_micros);
+  });
+  for (int page_size : {1, 7, 40, 1000}) {
+    std::vector<MetricPoint> got = ReadHistory(*tracking_, run.id, "loss", page_size);
+    ASSERT_EQ(got.size(), want.size()) << page_size;
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i].step, want[i].step) << page_size << " " << i;
+      ASSERT_EQ(got[i].timestamp_micros, want[i].timestamp_micros) << page_size << " " << i;
+      ASSERT_EQ(got[i].value, want[i].value) << page_size << " " << i;
+      ASSERT_EQ(got[i].key, "loss");
+    }
+  }
+  EXPECT_EQ(ReadHistory(*tracking_, run.id, "other", 100).size(), logged.size());
+  EXPECT_TRUE(ReadHistory(*tracking_, run.id, "missing", 100).empty());
+  EXPECT_THAT(tracking_->GetMetricHistory("run-ffffffffffffffff", "loss", "", 10),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+// 10000 points of one key in one message (more than a block holds), values
+// and steps exact, including values that only round-trip in binary.
+TEST_F(TrackingPgTest, LargeMessageOfOneKeyReadsBackExactly) {
+  training::Run run = Start("default");
+  std::vector<MetricPoint> batch;
+  for (int i = 0; i < 10000; ++i) {
+    batch.push_back(MetricPoint{"acc", 1.0 / 3 + i * 1e-17 - 5e300 * (i % 2), 9999 - i,
+                                1700000000000000 + i});
+  }
+  MLOPS_ASSERT_OK_AND_ASSIGN(int64_t n, tracking_->LogMetrics(run.id, 0, batch));
+  EXPECT_EQ(n, 10000);
+  std::vector<MetricPoint> got = ReadHistory(*tracking_, run.id, "acc", 3333);
+  ASSERT_EQ(got.size(), 10000u);
+  for (int i = 0; i < 10000; ++i) {
+    const MetricPoint& want = batch[9999 - i];
+    ASSERT_EQ(got[i].step, i);
+    ASSERT_EQ(got[i].timestamp_micros, want.timestamp_micros);
+    ASSERT_EQ(got[i].value, want.value) << i;
+  }
+  MLOPS_ASSERT_OK_AND_ASSIGN(training::Run r, tracking_->GetRun(run.id));
+  ASSERT_EQ(r.metrics.size(), 1u);
+  EXPECT_EQ(r.metrics[0].count, 10000);
+  EXPECT_EQ(r.metrics[0].step, 9999);
+}
+
+// A schema at migration 0004 with points in the old one-row-per-point
+// table: after the block migration every point reads back in the same
+// order, and new points join them.
+TEST_F(TrackingPgTest, BlockMigrationKeepsExistingPoints) {
+  PgPoolOptions options;
+  options.search_path = "training_old";
+  options.size = 2;
+  std::unique_ptr<PgPool> pool = MakePool(options);
+  std::vector<Migration> all = EmbeddedMigrations();
+  std::vector<Migration> before;
+  for (const Migration& m : all) {
+    if (m.version < 5) before.push_back(m);
+  }
+  ASSERT_THAT(RunMigrations(*pool, "training_old", before), IsOk());
+  const std::string id = "run-00000000000000aa";
+  MLOPS_ASSERT_OK(pool->WithTransaction([&](pqxx::transaction_base& tx) {
+    tx.exec_params("INSERT INTO run (run_id, experiment, status, principal, created_at_micros, "
+                   "start_time_micros) VALUES ($1, 'default', 2, 'alice', 1, 1)",
+                   id);
+    // 9000 points of "loss" (two blocks), logged with steps descending, and
+    // duplicates of step 5 whose values record their logged order.
+    tx.exec_params("INSERT INTO metric (run_id, key, step, timestamp_micros, value) "
+                   "SELECT $1, 'loss', 9000 - g, 7, g FROM generate_series(1, 9000) g",
+                   id);
+    tx.exec_params("INSERT INTO metric (run_id, key, step, timestamp_micros, value) "
+                   "SELECT $1, 'acc', 5, 3, g * 0.5 FROM generate_series(1, 3) g",
+                   id);
+    tx.exec_params("INSERT INTO run_latest_metric VALUES ($1, 'acc', 1.5, 5, 3, 0.5, 1.5, 3)", id);
+    // Points of a run that does not exist (unreadable before, dropped).
+    tx.exec("INSERT INTO metric (run_id, key, step, timestamp_micros, value) "
+            "VALUES ('run-00000000000000bb', 'loss', 1, 1, 1)");
+  }));
+  ASSERT_THAT(RunMigrations(*pool, "training_old", all), IsOk());
+  PgTrackingStore store(pool.get());
+  Tracking tracking(&store);
+  std::vector<MetricPoint> loss = ReadHistory(tracking, id, "loss", 1000);
+  ASSERT_EQ(loss.size(), 9000u);
+  for (int i = 0; i < 9000; ++i) {
+    ASSERT_EQ(loss[i].step, i);
+    ASSERT_EQ(loss[i].value, 9000 - i);
+  }
+  ASSERT_THAT(tracking.LogMetrics(id, 0, {MetricPoint{"acc", 2.0, 5, 3}, MetricPoint{"acc", 0, 4, 9}}),
+              IsOk());
+  std::vector<MetricPoint> acc = ReadHistory(tracking, id, "acc", 2);
+  ASSERT_EQ(acc.size(), 5u);
+  EXPECT_EQ(acc[0].step, 4);
+  for (int i = 1; i < 5; ++i) EXPECT_EQ(acc[i].value, i * 0.5) << i;  // old ones, then the new
+  MLOPS_ASSERT_OK_AND_ASSIGN(training::Run r, tracking.GetRun(id));
+  ASSERT_EQ(r.metrics.size(), 1u);
+  EXPECT_EQ(r.metrics[0].count, 5);
+  EXPECT_EQ(r.metrics[0].value, 2.0);
+  MLOPS_ASSERT_OK_AND_ASSIGN(int64_t orphans, pool->WithTransaction([](pqxx::transaction_base& tx) {
+    return tx.exec1("SELECT count(*) FROM metric_block WHERE run_id = 'run-00000000000000bb'")[0]
+        .as<int64_t>();
+  }));
+  EXPECT_EQ(orphans, 0);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -197,6 +198,13 @@ absl::Status ValidateRunInputs(const RunInputs& in) {
 }
 
 absl::Status ValidateMetricPoint(int message, int index, const MetricPoint& p) {
+  // The common case (a valid point) formats nothing: this runs per point of
+  // every LogMetrics message.
+  const bool key_ok = !p.key.empty() && p.key.size() <= kMaxKeyBytes &&
+                      std::all_of(p.key.begin(), p.key.end(), IsKeyChar);
+  if (key_ok && std::isfinite(p.value) && p.step >= 0 && p.timestamp_micros >= 0) {
+    return absl::OkStatus();
+  }
   std::string where = absl::StrCat("message ", message, ", points[", index, "]");
   if (absl::Status s = ValidateKey("key", p.key); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
@@ -212,11 +220,8 @@ absl::Status ValidateMetricPoint(int message, int index, const MetricPoint& p) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, " ", Quoted(p.key), ": negative step ", p.step));
   }
-  if (p.timestamp_micros < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, " ", Quoted(p.key), ": negative timestamp_micros"));
-  }
-  return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, " ", Quoted(p.key), ": negative timestamp_micros"));
 }
 
 bool IsTerminal(RunStatus s) {
