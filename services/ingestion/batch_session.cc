@@ -105,13 +105,31 @@ absl::Status BatchSession::AddChunk(const v1::RowChunk& chunk) {
   }
   std::vector<Row>& rows = rows_scratch_;
   ConvertRows(chunk.rows(), &rows);
-  MLOPS_RETURN_IF_ERROR(validator_->AddChunk(rows));
-  MLOPS_RETURN_IF_ERROR(CheckTimestamps(schema_, rows, rows_));
+  MLOPS_RETURN_IF_ERROR(validator_->CheckSchema(rows));
+  // Two threads share the chunk: this one profiles it and checks its
+  // timestamps; the stage runs the row checks, hashes the rows and stores
+  // them. A failed chunk ends the batch, so what the other half did with it
+  // never counts; the validation error wins over a storage error.
+  if (store_stage_ == nullptr) store_stage_ = std::make_unique<PipelineStage>();
+  store_stage_->Start([&]() -> absl::Status {
+    MLOPS_RETURN_IF_ERROR(validator_->CheckRows(rows));
+    return StoreChunk(chunk, rows);
+  });
+  validator_->ProfileRows(rows);
+  absl::Status timestamps = CheckTimestamps(schema_, rows, rows_);
+  absl::Status other_half = store_stage_->Wait();
+  MLOPS_RETURN_IF_ERROR(timestamps);
+  MLOPS_RETURN_IF_ERROR(other_half);
+  validator_->EndChunk(rows.size());
+  rows_ += chunk.rows_size();
+  return absl::OkStatus();
+}
+
+absl::Status BatchSession::StoreChunk(const v1::RowChunk& chunk, const std::vector<Row>& rows) {
   encoded_.clear();
   for (const Row& row : rows) AppendCanonicalRow(row, &encoded_);
   id_hasher_->AddEncodedRows(encoded_, static_cast<int64_t>(rows.size()));
   content_hasher_->AddEncodedRows(encoded_, static_cast<int64_t>(rows.size()));
-  rows_ += chunk.rows_size();
   for (const auto& r : chunk.rows()) {
     AppendRowToChunk(r, &pending_);
     if (++pending_rows_ >= owner_->options_.stored_chunk_rows) {

@@ -18,6 +18,7 @@
 #include "services/ingestion/existing_values.h"
 #include "services/ingestion/expectations.h"
 #include "services/ingestion/ingestion_store.h"
+#include "services/ingestion/pipeline_stage.h"
 #include "services/ingestion/value.h"
 #include "services/ingestion/version_hash.h"
 
@@ -26,7 +27,8 @@ namespace mlops::ingestion {
 class Ingestion;
 
 // One IngestBatch / ValidateBatch stream, after its header. Owns the batch's
-// buffered chunks and the validator; not thread-safe (one stream, one thread).
+// buffered chunks, the validator and a helper thread that AddChunk shares
+// its work with; not thread-safe (one stream, one caller at a time).
 class BatchSession {
  public:
   ~BatchSession();
@@ -47,6 +49,9 @@ class BatchSession {
   friend class Ingestion;
   BatchSession() = default;
   absl::Status FlushPending();
+  // The store half of AddChunk: the rows' canonical encoding into both
+  // hashers, and their wire form into the pending stored chunk.
+  absl::Status StoreChunk(const v1::RowChunk& chunk, const std::vector<Row>& rows);
   absl::Status CheckEnd(int64_t end_row_count);
   // Validates all buffered rows again against `parent` (the current head).
   absl::StatusOr<ValidationReport> Revalidate(const std::optional<VersionRecord>& parent,
@@ -82,6 +87,9 @@ class BatchSession {
   SourceProgress progress_;
   absl::Time started_;
   absl::Duration in_add_chunk_;  // time spent in AddChunk (the rest: waiting for rows)
+  // Runs StoreChunk and the row checks of a chunk while AddChunk's thread
+  // profiles it (started at the first chunk). Last: joined first.
+  std::unique_ptr<PipelineStage> store_stage_;
 };
 
 }  // namespace mlops::ingestion

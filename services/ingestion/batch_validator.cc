@@ -106,7 +106,7 @@ BatchValidator::BatchValidator(Schema schema, ExpectationSuite suite, BatchValid
 
 BatchValidator::~BatchValidator() = default;
 
-void BatchValidator::Profile(const std::vector<Row>& rows) {
+void BatchValidator::ProfileRows(const std::vector<Row>& rows) {
   // Column by column: one builder's sketches stay in cache for the chunk.
   for (size_t c = 0; c < builders_.size(); ++c) {
     const Feeder feed{&builders_[c]};
@@ -115,6 +115,14 @@ void BatchValidator::Profile(const std::vector<Row>& rows) {
 }
 
 absl::Status BatchValidator::AddChunk(const std::vector<Row>& rows) {
+  MLOPS_RETURN_IF_ERROR(CheckSchema(rows));
+  ProfileRows(rows);
+  MLOPS_RETURN_IF_ERROR(CheckRows(rows));
+  EndChunk(rows.size());
+  return absl::OkStatus();
+}
+
+absl::Status BatchValidator::CheckSchema(const std::vector<Row>& rows) {
   if (finished_) return absl::FailedPreconditionError("batch already finished");
   if (failed_) return absl::FailedPreconditionError("batch already rejected");
   // The whole chunk is checked against the schema before anything counts.
@@ -125,7 +133,10 @@ absl::Status BatchValidator::AddChunk(const std::vector<Row>& rows) {
       return s;
     }
   }
-  Profile(rows);
+  return absl::OkStatus();
+}
+
+absl::Status BatchValidator::CheckRows(const std::vector<Row>& rows) {
   for (const std::unique_ptr<RowCheck>& check : row_checks_) {
     if (check == nullptr) continue;
     absl::Status s = check->CheckChunk(rows, row_count_);
@@ -134,7 +145,6 @@ absl::Status BatchValidator::AddChunk(const std::vector<Row>& rows) {
       return s;
     }
   }
-  row_count_ += static_cast<int64_t>(rows.size());
   return absl::OkStatus();
 }
 

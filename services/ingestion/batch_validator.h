@@ -104,6 +104,15 @@ class BatchValidator {
   // FailedPrecondition after an error or after Finish().
   absl::Status AddChunk(const std::vector<Row>& rows);
 
+  // AddChunk in steps, for a caller that profiles a chunk on one thread while
+  // it checks the chunk's rows on another: CheckSchema first (nothing else
+  // when it fails), then ProfileRows and CheckRows (disjoint state: they may
+  // run at the same time), then EndChunk. Errors as AddChunk's.
+  absl::Status CheckSchema(const std::vector<Row>& rows);
+  void ProfileRows(const std::vector<Row>& rows);
+  absl::Status CheckRows(const std::vector<Row>& rows);
+  void EndChunk(size_t rows) { row_count_ += static_cast<int64_t>(rows); }
+
   // Evaluates the aggregate expectations and returns the report.
   // FailedPrecondition after an AddChunk error or a second call.
   absl::StatusOr<ValidationReport> Finish();
@@ -114,7 +123,6 @@ class BatchValidator {
 
  private:
   BatchValidator(Schema schema, ExpectationSuite suite, BatchValidatorOptions options);
-  void Profile(const std::vector<Row>& rows);
   ExpectationResult EvaluateAggregate(size_t index, const Expectation& e) const;
   // The parent profile that the version's aggregates include, or nullptr.
   const stats::DatasetProfile* VersionBase() const;

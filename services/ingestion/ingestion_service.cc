@@ -12,6 +12,7 @@
 #include "google/protobuf/arena.h"
 #include "common/status/grpc_status.h"
 #include "services/ingestion/names.h"
+#include "services/ingestion/pipeline_stage.h"
 
 namespace mlops::ingestion {
 namespace {
@@ -38,63 +39,6 @@ grpc::Status Reply(const char* method, absl::StatusOr<T> result, Resp* resp) {
   if (result.ok()) *resp = std::move(*result);
   return Done(method, result.status());
 }
-
-// One task at a time on a thread of its own, for the lifetime of one ingest
-// stream: the second stage of ReadBatch's pipeline. Thread-safe for one
-// producer thread (Start / Wait alternate); the destructor waits for the
-// task in flight and joins the thread.
-class PipelineStage {
- public:
-  PipelineStage() : thread_([this] { Loop(); }) {}
-  ~PipelineStage() {
-    {
-      absl::MutexLock lock(&mu_);
-      stop_ = true;
-    }
-    thread_.join();
-  }
-  PipelineStage(const PipelineStage&) = delete;
-  PipelineStage& operator=(const PipelineStage&) = delete;
-
-  // Runs `task` on the stage's thread. Call Wait() before the next Start().
-  void Start(std::function<absl::Status()> task) {
-    absl::MutexLock lock(&mu_);
-    task_ = std::move(task);
-    busy_ = true;
-  }
-  // The result of the last task started (OK when none is pending).
-  absl::Status Wait() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(+[](bool* busy) { return !*busy; }, &busy_));
-    absl::Status out = std::move(result_);
-    result_ = absl::OkStatus();
-    return out;
-  }
-
- private:
-  void Loop() {
-    absl::MutexLock lock(&mu_);
-    while (true) {
-      mu_.Await(absl::Condition(this, &PipelineStage::HasWork));
-      if (task_ == nullptr) return;  // stop_ and nothing to run
-      std::function<absl::Status()> task = std::move(task_);
-      task_ = nullptr;
-      mu_.Unlock();
-      absl::Status s = task();
-      mu_.Lock();
-      result_ = std::move(s);
-      busy_ = false;
-    }
-  }
-  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return task_ != nullptr || stop_; }
-
-  absl::Mutex mu_;
-  std::function<absl::Status()> task_ ABSL_GUARDED_BY(mu_);
-  bool busy_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status result_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;  // last: starts after the fields above exist
-};
 
 // One message on an arena that keeps its first block across Fresh() calls.
 struct ArenaBuffer {
