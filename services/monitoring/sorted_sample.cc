@@ -128,13 +128,25 @@ void Moments(const std::vector<double>& values, double sum, double* mean, double
 
 }  // namespace
 
-void RadixSortFinite(std::vector<double>* values, std::vector<uint64_t>* scratch) {
+namespace {
+
+// The radix sort of RadixSortFinite on n >= kRadixMinSize values. With
+// `moments` (FromValues), the key pass also sums the values (in input order,
+// as Sum) and, when the sum is finite, the write-back pass accumulates the
+// squared deviations from the mean (in ascending order, as Moments): two
+// fewer passes over main memory. Returns false, leaving `values` unsorted,
+// when the sum is not finite and a value is NaN or infinite (its index in
+// *bad_index).
+struct FusedMoments {
+  double sum = 0;
+  bool have_m2 = false;  // false: the sum overflowed; Moments computes them
+  double m2 = 0;
+  size_t bad_index = 0;
+};
+
+bool RadixSortLarge(std::vector<double>* values, std::vector<uint64_t>* scratch,
+                    FusedMoments* moments) {
   const size_t n = values->size();
-  if (n < kRadixMinSize) {
-    for (double& v : *values) v += 0.0;
-    std::sort(values->begin(), values->end());
-    return;
-  }
   std::vector<uint64_t> own_scratch;
   if (scratch == nullptr) scratch = &own_scratch;
   if (scratch->size() < 2 * n) scratch->resize(2 * n);
@@ -145,25 +157,81 @@ void RadixSortFinite(std::vector<double>* values, std::vector<uint64_t>* scratch
   // exponent, 4 mantissa bits); each group is then small enough to sort in
   // cache.
   std::vector<uint32_t> start((size_t{1} << kTopBits) + 1, 0);
+  double sum = 0;
   for (size_t i = 0; i < n; ++i) {
-    const uint64_t k = ToKey(data[i]);
+    const double x = data[i];
+    sum += x;
+    const uint64_t k = ToKey(x);
     keys[i] = k;
     ++start[(k >> (64 - kTopBits)) + 1];
   }
+  double mean = 0;
+  if (moments != nullptr) {
+    moments->sum = sum;
+    if (!std::isfinite(sum)) {
+      for (size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(data[i])) {
+          moments->bad_index = i;
+          return false;
+        }
+      }
+    } else {
+      moments->have_m2 = true;
+      mean = sum / static_cast<double>(n);
+    }
+  }
+  const bool with_m2 = moments != nullptr && moments->have_m2;
   for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
   std::vector<uint32_t> next(start.begin(), start.end() - 1);
   for (size_t i = 0; i < n; ++i) grouped[next[keys[i] >> (64 - kTopBits)]++] = keys[i];
+  double m2 = 0;
   for (size_t b = 0; b + 1 < start.size(); ++b) {
     const size_t lo = start[b];
     const size_t len = start[b + 1] - lo;
     if (len == 0) continue;
     SortGroup(grouped + lo, keys + lo, len);
-    for (size_t i = 0; i < len; ++i) data[lo + i] = FromKey(grouped[lo + i]);
+    if (with_m2) {
+      for (size_t i = 0; i < len; ++i) {
+        const double v = FromKey(grouped[lo + i]);
+        data[lo + i] = v;
+        m2 += (v - mean) * (v - mean);
+      }
+    } else {
+      for (size_t i = 0; i < len; ++i) data[lo + i] = FromKey(grouped[lo + i]);
+    }
   }
+  if (with_m2) moments->m2 = m2;
+  return true;
+}
+
+}  // namespace
+
+void RadixSortFinite(std::vector<double>* values, std::vector<uint64_t>* scratch) {
+  if (values->size() < kRadixMinSize) {
+    for (double& v : *values) v += 0.0;
+    std::sort(values->begin(), values->end());
+    return;
+  }
+  RadixSortLarge(values, scratch, nullptr);
 }
 
 absl::StatusOr<SortedSample> SortedSample::FromValues(std::vector<double> values,
                                                       std::vector<uint64_t>* scratch) {
+  double mean = 0;
+  double stddev = 0;
+  if (values.size() >= kRadixMinSize) {
+    FusedMoments fused;
+    if (!RadixSortLarge(&values, scratch, &fused)) {
+      return NonFiniteError(fused.bad_index, values[fused.bad_index]);
+    }
+    if (fused.have_m2) {
+      mean = fused.sum / static_cast<double>(values.size());
+      stddev = std::sqrt(fused.m2 / static_cast<double>(values.size()));
+    } else {
+      Moments(values, fused.sum, &mean, &stddev);
+    }
+    return SortedSample(std::move(values), mean, stddev);
+  }
   // One pass both sums (for the mean) and screens for NaN and infinity: a
   // non-finite value makes the sum non-finite (so can an overflowing sum of
   // huge finite values; CheckFinite then finds nothing to report).
@@ -172,8 +240,6 @@ absl::StatusOr<SortedSample> SortedSample::FromValues(std::vector<double> values
     if (absl::Status s = CheckFinite(values); !s.ok()) return s;
   }
   RadixSortFinite(&values, scratch);
-  double mean = 0;
-  double stddev = 0;
   Moments(values, sum, &mean, &stddev);
   return SortedSample(std::move(values), mean, stddev);
 }
