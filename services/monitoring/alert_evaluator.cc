@@ -45,7 +45,8 @@ std::string Summary(const v1::AlertPolicy& p, int64_t version, const MetricValue
   } else {
     verdict = absl::StrCat(" ", m.value, " ", OpText(p.comparison()), " ", p.threshold());
   }
-  return absl::StrCat(m.what, verdict, " (", p.model(), "@", version, ", window [",
+  return absl::StrCat(m.what, verdict, " (", p.model(), "@", version,
+                      m.open_window ? ", open window so far [" : ", window [",
                       m.window_start_micros, ", ", m.window_end_micros, "), ", m.samples,
                       " samples)");
 }
@@ -203,14 +204,25 @@ absl::Status AlertEvaluator::EvaluateOnce() {
 
 absl::Status AlertEvaluator::EvaluatePolicy(const v1::AlertPolicy& policy, int64_t version) {
   const int64_t now = options_.now_micros();
-  MLOPS_ASSIGN_OR_RETURN(std::optional<MetricValue> m, source_->Measure(policy, version, now));
-  if (!m.has_value()) return absl::OkStatus();
   const int64_t min_samples = policy.min_samples() > 0 ? policy.min_samples() : kDefaultMinSamples;
-  const bool condition =
-      policy.comparison() == v1::COMPARISON_UNSPECIFIED
-          ? m->drifted
-          : ConditionHolds(m->value, static_cast<CompareOp>(policy.comparison()),
-                           policy.threshold());
+  auto condition_of = [&policy](const MetricValue& v) {
+    return policy.comparison() == v1::COMPARISON_UNSPECIFIED
+               ? v.drifted
+               : ConditionHolds(v.value, static_cast<CompareOp>(policy.comparison()),
+                                policy.threshold());
+  };
+  auto observed = [&](const std::optional<MetricValue>& v) -> std::optional<WindowObservation> {
+    if (!v.has_value()) return std::nullopt;
+    return WindowObservation{v->samples, condition_of(*v)};
+  };
+  MLOPS_ASSIGN_OR_RETURN(std::optional<MetricValue> closed,
+                         source_->Measure(policy, version, now, /*open_window=*/false));
+  MLOPS_ASSIGN_OR_RETURN(std::optional<MetricValue> open,
+                         source_->Measure(policy, version, now, /*open_window=*/true));
+  const JudgedSpan span = ChooseJudgedSpan(observed(closed), observed(open), min_samples);
+  if (span == JudgedSpan::kNone) return absl::OkStatus();
+  const std::optional<MetricValue>& m = span == JudgedSpan::kOpen ? open : closed;
+  const bool condition = condition_of(*m);
   const AlertKey key{policy.model(), policy.name(), version};
   const AlertStep step =
       machine_.Observe(key, m->samples >= min_samples, condition, policy.for_micros());

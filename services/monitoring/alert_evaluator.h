@@ -36,15 +36,20 @@ struct MetricValue {
   int64_t window_start_micros = 0;
   int64_t window_end_micros = 0;
   std::string what;  // e.g. "feature amount drift (wasserstein)"
+  bool open_window = false;  // the span ends with the still-open window
 };
 
 // Where metric values come from (the service: windows, references, labels).
 class AlertMetricSource {
  public:
   virtual ~AlertMetricSource() = default;
-  // nullopt: no data for the policy's window (nothing changes).
+  // nullopt: no data for the policy's window (nothing changes). With
+  // `open_window` false: the last closed windows covering the policy's
+  // window; true: the same number of windows ending with the open one (the
+  // early, partial-window evaluation; nullopt for label metrics).
   virtual absl::StatusOr<std::optional<MetricValue>> Measure(const v1::AlertPolicy& policy,
-                                                             int64_t version, int64_t now_micros) = 0;
+                                                             int64_t version, int64_t now_micros,
+                                                             bool open_window) = 0;
   // The versions of `model` with recent predictions.
   virtual std::vector<int64_t> ActiveVersions(const std::string& model) = 0;
   // Periodic upkeep after each round (label expiry, gauges).

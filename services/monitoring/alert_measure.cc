@@ -95,15 +95,18 @@ std::vector<int64_t> MonitoringServiceImpl::ActiveVersions(const std::string& mo
 }
 
 absl::StatusOr<std::optional<MetricValue>> MonitoringServiceImpl::Measure(
-    const v1::AlertPolicy& policy, int64_t version, int64_t now_micros) {
+    const v1::AlertPolicy& policy, int64_t version, int64_t now_micros, bool open_window) {
+  const std::optional<MetricValue> none;
+  if (open_window && IsLabelMetric(policy.metric())) return none;  // labels come later
   MLOPS_ASSIGN_OR_RETURN(v1::MonitoringConfig stored_config, Config(policy.model()));
   const v1::MonitoringConfig config = EffectiveConfig(stored_config);
   const int64_t w = config.window_micros();
   const int64_t windows = std::max<int64_t>(1, (policy.window_micros() + w - 1) / w);
   MetricValue m;
   m.window_end_micros = now_micros / w * w;  // closed windows only
+  if (open_window) m.window_end_micros += w;  // ... up to the open one
   m.window_start_micros = m.window_end_micros - windows * w;
-  const std::optional<MetricValue> none;
+  m.open_window = open_window;
 
   if (IsLabelMetric(policy.metric())) {
     MLOPS_ASSIGN_OR_RETURN(std::vector<PerformanceGroup> groups,

@@ -20,6 +20,15 @@ bool ConditionHolds(double value, CompareOp op, double threshold) {
   return false;
 }
 
+JudgedSpan ChooseJudgedSpan(const std::optional<WindowObservation>& closed,
+                            const std::optional<WindowObservation>& open, int64_t min_samples) {
+  if (open.has_value() && open->samples >= min_samples && open->condition) return JudgedSpan::kOpen;
+  if (closed.has_value() && closed->samples >= min_samples) return JudgedSpan::kClosed;
+  if (open.has_value()) return JudgedSpan::kOpen;
+  if (closed.has_value()) return JudgedSpan::kClosed;
+  return JudgedSpan::kNone;
+}
+
 AlertStateMachine::AlertStateMachine(std::function<int64_t()> now_micros)
     : now_micros_(std::move(now_micros)) {}
 

@@ -59,6 +59,24 @@ struct AlertStep {
   AlertTimes times;  // meaningful unless kNone
 };
 
+// One judgement of a policy's condition over one span of windows.
+struct WindowObservation {
+  int64_t samples = 0;
+  bool condition = false;
+};
+
+// Which span an alert round judges. Every round measures the last closed
+// window(s) and, for window metrics, the span ending with the still-open
+// window (early, partial-window evaluation). The open span is judged when it
+// holds `min_samples` and its condition holds (it can raise or keep an alert
+// before its window ends); otherwise the closed span, when it holds
+// `min_samples`; otherwise whichever exists (the state machine then sees too
+// few samples and changes nothing). So an alert a closed window raised
+// resolves only once a closed window is clean, never on a partial window.
+enum class JudgedSpan { kNone, kClosed, kOpen };
+JudgedSpan ChooseJudgedSpan(const std::optional<WindowObservation>& closed,
+                            const std::optional<WindowObservation>& open, int64_t min_samples);
+
 class AlertStateMachine {
  public:
   explicit AlertStateMachine(std::function<int64_t()> now_micros);

@@ -85,5 +85,30 @@ TEST(ConditionTest, Comparisons) {
   EXPECT_FALSE(ConditionHolds(0.9, CompareOp::kDriftFlag, 0.2));
 }
 
+TEST(ChooseJudgedSpanTest, OpenWindowRaisesOnceItHoldsMinSamples) {
+  const WindowObservation clean_closed{500, false};
+  EXPECT_EQ(ChooseJudgedSpan(clean_closed, WindowObservation{150, true}, 100), JudgedSpan::kOpen);
+  // Too few samples in the open window: the closed window is judged.
+  EXPECT_EQ(ChooseJudgedSpan(clean_closed, WindowObservation{99, true}, 100),
+            JudgedSpan::kClosed);
+  // No closed window yet (traffic just started).
+  EXPECT_EQ(ChooseJudgedSpan(std::nullopt, WindowObservation{150, true}, 100), JudgedSpan::kOpen);
+}
+
+TEST(ChooseJudgedSpanTest, CleanOpenWindowDoesNotClearADriftedClosedWindow) {
+  const WindowObservation drifted_closed{500, true};
+  EXPECT_EQ(ChooseJudgedSpan(drifted_closed, WindowObservation{150, false}, 100),
+            JudgedSpan::kClosed);
+  EXPECT_EQ(ChooseJudgedSpan(drifted_closed, std::nullopt, 100), JudgedSpan::kClosed);
+}
+
+TEST(ChooseJudgedSpanTest, FallsBackToWhateverExistsBelowMinSamples) {
+  EXPECT_EQ(ChooseJudgedSpan(WindowObservation{10, true}, WindowObservation{20, false}, 100),
+            JudgedSpan::kOpen);
+  EXPECT_EQ(ChooseJudgedSpan(WindowObservation{10, true}, std::nullopt, 100),
+            JudgedSpan::kClosed);
+  EXPECT_EQ(ChooseJudgedSpan(std::nullopt, std::nullopt, 100), JudgedSpan::kNone);
+}
+
 }  // namespace
 }  // namespace mlops::monitoring

@@ -115,6 +115,53 @@ TEST_F(AlertsPgTest, TooFewSamplesDoNotAlert) {
   EXPECT_TRUE(List().empty());
 }
 
+// Drift that starts late in a 10 s window (too little of it to flag that
+// window) fires from the next, still open window as soon as it holds
+// min_samples drifted predictions: before the first window's end + 5 s,
+// not at the next window's end.
+TEST_F(AlertsPgTest, DriftLateInAWindowFiresFromTheOpenWindow) {
+  constexpr int64_t kWindow = 10 * kSecond;
+  ASSERT_TRUE(SetRowsReference().ok());
+  v1::SetMonitoringConfigRequest set;
+  set.mutable_config()->set_model("fraud");
+  set.mutable_config()->set_window_micros(kWindow);
+  v1::MonitoringConfig config;
+  ASSERT_TRUE(stub_->SetMonitoringConfig(As("t-editor").get(), set, &config).ok());
+  v1::AlertPolicy p = DriftPolicy();
+  p.set_for_micros(0);
+  SetPolicy(p);
+  // [kNow, kNow + 10 s): 400 calm predictions, then 20 drifted from 9.5 s.
+  v1::LogPredictionsRequest calm = At(kNow, 400, 0);
+  v1::LogPredictionsRequest late = At(kNow + 9'500'000, 20, 1.5);
+  v1::LogPredictionsResponse logged;
+  ASSERT_TRUE(Log({calm, late}, &logged).ok());
+  ASSERT_EQ(logged.accepted(), 420);
+
+  now_ = kNow + kWindow + 1;  // the first window closed: too little drift to flag it
+  Evaluate();
+  EXPECT_TRUE(List().empty());
+
+  // The next window, still open, holds 150 drifted predictions by 11.5 s.
+  ASSERT_TRUE(Log({At(kNow + kWindow, 150, 1.5)}, &logged).ok());
+  now_ = kNow + kWindow + 1'500'000;
+  Evaluate();
+  std::vector<v1::Alert> alerts = List();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].state(), v1::ALERT_STATE_FIRING);
+  EXPECT_LE(alerts[0].fired_at_micros(), kNow + kWindow + 5 * kSecond);
+  EXPECT_EQ(alerts[0].window().start_micros(), kNow + kWindow);
+  EXPECT_EQ(alerts[0].window().end_micros(), kNow + 2 * kWindow);
+  EXPECT_NE(alerts[0].summary().find("open window so far"), std::string::npos)
+      << alerts[0].summary();
+
+  // That window closes drifted: the same alert keeps firing (no second one).
+  now_ = kNow + 2 * kWindow + 1;
+  Evaluate();
+  alerts = List();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].state(), v1::ALERT_STATE_FIRING);
+}
+
 TEST_F(AlertsPgTest, ErrorRateFiresAtOnceAndPolicyDeletionResolves) {
   ASSERT_TRUE(SetRowsReference().ok());
   v1::AlertPolicy p;

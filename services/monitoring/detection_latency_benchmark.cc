@@ -10,7 +10,10 @@
 // (x ~ N(2, 1)). The policy: FEATURE_DRIFT of x, the drift report's flag
 // (normalised Wasserstein >= 0.1 with 5,000 reference rows), for 0 s,
 // min_samples 100. Trials start the drift at different offsets within the
-// 10 s window (drift seen when its window closes, at the next alert round).
+// 10 s window. Each alert round judges the last closed window and the open
+// one once it holds min_samples predictions, so a drift is seen at the first
+// round after enough drifted predictions are in the open window, whether or
+// not its window has closed.
 //
 // Usage: monitoring_detection_latency_benchmark [--trials N] [--rate N]
 //          [--calm_s N] [--eval_interval_ms N]   (default 5000: the service's)

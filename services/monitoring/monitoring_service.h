@@ -134,7 +134,8 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service,
 
   // alert_measure.cc: AlertMetricSource.
   absl::StatusOr<std::optional<MetricValue>> Measure(const v1::AlertPolicy& policy,
-                                                     int64_t version, int64_t now_micros) override;
+                                                     int64_t version, int64_t now_micros,
+                                                     bool open_window) override;
   std::vector<int64_t> ActiveVersions(const std::string& model) override;
   // Expires pending labels and refreshes the drift-score gauges.
   void AfterRound(int64_t now_micros) override;
@@ -172,7 +173,13 @@ class MonitoringServiceImpl final : public v1::MonitoringService::Service,
   absl::StatusOr<std::shared_ptr<const LoadedReference>> Reference(const std::string& model,
                                                                    int64_t version);
   absl::StatusOr<v1::MonitoringConfig> Config(const std::string& model);  // as stored or empty
-  absl::Status LogOne(const v1::LogPredictionsRequest& req, v1::LogPredictionsResponse* resp);
+  // The writer's sequence numbers of the rows a LogPredictions stream queued.
+  struct LogProgress {
+    int64_t first_seq = 0;  // 0: none yet
+    int64_t last_seq = 0;
+  };
+  absl::Status LogOne(const v1::LogPredictionsRequest& req, v1::LogPredictionsResponse* resp,
+                      LogProgress* progress);
   // `automatic_from` non-empty: an automatic reference from that dataset
   // version.
   absl::Status DoSetReference(const std::string& principal, const v1::SetReferenceRequest& req,

@@ -49,8 +49,8 @@ TEST_F(MonitoringServicePgTest, DriftReportFlagsTheShiftedFeatureOnly) {
   EXPECT_DOUBLE_EQ(report.drift_share(), 0.5);
   EXPECT_TRUE(report.dataset_drift());  // 0.5 >= the default share 0.5
 
-  // Raw records reach Postgres in batches.
-  ASSERT_TRUE(writer_->Flush().ok());
+  // Acknowledged rows are durable: in Postgres, with their columns, before
+  // LogPredictions answered (no flush here).
   int64_t stored = pool_
                        ->WithConnection([](pqxx::connection_base& c) {
                          pqxx::nontransaction tx(c);
@@ -58,6 +58,20 @@ TEST_F(MonitoringServicePgTest, DriftReportFlagsTheShiftedFeatureOnly) {
                        })
                        .value();
   EXPECT_EQ(stored, 400);
+  const std::string row =
+      pool_
+          ->WithConnection([](pqxx::connection_base& c) {
+            pqxx::nontransaction tx(c);
+            pqxx::row r = tx.exec1(
+                "SELECT model || '|' || version || '|' || endpoint || '|' || request_id || '|' ||"
+                " timestamp_micros || '|' || score || '|' || latency_micros || '|' ||"
+                " length(features) FROM prediction_log WHERE request_id = 'req-7'");
+            return r[0].as<std::string>();
+          })
+          .value();
+  v1::LogPredictionsRequest sent = Predictions(400);
+  EXPECT_EQ(row, "fraud|1|fraud_ep|req-7|" + std::to_string(kNow - kMinute + 7) + "|0.5|1000|" +
+                     std::to_string(sent.records(7).features().ByteSizeLong()));
 }
 
 TEST_F(MonitoringServicePgTest, ReferenceSurvivesARestartOfTheCache) {

@@ -1,5 +1,7 @@
 // MonitoringServiceImpl: LogPredictions (records into the windows and the raw log).
+#include <optional>
 #include <set>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -59,7 +61,8 @@ class Rejections {
 // LogPredictions
 
 absl::Status MonitoringServiceImpl::LogOne(const v1::LogPredictionsRequest& req,
-                                           v1::LogPredictionsResponse* resp) {
+                                           v1::LogPredictionsResponse* resp,
+                                           LogProgress* progress) {
   MLOPS_RETURN_IF_ERROR(ValidateModelVersion(req.model(), req.version()));
   if (req.records_size() < 1 || req.records_size() > kMaxRecordsPerMessage) {
     return absl::InvalidArgumentError(
@@ -98,9 +101,12 @@ absl::Status MonitoringServiceImpl::LogOne(const v1::LogPredictionsRequest& req,
     types.push_back(c == nullptr ? stats::DataType::kUnspecified : c->type);
   }
   std::vector<LoggedRecord> in_window;
-  std::vector<PredictionLogRow> rows;
   in_window.reserve(static_cast<size_t>(req.records_size()));
-  rows.reserve(static_cast<size_t>(req.records_size()));
+  PredictionLogBatch batch(req.model(), req.version(), req.endpoint(),
+                           static_cast<int32_t>(req.variant()));
+  batch.Reserve(static_cast<size_t>(req.records_size()),
+                static_cast<size_t>(req.records_size()) *
+                    (static_cast<size_t>(req.feature_names_size()) * 10 + 4));
   int64_t late = 0;
   for (int i = 0; i < req.records_size(); ++i) {
     const v1::PredictionRecord& r = req.records(i);
@@ -149,34 +155,37 @@ absl::Status MonitoringServiceImpl::LogOne(const v1::LogPredictionsRequest& req,
     } else {
       in_window.push_back(std::move(rec));
     }
-    PredictionLogRow row;
-    row.model = req.model();
-    row.version = req.version();
-    row.endpoint = req.endpoint();
-    row.variant = static_cast<int32_t>(req.variant());
-    row.request_id = r.request_id();
-    row.timestamp_micros = r.timestamp_micros();
-    row.features = r.features().SerializeAsString();
-    if (r.has_prediction()) {
-      row.score = r.prediction().score();
-      row.predicted_label = r.prediction().predicted_label();
-    }
-    row.latency_micros = r.latency_micros();
-    row.error_code = r.error_code();
-    rows.push_back(std::move(row));
+    r.features().AppendToString(batch.features_buffer());
+    std::optional<double> score;
+    if (r.has_prediction()) score = r.prediction().score();
+    batch.Add(r.request_id(), r.timestamp_micros(), score,
+              r.has_prediction() ? std::string_view(r.prediction().predicted_label())
+                                 : std::string_view(),
+              r.latency_micros(), r.error_code());
   }
   const WindowStore::AddResult added = windows_->Add(
       req.model(), req.version(), config.window_micros(), feature_names, in_window, ref->binning);
-  const int64_t accepted = static_cast<int64_t>(rows.size());
   if (pending_.size() > 0) {
     int64_t joined_late = 0;
-    for (const PredictionLogRow& row : rows) joined_late += pending_.Resolve(row.request_id, req.model());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      joined_late += pending_.Resolve(std::string(batch.request_id(i)), req.model());
+    }
     counters_->Labels("joined_late", joined_late);
   }
-  const int64_t dropped = writer_->Enqueue(std::move(rows));
-  if (dropped > 0) {
+  int64_t accepted = static_cast<int64_t>(batch.size());
+  const PredictionLogWriter::Queued queued = writer_->Enqueue(std::move(batch));
+  if (queued.dropped > 0) {
     LogWarn("prediction_log_queue_full",
-            {{"model", req.model()}, {"dropped", std::to_string(dropped)}});
+            {{"model", req.model()}, {"dropped", std::to_string(queued.dropped)}});
+    // Not stored, so not accepted (the proto has no reason for it).
+    rejections.Add(v1::REJECTION_REASON_UNSPECIFIED,
+                   "prediction log queue full: dropped from Postgres (counted in windows)",
+                   queued.dropped);
+    accepted -= queued.dropped;
+  }
+  if (queued.last_seq > 0) {
+    if (progress->first_seq == 0) progress->first_seq = queued.last_seq - accepted + 1;
+    progress->last_seq = queued.last_seq;
   }
   resp->set_accepted(resp->accepted() + accepted);
   resp->set_late(resp->late() + late + added.late);
@@ -194,12 +203,20 @@ grpc::Status MonitoringServiceImpl::LogPredictions(
   absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kEditor);
   if (!who.ok()) return Reply("LogPredictions", who.status());
   v1::LogPredictionsRequest req;
-  // Bounded by the client's stream: each Read consumes one message.
+  LogProgress progress;
+  // Bounded by the client's stream: each Read consumes one message. Each
+  // message's rows are queued for the writer at once, so the COPY of earlier
+  // messages overlaps parsing the next ones.
   while (reader->Read(&req)) {
-    absl::Status s = LogOne(req, resp);
+    absl::Status s = LogOne(req, resp, &progress);
     if (!s.ok()) return Reply("LogPredictions", s);
   }
   if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "client cancelled");
+  // Acknowledge only durable rows: the answer waits for their COPY.
+  if (progress.last_seq > 0) {
+    absl::Status s = writer_->WaitDurable(progress.first_seq - 1, progress.last_seq);
+    if (!s.ok()) return Reply("LogPredictions", s);
+  }
   return grpc::Status::OK;
 }
 

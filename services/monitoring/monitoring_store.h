@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "services/monitoring/label_quality.h"
 #include "services/monitoring/pending_labels.h"
+#include "services/monitoring/prediction_log_batch.h"
 
 namespace mlops::monitoring {
 
@@ -25,21 +26,6 @@ struct StoredReference {
   std::string reference;  // serialized v1.Reference
   int64_t set_at_micros = 0;
   std::vector<std::pair<std::string, std::vector<double>>> samples;  // feature -> values
-};
-
-// One raw prediction record as stored.
-struct PredictionLogRow {
-  std::string model;
-  int64_t version = 0;
-  std::string endpoint;
-  int32_t variant = 0;
-  std::string request_id;
-  int64_t timestamp_micros = 0;
-  std::string features;  // serialized common.v1.Row
-  std::optional<double> score;
-  std::string predicted_label;
-  int64_t latency_micros = 0;
-  std::string error_code;
 };
 
 struct StoredPolicy {
@@ -120,7 +106,7 @@ struct AlertQuery {
   int limit = 100;
 };
 
-class MonitoringStore {
+class MonitoringStore : public PredictionLogSink {
  public:
   virtual ~MonitoringStore() = default;
 
@@ -146,8 +132,7 @@ class MonitoringStore {
   // false when there was no such policy.
   virtual absl::StatusOr<bool> DeletePolicy(const std::string& model, const std::string& name) = 0;
 
-  // Appends rows (one COPY).
-  virtual absl::Status AppendPredictions(const std::vector<PredictionLogRow>& rows) = 0;
+  // AppendPredictions (PredictionLogSink): the batches' rows in one COPY.
 
   // Ground truth. Upserts labels in one transaction; per label, true when it
   // replaced an earlier label (a correction).

@@ -7,6 +7,8 @@
 #include "absl/strings/escaping.h"
 #include "common/status/status_macros.h"
 #include "pqxx/pqxx"
+#include "pqxx/tablewriter"
+#include "services/monitoring/prediction_copy_text.h"
 
 namespace mlops::monitoring {
 namespace {
@@ -57,9 +59,6 @@ std::vector<double> DecodeDoubles(const std::string& bytes) {
   if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(double));
   return v;
 }
-
-// The COPY text form of a bytea (stream_to escapes the backslash).
-std::string CopyBytea(const std::string& bytes) { return "\\x" + absl::BytesToHexString(bytes); }
 
 }  // namespace
 
@@ -155,25 +154,37 @@ absl::StatusOr<bool> PgMonitoringStore::DeletePolicy(const std::string& model,
                                 });
 }
 
-absl::Status PgMonitoringStore::AppendPredictions(const std::vector<PredictionLogRow>& rows) {
-  if (rows.empty()) return absl::OkStatus();
+absl::Status PgMonitoringStore::AppendPredictions(const std::vector<PredictionLogBatch>& batches) {
+  size_t rows = 0;
+  for (const PredictionLogBatch& b : batches) rows += b.size();
+  if (rows == 0) return absl::OkStatus();
   return pool_->WithTransaction(PgCallOptions{"monitoring_append_predictions"}, [&](Txn& txn) {
-    pqxx::stream_to copy(
-        txn, "prediction_log",
-        std::vector<std::string>{"model", "version", "endpoint", "variant", "request_id",
-                                 "timestamp_micros", "features", "score", "predicted_label",
-                                 "latency_micros", "error_code"});
-    for (const PredictionLogRow& r : rows) {
-      if (r.score.has_value()) {
-        copy << std::make_tuple(r.model, r.version, r.endpoint, r.variant, r.request_id,
-                                r.timestamp_micros, CopyBytea(r.features), *r.score,
-                                r.predicted_label, r.latency_micros, r.error_code);
-      } else {
-        copy << std::make_tuple(r.model, r.version, r.endpoint, r.variant, r.request_id,
-                                r.timestamp_micros, CopyBytea(r.features), nullptr,
-                                r.predicted_label, r.latency_micros, r.error_code);
+    const std::vector<std::string> columns(std::begin(kPredictionLogCopyColumns),
+                                           std::end(kPredictionLogCopyColumns));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    // pqxx 6.4 passes raw COPY data only through the deprecated tablewriter;
+    // each write_raw_line sends its text plus '\n', so many lines go in one
+    // call (the COPY stream need not break at messages).
+    pqxx::tablewriter copy(txn, "prediction_log", columns.begin(), columns.end());
+#pragma GCC diagnostic pop
+    constexpr size_t kChunkBytes = 1 << 20;
+    std::string chunk;
+    chunk.reserve(kChunkBytes + (64 << 10));
+    auto send = [&] {
+      if (chunk.empty()) return;
+      chunk.pop_back();  // write_raw_line adds the last '\n'
+      copy.write_raw_line(chunk);
+      chunk.clear();
+    };
+    constexpr size_t kRowsPerStep = 256;
+    for (const PredictionLogBatch& b : batches) {
+      for (size_t i = 0; i < b.size(); i += kRowsPerStep) {
+        AppendPredictionCopyLines(b, i, i + kRowsPerStep, &chunk);
+        if (chunk.size() >= kChunkBytes) send();
       }
     }
+    send();
     copy.complete();
   });
 }

@@ -1,0 +1,138 @@
+// The prediction log's packed batches, their COPY text, and the writer's
+// durable acknowledgements (sequence numbers, failed writes, the queue bound).
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "services/monitoring/prediction_copy_text.h"
+#include "services/monitoring/prediction_log_batch.h"
+#include "services/monitoring/prediction_log_writer.h"
+
+namespace mlops::monitoring {
+namespace {
+
+PredictionLogBatch Batch(int rows, const std::string& prefix = "r") {
+  PredictionLogBatch b("fraud", 3, "fraud_ep", 1);
+  for (int i = 0; i < rows; ++i) {
+    b.features_buffer()->append(std::string(1, static_cast<char>(i)) + "\xff");
+    b.Add(prefix + std::to_string(i), 1000 + i, i % 2 == 0 ? std::optional<double>(0.25 * i)
+                                                           : std::nullopt,
+          "", 900, i % 2 == 0 ? "" : "UNAVAILABLE");
+  }
+  return b;
+}
+
+TEST(PredictionLogBatchTest, PacksRowsAndTruncates) {
+  PredictionLogBatch b = Batch(3);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.request_id(1), "r1");
+  EXPECT_EQ(b.features(2), std::string("\x02\xff", 2));
+  EXPECT_EQ(b.score(2), 0.5);
+  EXPECT_FALSE(b.score(1).has_value());
+  EXPECT_EQ(b.error_code(1), "UNAVAILABLE");
+  b.Truncate(1);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b.features(0), std::string("\x00\xff", 2));
+  b.features_buffer()->append("zz");
+  b.Add("again", 5, 1.0, "yes", 7, "");
+  EXPECT_EQ(b.request_id(1), "again");
+  EXPECT_EQ(b.features(1), "zz");
+  EXPECT_EQ(b.predicted_label(1), "yes");
+}
+
+TEST(PredictionCopyTextTest, EscapesTextAndWritesByteaInHex) {
+  std::string out;
+  AppendCopyText("a\\b\tc\nd\re", &out);
+  EXPECT_EQ(out, "a\\\\b\\tc\\nd\\re");
+  out.clear();
+  AppendCopyBytea(std::string("\x00\xab", 2), &out);
+  EXPECT_EQ(out, "\\\\x00ab");
+  out.clear();
+  AppendCopyDouble(0.1, &out);
+  out += ' ';
+  AppendCopyDouble(-1.0 / 0.0, &out);
+  out += ' ';
+  AppendCopyInt(-42, &out);
+  EXPECT_EQ(out, "0.1 -Infinity -42");
+}
+
+TEST(PredictionCopyTextTest, OneLinePerRowWithNullScore) {
+  PredictionLogBatch b = Batch(2);
+  std::string out;
+  AppendPredictionCopyLines(b, 0, 2, &out);
+  EXPECT_EQ(out,
+            "fraud\t3\tfraud_ep\t1\tr0\t1000\t\\\\x00ff\t0\t\t900\t\n"
+            "fraud\t3\tfraud_ep\t1\tr1\t1001\t\\\\x01ff\t\\N\t\t900\tUNAVAILABLE\n");
+}
+
+// Records what it was given; fails while `fail` is set.
+class FakeSink : public PredictionLogSink {
+ public:
+  absl::Status AppendPredictions(const std::vector<PredictionLogBatch>& batches) override {
+    absl::MutexLock lock(&mu);
+    ++calls;
+    if (fail) return absl::UnavailableError("down");
+    for (const PredictionLogBatch& b : batches) {
+      for (size_t i = 0; i < b.size(); ++i) ids.emplace_back(b.request_id(i));
+    }
+    return absl::OkStatus();
+  }
+  absl::Mutex mu;
+  bool fail = false;
+  int calls = 0;
+  std::vector<std::string> ids;
+};
+
+TEST(PredictionLogWriterTest, WaitDurableWritesWithoutTheThreadAndNumbersRows) {
+  FakeSink sink;
+  PredictionLogWriter writer(&sink);
+  const PredictionLogWriter::Queued a = writer.Enqueue(Batch(3, "a"));
+  const PredictionLogWriter::Queued b = writer.Enqueue(Batch(2, "b"));
+  EXPECT_EQ(a.last_seq, 3);
+  EXPECT_EQ(b.last_seq, 5);
+  ASSERT_TRUE(writer.WaitDurable(0, 5).ok());
+  EXPECT_EQ(writer.written(), 5);
+  EXPECT_EQ(sink.ids, (std::vector<std::string>{"a0", "a1", "a2", "b0", "b1"}));
+  EXPECT_EQ(sink.calls, 1);  // both batches in one COPY
+}
+
+TEST(PredictionLogWriterTest, FailedWriteIsNotAcknowledged) {
+  FakeSink sink;
+  PredictionLogWriter writer(&sink);
+  writer.Start();
+  {
+    absl::MutexLock lock(&sink.mu);
+    sink.fail = true;
+  }
+  const PredictionLogWriter::Queued a = writer.Enqueue(Batch(4));
+  absl::Status s = writer.WaitDurable(0, a.last_seq);
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_EQ(writer.failed(), 4);
+  {
+    absl::MutexLock lock(&sink.mu);
+    sink.fail = false;
+  }
+  const PredictionLogWriter::Queued b = writer.Enqueue(Batch(2));
+  EXPECT_TRUE(writer.WaitDurable(a.last_seq, b.last_seq).ok());
+  EXPECT_EQ(writer.written(), 2);
+  writer.Stop();
+}
+
+TEST(PredictionLogWriterTest, QueueBoundDropsTheBatchTail) {
+  FakeSink sink;
+  PredictionLogWriterOptions options;
+  options.max_queued_rows = 5;
+  PredictionLogWriter writer(&sink, options);
+  EXPECT_EQ(writer.Enqueue(Batch(3)).dropped, 0);
+  const PredictionLogWriter::Queued q = writer.Enqueue(Batch(4, "x"));
+  EXPECT_EQ(q.dropped, 2);
+  EXPECT_EQ(q.last_seq, 5);
+  EXPECT_EQ(writer.Enqueue(Batch(1)).last_seq, 0);  // full: nothing queued
+  ASSERT_TRUE(writer.Flush().ok());
+  EXPECT_EQ(sink.ids.back(), "x1");
+  EXPECT_EQ(writer.dropped(), 3);
+}
+
+}  // namespace
+}  // namespace mlops::monitoring
