@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/cli_platform_test.h"
+#include "tests/integration/service_binaries.h"
 
 namespace mlops::testing_platform {
 namespace {
@@ -34,17 +35,9 @@ constexpr char kPolicy[] = R"({"model": "fraud", "name": "slow", "metric": "ALER
   "comparison": "COMPARISON_GREATER_OR_EQUAL", "threshold": 50000, "windowMicros": "60000000",
   "severity": "SEVERITY_WARNING"})";
 
-std::vector<ServiceBinary> AllBinaries() {
-  return {
-#define MLOPS_BINARY(name, macro) {name, macro},
-      MLOPS_SERVICE_BINARIES
-#undef MLOPS_BINARY
-  };
-}
-
 class CliServingTest : public CliPlatformTest {
  protected:
-  void SetUp() override { StartPlatform(AllBinaries()); }
+  void SetUp() override { StartPlatform(AllServiceBinaries()); }
 };
 
 TEST_F(CliServingTest, PredictCsvRolloutSetPoliciesAndAlerts) {

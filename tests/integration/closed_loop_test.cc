@@ -28,19 +28,12 @@
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/closed_loop_outcomes.h"
 #include "tests/integration/local_platform.h"
+#include "tests/integration/service_binaries.h"
 
 namespace mlops::testing_platform {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::vector<ServiceBinary> AllBinaries() {
-  return {
-#define MLOPS_BINARY(name, macro) {name, macro},
-      MLOPS_SERVICE_BINARIES
-#undef MLOPS_BINARY
-  };
-}
 
 struct UsedMetric {
   std::string name;     // a sample name, e.g. mlops_x_bucket
@@ -137,7 +130,7 @@ TEST(ClosedLoopTest, DemoClosesTheLoopOnTheRealServices) {
   const char* dsn = std::getenv("MLOPS_TEST_PG_DSN");
   if (dsn == nullptr) GTEST_SKIP() << "MLOPS_TEST_PG_DSN not set";
   MLOPS_ASSERT_OK_AND_ASSIGN(auto platform, LocalPlatform::Create(dsn));
-  ASSERT_THAT(platform->Start(AllBinaries()), IsOk());
+  ASSERT_THAT(platform->Start(AllServiceBinaries()), IsOk());
   const std::string token_file = platform->dir() + "/admin.token";
   std::ofstream(token_file) << platform->admin_token() << "\n";
   std::vector<std::string> args = {"--token_file=" + token_file, "--customers=300",
@@ -155,7 +148,7 @@ TEST(ClosedLoopTest, DemoClosesTheLoopOnTheRealServices) {
 
   const std::vector<UsedMetric> used = UsedMetrics();
   ASSERT_GE(used.size(), 10u) << MLOPS_METRIC_NAMES_PATH;
-  for (const ServiceBinary& binary : AllBinaries()) {
+  for (const ServiceBinary& binary : AllServiceBinaries()) {
     absl::StatusOr<HttpResponse> page =
         HttpGet("127.0.0.1", platform->service(binary.name).metrics_port, "/metrics");
     EXPECT_TRUE(page.ok()) << binary.name << ": " << page.status();

@@ -19,19 +19,12 @@
 #include "mlops/registry/v1/registry.grpc.pb.h"
 #include "tests/integration/cli_runner.h"
 #include "tests/integration/local_platform.h"
+#include "tests/integration/service_binaries.h"
 
 namespace mlops::testing_platform {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::vector<ServiceBinary> AllBinaries() {
-  return {
-#define MLOPS_BINARY(name, macro) {name, macro},
-      MLOPS_SERVICE_BINARIES
-#undef MLOPS_BINARY
-  };
-}
 
 std::string AdminDsnOrSkip() {
   const char* dsn = std::getenv("MLOPS_TEST_PG_DSN");
@@ -42,9 +35,9 @@ TEST(PlatformTest, AllServicesServeExportMetricsAndDrainOnSigterm) {
   const std::string admin_dsn = AdminDsnOrSkip();
   if (admin_dsn.empty()) GTEST_SKIP() << "MLOPS_TEST_PG_DSN not set";
   MLOPS_ASSERT_OK_AND_ASSIGN(auto platform, LocalPlatform::Create(admin_dsn));
-  ASSERT_THAT(platform->Start(AllBinaries()), IsOk());
+  ASSERT_THAT(platform->Start(AllServiceBinaries()), IsOk());
 
-  for (const ServiceBinary& binary : AllBinaries()) {
+  for (const ServiceBinary& binary : AllServiceBinaries()) {
     RunningService& service = platform->service(binary.name);
     MLOPS_ASSERT_OK_AND_ASSIGN(HttpResponse page,
                                HttpGet("127.0.0.1", service.metrics_port, "/metrics"));
@@ -66,7 +59,7 @@ TEST(PlatformTest, AllServicesServeExportMetricsAndDrainOnSigterm) {
 }
 
 bool HasBinary(const std::string& name) {
-  for (const ServiceBinary& binary : AllBinaries()) {
+  for (const ServiceBinary& binary : AllServiceBinaries()) {
     if (binary.name == name) return true;
   }
   return false;
@@ -99,7 +92,7 @@ TEST(PlatformTest, EveryRpcNeedsATokenWithTheRightRole) {
   if (!HasBinary("registry")) GTEST_SKIP() << "no registry binary";
   MLOPS_ASSERT_OK_AND_ASSIGN(auto platform, LocalPlatform::Create(admin_dsn));
   std::vector<ServiceBinary> registry_only;
-  for (const ServiceBinary& binary : AllBinaries()) {
+  for (const ServiceBinary& binary : AllServiceBinaries()) {
     if (binary.name == "registry") registry_only.push_back(binary);
   }
   ASSERT_THAT(platform->Start(registry_only), IsOk());
@@ -143,7 +136,7 @@ TEST(PlatformTest, EveryRpcNeedsATokenWithTheRightRole) {
 }
 
 TEST(PlatformTest, UnreachableDatabaseKeepsServiceAliveAndNotServing) {
-  const std::vector<ServiceBinary> binaries = AllBinaries();
+  const std::vector<ServiceBinary> binaries = AllServiceBinaries();
   ASSERT_FALSE(binaries.empty());
   MLOPS_ASSERT_OK_AND_ASSIGN(int closed_port, PickFreePort());
   MLOPS_ASSERT_OK_AND_ASSIGN(int grpc_port, PickFreePort());
@@ -175,7 +168,7 @@ TEST(PlatformTest, UnreachableDatabaseKeepsServiceAliveAndNotServing) {
 }
 
 TEST(PlatformTest, BadConfigurationExitsWithMessageNamingTheFlag) {
-  const std::vector<ServiceBinary> binaries = AllBinaries();
+  const std::vector<ServiceBinary> binaries = AllServiceBinaries();
   for (const ServiceBinary& binary : binaries) {
     MLOPS_ASSERT_OK_AND_ASSIGN(
         auto child, ChildProcess::Start(binary.path, {"--grpc_port=70000", "--auth_disabled",
@@ -187,7 +180,7 @@ TEST(PlatformTest, BadConfigurationExitsWithMessageNamingTheFlag) {
 }
 
 TEST(PlatformTest, MissingTokenFileIsAConfigurationError) {
-  const ServiceBinary binary = AllBinaries().front();
+  const ServiceBinary binary = AllServiceBinaries().front();
   MLOPS_ASSERT_OK_AND_ASSIGN(
       auto child, ChildProcess::Start(binary.path, {"--auth_tokens_file=/nonexistent/tokens",
                                                     "--database_url=postgresql://x@127.0.0.1/db"}));
@@ -197,7 +190,7 @@ TEST(PlatformTest, MissingTokenFileIsAConfigurationError) {
 }
 
 TEST(PlatformTest, UnknownFlagIsRejected) {
-  const ServiceBinary binary = AllBinaries().front();
+  const ServiceBinary binary = AllServiceBinaries().front();
   MLOPS_ASSERT_OK_AND_ASSIGN(auto child, ChildProcess::Start(binary.path, {"--no_such_flag=1"}));
   MLOPS_ASSERT_OK_AND_ASSIGN(int code, child->Wait(absl::Seconds(10)));
   EXPECT_NE(code, 0);
