@@ -1,7 +1,13 @@
 #include "services/features/features_service.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
+#include "google/protobuf/arena.h"
+#include "grpcpp/support/slice.h"
 #include "services/features/historical.h"
 #include "services/features/materializer.h"
 #include "services/features/online_server.h"
@@ -103,41 +109,52 @@ grpc::Status FeatureServiceImpl::GetMaterializationStatus(
 
 namespace {
 
-// One call's request and response on an arena of their own.
-class ArenaHolder final
-    : public grpc::MessageHolder<v1::GetOnlineFeaturesRequest, v1::GetOnlineFeaturesResponse> {
- public:
-  ArenaHolder() {
-    set_request(google::protobuf::Arena::CreateMessage<v1::GetOnlineFeaturesRequest>(&arena_));
-    set_response(google::protobuf::Arena::CreateMessage<v1::GetOnlineFeaturesResponse>(&arena_));
+// The request from its bytes, on `arena` (its rows and values cost no
+// malloc each).
+absl::StatusOr<v1::GetOnlineFeaturesRequest*> ParseOnlineRequest(const grpc::ByteBuffer& bytes,
+                                                                 google::protobuf::Arena* arena) {
+  auto* req = google::protobuf::Arena::CreateMessage<v1::GetOnlineFeaturesRequest>(arena);
+  std::vector<grpc::Slice> slices;
+  if (!bytes.Dump(&slices).ok()) return absl::InternalError("request: unreadable buffer");
+  bool ok;
+  if (slices.size() == 1) {
+    ok = req->ParseFromArray(slices[0].begin(), static_cast<int>(slices[0].size()));
+  } else {
+    std::string joined;
+    for (const grpc::Slice& s : slices) {
+      joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    ok = req->ParseFromString(joined);
   }
-  void Release() override { delete this; }
+  if (!ok) return absl::InvalidArgumentError("request: not a GetOnlineFeaturesRequest");
+  return req;
+}
 
- private:
-  google::protobuf::Arena arena_;
-};
+// A response buffer that owns `bytes` (no copy).
+grpc::ByteBuffer OwningBuffer(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(owned->data(), owned->size(),
+                    [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
 
 }  // namespace
 
-grpc::MessageHolder<v1::GetOnlineFeaturesRequest, v1::GetOnlineFeaturesResponse>*
-FeatureServiceImpl::ArenaAllocator::AllocateMessages() {
-  return new ArenaHolder();
-}
+FeatureServiceImpl::FeatureServiceImpl(FeatureServiceDeps deps) : deps_(deps) {}
 
-FeatureServiceImpl::FeatureServiceImpl(FeatureServiceDeps deps) : deps_(deps) {
-  SetMessageAllocatorFor_GetOnlineFeatures(&allocator_);
-}
-
-grpc::ServerUnaryReactor* FeatureServiceImpl::GetOnlineFeatures(
-    grpc::CallbackServerContext* ctx, const v1::GetOnlineFeaturesRequest* req,
-    v1::GetOnlineFeaturesResponse* resp) {
+grpc::ServerUnaryReactor* FeatureServiceImpl::GetOnlineFeatures(grpc::CallbackServerContext* ctx,
+                                                               const grpc::ByteBuffer* request,
+                                                               grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish([&]() -> grpc::Status {
     FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetOnlineFeatures");
     FEATURES_REQUIRE(online, "GetOnlineFeatures");
-    absl::Status out = deps_.online->Get(*req, resp);
-    if (!out.ok()) resp->Clear();
-    return Done("GetOnlineFeatures", out);
+    google::protobuf::Arena arena;
+    absl::StatusOr<v1::GetOnlineFeaturesRequest*> req = ParseOnlineRequest(*request, &arena);
+    if (!req.ok()) return Done("GetOnlineFeatures", req.status());
+    absl::StatusOr<std::string> out = deps_.online->GetSerialized(**req);
+    if (out.ok()) *response = OwningBuffer(*std::move(out));
+    return Done("GetOnlineFeatures", out.status());
   }());
   return reactor;
 }

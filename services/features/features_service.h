@@ -4,7 +4,7 @@
 // the objects it is given (they must outlive it). Thread-safe as they are.
 
 #include "common/auth/authorizer.h"
-#include "grpcpp/support/message_allocator.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "mlops/features/v1/features.grpc.pb.h"
 #include "services/features/view_registry.h"
 
@@ -22,14 +22,16 @@ struct FeatureServiceDeps {
   const Authorizer* authorizer = nullptr;
 };
 
-// GetOnlineFeatures is a callback (reactor) method whose request and
-// response live on one protobuf Arena per call (ArenaAllocator), so that
-// building a response of thousands of values allocates from the arena, not
-// malloc; it finishes inline and never blocks, except on the error path that
-// tells an unknown view from one not loaded (a Postgres read). The other
+// GetOnlineFeatures is a raw callback (reactor) method: the handler parses
+// the request itself (on an arena) and answers with the bytes
+// OnlineServer::GetSerialized writes, the response's protobuf encoding built
+// without a message per value. It finishes inline and never blocks, except
+// on the error path that tells an unknown view from one not loaded (a
+// Postgres read). Clients see the proto's messages as before. The other
 // methods are synchronous.
 class FeatureServiceImpl final
-    : public v1::FeatureService::WithCallbackMethod_GetOnlineFeatures<v1::FeatureService::Service> {
+    : public v1::FeatureService::WithRawCallbackMethod_GetOnlineFeatures<
+          v1::FeatureService::Service> {
  public:
   explicit FeatureServiceImpl(FeatureServiceDeps deps);
 
@@ -50,21 +52,11 @@ class FeatureServiceImpl final
                                         const v1::GetMaterializationStatusRequest* req,
                                         v1::GetMaterializationStatusResponse* resp) override;
   grpc::ServerUnaryReactor* GetOnlineFeatures(grpc::CallbackServerContext* ctx,
-                                              const v1::GetOnlineFeaturesRequest* req,
-                                              v1::GetOnlineFeaturesResponse* resp) override;
+                                              const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response) override;
 
  private:
-  // Allocates each GetOnlineFeatures call's request and response on an arena
-  // of its own (freed when the call ends). Thread-safe (stateless).
-  class ArenaAllocator final
-      : public grpc::MessageAllocator<v1::GetOnlineFeaturesRequest, v1::GetOnlineFeaturesResponse> {
-   public:
-    grpc::MessageHolder<v1::GetOnlineFeaturesRequest, v1::GetOnlineFeaturesResponse>*
-    AllocateMessages() override;
-  };
-
   FeatureServiceDeps deps_;
-  ArenaAllocator allocator_;
 };
 
 }  // namespace mlops::features

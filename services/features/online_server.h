@@ -1,13 +1,20 @@
 #pragma once
 // OnlineServer: GetOnlineFeatures from this replica's memory (OnlineViews).
-// The hot path takes one atomic catalog load and hash probes; Postgres is
+// The hot path takes one atomic catalog load, one look-up of the request's
+// shape in a small plan cache, hash probes, and writes the response's wire
+// format directly (online_wire.h): no message per value. Postgres is
 // consulted only to tell an unknown view (NOT_FOUND) from one not loaded yet
 // (FAILED_PRECONDITION), i.e. on the error path. TTL is judged at the
 // request time from each entity's last event time. Thread-safe.
 
 #include <cstdint>
+#include <memory>
+#include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "mlops/features/v1/features.pb.h"
 #include "services/features/metrics.h"
 #include "services/features/online_store.h"
@@ -18,20 +25,51 @@ namespace mlops::features {
 class OnlineServer {
  public:
   OnlineServer(const OnlineViews* online, const ViewRegistry* views, FeaturesMetrics* metrics,
-               int max_entities)
-      : online_(online), views_(views), metrics_(metrics), max_entities_(max_entities) {}
+               int max_entities);
+  ~OnlineServer();
 
-  // Fills `resp` (empty; best on an arena: the service allocates the
-  // response of each call on one, so the thousands of values of a large
-  // response cost no malloc each). On error `resp` is left partial.
+  // The response, serialized: the canonical protobuf encoding of a
+  // GetOnlineFeaturesResponse (byte for byte what SerializeAsString gives for
+  // the same message). Errors: InvalidArgument, NotFound,
+  // FailedPrecondition as the proto documents.
+  absl::StatusOr<std::string> GetSerialized(const v1::GetOnlineFeaturesRequest& req) const;
+
+  // The same response as a message (GetSerialized, parsed): for in-process
+  // callers and tests. On error `resp` is left unchanged.
   absl::Status Get(const v1::GetOnlineFeaturesRequest& req,
                    v1::GetOnlineFeaturesResponse* resp) const;
 
  private:
+  // A request shape (refs + entity columns) resolved against one catalog.
+  struct Plan;
+
+  // Small cache of plans by request shape, each valid for the catalog it was
+  // resolved in. Thread-safe: a mutex held for a hash look-up.
+  class PlanCache {
+   public:
+    std::shared_ptr<const Plan> Find(const std::string& shape,
+                                     const std::shared_ptr<const OnlineCatalog>& catalog) const;
+    void Put(std::string shape, std::shared_ptr<const Plan> plan);
+
+   private:
+    static constexpr size_t kMaxEntries = 256;
+    mutable absl::Mutex mu_;
+    absl::flat_hash_map<std::string, std::shared_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);
+  };
+
+  absl::StatusOr<std::shared_ptr<const Plan>> PlanFor(
+      const v1::GetOnlineFeaturesRequest& req,
+      const std::shared_ptr<const OnlineCatalog>& catalog) const;
+  absl::StatusOr<std::shared_ptr<const Plan>> BuildPlan(
+      const v1::GetOnlineFeaturesRequest& req,
+      const std::shared_ptr<const OnlineCatalog>& catalog) const;
+  absl::Status CheckRows(const v1::GetOnlineFeaturesRequest& req) const;
+
   const OnlineViews* const online_;
   const ViewRegistry* const views_;
   FeaturesMetrics* const metrics_;
   const int max_entities_;
+  mutable PlanCache plans_;
 };
 
 }  // namespace mlops::features

@@ -89,6 +89,16 @@ class OnlineSnapshot {
     return strings_[string_column_[feature]][row];
   }
 
+  // Hints that row `row` (>= 0) will be read soon: loads its values and
+  // statuses towards the cache (a batch of look-ups overlaps its misses).
+  void PrefetchRow(int32_t row) const {
+    const char* p = reinterpret_cast<const char*>(RowAt(row));
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + stride_ * sizeof(uint64_t) - 1);
+  }
+  // Hints that `key` will be looked up soon (loads its hash slot).
+  void PrefetchKey(int64_t key) const { keys_.Prefetch(key); }
+
   // Feature `feature` of `row`; ENTITY_UNKNOWN when row is -1.
   FeatureValue Get(int32_t row, size_t feature) const;
   // Every feature of one entity.
