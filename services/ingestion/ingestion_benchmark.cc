@@ -10,7 +10,13 @@
 // and the COPY commit included), then loads the same rows as CSV with
 // `psql \copy` into a plain 20-column table (timestamps as bigint micros),
 // and prints both rates and their ratio; with several runs, also the medians.
-// The rows and the CSV are generated before the clocks start.
+// The rows and the CSV are generated before the clocks start. Before each
+// timed phase the database is settled (VACUUM ANALYZE, CHECKPOINT, untimed):
+// otherwise the autovacuum of the 1M rows \copy just wrote, or the
+// checkpoint of its WAL, runs during the next phase and is charged to it. When Postgres
+// runs on this machine, each side's Postgres CPU (all server processes) is
+// printed too: on a loaded machine the ratio follows total CPU.
+#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,7 +29,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "common/auth/authorizer.h"
@@ -130,6 +139,64 @@ double ProcessCpuSeconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
 }
 
+// Fields of /proc/<pid>/stat after the command name: [0] state, [1] ppid,
+// [11] utime, [12] stime, [13] cutime, [14] cstime (clock ticks).
+std::vector<long long> ProcStat(long pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(in, line);
+  std::vector<long long> out;
+  const size_t paren = line.rfind(')');
+  if (paren == std::string::npos) return out;
+  const char* p = line.c_str() + paren + 2;
+  out.push_back(*p);  // the state letter
+  for (p += 1; *p != '\0';) {
+    char* end = nullptr;
+    out.push_back(std::strtoll(p, &end, 10));
+    if (end == p) break;
+    p = end;
+  }
+  return out;
+}
+
+// CPU seconds used by the Postgres server whose postmaster is `postmaster`:
+// its own, its exited children's, and its live children's.
+double PostgresCpuSeconds(long postmaster) {
+  long long ticks = 0;
+  std::vector<long long> own = ProcStat(postmaster);
+  if (own.size() > 14) ticks += own[11] + own[12] + own[13] + own[14];
+  if (DIR* proc = opendir("/proc")) {
+    while (dirent* e = readdir(proc)) {
+      const long pid = std::atol(e->d_name);
+      if (pid <= 0) continue;
+      std::vector<long long> st = ProcStat(pid);
+      if (st.size() > 12 && st[1] == postmaster) ticks += st[11] + st[12];
+    }
+    closedir(proc);
+  }
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The local postmaster's pid (the parent of a backend), or 0 when Postgres
+// is not on this machine.
+long LocalPostmaster(mlops::PgPool& pool) {
+  absl::StatusOr<long> backend =
+      pool.WithTransaction({"kBackendPid"}, [](pqxx::transaction_base& tx) {
+        return tx.exec1("SELECT pg_backend_pid()")[0].as<long>();
+      });
+  if (!backend.ok()) return 0;
+  std::vector<long long> st = ProcStat(*backend);
+  return st.size() > 1 ? static_cast<long>(st[1]) : 0;
+}
+
+// User + system CPU seconds of this process's waited-for children (psql).
+double ChildrenCpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_CHILDREN, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
@@ -165,6 +232,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", migrated.status().ToString().c_str());
     return 1;
   }
+  const long postmaster = LocalPostmaster(**pool);
   mlops::ingestion::PgIngestionStore store(pool->get());
   mlops::ingestion::IngestionMetrics metrics(nullptr);
   mlops::ingestion::Ingestion ingestion(&store, &metrics);
@@ -195,6 +263,9 @@ int main(int argc, char** argv) {
   const std::string path = absl::StrCat("/tmp/ingestion_bench_", getpid(), ".csv");
   std::ofstream(path) << csv;
   const std::string psql = absl::StrCat("psql -q \"", (*db)->dsn(), "\" -v ON_ERROR_STOP=1");
+  auto settle = [&] {
+    return std::system(absl::StrCat(psql, " -c 'VACUUM ANALYZE' -c 'CHECKPOINT'").c_str()) == 0;
+  };
   std::printf("rows=%lld columns=20 expectations=10 chunk_rows=%d runs=%d\n",
               static_cast<long long>(rows), kChunkRows, runs);
 
@@ -214,6 +285,8 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    if (!settle()) return 1;
+    double pg_cpu = postmaster != 0 ? PostgresCpuSeconds(postmaster) : 0;
     auto start = std::chrono::steady_clock::now();
     const double cpu_start = ProcessCpuSeconds();
     grpc::ClientContext ctx;
@@ -230,6 +303,7 @@ int main(int argc, char** argv) {
     grpc::Status s = writer->Finish();
     const double grpc_s = Seconds(start);
     const double grpc_cpu = ProcessCpuSeconds() - cpu_start;
+    const double grpc_pg_cpu = postmaster != 0 ? PostgresCpuSeconds(postmaster) - pg_cpu : 0;
     if (!s.ok() || resp.outcome() != v1::INGEST_OUTCOME_COMMITTED) {
       std::fprintf(stderr, "IngestBatch: %s %s\n", s.error_message().c_str(),
                    resp.report().ShortDebugString().substr(0, 2000).c_str());
@@ -241,10 +315,18 @@ int main(int argc, char** argv) {
         "d2 float8, d3 float8, d4 float8, d5 float8, d6 float8, d7 float8, s0 text, s1 text, "
         "s2 text, s3 text, b0 bool, b1 bool, ts bigint)");
     if (std::system(absl::StrCat(psql, " -c \"", table, "\"").c_str()) != 0) return 1;
+    if (!settle()) return 1;
+    pg_cpu = postmaster != 0 ? PostgresCpuSeconds(postmaster) : 0;
+    const double psql_cpu = ChildrenCpuSeconds();
     start = std::chrono::steady_clock::now();
     const int rc = std::system(
         absl::StrCat(psql, " -c \"\\copy public.", name, " FROM '", path, "' CSV\"").c_str());
     const double copy_s = Seconds(start);
+    // psql's backend may still be exiting: its CPU counts once the postmaster
+    // has reaped it.
+    if (postmaster != 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const double copy_pg_cpu = postmaster != 0 ? PostgresCpuSeconds(postmaster) - pg_cpu : 0;
+    const double copy_psql_cpu = ChildrenCpuSeconds() - psql_cpu;
     if (rc != 0) return 1;
     const double ingest_rate = static_cast<double>(rows) / grpc_s;
     const double copy_rate = static_cast<double>(rows) / copy_s;
@@ -255,8 +337,14 @@ int main(int argc, char** argv) {
         "run %d: IngestBatch over gRPC (loopback): %.2f s, %.0f rows/s (version %.12s; "
         "client + service CPU %.2f s, Postgres not included)\n",
         run + 1, grpc_s, ingest_rate, resp.version().id().c_str(), grpc_cpu);
-    std::printf("run %d: psql \\copy CSV:                   %.2f s, %.0f rows/s\n", run + 1,
-                copy_s, copy_rate);
+    std::printf("run %d: psql \\copy CSV:                   %.2f s, %.0f rows/s (psql CPU %.2f s)\n",
+                run + 1, copy_s, copy_rate, copy_psql_cpu);
+    if (postmaster != 0) {
+      std::printf("run %d: Postgres server CPU: IngestBatch %.2f s, \\copy %.2f s; all CPU: "
+                  "IngestBatch %.2f s, \\copy %.2f s\n",
+                  run + 1, grpc_pg_cpu, copy_pg_cpu, grpc_cpu + grpc_pg_cpu,
+                  copy_psql_cpu + copy_pg_cpu);
+    }
     std::printf("run %d: ratio IngestBatch/\\copy rows/s: %.2f (goal >= 0.70)\n", run + 1,
                 ingest_rate / copy_rate);
     std::fflush(stdout);
