@@ -45,8 +45,8 @@ class AlertMetricSource {
   virtual ~AlertMetricSource() = default;
   // nullopt: no data for the policy's window (nothing changes). With
   // `open_window` false: the last closed windows covering the policy's
-  // window; true: the same number of windows ending with the open one (the
-  // early, partial-window evaluation; nullopt for label metrics).
+  // window; true: those and the open window (the early, partial-window
+  // evaluation; nullopt for label metrics).
   virtual absl::StatusOr<std::optional<MetricValue>> Measure(const v1::AlertPolicy& policy,
                                                              int64_t version, int64_t now_micros,
                                                              bool open_window) = 0;

@@ -116,9 +116,9 @@ TEST_F(AlertsPgTest, TooFewSamplesDoNotAlert) {
 }
 
 // Drift that starts late in a 10 s window (too little of it to flag that
-// window) fires from the next, still open window as soon as it holds
-// min_samples drifted predictions: before the first window's end + 5 s,
-// not at the next window's end.
+// window) fires from the span ending with the next, still open window (the
+// closed window plus the open one) as soon as the drifted predictions show:
+// before the first window's end + 5 s, not at the next window's end.
 TEST_F(AlertsPgTest, DriftLateInAWindowFiresFromTheOpenWindow) {
   constexpr int64_t kWindow = 10 * kSecond;
   ASSERT_TRUE(SetRowsReference().ok());
@@ -149,7 +149,7 @@ TEST_F(AlertsPgTest, DriftLateInAWindowFiresFromTheOpenWindow) {
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].state(), v1::ALERT_STATE_FIRING);
   EXPECT_LE(alerts[0].fired_at_micros(), kNow + kWindow + 5 * kSecond);
-  EXPECT_EQ(alerts[0].window().start_micros(), kNow + kWindow);
+  EXPECT_EQ(alerts[0].window().start_micros(), kNow);
   EXPECT_EQ(alerts[0].window().end_micros(), kNow + 2 * kWindow);
   EXPECT_NE(alerts[0].summary().find("open window so far"), std::string::npos)
       << alerts[0].summary();
