@@ -85,5 +85,31 @@ TEST_F(ChunkCopyTest, AbandonedCopyLeavesNothingAndTheConnectionWorks) {
   }
 }
 
+TEST_F(ChunkCopyTest, LostConnectionIsUnavailableAndTheRetryWrites) {
+  const std::string big = AllBytes(4 << 20);  // more than libpq buffers
+  int attempts = 0;
+  absl::Status first_error;
+  MLOPS_ASSERT_OK(pool_->WithTransaction({"kTestCopy"}, [&](pqxx::transaction_base& tx) {
+    ++attempts;
+    const int64_t pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int64_t>();
+    MLOPS_ASSIGN_OR_RETURN(std::unique_ptr<ChunkCopy> copy, ChunkCopy::Start(tx));
+    if (attempts == 1) {
+      MLOPS_RETURN_IF_ERROR(pool_->WithConnection({"kTestKill"}, [&](pqxx::connection_base& c) {
+        pqxx::nontransaction other(c);
+        other.exec_params("SELECT pg_terminate_backend($1)", pid);
+      }));
+    }
+    absl::Status s = copy->Write("v/0", 1, big);
+    if (s.ok()) s = copy->Write("v/1", 1, big);
+    if (s.ok()) s = copy->Complete();
+    if (attempts == 1) first_error = s;
+    return s;
+  }));
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(first_error.code(), absl::StatusCode::kUnavailable) << first_error;
+  MLOPS_ASSERT_OK_AND_ASSIGN(int64_t n, Count());
+  EXPECT_EQ(n, 2);
+}
+
 }  // namespace
 }  // namespace mlops::ingestion

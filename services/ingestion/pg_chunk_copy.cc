@@ -34,10 +34,14 @@ char* PutBe32(char* p, uint32_t v) {
 }
 
 // The server's error of `result` as a status (SQLSTATE mapped like PgTry).
+// A result without a SQLSTATE on a broken connection is Unavailable.
 absl::Status ResultStatus(PGresult* result, PGconn* conn) {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const char* message = result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn);
-  return absl::Status(PgSqlStateToCode(state != nullptr ? state : ""),
+  const absl::StatusCode code = state == nullptr && PQstatus(conn) == CONNECTION_BAD
+                                    ? absl::StatusCode::kUnavailable
+                                    : PgSqlStateToCode(state != nullptr ? state : "");
+  return absl::Status(code,
                       absl::StrCat("kCopyChunks: ", message != nullptr ? message : "",
                                    state != nullptr ? absl::StrCat(" [SQLSTATE ", state, "]") : ""));
 }
