@@ -38,7 +38,6 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "mlopstest/echo/v1/echo.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
@@ -48,6 +47,7 @@
 #include "services/features/online_server.h"
 #include "services/features/proto_convert.h"
 #include "services/features/testing/online_reference.h"
+#include "services/features/testing/payload_echo.h"
 #include "services/features/testing/splitmix.h"
 #include "services/features/thread_pool.h"
 
@@ -178,36 +178,8 @@ double ProcessCpuMicros(pid_t pid) {
 }
 
 namespace echo = ::mlopstest::echo::v1;
-
-// The baseline: a callback method answering with `count` bytes of payload
-// (built per call, as the online handler builds its response).
-class PayloadEcho final : public echo::EchoService::CallbackService {
- public:
-  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx, const echo::EchoRequest* req,
-                                 echo::EchoResponse* resp) override {
-    resp->mutable_message()->assign(static_cast<size_t>(req->count()), 'x');
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-};
-
-// An echo request of `request_bytes` serialized bytes asking for a response
-// of `response_bytes` serialized bytes (exact except at varint edges).
-echo::EchoRequest EchoRequestFor(size_t request_bytes, size_t response_bytes) {
-  echo::EchoRequest req;
-  int32_t payload = static_cast<int32_t>(response_bytes);
-  auto size = [](int32_t len) {
-    echo::EchoResponse r;
-    r.set_message(std::string(static_cast<size_t>(len), 'x'));
-    return static_cast<int64_t>(r.ByteSizeLong());
-  };
-  while (payload > 0 && size(payload) > static_cast<int64_t>(response_bytes)) --payload;
-  req.set_count(payload);
-  const size_t fixed = req.ByteSizeLong();
-  if (request_bytes > fixed + 2) req.set_message(std::string(request_bytes - fixed - 2, 'r'));
-  return req;
-}
+using testing::EchoRequestFor;
+using testing::PayloadEcho;
 
 // The feature service and the echo on 127.0.0.1:<port>.
 struct Server {
@@ -298,6 +270,34 @@ void MeasureInProcess(const OnlineServer& server, const OnlineViews& online,
               direct_cpu / kCalls, messages.Percentile(0.5) / 1000,
               messages.Percentile(0.99) / 1000, messages_cpu / kCalls,
               parse.Percentile(0.5) / 1000);
+}
+
+// What the client does per 1-entity call beyond the echo's: parse the
+// response (50 column descriptors + 50 values) vs an EchoResponse of the
+// same size (one string).
+void MeasureClientParse(const OnlineServer& server, const v1::GetOnlineFeaturesRequest& one) {
+  const std::string bytes = *server.GetSerialized(one);
+  echo::EchoResponse blob;
+  blob.set_message(std::string(bytes.size() - 3, 'x'));
+  const std::string echo_bytes = blob.SerializeAsString();
+  constexpr int kCalls = 20000;
+  double online_cpu = 0, echo_cpu = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    double c0 = CpuMicros(CLOCK_THREAD_CPUTIME_ID);
+    {
+      google::protobuf::Arena arena;
+      auto* m = google::protobuf::Arena::CreateMessage<v1::GetOnlineFeaturesResponse>(&arena);
+      if (!m->ParseFromString(bytes)) std::abort();
+    }
+    online_cpu += CpuMicros(CLOCK_THREAD_CPUTIME_ID) - c0;
+    c0 = CpuMicros(CLOCK_THREAD_CPUTIME_ID);
+    echo::EchoResponse e;
+    if (!e.ParseFromString(echo_bytes)) std::abort();
+    echo_cpu += CpuMicros(CLOCK_THREAD_CPUTIME_ID) - c0;
+  }
+  std::printf("client parse, 1 entity (%zu bytes): online response %.1f us, echo response "
+              "(%zu bytes) %.1f us\n", bytes.size(), online_cpu / kCalls, echo_bytes.size(),
+              echo_cpu / kCalls);
 }
 
 // Closed loop with `inflight` calls outstanding for `seconds`: each chain
@@ -467,6 +467,7 @@ int Main(int argc, char** argv) {
   if (!split) {
     Server server(&online);
     MeasureInProcess(*server.online_server, online, MakeRequest(100, entities));
+    MeasureClientParse(*server.online_server, MakeRequest(1, entities));
     MeasureRpc(server.port, entities, seconds, 0);
     server.grpc_server->Shutdown();
     return 0;
