@@ -1,9 +1,12 @@
 #include "services/gateway/batch_plan.h"
 
+#include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
 #include "services/gateway/feature_matrix.h"
 #include "services/gateway/row_output.h"
 
@@ -50,12 +53,42 @@ absl::Status AddOutputColumns(const ModelSignature& s, const std::string& prefix
   return absl::OkStatus();
 }
 
+// The input's one column of `role` (empty when there is none).
+std::string ColumnWithRole(const cv1::Schema& input, cv1::ColumnRole role) {
+  for (const cv1::Column& c : input.columns()) {
+    if (c.role() == role) return c.name();
+  }
+  return "";
+}
+
+// POINT_IN_TIME: the columns the lookup joins on. The entity key is the
+// column named like the model's entity key, else the input's ENTITY_KEY one.
+absl::Status PlanJoinColumns(const ModelSignature& signature, const cv1::Schema& input,
+                             const std::map<std::string, int>& by_name, BatchPlan* plan) {
+  plan->timestamp_column = ColumnWithRole(input, cv1::COLUMN_ROLE_EVENT_TIMESTAMP);
+  if (plan->timestamp_column.empty()) {
+    return absl::FailedPreconditionError(
+        "feature_source POINT_IN_TIME: the input dataset has no EVENT_TIMESTAMP column (features "
+        "are looked up as of each row's event time)");
+  }
+  plan->entity_key_column = by_name.count(signature.entity_key) > 0
+                                ? signature.entity_key
+                                : ColumnWithRole(input, cv1::COLUMN_ROLE_ENTITY_KEY);
+  if (plan->entity_key_column.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "feature_source POINT_IN_TIME: the input dataset has no entity key column (neither \"",
+        signature.entity_key, "\", the model's entity key, nor an ENTITY_KEY column)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<BatchPlan> PlanBatch(const ModelSignature& signature, const cv1::Schema& input,
                                     const BatchJobSpec& spec) {
   std::map<std::string, int> by_name;
   for (int i = 0; i < input.columns_size(); ++i) by_name[input.columns(i).name()] = i;
+  const bool point_in_time = spec.feature_source == kFeatureSourcePointInTime;
   BatchPlan plan;
   std::map<std::string, int> read_index;
   auto read = [&](const std::string& name) {
@@ -63,11 +96,26 @@ absl::StatusOr<BatchPlan> PlanBatch(const ModelSignature& signature, const cv1::
     if (added) plan.read_columns.push_back(name);
     return it->second;
   };
+  std::map<std::string, int> ref_index;
   for (const SignatureInput& in : signature.inputs) {
     auto it = by_name.find(in.name);
+    if (it == by_name.end() && point_in_time && !in.feature_ref.empty()) {
+      auto [ref, added] = ref_index.emplace(in.feature_ref, static_cast<int>(plan.feature_refs.size()));
+      if (added) {
+        plan.feature_refs.push_back(in.feature_ref);
+        plan.ref_inputs.push_back(in.name);
+      }
+      plan.input_index.push_back(ref->second);  // offset by read_columns.size() below
+      plan.fetched.push_back(true);
+      continue;
+    }
     if (it == by_name.end()) {
       return absl::FailedPreconditionError(
-          absl::StrCat("input dataset has no column \"", in.name, "\" (a model input)"));
+          point_in_time
+              ? absl::StrCat("model input \"", in.name,
+                             "\" is not a column of the input dataset and has no feature_ref to "
+                             "look it up by")
+              : absl::StrCat("input dataset has no column \"", in.name, "\" (a model input)"));
     }
     const cv1::Column& col = input.columns(it->second);
     if (!CanFeed(in.type, col.type())) {
@@ -76,6 +124,10 @@ absl::StatusOr<BatchPlan> PlanBatch(const ModelSignature& signature, const cv1::
           " cannot feed the model input"));
     }
     plan.input_index.push_back(read(in.name));
+    plan.fetched.push_back(false);
+  }
+  if (point_in_time) {
+    MLOPS_RETURN_IF_ERROR(PlanJoinColumns(signature, input, by_name, &plan));
   }
   std::vector<std::string> passthrough = spec.passthrough_columns;
   if (passthrough.empty()) {
@@ -97,6 +149,14 @@ absl::StatusOr<BatchPlan> PlanBatch(const ModelSignature& signature, const cv1::
     }
     plan.passthrough_index.push_back(read(name));
     *plan.output_schema.add_columns() = input.columns(it->second);
+  }
+  if (point_in_time) {
+    read(plan.entity_key_column);
+    read(plan.timestamp_column);
+    const int first_fetched = static_cast<int>(plan.read_columns.size());
+    for (std::size_t j = 0; j < plan.fetched.size(); ++j) {
+      if (plan.fetched[j]) plan.input_index[j] += first_fetched;
+    }
   }
   const std::string prefix = spec.output_prefix.empty() ? "prediction" : spec.output_prefix;
   if (!IsName(prefix)) {
@@ -131,15 +191,43 @@ absl::Status CheckOutputSchema(const std::string& dataset, const cv1::Schema& ex
                                                     want, ")"));
 }
 
+absl::Status CheckFetchedTypes(const ModelSignature& signature, const BatchPlan& plan,
+                               const std::vector<cv1::DataType>& types) {
+  if (types.size() != plan.feature_refs.size()) {
+    return absl::InternalError(absl::StrCat(types.size(), " feature types for ",
+                                            plan.feature_refs.size(), " feature refs"));
+  }
+  const int first_fetched = static_cast<int>(plan.read_columns.size());
+  for (std::size_t j = 0; j < signature.inputs.size(); ++j) {
+    if (!plan.fetched[j]) continue;
+    const SignatureInput& in = signature.inputs[j];
+    const cv1::DataType type = types[static_cast<std::size_t>(plan.input_index[j] - first_fetched)];
+    if (!CanFeed(in.type, type)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "model input \"", in.name, "\": feature_ref \"", in.feature_ref, "\" is ",
+          cv1::DataType_Name(type), ", which cannot feed the model input"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status AppendModelInputs(const ModelSignature& signature, const BatchPlan& plan,
                                const cv1::Row& read, int64_t row, std::vector<float>* values) {
-  if (read.values_size() != static_cast<int>(plan.read_columns.size())) {
+  const std::size_t width = plan.read_columns.size() + plan.feature_refs.size();
+  if (read.values_size() != static_cast<int>(width)) {
     return absl::InternalError(absl::StrCat("row ", row, ": ", read.values_size(),
-                                            " values read for ", plan.read_columns.size(),
-                                            " columns"));
+                                            " values read for ", width, " columns"));
   }
   for (std::size_t j = 0; j < signature.inputs.size(); ++j) {
-    absl::StatusOr<float> f = InputToFloat(signature.inputs[j], read.values(plan.input_index[j]), row);
+    const cv1::Value& v = read.values(plan.input_index[j]);
+    // A fetched feature may be NULL (no event as of the row's time, expired)
+    // or non-finite: missing to the model, as Predict's lookups.
+    if (plan.fetched[j] && (v.kind_case() == cv1::Value::KIND_NOT_SET ||
+                            (v.kind_case() == cv1::Value::kDoubleValue && !std::isfinite(v.double_value())))) {
+      values->push_back(std::numeric_limits<float>::quiet_NaN());
+      continue;
+    }
+    absl::StatusOr<float> f = InputToFloat(signature.inputs[j], v, row);
     if (!f.ok()) return f.status();
     values->push_back(*f);
   }

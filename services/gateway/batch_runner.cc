@@ -12,6 +12,7 @@ namespace {
 
 namespace cv1 = ::mlops::common::v1;
 namespace inv1 = ::mlops::ingestion::v1;
+namespace fv1 = ::mlops::features::v1;
 
 inv1::BatchHeader OutputHeader(const BatchJob& job, const std::string& input_dataset) {
   const BatchJobSpec& s = job.spec;
@@ -35,6 +36,41 @@ inv1::BatchHeader OutputHeader(const BatchJob& job, const std::string& input_dat
   (*h.mutable_annotations())["model_version"] = model_version;
   (*h.mutable_annotations())["input_dataset_version"] = s.input_dataset_version;
   return h;
+}
+
+// The join's header against the plan: the input version asked for, one
+// column per read column and ref, each fetched type able to feed its input.
+absl::Status CheckJoinHeader(const ModelSignature& sig, const BatchPlan& plan,
+                             const std::string& input_version,
+                             const fv1::HistoricalFeaturesHeader& header) {
+  const std::size_t first = plan.read_columns.size();
+  if (header.input_dataset_version_id() != input_version ||
+      header.schema().columns_size() != static_cast<int>(first + plan.feature_refs.size())) {
+    return absl::InternalError(absl::StrCat(
+        "features: the point-in-time join answered ", header.schema().columns_size(),
+        " columns of version ", header.input_dataset_version_id(), "; asked ",
+        first + plan.feature_refs.size(), " of ", input_version));
+  }
+  std::vector<cv1::DataType> types;
+  for (std::size_t k = 0; k < plan.feature_refs.size(); ++k) {
+    types.push_back(header.schema().columns(static_cast<int>(first + k)).type());
+  }
+  return CheckFetchedTypes(sig, plan, types);
+}
+
+// The view versions the join used join the output version's lineage.
+void AddFeatureLineage(const fv1::HistoricalFeaturesHeader& header, inv1::BatchHeader* out) {
+  std::string used;
+  for (const fv1::ViewVersionUsed& v : header.views()) {
+    cv1::ResourceRef* ref = out->add_lineage_inputs();
+    ref->set_kind(cv1::RESOURCE_KIND_FEATURE_VIEW_VERSION);
+    ref->set_id(absl::StrCat(v.view(), "@", v.version()));
+    ref->set_name(v.view());
+    absl::StrAppend(&used, used.empty() ? "" : ", ", v.view(), "@", v.version(), " (source ",
+                    v.source_dataset_version_id(), ")");
+  }
+  (*out->mutable_annotations())["feature_views"] = used;
+  out->set_source(absl::StrCat(out->source(), ", point-in-time features of ", used));
 }
 
 }  // namespace
@@ -107,30 +143,34 @@ absl::Status BatchJobRunner::Execute(BatchJob& job, const std::atomic<bool>& sto
   MLOPS_RETURN_IF_ERROR(EnsureOutputDataset(job, plan));
 
   std::unique_ptr<VersionWriter> writer = ingestion_->NewWriter();
-  MLOPS_RETURN_IF_ERROR(writer->Start(OutputHeader(job, input.dataset())));
+  inv1::BatchHeader out_header = OutputHeader(job, input.dataset());
+  bool started = false;
+  // Once the input's row count is known: the output stream starts.
+  auto start = [&](int64_t rows_total) -> absl::Status {
+    job.rows_total = rows_total;
+    SaveProgress(job, true);
+    MLOPS_RETURN_IF_ERROR(writer->Start(out_header));
+    started = true;
+    return absl::OkStatus();
+  };
   const std::size_t cols = sig.inputs.size();
   std::vector<float> values;
   std::vector<cv1::Row> out_rows;
-  auto on_header = [&](const inv1::ReadHeader& header) {
-    job.rows_total = header.row_count();
-    SaveProgress(job, true);
-    return absl::OkStatus();
-  };
-  auto on_chunk = [&](const inv1::ReadChunk& chunk) -> absl::Status {
+  auto score = [&](const google::protobuf::RepeatedPtrField<cv1::Row>& rows,
+                   int64_t first_row_index) -> absl::Status {
     if (stop.load()) return absl::CancelledError("the gateway is stopping");
-    const std::size_t n = static_cast<std::size_t>(chunk.rows_size());
+    const std::size_t n = static_cast<std::size_t>(rows.size());
     if (n == 0) return absl::OkStatus();
     values.clear();
     values.reserve(n * cols);
     for (std::size_t i = 0; i < n; ++i) {
-      MLOPS_RETURN_IF_ERROR(AppendModelInputs(sig, plan, chunk.rows(static_cast<int>(i)),
-                                              chunk.first_row_index() + static_cast<int64_t>(i),
-                                              &values));
+      MLOPS_RETURN_IF_ERROR(AppendModelInputs(sig, plan, rows.Get(static_cast<int>(i)),
+                                              first_row_index + static_cast<int64_t>(i), &values));
     }
     MLOPS_ASSIGN_OR_RETURN(xgb::Prediction p, model->model->Predict(values.data(), n, cols));
     out_rows.clear();
     for (std::size_t i = 0; i < n; ++i) {
-      out_rows.push_back(OutputRow(sig, plan, chunk.rows(static_cast<int>(i)),
+      out_rows.push_back(OutputRow(sig, plan, rows.Get(static_cast<int>(i)),
                                    p.values.data() + i * p.outputs, p.outputs));
     }
     MLOPS_RETURN_IF_ERROR(writer->Write(out_rows));
@@ -138,7 +178,28 @@ absl::Status BatchJobRunner::Execute(BatchJob& job, const std::atomic<bool>& sto
     SaveProgress(job, false);
     return absl::OkStatus();
   };
-  MLOPS_RETURN_IF_ERROR(ingestion_->Read(spec.input_dataset_version, plan.read_columns, on_header, on_chunk));
+  if (plan.feature_refs.empty()) {
+    MLOPS_RETURN_IF_ERROR(ingestion_->Read(
+        spec.input_dataset_version, plan.read_columns,
+        [&](const inv1::ReadHeader& header) { return start(header.row_count()); },
+        [&](const inv1::ReadChunk& chunk) { return score(chunk.rows(), chunk.first_row_index()); }));
+  } else {
+    if (options_.features == nullptr) {
+      return absl::FailedPreconditionError(
+          "feature_source POINT_IN_TIME needs the feature service (--features_addr)");
+    }
+    HistoricalRead read{input.dataset(), spec.input_dataset_version, plan.read_columns,
+                        plan.entity_key_column, plan.timestamp_column, plan.feature_refs};
+    auto on_header = [&](const fv1::HistoricalFeaturesHeader& header) -> absl::Status {
+      MLOPS_RETURN_IF_ERROR(CheckJoinHeader(sig, plan, spec.input_dataset_version, header));
+      AddFeatureLineage(header, &out_header);
+      return start(header.row_count());
+    };
+    MLOPS_RETURN_IF_ERROR(options_.features->Read(
+        read, on_header,
+        [&](const fv1::FeatureRowChunk& chunk) { return score(chunk.rows(), chunk.first_row_index()); }));
+  }
+  if (!started) return absl::InternalError("the input was read without a header");
   if (job.rows_scored != job.rows_total) {
     return absl::DataLossError(absl::StrCat("read ", job.rows_scored, " rows of ", job.rows_total));
   }

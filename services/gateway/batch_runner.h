@@ -1,7 +1,10 @@
 #pragma once
 // BatchJobRunner: runs one batch scoring job end to end. Loads the model
-// version, reads the input version from the ingestion service chunk by chunk
-// (only the columns it needs), scores each chunk as one matrix, streams the
+// version, reads the input version chunk by chunk (only the columns it
+// needs) from the ingestion service, or, when inputs are fetched
+// point-in-time, from the feature service's GetHistoricalFeatures over that
+// version (its columns joined with each fetched feature as of the row's
+// event time; the view versions used join the output's lineage), scores each chunk as one matrix, streams the
 // output rows into one IngestBatch (REPLACE, idempotency key = job id, so a
 // job run again after a restart never makes a second version), and records
 // state, progress and rows/s in the BatchJobStore. Thread-safe: one Run per
@@ -11,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "services/gateway/batch_features_client.h"
 #include "services/gateway/batch_job.h"
 #include "services/gateway/batch_plan.h"
 #include "services/gateway/ingestion_client.h"
@@ -22,6 +26,8 @@ struct BatchRunnerOptions {
   // How often progress (rows scored, rows/s) is saved while running.
   int64_t progress_interval_micros = 500'000;
   std::function<int64_t()> now_micros;
+  // Not owned; null: POINT_IN_TIME jobs fail (FAILED_PRECONDITION).
+  BatchFeaturesClient* features = nullptr;
 };
 
 class BatchJobRunner {

@@ -7,8 +7,6 @@
 namespace mlops::gateway {
 namespace {
 
-constexpr int kPointInTime = 2;  // inference.v1.BATCH_FEATURE_SOURCE_POINT_IN_TIME
-
 bool IsVersionId(const std::string& s) {
   if (s.size() != 64) return false;
   for (char ch : s) {
@@ -32,12 +30,8 @@ absl::Status CheckShape(const BatchJobSpec& s) {
     if (!IsName(c)) return absl::InvalidArgumentError(absl::StrCat("passthrough_columns: \"", c, "\": not a valid name"));
   }
   if (s.idempotency_key.size() > 128) return absl::InvalidArgumentError("idempotency_key: over 128 chars");
-  if (s.feature_source < 0 || s.feature_source > kPointInTime) {
+  if (s.feature_source < 0 || s.feature_source > kFeatureSourcePointInTime) {
     return absl::InvalidArgumentError("feature_source: unknown value");
-  }
-  if (s.feature_source == kPointInTime) {
-    return absl::UnimplementedError(
-        "feature_source POINT_IN_TIME: not built yet; give the inputs as columns (INPUT_COLUMNS)");
   }
   return absl::OkStatus();
 }
@@ -101,6 +95,16 @@ absl::Status BatchScoring::Check(const BatchJobSpec& spec) {
                          ingestion_->FindDataset(input.dataset()));
   if (!dataset) return absl::NotFoundError(absl::StrCat("dataset \"", input.dataset(), "\": not found"));
   MLOPS_ASSIGN_OR_RETURN(BatchPlan plan, PlanBatch(model->info.signature, dataset->schema(), spec));
+  if (!plan.feature_refs.empty()) {
+    BatchFeaturesClient* features = options_.runner.features;
+    if (features == nullptr) {
+      return absl::UnimplementedError(
+          "feature_source POINT_IN_TIME needs the feature service (--features_addr)");
+    }
+    MLOPS_ASSIGN_OR_RETURN(std::vector<common::v1::DataType> types,
+                           features->FeatureTypes(plan.feature_refs, plan.ref_inputs));
+    MLOPS_RETURN_IF_ERROR(CheckFetchedTypes(model->info.signature, plan, types));
+  }
   MLOPS_ASSIGN_OR_RETURN(std::optional<ingestion::v1::Dataset> output,
                          ingestion_->FindDataset(spec.output_dataset));
   if (output) {
@@ -111,7 +115,7 @@ absl::Status BatchScoring::Check(const BatchJobSpec& spec) {
 
 absl::StatusOr<BatchJob> BatchScoring::Submit(BatchJobSpec spec, const std::string& principal) {
   MLOPS_RETURN_IF_ERROR(CheckShape(spec));
-  if (spec.feature_source == 0) spec.feature_source = 1;  // UNSPECIFIED = INPUT_COLUMNS
+  if (spec.feature_source == 0) spec.feature_source = kFeatureSourceInputColumns;  // UNSPECIFIED
   if (spec.version == 0) {
     MLOPS_ASSIGN_OR_RETURN(spec.version, registry_->ProductionVersion(spec.model));
   }

@@ -2,7 +2,9 @@
 // BatchScoring: the batch scoring jobs of one gateway. Submit checks a job
 // (names, the model version — version 0 pinned to the current production
 // one —, the input version, the input's columns against the model's
-// signature, an existing output dataset's schema), persists it QUEUED and
+// signature, for POINT_IN_TIME the input's entity key and event timestamp
+// columns and the fetched features' views and types, an existing output
+// dataset's schema), persists it QUEUED and
 // hands it to one background worker with a bounded queue, which runs jobs one
 // at a time through BatchJobRunner. Restore() picks up what a previous
 // process left: QUEUED jobs and RUNNING ones (run again from the start; the

@@ -5,24 +5,13 @@
 // refused at submission and fails a job naming it; unknown model or dataset
 // versions are NOT_FOUND; idempotency keys; restarts resume unfinished jobs
 // without a second output version.
-#include <thread>
-
 #include "absl/strings/str_cat.h"
-#include "common/testing/grpc_test_server.h"
 #include "gmock/gmock.h"
-#include "mlops_migrations/ingestion_migrations.h"
-#include "services/gateway/testing/gateway_fixture.h"
-#include "services/ingestion/ingestion.h"
-#include "services/ingestion/ingestion_service.h"
-#include "services/ingestion/metrics.h"
-#include "services/ingestion/pg_ingestion_store.h"
+#include "services/gateway/testing/batch_fixture.h"
 
 namespace mlops::gateway::testing {
 namespace {
 
-namespace iv1 = ::mlops::inference::v1;
-namespace inv1 = ::mlops::ingestion::v1;
-namespace cv1 = ::mlops::common::v1;
 using ::testing::HasSubstr;
 
 constexpr int kRows = 5000;  // two read chunks of the default 4096
@@ -43,45 +32,15 @@ BatchJob EarlierJob(const std::string& job_id, const std::string& input) {
   return job;
 }
 
-class BatchScoringPgTest : public GatewayPgTest {
+class BatchScoringPgTest : public BatchPgTest {
  protected:
-  void SetUp() override {
-    GatewayPgTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    PgPoolOptions o;
-    o.search_path = "ingestion";
-    ingestion_pool_ = MakePool(o);
-    ASSERT_THAT(RunMigrations(*ingestion_pool_, "ingestion", ingestion::EmbeddedMigrations()).status(),
-                IsOk());
-    ingestion_store_ = std::make_unique<ingestion::PgIngestionStore>(ingestion_pool_.get());
-    ingestion_metrics_ = std::make_unique<ingestion::IngestionMetrics>(nullptr);
-    ingestion_ = std::make_unique<ingestion::Ingestion>(ingestion_store_.get(), ingestion_metrics_.get());
-    ingestion_service_ = std::make_unique<ingestion::IngestionServiceImpl>(ingestion_.get(), &authorizer_);
-    MLOPS_ASSERT_OK_AND_ASSIGN(ingestion_server_,
-                               LoopbackServer::Start({ingestion_service_.get()}, "ingestion"));
-    ingestion_stub_ = inv1::IngestionService::NewStub(ingestion_server_->peer()->channel());
-    ingestion_peer_ = ingestion_server_->peer();
-    Restart();  // the gateway again, now with batch scoring
-  }
-  void TearDown() override {
-    stack_.reset();
-    ingestion_stub_.reset();
-    ingestion_server_.reset();
-    ingestion_service_.reset();
-    ingestion_.reset();
-    ingestion_store_.reset();
-    ingestion_pool_.reset();
-    GatewayPgTest::TearDown();
-  }
-
   // A dataset with customer_id (entity key), ts (event time), f0..f{cols-1}
   // and a note; `rows` rows. With `null_row` >= 0, f0 is nullable and NULL in
   // that row. Returns the version id.
   std::string MakeInput(const std::string& name, int cols, int rows, int null_row = -1) {
-    inv1::CreateDatasetRequest create;
-    create.set_name(name);
+    cv1::Schema schema;
     auto add = [&](const std::string& col, cv1::DataType t, cv1::ColumnRole role) {
-      cv1::Column* c = create.mutable_schema()->add_columns();
+      cv1::Column* c = schema.add_columns();
       c->set_name(col);
       c->set_type(t);
       c->set_role(role);
@@ -91,94 +50,19 @@ class BatchScoringPgTest : public GatewayPgTest {
     add("ts", cv1::DATA_TYPE_TIMESTAMP, cv1::COLUMN_ROLE_EVENT_TIMESTAMP);
     for (int c = 0; c < cols; ++c) add(absl::StrCat("f", c), cv1::DATA_TYPE_DOUBLE, cv1::COLUMN_ROLE_FEATURE);
     add("note", cv1::DATA_TYPE_STRING, cv1::COLUMN_ROLE_METADATA);
-    inv1::Dataset d;
-    {
-      grpc::ClientContext ctx;
-      EXPECT_TRUE(ingestion_stub_->CreateDataset(&ctx, create, &d).ok());
-    }
-    grpc::ClientContext ctx;
-    inv1::IngestBatchResponse resp;
-    auto writer = ingestion_stub_->IngestBatch(&ctx, &resp);
-    inv1::IngestBatchRequest msg;
-    msg.mutable_header()->set_dataset(name);
-    writer->Write(msg);
-    msg.Clear();
+    std::vector<cv1::Row> out;
     for (int r = 0; r < rows; ++r) {
-      cv1::Row* row = msg.mutable_chunk()->add_rows();
-      row->add_values()->set_int64_value(1000 + r);
-      row->add_values()->set_timestamp_micros(kT0 + r);
+      cv1::Row& row = out.emplace_back();
+      row.add_values()->set_int64_value(1000 + r);
+      row.add_values()->set_timestamp_micros(kT0 + r);
       for (int c = 0; c < cols; ++c) {
-        cv1::Value* v = row->add_values();
+        cv1::Value* v = row.add_values();
         if (c != 0 || r != null_row) v->set_double_value(Feature(r, c));
       }
-      row->add_values()->set_string_value("n");
+      row.add_values()->set_string_value("n");
     }
-    writer->Write(msg);
-    msg.Clear();
-    msg.mutable_end()->set_row_count(rows);
-    writer->Write(msg);
-    writer->WritesDone();
-    EXPECT_TRUE(writer->Finish().ok());
-    EXPECT_EQ(resp.outcome(), inv1::INGEST_OUTCOME_COMMITTED);
-    return resp.version().id();
+    return MakeDataset(name, schema, out);
   }
-
-  static iv1::SubmitBatchScoringRequest Job(const std::string& input, int64_t version = 1) {
-    iv1::SubmitBatchScoringRequest req;
-    req.set_model("fraud");
-    req.set_version(version);
-    req.set_input_dataset_version(input);
-    req.set_output_dataset("fraud_scores");
-    return req;
-  }
-  grpc::Status Submit(const iv1::SubmitBatchScoringRequest& req, iv1::BatchScoringJob* job) {
-    grpc::ClientContext ctx;
-    return stack_->stub->SubmitBatchScoring(&ctx, req, job);
-  }
-  // Polls the job until it finished (bounded: 60 s).
-  iv1::BatchScoringJob AwaitFinished(const std::string& job_id) {
-    iv1::BatchScoringJob job;
-    for (int i = 0; i < 600; ++i) {
-      grpc::ClientContext ctx;
-      iv1::GetBatchScoringJobRequest req;
-      req.set_job_id(job_id);
-      EXPECT_TRUE(stack_->stub->GetBatchScoringJob(&ctx, req, &job).ok());
-      if (job.state() == iv1::BATCH_JOB_STATE_SUCCEEDED || job.state() == iv1::BATCH_JOB_STATE_FAILED) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return job;
-  }
-  // Every row of a version (header schema, rows).
-  std::pair<cv1::Schema, std::vector<cv1::Row>> ReadAll(const std::string& version_id) {
-    grpc::ClientContext ctx;
-    inv1::ReadDatasetVersionRequest req;
-    req.mutable_version()->set_version_id(version_id);
-    auto reader = ingestion_stub_->ReadDatasetVersion(&ctx, req);
-    inv1::ReadDatasetVersionResponse msg;
-    std::pair<cv1::Schema, std::vector<cv1::Row>> out;
-    while (reader->Read(&msg)) {
-      if (msg.has_header()) out.first = msg.header().schema();
-      for (const cv1::Row& r : msg.chunk().rows()) out.second.push_back(r);
-    }
-    EXPECT_TRUE(reader->Finish().ok());
-    return out;
-  }
-  int64_t OutputVersions() {
-    grpc::ClientContext ctx;
-    inv1::ListDatasetVersionsRequest req;
-    req.set_dataset("fraud_scores");
-    inv1::ListDatasetVersionsResponse resp;
-    EXPECT_TRUE(ingestion_stub_->ListDatasetVersions(&ctx, req, &resp).ok());
-    return resp.versions_size();
-  }
-
-  std::unique_ptr<PgPool> ingestion_pool_;
-  std::unique_ptr<ingestion::PgIngestionStore> ingestion_store_;
-  std::unique_ptr<ingestion::IngestionMetrics> ingestion_metrics_;
-  std::unique_ptr<ingestion::Ingestion> ingestion_;
-  std::unique_ptr<ingestion::IngestionServiceImpl> ingestion_service_;
-  std::unique_ptr<LoopbackServer> ingestion_server_;
-  std::unique_ptr<inv1::IngestionService::Stub> ingestion_stub_;
 };
 
 TEST_F(BatchScoringPgTest, ScoresEveryRowAsPredictDoesIntoOneNewVersion) {

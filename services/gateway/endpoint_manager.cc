@@ -1,5 +1,6 @@
 #include "services/gateway/endpoint_manager.h"
 
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,13 @@ DeploymentEvent MakeEvent(const std::string& endpoint, DeploymentEventType type,
   e.primary_version = primary;
   e.candidate_version = candidate;
   return e;
+}
+
+// A claim token unique across replicas (64 random bits).
+std::string NewClaimToken() {
+  std::random_device rd;
+  const uint64_t bits = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return absl::StrCat("claim-", absl::Hex(bits, absl::kZeroPad16));
 }
 
 }  // namespace
@@ -232,6 +240,7 @@ absl::Status RegistryRefusal(const absl::Status& s) {
 absl::StatusOr<SetRolloutResult> EndpointManager::SetRollout(const StartRollout& start) {
   MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const Serving> current, Resolve(start.endpoint));
   std::string rollout_id;
+  const std::string token = NewClaimToken();
   {
     std::lock_guard<std::mutex> change(change_mu_);
     current = Find(start.endpoint);
@@ -245,6 +254,14 @@ absl::StatusOr<SetRolloutResult> EndpointManager::SetRollout(const StartRollout&
           "endpoint \"", start.endpoint, "\" has rollout ", current->rollout->rollout_id,
           " in progress (set replace_active to replace it)"));
     }
+    // Across replicas: claim the endpoint's start in the shared store (its
+    // row lock serializes two replicas; the second sees the first's claim).
+    const int64_t now = options_.now_micros();
+    MLOPS_RETURN_IF_ERROR(store_->ClaimRolloutStart(
+        start.endpoint, token, now, [&](const RolloutStartView& view) {
+          return DecideRolloutStart(start.endpoint, view, start.replace_active, now,
+                                    options_.start_claim_ttl_micros);
+        }));
     DeploymentEvent manual = MakeEvent(start.endpoint, DeploymentEventType::kManualRollout);
     manual.primary_version = start.primary_version;  // 0: the registry's current primary
     manual.candidate_version = start.candidate_version;
@@ -252,13 +269,19 @@ absl::StatusOr<SetRolloutResult> EndpointManager::SetRollout(const StartRollout&
     // The registry records the gateway's principal; the caller goes in the reason.
     manual.reason = start.principal.empty() ? start.reason
                                             : absl::StrCat(start.reason, " (by ", start.principal, ")");
-    manual.at_micros = options_.now_micros();
+    manual.at_micros = now;
     absl::StatusOr<std::string> accepted = reporter_->Report(manual);
-    if (!accepted.ok()) return RegistryRefusal(accepted.status());
-    if (accepted->empty()) {
+    if (!accepted.ok() || accepted->empty()) {
+      ReleaseStartClaim(start.endpoint, token);
+      if (!accepted.ok()) return RegistryRefusal(accepted.status());
       return absl::InternalError("the registry accepted the rollout without a rollout id");
     }
     rollout_id = *accepted;
+    if (absl::Status s = store_->FinishRolloutStart(start.endpoint, token, rollout_id); !s.ok()) {
+      // The claim stays "being forwarded" until its ttl: other starts wait that long.
+      LogWarn("rollout_claim_not_saved", {{"endpoint", start.endpoint}, {"rollout", rollout_id},
+                                          {"status", s.ToString()}});
+    }
   }
   LogInfo("rollout_forwarded", {{"endpoint", start.endpoint}, {"rollout", rollout_id},
                                 {"candidate", std::to_string(start.candidate_version)}});
@@ -274,7 +297,10 @@ absl::StatusOr<SetRolloutResult> EndpointManager::SetRollout(const StartRollout&
   });
   if (auto f = apply_failures_.find(start.endpoint);
       f != apply_failures_.end() && f->second.first == rollout_id) {
-    return f->second.second;
+    const absl::Status failed = f->second.second;
+    lock.unlock();
+    ReleaseStartClaim(start.endpoint, token);  // given up here: another may start
+    return failed;
   }
   SetRolloutResult out;
   auto s = serving_.find(start.endpoint);
@@ -297,6 +323,12 @@ absl::StatusOr<SetRolloutResult> EndpointManager::SetRollout(const StartRollout&
   r.started_by = start.principal;
   LogWarn("rollout_not_applied_yet", {{"endpoint", start.endpoint}, {"rollout", rollout_id}});
   return out;
+}
+
+void EndpointManager::ReleaseStartClaim(const std::string& endpoint, const std::string& token) {
+  if (absl::Status s = store_->FinishRolloutStart(endpoint, token, ""); !s.ok()) {
+    LogWarn("rollout_claim_not_released", {{"endpoint", endpoint}, {"status", s.ToString()}});
+  }
 }
 
 void EndpointManager::RecordApplyFailure(const std::string& endpoint, const std::string& rollout_id,

@@ -123,6 +123,10 @@ struct EndpointManagerOptions {
   // How long SetRollout waits for the accepted rollout to come back through
   // WatchDeployments before answering it as PENDING.
   std::chrono::milliseconds apply_wait{2000};
+  // How long a SetRollout's claim (rollout_start.h) blocks other starts on
+  // its endpoint while it is forwarded, or accepted but applied by no
+  // replica yet (a replica that died mid-way blocks no longer).
+  int64_t start_claim_ttl_micros = 30'000'000;
 };
 
 // What SetRollout answers: the rollout as the registry accepted it, and
@@ -150,7 +154,10 @@ class EndpointManager {
 
   // Checks the request against this replica's state (candidate equal to the
   // primary: InvalidArgument; a rollout in progress without replace_active:
-  // FailedPrecondition), forwards it to the registry (MANUAL_ROLLOUT; its
+  // FailedPrecondition), then against every replica's through the store's
+  // start claim (rollout_start.h: FailedPrecondition naming the rollout
+  // another replica started, Aborted while another SetRollout is being
+  // forwarded), forwards it to the registry (MANUAL_ROLLOUT; its
   // InvalidArgument / NotFound / FailedPrecondition as they are, Unavailable
   // when it is unreachable: nothing changed), then waits (apply_wait) until
   // the follower applied the registry's rollout id here. A candidate that
@@ -182,6 +189,7 @@ class EndpointManager {
   absl::Status Report(DeploymentEvent event);
   // Loads `d`'s rollout's primary and candidate into `s` (change_mu_ held).
   absl::Status LoadRolloutVersions(const DesiredEndpoint& d, Serving* s);
+  void ReleaseStartClaim(const std::string& endpoint, const std::string& token);
   void RecordApplyFailure(const std::string& endpoint, const std::string& rollout_id,
                           const absl::Status& status);
   absl::Status ApplyRollback(std::shared_ptr<const Serving> s, const std::string& reason,

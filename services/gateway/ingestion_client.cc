@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "services/gateway/batch_stream.h"
 
 namespace mlops::gateway {
 namespace {
@@ -106,19 +107,12 @@ absl::Status IngestionClient::Read(
   std::unique_ptr<grpc::ClientContext> ctx = peer_->NewContext(long_deadline_);
   std::unique_ptr<grpc::ClientReader<inv1::ReadDatasetVersionResponse>> reader =
       stub_->ReadDatasetVersion(ctx.get(), req);
-  inv1::ReadDatasetVersionResponse msg;
-  absl::Status failed;
-  while (failed.ok() && reader->Read(&msg)) {
-    failed = msg.has_header() ? on_header(msg.header()) : on_chunk(msg.chunk());
-  }
-  if (!failed.ok()) {
-    ctx->TryCancel();
-    while (reader->Read(&msg)) {
-    }
-    reader->Finish().ok();  // CANCELLED; the callback's error is what counts
-    return failed;
-  }
-  return Peer(reader->Finish());
+  return DrainStream(
+      ctx.get(), reader.get(),
+      [&](const inv1::ReadDatasetVersionResponse& msg) {
+        return msg.has_header() ? on_header(msg.header()) : on_chunk(msg.chunk());
+      },
+      [](const grpc::Status& s) { return Peer(s); });
 }
 
 std::unique_ptr<VersionWriter> IngestionClient::NewWriter() {

@@ -47,6 +47,7 @@ struct GatewayState {
   std::unique_ptr<RegistryClient> batch_registry;
   std::unique_ptr<ModelCache> batch_models;
   std::unique_ptr<IngestionClient> ingestion;
+  std::unique_ptr<BatchFeaturesClient> batch_features;  // POINT_IN_TIME (with a feature service)
   std::unique_ptr<PgBatchJobStore> batch_store;
   std::unique_ptr<BatchScoring> batch;
 };
@@ -108,6 +109,10 @@ int main(int argc, char** argv) {
       BatchScoringOptions bo;
       bo.runner.now_micros = NowMicros;
       bo.new_job_id = NewJobId;
+      if (const mlops::PeerChannel* features = optional_peer(mlops::PeerService::kFeatures)) {
+        st->batch_features = std::make_unique<BatchFeaturesClient>(features);
+        bo.runner.features = st->batch_features.get();
+      }
       st->batch = std::make_unique<BatchScoring>(st->batch_models.get(), st->batch_registry.get(),
                                                  st->ingestion.get(), st->batch_store.get(), bo);
     }

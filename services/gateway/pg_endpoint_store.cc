@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "common/status/status_macros.h"
+
 namespace mlops::gateway {
 namespace {
 
@@ -30,7 +32,36 @@ SELECT e.endpoint, e.model, e.primary_version, e.previous_version, e.updated_at_
 FROM endpoints e LEFT JOIN rollouts r ON r.rollout_id = e.rollout_id
 ORDER BY e.endpoint)sql";
 
+constexpr char kEnsureStartRow[] = R"sql(
+INSERT INTO rollout_starts (endpoint) VALUES ($1) ON CONFLICT (endpoint) DO NOTHING)sql";
+
+// The claim row locked, with the states replicas saved for its rollout and
+// for the endpoint's current one.
+constexpr char kLockStart[] = R"sql(
+SELECT s.token, s.claimed_at_micros, s.rollout_id, cr.state, e.rollout_id, er.state
+FROM rollout_starts s
+LEFT JOIN rollouts cr ON cr.rollout_id = s.rollout_id
+LEFT JOIN endpoints e ON e.endpoint = s.endpoint
+LEFT JOIN rollouts er ON er.rollout_id = e.rollout_id
+WHERE s.endpoint = $1
+FOR UPDATE OF s)sql";
+
+constexpr char kClaimStart[] = R"sql(
+UPDATE rollout_starts SET token = $2, claimed_at_micros = $3, rollout_id = '' WHERE endpoint = $1)sql";
+
+constexpr char kFinishStart[] = R"sql(
+UPDATE rollout_starts SET rollout_id = $3 WHERE endpoint = $1 AND token = $2)sql";
+
+constexpr char kReleaseStart[] = R"sql(
+UPDATE rollout_starts SET token = '', claimed_at_micros = 0, rollout_id = ''
+WHERE endpoint = $1 AND token = $2)sql";
+
 using Txn = pqxx::transaction_base;
+
+std::optional<RolloutState> StateOf(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return static_cast<RolloutState>(f.as<int>());
+}
 
 }  // namespace
 
@@ -48,6 +79,39 @@ absl::Status PgEndpointStore::Save(const EndpointRecord& e) {
     }
     txn.exec_params(kUpsertEndpoint, e.endpoint, e.model, e.primary_version, e.previous_version,
                     rollout_id, e.updated_at_micros);
+  });
+}
+
+absl::Status PgEndpointStore::ClaimRolloutStart(
+    const std::string& endpoint, const std::string& token, int64_t now_micros,
+    const std::function<absl::Status(const RolloutStartView&)>& decide) {
+  absl::Status decided;
+  absl::Status txn = pool_->WithTransaction(PgCallOptions{"kClaimStart"}, [&](Txn& t) {
+    t.exec_params(kEnsureStartRow, endpoint);
+    const pqxx::row row = t.exec_params1(kLockStart, endpoint);
+    RolloutStartView view;
+    view.claim_token = row[0].as<std::string>();
+    view.claimed_at_micros = row[1].as<int64_t>();
+    view.claimed_rollout_id = row[2].as<std::string>();
+    view.claimed_rollout_state = StateOf(row[3]);
+    view.current_rollout_id = row[4].is_null() ? "" : row[4].as<std::string>();
+    view.current_rollout_state = StateOf(row[5]);
+    decided = decide(view);
+    if (decided.ok()) t.exec_params(kClaimStart, endpoint, token, now_micros);
+  });
+  MLOPS_RETURN_IF_ERROR(txn);
+  return decided;
+}
+
+absl::Status PgEndpointStore::FinishRolloutStart(const std::string& endpoint,
+                                                 const std::string& token,
+                                                 const std::string& rollout_id) {
+  return pool_->WithTransaction(PgCallOptions{"kFinishStart"}, [&](Txn& t) {
+    if (rollout_id.empty()) {
+      t.exec_params(kReleaseStart, endpoint, token);
+    } else {
+      t.exec_params(kFinishStart, endpoint, token, rollout_id);
+    }
   });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// EndpointStore over Postgres (schema "gateway", migrations/). Thread-safe
-// through PgPool. Does not own the pool.
+// EndpointStore over Postgres (schema "gateway", migrations/): endpoints,
+// rollouts and rollout start claims (rollout_starts, locked per endpoint with
+// SELECT ... FOR UPDATE). Thread-safe through PgPool. Does not own the pool.
 
 #include "common/db/pg_pool.h"
 #include "services/gateway/endpoint_store.h"
@@ -12,6 +13,11 @@ class PgEndpointStore final : public EndpointStore {
   explicit PgEndpointStore(PgPool* pool) : pool_(pool) {}
   absl::Status Save(const EndpointRecord& record) override;
   absl::StatusOr<std::vector<EndpointRecord>> LoadAll() override;
+  absl::Status ClaimRolloutStart(
+      const std::string& endpoint, const std::string& token, int64_t now_micros,
+      const std::function<absl::Status(const RolloutStartView&)>& decide) override;
+  absl::Status FinishRolloutStart(const std::string& endpoint, const std::string& token,
+                                  const std::string& rollout_id) override;
 
  private:
   PgPool* const pool_;

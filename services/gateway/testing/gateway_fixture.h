@@ -196,6 +196,7 @@ class GatewayPgTest : public PgTest {
           .count();
     };
     bo.new_job_id = [this] { return absl::StrFormat("bsj-%016x", ++next_job_); };
+    bo.runner.features = batch_features_;
     s.batch = std::make_unique<BatchScoring>(s.batch_models.get(), s.batch_registry.get(),
                                              s.ingestion.get(), s.batch_store.get(), bo);
     ASSERT_THAT(s.batch->Restore(), IsOk());
@@ -265,6 +266,7 @@ class GatewayPgTest : public PgTest {
   std::atomic<int64_t> now_{kT0};
   std::unique_ptr<GatewayStack> stack_;
   const PeerChannel* ingestion_peer_ = nullptr;  // set, then Restart(), for batch scoring
+  BatchFeaturesClient* batch_features_ = nullptr;  // POINT_IN_TIME batch scoring; not owned
   std::atomic<int64_t> next_job_{0};
 };
 
