@@ -1,6 +1,9 @@
 #include "services/features/ingestion_client.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "common/status/grpc_status.h"
 
 namespace mlops::features {
@@ -76,17 +79,32 @@ absl::Status IngestionClient::ReadFrom(
   std::unique_ptr<grpc::ClientContext> ctx = new_context_(kReadDeadline);
   std::unique_ptr<grpc::ClientReader<iv1::ReadDatasetVersionResponse>> reader =
       stub_->ReadDatasetVersion(ctx.get(), req);
-  iv1::ReadDatasetVersionResponse msg;
+  // Each message is parsed onto its own arena over a reused first block:
+  // no allocation per row or value, and nothing to destroy value by value.
+  // The block grows to the largest message seen.
+  std::vector<char> block(size_t{1} << 20);
   absl::Status status;
   bool header_seen = false;
-  while (status.ok() && reader->Read(&msg)) {
-    if (msg.has_header()) {
-      header_seen = true;
-      status = on_header(msg.header());
-    } else if (msg.has_chunk()) {
-      if (!header_seen) status = absl::InternalError("ingestion sent a chunk before the header");
-      if (status.ok()) status = on_chunk(*msg.mutable_chunk());
+  while (status.ok()) {
+    size_t used = 0;
+    {
+      google::protobuf::ArenaOptions options;
+      options.initial_block = block.data();
+      options.initial_block_size = block.size();
+      options.max_block_size = size_t{1} << 20;
+      google::protobuf::Arena arena(options);
+      auto* msg = google::protobuf::Arena::CreateMessage<iv1::ReadDatasetVersionResponse>(&arena);
+      if (!reader->Read(msg)) break;
+      if (msg->has_header()) {
+        header_seen = true;
+        status = on_header(msg->header());
+      } else if (msg->has_chunk()) {
+        if (!header_seen) status = absl::InternalError("ingestion sent a chunk before the header");
+        if (status.ok()) status = on_chunk(*msg->mutable_chunk());
+      }
+      used = arena.SpaceAllocated();
     }
+    if (used > block.size()) block.resize(used);
   }
   if (!status.ok()) {
     ctx->TryCancel();

@@ -42,6 +42,8 @@ class IngestionClient {
 
   // Streams the rows of a version (only `columns`, in that order; empty =
   // all): on_header once, then on_chunk per chunk. Stops at the first error.
+  // The chunk lives on an arena that ends when on_chunk returns: copy what
+  // must outlive it (a Swap with a heap message copies too).
   absl::Status Read(const std::string& dataset, const std::string& version_id,
                     const std::vector<std::string>& columns,
                     const std::function<absl::Status(const iv1::ReadHeader&)>& on_header,

@@ -24,6 +24,15 @@ inline std::string PeakRss() {
   return "?";
 }
 
+// Resets this process's VmHWM to its current RSS (Linux >= 4.0), so that a
+// later PeakRss() is the peak of what ran in between. False if refused.
+inline bool ResetPeakRss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.flush();
+  return clear.good();
+}
+
 inline double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
