@@ -147,16 +147,22 @@ struct FusedMoments {
 bool RadixSortLarge(std::vector<double>* values, std::vector<uint64_t>* scratch,
                     FusedMoments* moments) {
   const size_t n = values->size();
+  // Scratch: keys, grouped keys, then the group starts and cursors (kept
+  // with the rest: as fresh allocations of 512 KB each they were mmapped,
+  // page-faulted and unmapped for every column).
+  constexpr size_t kGroups = size_t{1} << kTopBits;
   std::vector<uint64_t> own_scratch;
   if (scratch == nullptr) scratch = &own_scratch;
-  if (scratch->size() < 2 * n) scratch->resize(2 * n);
+  if (scratch->size() < 2 * n + 2 * kGroups + 1) scratch->resize(2 * n + 2 * kGroups + 1);
   double* data = values->data();
   uint64_t* keys = scratch->data();
   uint64_t* grouped = keys + n;
+  uint64_t* start = grouped + n;         // kGroups + 1 entries
+  uint64_t* next = start + kGroups + 1;  // kGroups entries
+  std::fill(start, start + kGroups + 1, 0);
   // One pass over main memory groups the keys by their top 16 bits (sign,
   // exponent, 4 mantissa bits); each group is then small enough to sort in
   // cache.
-  std::vector<uint32_t> start((size_t{1} << kTopBits) + 1, 0);
   double sum = 0;
   for (size_t i = 0; i < n; ++i) {
     const double x = data[i];
@@ -181,11 +187,11 @@ bool RadixSortLarge(std::vector<double>* values, std::vector<uint64_t>* scratch,
     }
   }
   const bool with_m2 = moments != nullptr && moments->have_m2;
-  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-  std::vector<uint32_t> next(start.begin(), start.end() - 1);
+  for (size_t b = 1; b <= kGroups; ++b) start[b] += start[b - 1];
+  std::copy(start, start + kGroups, next);
   for (size_t i = 0; i < n; ++i) grouped[next[keys[i] >> (64 - kTopBits)]++] = keys[i];
   double m2 = 0;
-  for (size_t b = 0; b + 1 < start.size(); ++b) {
+  for (size_t b = 0; b < kGroups; ++b) {
     const size_t lo = start[b];
     const size_t len = start[b + 1] - lo;
     if (len == 0) continue;
