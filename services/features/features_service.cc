@@ -140,23 +140,44 @@ grpc::ByteBuffer OwningBuffer(std::string bytes) {
 
 }  // namespace
 
-FeatureServiceImpl::FeatureServiceImpl(FeatureServiceDeps deps) : deps_(deps) {}
+FeatureServiceImpl::FeatureServiceImpl(FeatureServiceDeps deps)
+    : deps_(deps), slow_path_(std::make_unique<OnlineSlowPath>()) {}
+
+FeatureServiceImpl::~FeatureServiceImpl() = default;
 
 grpc::ServerUnaryReactor* FeatureServiceImpl::GetOnlineFeatures(grpc::CallbackServerContext* ctx,
                                                                const grpc::ByteBuffer* request,
                                                                grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish([&]() -> grpc::Status {
-    FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetOnlineFeatures");
-    FEATURES_REQUIRE(online, "GetOnlineFeatures");
-    google::protobuf::Arena arena;
-    absl::StatusOr<v1::GetOnlineFeaturesRequest*> req = ParseOnlineRequest(*request, &arena);
-    if (!req.ok()) return Done("GetOnlineFeatures", req.status());
-    absl::StatusOr<std::string> out = deps_.online->GetSerialized(**req);
-    if (out.ok()) *response = OwningBuffer(*std::move(out));
-    return Done("GetOnlineFeatures", out.status());
-  }());
+  bool deferred = false;
+  grpc::Status status = ServeOnline(ctx, *request, response, &deferred);
+  if (!deferred) {
+    reactor->Finish(status);
+    return reactor;
+  }
+  // The call and its buffers stay valid until Finish.
+  const bool queued = slow_path_->Post([this, ctx, request, response, reactor] {
+    reactor->Finish(ServeOnline(ctx, *request, response, nullptr));
+  });
+  if (!queued) {
+    reactor->Finish(Done("GetOnlineFeatures",
+                         absl::UnavailableError("too many calls wait for the view registry")));
+  }
   return reactor;
+}
+
+grpc::Status FeatureServiceImpl::ServeOnline(grpc::CallbackServerContext* ctx,
+                                             const grpc::ByteBuffer& request,
+                                             grpc::ByteBuffer* response, bool* deferred) {
+  FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetOnlineFeatures");
+  FEATURES_REQUIRE(online, "GetOnlineFeatures");
+  google::protobuf::Arena arena;
+  absl::StatusOr<v1::GetOnlineFeaturesRequest*> req = ParseOnlineRequest(request, &arena);
+  if (!req.ok()) return Done("GetOnlineFeatures", req.status());
+  absl::StatusOr<std::string> out = deps_.online->GetSerialized(**req, deferred);
+  if (deferred != nullptr && *deferred) return grpc::Status::OK;  // asked again off this thread
+  if (out.ok()) *response = OwningBuffer(*std::move(out));
+  return Done("GetOnlineFeatures", out.status());
 }
 
 }  // namespace mlops::features

@@ -3,9 +3,12 @@
 // Thin: authorize, call the domain classes, convert the status. Owns none of
 // the objects it is given (they must outlive it). Thread-safe as they are.
 
+#include <memory>
+
 #include "common/auth/authorizer.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "mlops/features/v1/features.grpc.pb.h"
+#include "services/features/online_slow_path.h"
 #include "services/features/view_registry.h"
 
 namespace mlops::features {
@@ -25,15 +28,16 @@ struct FeatureServiceDeps {
 // GetOnlineFeatures is a raw callback (reactor) method: the handler parses
 // the request itself (on an arena) and answers with the bytes
 // OnlineServer::GetSerialized writes, the response's protobuf encoding built
-// without a message per value. It finishes inline and never blocks, except
-// on the error path that tells an unknown view from one not loaded (a
-// Postgres read). Clients see the proto's messages as before. The other
-// methods are synchronous.
+// without a message per value. It finishes inline and never blocks: the
+// error path that tells an unknown view from one not loaded (a Postgres
+// read) runs on OnlineSlowPath's thread. Clients see the proto's messages as
+// before. The other methods are synchronous.
 class FeatureServiceImpl final
     : public v1::FeatureService::WithRawCallbackMethod_GetOnlineFeatures<
           v1::FeatureService::Service> {
  public:
   explicit FeatureServiceImpl(FeatureServiceDeps deps);
+  ~FeatureServiceImpl() override;
 
   grpc::Status RegisterFeatureView(grpc::ServerContext* ctx,
                                    const v1::RegisterFeatureViewRequest* req,
@@ -56,7 +60,12 @@ class FeatureServiceImpl final
                                               grpc::ByteBuffer* response) override;
 
  private:
+  // One GetOnlineFeatures call; `deferred` as OnlineServer::GetSerialized's.
+  grpc::Status ServeOnline(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& request,
+                           grpc::ByteBuffer* response, bool* deferred);
+
   FeatureServiceDeps deps_;
+  std::unique_ptr<OnlineSlowPath> slow_path_;  // last: its thread finishes calls using deps_
 };
 
 }  // namespace mlops::features

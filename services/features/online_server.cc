@@ -101,22 +101,22 @@ absl::Status OnlineServer::CheckRows(const v1::GetOnlineFeaturesRequest& req) co
 }
 
 absl::StatusOr<std::shared_ptr<const OnlineServer::Plan>> OnlineServer::PlanFor(
-    const v1::GetOnlineFeaturesRequest& req,
-    const std::shared_ptr<const OnlineCatalog>& catalog) const {
+    const v1::GetOnlineFeaturesRequest& req, const std::shared_ptr<const OnlineCatalog>& catalog,
+    bool* deferred) const {
   std::string shape = ShapeKey(req);
   std::shared_ptr<const Plan> plan = plans_.Find(shape, catalog);
   if (plan != nullptr) {
     MLOPS_RETURN_IF_ERROR(CheckRows(req));
     return plan;
   }
-  MLOPS_ASSIGN_OR_RETURN(plan, BuildPlan(req, catalog));
+  MLOPS_ASSIGN_OR_RETURN(plan, BuildPlan(req, catalog, deferred));
   plans_.Put(std::move(shape), plan);
   return plan;
 }
 
 absl::StatusOr<std::shared_ptr<const OnlineServer::Plan>> OnlineServer::BuildPlan(
-    const v1::GetOnlineFeaturesRequest& req,
-    const std::shared_ptr<const OnlineCatalog>& catalog) const {
+    const v1::GetOnlineFeaturesRequest& req, const std::shared_ptr<const OnlineCatalog>& catalog,
+    bool* deferred) const {
   MLOPS_ASSIGN_OR_RETURN(ParsedRefs parsed, ParseFeatureRefs(req.feature_refs()));
   MLOPS_RETURN_IF_ERROR(CheckRows(req));
   auto plan = std::make_shared<Plan>();
@@ -134,6 +134,10 @@ absl::StatusOr<std::shared_ptr<const OnlineServer::Plan>> OnlineServer::BuildPla
     }
     if (sv.loaded == nullptr) {
       // Error path only: unknown view/version, or not materialized here yet.
+      if (deferred != nullptr) {
+        *deferred = true;
+        return absl::UnavailableError("deferred: the answer needs the view registry");
+      }
       MLOPS_RETURN_IF_ERROR(views_->Get(g.view, g.version).status());
       return absl::FailedPreconditionError(absl::StrCat(
           "view ", g.view, g.version == 0 ? "" : absl::StrCat("@", g.version),
@@ -188,12 +192,12 @@ absl::StatusOr<std::shared_ptr<const OnlineServer::Plan>> OnlineServer::BuildPla
   return std::shared_ptr<const Plan>(std::move(plan));
 }
 
-absl::StatusOr<std::string> OnlineServer::GetSerialized(
-    const v1::GetOnlineFeaturesRequest& req) const {
+absl::StatusOr<std::string> OnlineServer::GetSerialized(const v1::GetOnlineFeaturesRequest& req,
+                                                        bool* deferred) const {
   const auto start = std::chrono::steady_clock::now();
   // Kept alive for the call: it owns every view the plan points at.
   const std::shared_ptr<const OnlineCatalog> catalog = online_->Load();
-  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan_ptr, PlanFor(req, catalog));
+  MLOPS_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan_ptr, PlanFor(req, catalog, deferred));
   const Plan& plan = *plan_ptr;
   const int n = req.entity_rows_size();
   const int64_t now =

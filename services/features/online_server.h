@@ -4,7 +4,8 @@
 // shape in a small plan cache, hash probes, and writes the response's wire
 // format directly (online_wire.h): no message per value. Postgres is
 // consulted only to tell an unknown view (NOT_FOUND) from one not loaded yet
-// (FAILED_PRECONDITION), i.e. on the error path. TTL is judged at the
+// (FAILED_PRECONDITION), i.e. on the error path, which the service runs off
+// gRPC's threads (see GetSerialized's `deferred`). TTL is judged at the
 // request time from each entity's last event time. Thread-safe.
 
 #include <cstdint>
@@ -32,7 +33,12 @@ class OnlineServer {
   // GetOnlineFeaturesResponse (byte for byte what SerializeAsString gives for
   // the same message). Errors: InvalidArgument, NotFound,
   // FailedPrecondition as the proto documents.
-  absl::StatusOr<std::string> GetSerialized(const v1::GetOnlineFeaturesRequest& req) const;
+  // With `deferred` given, the registry (Postgres) is never read: when the
+  // answer needs it (a ref names a view not loaded here), the call returns
+  // Unavailable at once with *deferred = true, and the caller asks again
+  // with deferred == nullptr off its serving thread (OnlineSlowPath).
+  absl::StatusOr<std::string> GetSerialized(const v1::GetOnlineFeaturesRequest& req,
+                                            bool* deferred = nullptr) const;
 
   // The same response as a message (GetSerialized, parsed): for in-process
   // callers and tests. On error `resp` is left unchanged.
@@ -59,10 +65,10 @@ class OnlineServer {
 
   absl::StatusOr<std::shared_ptr<const Plan>> PlanFor(
       const v1::GetOnlineFeaturesRequest& req,
-      const std::shared_ptr<const OnlineCatalog>& catalog) const;
+      const std::shared_ptr<const OnlineCatalog>& catalog, bool* deferred) const;
   absl::StatusOr<std::shared_ptr<const Plan>> BuildPlan(
       const v1::GetOnlineFeaturesRequest& req,
-      const std::shared_ptr<const OnlineCatalog>& catalog) const;
+      const std::shared_ptr<const OnlineCatalog>& catalog, bool* deferred) const;
   absl::Status CheckRows(const v1::GetOnlineFeaturesRequest& req) const;
 
   const OnlineViews* const online_;

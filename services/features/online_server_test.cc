@@ -239,6 +239,24 @@ TEST_F(OnlineServerTest, BadRequestsKeepExactCodesWithAndWithoutACachedPlan) {
             "feature_refs: at least one is required");
 }
 
+TEST_F(OnlineServerTest, AViewNotLoadedHereIsDeferredWithoutReadingTheRegistry) {
+  // views_ has no store: a registry read here would crash.
+  v1::GetOnlineFeaturesRequest req;
+  req.add_feature_refs("a:x");
+  req.add_feature_refs("c:x");
+  req.add_entity_rows()->add_values()->set_int64_value(1);
+  bool deferred = false;
+  absl::StatusOr<std::string> out = server_.GetSerialized(req, &deferred);
+  EXPECT_TRUE(deferred);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kUnavailable);
+  // Errors found before the registry would be asked are not deferred.
+  req.clear_entity_rows();
+  deferred = false;
+  EXPECT_EQ(server_.GetSerialized(req, &deferred).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(deferred);
+}
+
 TEST(OnlineWireTest, VarintsAndValuesMatchProtobuf) {
   for (int64_t v : {int64_t{0}, int64_t{1}, int64_t{127}, int64_t{128}, int64_t{-1},
                     std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()}) {
