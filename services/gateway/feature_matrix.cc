@@ -85,21 +85,35 @@ absl::StatusOr<float> ToFloat(const SignatureInput& in, const cv1::Value& v, int
 
 }  // namespace
 
-absl::StatusOr<std::map<std::string, int>> IndexInlineFeatures(
-    const ModelSignature& signature, const inference::v1::PredictRequest& request) {
-  std::map<std::string, int> index;
+namespace {
+
+// The input of `signature` named `name` (-1: none); `hint` is tried first.
+int FindInput(const ModelSignature& signature, const std::string& name, std::size_t hint) {
+  const std::vector<SignatureInput>& inputs = signature.inputs;
+  if (hint < inputs.size() && inputs[hint].name == name) return static_cast<int>(hint);
+  for (std::size_t j = 0; j < inputs.size(); ++j) {
+    if (inputs[j].name == name) return static_cast<int>(j);
+  }
+  return -1;
+}
+
+}  // namespace
+
+absl::StatusOr<InlinePositions> IndexInlineFeatures(const ModelSignature& signature,
+                                                    const inference::v1::PredictRequest& request) {
+  InlinePositions positions(signature.inputs.size(), -1);
   for (int i = 0; i < request.feature_names_size(); ++i) {
     const std::string& name = request.feature_names(i);
-    bool known = false;
-    for (const SignatureInput& in : signature.inputs) known = known || in.name == name;
-    if (!known) {
+    const int j = FindInput(signature, name, static_cast<std::size_t>(i));
+    if (j < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("feature_names[", i, "] \"", name, "\": not an input of the model"));
     }
-    if (!index.emplace(name, i).second) {
+    if (positions[static_cast<std::size_t>(j)] >= 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("feature_names[", i, "] \"", name, "\": given twice"));
     }
+    positions[static_cast<std::size_t>(j)] = i;
   }
   for (int r = 0; r < request.rows_size(); ++r) {
     const int n = request.rows(r).features().values_size();
@@ -112,30 +126,49 @@ absl::StatusOr<std::map<std::string, int>> IndexInlineFeatures(
       return absl::InvalidArgumentError(absl::StrCat("row ", r, ": neither features nor entity key"));
     }
   }
-  return index;
+  return positions;
+}
+
+InlinePositions PositionsOf(const ModelSignature& signature,
+                            const inference::v1::PredictRequest& request) {
+  InlinePositions positions(signature.inputs.size(), -1);
+  for (int i = 0; i < request.feature_names_size(); ++i) {
+    const int j = FindInput(signature, request.feature_names(i), static_cast<std::size_t>(i));
+    if (j >= 0 && positions[static_cast<std::size_t>(j)] < 0) positions[static_cast<std::size_t>(j)] = i;
+  }
+  return positions;
 }
 
 std::vector<std::string> RefsToFetch(const ModelSignature& signature,
-                                     const std::map<std::string, int>& inline_index) {
+                                     const InlinePositions& positions) {
   std::vector<std::string> refs;
-  for (const SignatureInput& in : signature.inputs) {
-    if (inline_index.count(in.name) == 0 && !in.feature_ref.empty()) refs.push_back(in.feature_ref);
+  for (std::size_t j = 0; j < signature.inputs.size(); ++j) {
+    const SignatureInput& in = signature.inputs[j];
+    if ((j >= positions.size() || positions[j] < 0) && !in.feature_ref.empty()) {
+      refs.push_back(in.feature_ref);
+    }
   }
   return refs;
+}
+
+cv1::Row FeatureMatrix::InputRow(std::size_t row) const {
+  cv1::Row out;
+  for (std::size_t j = 0; j < cols; ++j) *out.add_values() = *inputs[row * cols + j];
+  return out;
 }
 
 absl::StatusOr<FeatureMatrix> BuildFeatureMatrix(const ModelSignature& signature,
                                                  const inference::v1::PredictRequest& request,
                                                  const std::vector<int>& rows,
-                                                 const std::map<std::string, int>& inline_index,
+                                                 const InlinePositions& positions,
                                                  const FetchedFeatures& fetched) {
   FeatureMatrix m;
   m.cols = signature.inputs.size();
   m.values.reserve(rows.size() * m.cols);
-  m.inputs.resize(rows.size());
+  m.inputs.reserve(rows.size() * m.cols);
   m.missing.resize(rows.size());
   m.entity_found.assign(rows.size(), true);
-  const cv1::Value null_value;
+  const cv1::Value* const null_value = &cv1::Value::default_instance();
   for (std::size_t k = 0; k < rows.size(); ++k) {
     const int r = rows[k];
     const inference::v1::PredictRow& row = request.rows(r);
@@ -143,16 +176,20 @@ absl::StatusOr<FeatureMatrix> BuildFeatureMatrix(const ModelSignature& signature
     const int answer = fetched.answer_row.empty() ? -1 : fetched.answer_row[r];
     bool any_known = false;
     bool any_fetched = false;
-    for (const SignatureInput& in : signature.inputs) {
-      auto it = inline_index.find(in.name);
+    for (std::size_t j = 0; j < m.cols; ++j) {
+      const SignatureInput& in = signature.inputs[j];
+      const int position = j < positions.size() ? positions[j] : -1;
       const cv1::Value* v = nullptr;
       bool from_store = false;
-      if (it != inline_index.end() && has_inline) {
-        v = &row.features().values(it->second);
-      } else if (answer >= 0 && fetched.column_of_ref.count(in.feature_ref) > 0) {
-        const int col = fetched.column_of_ref.at(in.feature_ref);
+      const bool is_inline = position >= 0 && has_inline;
+      auto column = answer >= 0 && !is_inline ? fetched.column_of_ref.find(in.feature_ref)
+                                              : fetched.column_of_ref.end();
+      if (is_inline) {
+        v = &row.features().values(position);
+      } else if (column != fetched.column_of_ref.end()) {
+        const int col = column->second;
         const features::v1::OnlineFeatureRow& frow = fetched.response->rows(answer);
-        v = col < frow.values_size() ? &frow.values(col) : &null_value;
+        v = col < frow.values_size() ? &frow.values(col) : null_value;
         from_store = true;
         any_fetched = true;
         const auto status = col < frow.statuses_size() ? frow.statuses(col)
@@ -160,7 +197,7 @@ absl::StatusOr<FeatureMatrix> BuildFeatureMatrix(const ModelSignature& signature
         if (status != features::v1::FEATURE_STATUS_ENTITY_UNKNOWN) any_known = true;
         if (status != features::v1::FEATURE_STATUS_PRESENT) {
           m.missing[k].push_back(in.name);
-          v = &null_value;
+          v = null_value;
         }
       } else {
         return Bad(r, in.name, row.has_entity_key() ? "missing (and it has no feature_ref)"
@@ -169,7 +206,7 @@ absl::StatusOr<FeatureMatrix> BuildFeatureMatrix(const ModelSignature& signature
       absl::StatusOr<float> f = ToFloat(in, *v, r, from_store);
       if (!f.ok()) return f.status();
       m.values.push_back(*f);
-      *m.inputs[k].add_values() = *v;
+      m.inputs.push_back(v);
     }
     if (any_fetched && !any_known) m.entity_found[k] = false;
   }

@@ -33,27 +33,17 @@ grpc::Status Done(const char* rpc, const absl::Status& s) {
   return ToGrpcStatus(s);
 }
 
-// True when some row carries an entity key (its features may be fetched).
-bool HasEntityKey(const iv1::PredictRequest& req) {
-  for (const iv1::PredictRow& row : req.rows()) {
-    if (row.has_entity_key()) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 InferenceServiceImpl::InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
                                            const Authorizer* authorizer, std::string gateway_id,
-                                           const DeploymentWatcher* watcher, BatchScoring* batch,
-                                           int lookup_threads)
+                                           const DeploymentWatcher* watcher, BatchScoring* batch)
     : predictor_(predictor),
       endpoints_(endpoints),
       authorizer_(authorizer),
       gateway_id_(std::move(gateway_id)),
       watcher_(watcher),
-      batch_(batch),
-      lookups_(1024, lookup_threads < 1 ? 1 : lookup_threads) {}
+      batch_(batch) {}
 
 grpc::ServerUnaryReactor* InferenceServiceImpl::Predict(grpc::CallbackServerContext* ctx,
                                                         const iv1::PredictRequest* req,
@@ -65,28 +55,17 @@ grpc::ServerUnaryReactor* InferenceServiceImpl::Predict(grpc::CallbackServerCont
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  const std::chrono::system_clock::time_point deadline = ctx->deadline();
-  if (!HasEntityKey(*req)) {
-    reactor->Finish(PredictNow(*req, deadline, resp));
-    return reactor;
-  }
-  // The call lives until Finish: req, resp and reactor stay valid in the task.
-  if (!lookups_.Submit([this, reactor, req, resp, deadline] {
-        reactor->Finish(PredictNow(*req, deadline, resp));
-      })) {
-    reactor->Finish(
-        ToGrpcStatus(absl::ResourceExhaustedError("Predict: too many feature lookups queued")));
-  }
+  // The call lives until Finish: req, resp and reactor stay valid until done.
+  predictor_->PredictAsync(*req, ctx->deadline(),
+                           [reactor, resp](absl::StatusOr<iv1::PredictResponse> out) {
+                             if (!out.ok()) {
+                               reactor->Finish(Done("Predict", out.status()));
+                               return;
+                             }
+                             *resp = std::move(*out);
+                             reactor->Finish(grpc::Status::OK);
+                           });
   return reactor;
-}
-
-grpc::Status InferenceServiceImpl::PredictNow(const iv1::PredictRequest& req,
-                                              std::chrono::system_clock::time_point deadline,
-                                              iv1::PredictResponse* resp) {
-  absl::StatusOr<iv1::PredictResponse> out = predictor_->Predict(req, deadline);
-  if (!out.ok()) return Done("Predict", out.status());
-  *resp = std::move(*out);
-  return grpc::Status::OK;
 }
 
 absl::Status InferenceServiceImpl::FillRollout(const std::string& endpoint, iv1::Rollout* out) const {

@@ -3,12 +3,12 @@
 // the caller's role, checks the request's shape, calls one domain method
 // (Predictor, EndpointManager, BatchScoring) and converts the result. Without
 // a BatchScoring (no ingestion service configured) the batch RPCs answer
-// UNIMPLEMENTED. Predict uses gRPC's callback API: a request with all its
-// features inline is predicted on the callback thread (no hand-off to a
-// synchronous-server thread); one with entity keys, which waits on the
-// feature service, runs on a pool of `lookup_threads` threads so the callback
-// threads never block (RESOURCE_EXHAUSTED when its queue is full). The other
-// RPCs stay synchronous. Thread-safe; owns the lookup pool.
+// UNIMPLEMENTED. Predict uses gRPC's callback API and never blocks its
+// thread: a request with all its features inline is predicted on the
+// callback thread (no hand-off to a synchronous-server thread); one with
+// entity keys asks the feature service through the callback client API and
+// is predicted and answered when that answer arrives. The other RPCs stay
+// synchronous. Thread-safe.
 
 #include <chrono>
 #include <string>
@@ -16,7 +16,6 @@
 #include "common/auth/authorizer.h"
 #include "mlops/inference/v1/inference.grpc.pb.h"
 #include "services/gateway/batch_scoring.h"
-#include "services/gateway/bounded_worker.h"
 #include "services/gateway/deployment_watcher.h"
 #include "services/gateway/endpoint_manager.h"
 #include "services/gateway/predictor.h"
@@ -30,7 +29,7 @@ class InferenceServiceImpl final
   InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
                        const Authorizer* authorizer, std::string gateway_id,
                        const DeploymentWatcher* watcher = nullptr,
-                       BatchScoring* batch = nullptr, int lookup_threads = 16);
+                       BatchScoring* batch = nullptr);
 
   grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* ctx,
                                     const inference::v1::PredictRequest* req,
@@ -53,9 +52,6 @@ class InferenceServiceImpl final
 
  private:
   absl::Status FillRollout(const std::string& endpoint, inference::v1::Rollout* out) const;
-  grpc::Status PredictNow(const inference::v1::PredictRequest& req,
-                          std::chrono::system_clock::time_point deadline,
-                          inference::v1::PredictResponse* resp);
 
   Predictor* const predictor_;
   EndpointManager* const endpoints_;
@@ -63,7 +59,6 @@ class InferenceServiceImpl final
   const std::string gateway_id_;
   const DeploymentWatcher* const watcher_;  // null: the registry stream is not followed
   BatchScoring* const batch_;               // null: batch scoring is not available
-  BoundedWorker lookups_;                   // Predict calls that fetch features
 };
 
 }  // namespace mlops::gateway

@@ -18,7 +18,7 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry* registry) {
                      .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 50, 100, 500, 1000});
   model_cpu_ = &prometheus::BuildCounter()
                     .Name("mlops_gateway_model_cpu_seconds_total")
-                    .Help("Thread CPU seconds spent inside the models, by endpoint")
+                    .Help("Seconds spent inside the models (calls that do not block), by endpoint")
                     .Register(*registry);
   log_dropped_ = &prometheus::BuildCounter()
                       .Name("mlops_gateway_prediction_log_dropped_total")
@@ -52,26 +52,65 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry* registry) {
                            .Register(*registry);
 }
 
-void GatewayMetrics::Predictions(const std::string& endpoint, int64_t version,
-                                 const std::string& variant, const std::string& code,
-                                 int64_t rows) {
-  predictions_
-      ->Add({{"endpoint", endpoint}, {"version", std::to_string(version)}, {"variant", variant},
-             {"code", code}})
-      .Increment(static_cast<double>(rows));
+namespace {
+
+const char* VariantName(PredictionVariant v) {
+  switch (v) {
+    case PredictionVariant::kPrimary: return "primary";
+    case PredictionVariant::kCandidate: return "candidate";
+    case PredictionVariant::kShadow: return "shadow";
+    case PredictionVariant::kNone: return "none";
+  }
+  return "none";
 }
 
-void GatewayMetrics::Request(const std::string& endpoint, double seconds, int64_t rows) {
-  duration_
-      ->Add({{"endpoint", endpoint}},
-            prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                    0.01, 0.025, 0.05, 0.1, 0.25, 1})
-      .Observe(seconds);
+}  // namespace
+
+void EndpointMetrics::Predictions(int64_t version, PredictionVariant variant,
+                                  absl::StatusCode code, int64_t rows) {
+  const std::tuple<int64_t, int, int> key{version, static_cast<int>(variant), static_cast<int>(code)};
+  prometheus::Counter* counter = nullptr;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = children_.find(key);
+    if (it != children_.end()) counter = it->second;
+  }
+  if (counter == nullptr) {
+    absl::MutexLock lock(&mu_);
+    prometheus::Counter*& slot = children_[key];
+    if (slot == nullptr) {
+      slot = &predictions_->Add({{"endpoint", endpoint_},
+                                 {"version", std::to_string(version)},
+                                 {"variant", VariantName(variant)},
+                                 {"code", absl::StatusCodeToString(code)}});
+    }
+    counter = slot;
+  }
+  counter->Increment(static_cast<double>(rows));
+}
+
+void EndpointMetrics::Request(double seconds, int64_t rows) {
+  duration_->Observe(seconds);
   batch_rows_->Observe(static_cast<double>(rows));
 }
 
-void GatewayMetrics::ModelCpu(const std::string& endpoint, double seconds) {
-  model_cpu_->Add({{"endpoint", endpoint}}).Increment(seconds);
+EndpointMetrics* GatewayMetrics::ForEndpoint(const std::string& endpoint) {
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = endpoints_.find(endpoint);
+    if (it != endpoints_.end()) return it->second.get();
+  }
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<EndpointMetrics>& slot = endpoints_[endpoint];
+  if (slot == nullptr) {
+    prometheus::Histogram* duration = &duration_->Add(
+        {{"endpoint", endpoint}},
+        prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                0.01, 0.025, 0.05, 0.1, 0.25, 1});
+    slot.reset(new EndpointMetrics(endpoint, predictions_, duration, batch_rows_,
+                                   &model_cpu_->Add({{"endpoint", endpoint}})));
+  }
+  return slot.get();
 }
 
 void GatewayMetrics::RolledBack(const std::string& endpoint, bool automatic) {

@@ -154,6 +154,9 @@ absl::StatusOr<std::shared_ptr<const LoadedModel>> ModelCache::LoadLocked(
   MLOPS_ASSIGN_OR_RETURN(loaded->model, loader_->Load(loaded->info, bytes));
   MLOPS_RETURN_IF_ERROR(WarmUp(*loaded));
   loaded->loaded_at_micros = now_micros_();
+  auto names = std::make_shared<std::vector<std::string>>();
+  for (const SignatureInput& in : loaded->info.signature.inputs) names->push_back(in.name);
+  loaded->input_names = std::move(names);
   std::shared_ptr<const LoadedModel> out = std::move(loaded);
   std::lock_guard<std::mutex> lock(mu_);
   Key key{model, version};

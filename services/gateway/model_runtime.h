@@ -105,6 +105,9 @@ struct LoadedModel {
   ModelVersionInfo info;
   std::unique_ptr<Model> model;
   int64_t loaded_at_micros = 0;
+  // The signature's input names in order, shared by every logged prediction
+  // (set by ModelCache; null when built elsewhere).
+  std::shared_ptr<const std::vector<std::string>> input_names;
 };
 
 // One row of NaNs through the model: fails if the model does not take the

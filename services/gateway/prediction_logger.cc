@@ -1,7 +1,8 @@
 #include "services/gateway/prediction_logger.h"
 
-#include <map>
-#include <tuple>
+#include <algorithm>
+#include <iterator>
+#include <utility>
 
 #include "common/log/log.h"
 
@@ -81,11 +82,20 @@ void PredictionLogger::Send(std::vector<LoggedPrediction> batch) {
     Drop(n);
     return;
   }
-  // One message per (model, version, endpoint, variant).
-  std::map<std::tuple<std::string, int64_t, std::string, int>, mv1::LogPredictionsRequest> groups;
+  // One message per (model, version, endpoint, variant): a batch holds few,
+  // so a linear search that copies no key.
+  std::vector<std::pair<const LoggedPrediction*, mv1::LogPredictionsRequest>> groups;
   for (LoggedPrediction& p : batch) {
-    mv1::LogPredictionsRequest& req = groups[{p.model, p.version, p.endpoint, p.variant}];
-    if (req.model().empty()) {
+    auto same = [&p](const std::pair<const LoggedPrediction*, mv1::LogPredictionsRequest>& g) {
+      const LoggedPrediction& q = *g.first;
+      return q.version == p.version && q.variant == p.variant && q.model == p.model &&
+             q.endpoint == p.endpoint;
+    };
+    auto it = std::find_if(groups.begin(), groups.end(), same);
+    if (it == groups.end()) {
+      groups.emplace_back(&p, mv1::LogPredictionsRequest());
+      it = std::prev(groups.end());
+      mv1::LogPredictionsRequest& req = it->second;
       req.set_model(p.model);
       req.set_version(p.version);
       req.set_endpoint(p.endpoint);
@@ -95,15 +105,15 @@ void PredictionLogger::Send(std::vector<LoggedPrediction> batch) {
         for (const std::string& f : *p.feature_names) req.add_feature_names(f);
       }
     }
-    *req.add_records() = std::move(p.record);
+    *it->second.add_records() = std::move(p.record);
   }
   std::unique_ptr<grpc::ClientContext> ctx = monitoring_->NewContext(options_.call_deadline);
   mv1::LogPredictionsResponse resp;
   std::unique_ptr<grpc::ClientWriter<mv1::LogPredictionsRequest>> writer =
       stub_->LogPredictions(ctx.get(), &resp);
   bool ok = true;
-  for (auto& [key, req] : groups) {
-    if (!writer->Write(req)) {
+  for (const auto& group : groups) {
+    if (!writer->Write(group.second)) {
       ok = false;
       break;
     }

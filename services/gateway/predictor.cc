@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include <time.h>
-
 #include <cmath>
 #include <optional>
 #include <random>
@@ -30,16 +28,21 @@ struct Predictor::Call {
   std::string request_id;
   std::chrono::system_clock::time_point deadline;
   std::chrono::steady_clock::time_point started;
-  std::map<std::string, int> inline_index;
+  InlinePositions primary_positions;    // the primary's inputs in feature_names
+  InlinePositions candidate_positions;  // the candidate's (when it predicts or shadows)
   std::vector<std::string> row_ids;
   std::vector<std::string> keys;  // entity key text per row ("" = none)
   std::vector<RowRoute> routes;
+  std::vector<std::string> refs;  // to fetch, in the lookup's column order
+  fv1::GetOnlineFeaturesRequest fetch_request;
+  std::unique_ptr<grpc::ClientContext> fetch_context;
+  std::chrono::steady_clock::time_point fetch_started;
   fv1::GetOnlineFeaturesResponse fetched_response;
   FetchedFeatures fetched;
   iv1::PredictResponse response;
   std::vector<int> primary_rows, candidate_rows, shadow_rows;
-  std::vector<common::v1::Row> primary_inputs;  // parallel to primary_rows
-  std::vector<common::v1::Row> candidate_inputs;
+  FeatureMatrix primary_matrix;  // rows parallel to primary_rows (its inputs point into request)
+  FeatureMatrix candidate_matrix;
 };
 
 namespace {
@@ -75,20 +78,54 @@ Predictor::Predictor(EndpointManager* endpoints, const PeerChannel* features,
 
 absl::StatusOr<iv1::PredictResponse> Predictor::Predict(
     const iv1::PredictRequest& request, std::chrono::system_clock::time_point grpc_deadline) {
-  absl::StatusOr<iv1::PredictResponse> out = PredictRows(request, grpc_deadline);
+  auto call = std::make_shared<Call>();
+  absl::Status s = Prepare(*call, request, grpc_deadline);
+  if (s.ok()) s = PrepareFetch(*call);
+  if (s.ok() && call->fetch_context != nullptr) {
+    s = AfterFetch(*call, feature_stub_->GetOnlineFeatures(call->fetch_context.get(),
+                                                           call->fetch_request,
+                                                           &call->fetched_response));
+  }
+  if (!s.ok()) return Counted(request, s);
+  return Counted(request, Answer(call));
+}
+
+void Predictor::PredictAsync(const iv1::PredictRequest& request,
+                             std::chrono::system_clock::time_point grpc_deadline, PredictDone done) {
+  auto call = std::make_shared<Call>();
+  absl::Status s = Prepare(*call, request, grpc_deadline);
+  if (s.ok()) s = PrepareFetch(*call);
+  if (!s.ok()) {
+    done(Counted(request, s));
+    return;
+  }
+  if (call->fetch_context == nullptr) {
+    done(Counted(request, Answer(call)));
+    return;
+  }
+  Call& c = *call;
+  feature_stub_->async()->GetOnlineFeatures(
+      c.fetch_context.get(), &c.fetch_request, &c.fetched_response,
+      [this, call, done = std::move(done)](grpc::Status status) {
+        absl::Status after = AfterFetch(*call, status);
+        done(Counted(*call->request,
+                     after.ok() ? Answer(call) : absl::StatusOr<iv1::PredictResponse>(after)));
+      });
+}
+
+absl::StatusOr<iv1::PredictResponse> Predictor::Counted(const iv1::PredictRequest& request,
+                                                        absl::StatusOr<iv1::PredictResponse> out) {
   if (!out.ok() && metrics_ != nullptr) {
     // Endpoint names from clients are unbounded: only known endpoints get a label.
     const bool known = endpoints_->Find(request.endpoint()) != nullptr;
-    metrics_->Predictions(known ? request.endpoint() : "unknown", 0, "none",
-                          absl::StatusCodeToString(out.status().code()), request.rows_size());
+    metrics_->ForEndpoint(known ? request.endpoint() : "unknown")
+        ->Predictions(0, PredictionVariant::kNone, out.status().code(), request.rows_size());
   }
   return out;
 }
 
-absl::StatusOr<iv1::PredictResponse> Predictor::PredictRows(
-    const iv1::PredictRequest& request, std::chrono::system_clock::time_point grpc_deadline) {
-  auto call = std::make_shared<Call>();
-  Call& c = *call;
+absl::Status Predictor::Prepare(Call& c, const iv1::PredictRequest& request,
+                                std::chrono::system_clock::time_point grpc_deadline) {
   c.started = std::chrono::steady_clock::now();
   if (request.rows_size() == 0) return absl::InvalidArgumentError("rows: empty request");
   if (request.rows_size() > options_.max_rows) {
@@ -109,7 +146,7 @@ absl::StatusOr<iv1::PredictResponse> Predictor::PredictRows(
                         std::chrono::system_clock::now() + std::chrono::microseconds(budget));
   c.request_id = request.request_id().empty() ? NewRequestId() : request.request_id();
   const ModelSignature& sig = c.serving->primary->info.signature;
-  MLOPS_ASSIGN_OR_RETURN(c.inline_index, IndexInlineFeatures(sig, request));
+  MLOPS_ASSIGN_OR_RETURN(c.primary_positions, IndexInlineFeatures(sig, request));
 
   const int n = request.rows_size();
   const bool rollout = c.serving->rollout && c.serving->candidate != nullptr;
@@ -131,7 +168,17 @@ absl::StatusOr<iv1::PredictResponse> Predictor::PredictRows(
     (c.routes[r].candidate ? c.candidate_rows : c.primary_rows).push_back(r);
     if (c.routes[r].shadow) c.shadow_rows.push_back(r);
   }
-  MLOPS_RETURN_IF_ERROR(FetchFeatures(c));
+  if (c.serving->candidate != nullptr && (!c.candidate_rows.empty() || !c.shadow_rows.empty())) {
+    c.candidate_positions = PositionsOf(c.serving->candidate->info.signature, request);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<iv1::PredictResponse> Predictor::Answer(const std::shared_ptr<Call>& call) {
+  Call& c = *call;
+  const iv1::PredictRequest& request = *c.request;
+  const int n = request.rows_size();
+  const bool rollout = c.serving->rollout && c.serving->candidate != nullptr;
   c.response.set_request_id(c.request_id);
   c.response.set_endpoint(request.endpoint());
   for (int r = 0; r < n; ++r) c.response.add_predictions();
@@ -141,7 +188,8 @@ absl::StatusOr<iv1::PredictResponse> Predictor::PredictRows(
   const int64_t latency = MicrosSince(c.started);
   c.response.set_latency_micros(latency);
   RolloutStats& stats = *c.serving->stats;
-  std::vector<iv1::RowPrediction> outs;
+  EndpointMetrics* const em = metrics_ != nullptr ? metrics_->ForEndpoint(request.endpoint()) : nullptr;
+  std::vector<const iv1::RowPrediction*> outs;
   for (bool cand : {false, true}) {
     const std::vector<int>& rows = cand ? c.candidate_rows : c.primary_rows;
     if (rows.empty()) continue;
@@ -150,18 +198,21 @@ absl::StatusOr<iv1::PredictResponse> Predictor::PredictRows(
     for (int r : rows) {
       const iv1::RowPrediction& p = c.response.predictions(r);
       if (rollout) (cand ? stats.candidate : stats.primary).RecordSuccess(latency, p.score());
-      outs.push_back(p);
+      outs.push_back(&p);
     }
-    if (metrics_ != nullptr) {
-      metrics_->Predictions(request.endpoint(), model.info.version, cand ? "candidate" : "primary",
-                            "OK", static_cast<int64_t>(rows.size()));
+    if (em != nullptr) {
+      em->Predictions(model.info.version,
+                      cand ? PredictionVariant::kCandidate : PredictionVariant::kPrimary,
+                      absl::StatusCode::kOk, static_cast<int64_t>(rows.size()));
     }
     Log(c, model, cand ? mv1::VARIANT_CANDIDATE : mv1::VARIANT_PRIMARY, rows,
-        cand ? c.candidate_inputs : c.primary_inputs, outs, latency);
+        cand ? c.candidate_matrix : c.primary_matrix, outs, latency);
   }
-  if (metrics_ != nullptr) metrics_->Request(request.endpoint(), latency / 1e6, n);
+  if (em != nullptr) em->Request(latency / 1e6, n);
   if (c.shadow_rows.empty()) return std::move(c.response);
   iv1::PredictResponse response = c.response;  // the shadow task keeps its own copy
+  c.primary_matrix = FeatureMatrix();  // they point into `request`, which the shadow outlives
+  c.candidate_matrix = FeatureMatrix();
   c.owned = std::make_unique<iv1::PredictRequest>(request);
   c.request = c.owned.get();
   if (!shadows_.Submit([this, call] { Shadow(call); })) {
@@ -170,19 +221,21 @@ absl::StatusOr<iv1::PredictResponse> Predictor::PredictRows(
   return response;
 }
 
-absl::Status Predictor::FetchFeatures(Call& c) {
-  std::vector<std::string> refs;
+absl::Status Predictor::PrepareFetch(Call& c) {
+  std::vector<std::string>& refs = c.refs;
   std::set<std::string> seen;
   auto add_refs = [&](const std::shared_ptr<const LoadedModel>& m) {
     if (m == nullptr) return;
-    for (std::string& ref : RefsToFetch(m->info.signature, c.inline_index)) {
+    const InlinePositions& positions =
+        m == c.serving->primary ? c.primary_positions : c.candidate_positions;
+    for (std::string& ref : RefsToFetch(m->info.signature, positions)) {
       if (seen.insert(ref).second) refs.push_back(std::move(ref));
     }
   };
   add_refs(c.serving->primary);
   if (!c.candidate_rows.empty() || !c.shadow_rows.empty()) add_refs(c.serving->candidate);
   c.fetched.answer_row.assign(c.request->rows_size(), -1);
-  fv1::GetOnlineFeaturesRequest req;
+  fv1::GetOnlineFeaturesRequest& req = c.fetch_request;
   for (int r = 0; r < c.request->rows_size(); ++r) {
     if (refs.empty() || !c.request->rows(r).has_entity_key()) continue;
     c.fetched.answer_row[r] = req.entity_rows_size();
@@ -193,13 +246,17 @@ absl::Status Predictor::FetchFeatures(Call& c) {
     return absl::UnavailableError("feature service: not configured (--features_addr)");
   }
   for (const std::string& ref : refs) req.add_feature_refs(ref);
-  const auto t0 = std::chrono::steady_clock::now();
+  c.fetch_started = std::chrono::steady_clock::now();
   // The peer's context carries the service token; the request's deadline bounds it.
-  std::unique_ptr<grpc::ClientContext> ctx = features_->NewContext();
-  ctx->set_deadline(std::min(c.deadline, std::chrono::system_clock::now() +
-                                             features_->default_deadline()));
-  grpc::Status s = feature_stub_->GetOnlineFeatures(ctx.get(), req, &c.fetched_response);
-  c.response.set_feature_lookup_micros(MicrosSince(t0));
+  c.fetch_context = features_->NewContext();
+  c.fetch_context->set_deadline(std::min(c.deadline, std::chrono::system_clock::now() +
+                                                         features_->default_deadline()));
+  return absl::OkStatus();
+}
+
+absl::Status Predictor::AfterFetch(Call& c, const grpc::Status& s) {
+  const std::vector<std::string>& refs = c.refs;
+  c.response.set_feature_lookup_micros(MicrosSince(c.fetch_started));
   if (!s.ok()) {
     const absl::Status status = FromGrpcStatus(s);
     if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
@@ -208,7 +265,7 @@ absl::Status Predictor::FetchFeatures(Call& c) {
     }
     return absl::Status(status.code(), absl::StrCat("feature service: ", status.message()));
   }
-  if (c.fetched_response.rows_size() != req.entity_rows_size()) {
+  if (c.fetched_response.rows_size() != c.fetch_request.entity_rows_size()) {
     return absl::UnavailableError("feature service: answered a different number of rows");
   }
   c.fetched.response = &c.fetched_response;
@@ -223,25 +280,26 @@ absl::Status Predictor::PredictVariant(Call& c, bool candidate) {
   std::vector<int>& rows = candidate ? c.candidate_rows : c.primary_rows;
   const LoadedModel& model = candidate ? *c.serving->candidate : *c.serving->primary;
   const ModelSignature& sig = model.info.signature;
-  absl::StatusOr<FeatureMatrix> m = BuildFeatureMatrix(sig, *c.request, rows, c.inline_index, c.fetched);
+  EndpointMetrics* const em = metrics_ != nullptr ? metrics_->ForEndpoint(c.request->endpoint()) : nullptr;
+  absl::StatusOr<FeatureMatrix> m = BuildFeatureMatrix(
+      sig, *c.request, rows, candidate ? c.candidate_positions : c.primary_positions, c.fetched);
   absl::StatusOr<xgb::Prediction> p = absl::UnknownError("not run");
   if (m.ok()) {
-    timespec cpu0{}, cpu1{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+    // Wall time (vDSO) rather than thread CPU time (a system call each): the
+    // model runs on this thread without blocking.
+    const auto t0 = std::chrono::steady_clock::now();
     p = model.model->Predict(m->values.data(), rows.size(), m->cols);
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
-    if (metrics_ != nullptr) {
-      metrics_->ModelCpu(c.request->endpoint(), static_cast<double>(cpu1.tv_sec - cpu0.tv_sec) +
-                                                    1e-9 * static_cast<double>(cpu1.tv_nsec - cpu0.tv_nsec));
+    if (em != nullptr) {
+      em->ModelSeconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
   }
   if (candidate && (!m.ok() || !p.ok())) {
     // The candidate failed: its rows go to the primary; the failure counts.
     const int64_t latency = MicrosSince(c.started);
     for (std::size_t i = 0; i < rows.size(); ++i) c.serving->stats->candidate.RecordError(latency);
-    if (metrics_ != nullptr) {
-      metrics_->Predictions(c.request->endpoint(), model.info.version, "candidate", "INTERNAL",
-                            static_cast<int64_t>(rows.size()));
+    if (em != nullptr) {
+      em->Predictions(model.info.version, PredictionVariant::kCandidate,
+                      absl::StatusCode::kInternal, static_cast<int64_t>(rows.size()));
     }
     c.primary_rows.insert(c.primary_rows.end(), rows.begin(), rows.end());
     std::sort(c.primary_rows.begin(), c.primary_rows.end());
@@ -270,17 +328,17 @@ absl::Status Predictor::PredictVariant(Call& c, bool candidate) {
     out->set_entity_found(m->entity_found[i]);
     for (const std::string& f : m->missing[i]) out->add_missing_features(f);
     if (contributions) {
-      MLOPS_RETURN_IF_ERROR(AddExplanations(sig, *contributions, i, m->inputs[i], out));
+      MLOPS_RETURN_IF_ERROR(AddExplanations(sig, *contributions, i, m->InputRow(i), out));
     }
     if (c.request->options().return_features()) {
       for (std::size_t j = 0; j < sig.inputs.size(); ++j) {
         iv1::NamedValue* nv = out->add_features();
         nv->set_name(sig.inputs[j].name);
-        *nv->mutable_value() = m->inputs[i].values(static_cast<int>(j));
+        *nv->mutable_value() = *m->inputs[i * m->cols + j];
       }
     }
   }
-  (candidate ? c.candidate_inputs : c.primary_inputs) = std::move(m->inputs);
+  (candidate ? c.candidate_matrix : c.primary_matrix) = std::move(*m);
   return absl::OkStatus();
 }
 
@@ -289,8 +347,8 @@ void Predictor::Shadow(std::shared_ptr<Call> call) {
   const LoadedModel& model = *c.serving->candidate;
   RolloutStats& stats = *c.serving->stats;
   const auto t0 = std::chrono::steady_clock::now();
-  absl::StatusOr<FeatureMatrix> m =
-      BuildFeatureMatrix(model.info.signature, *c.request, c.shadow_rows, c.inline_index, c.fetched);
+  absl::StatusOr<FeatureMatrix> m = BuildFeatureMatrix(model.info.signature, *c.request,
+                                                       c.shadow_rows, c.candidate_positions, c.fetched);
   absl::StatusOr<xgb::Prediction> p = absl::UnknownError("not run");
   if (m.ok()) p = model.model->Predict(m->values.data(), c.shadow_rows.size(), m->cols);
   // The shadow's latency: the primary's path up to the answer plus its own work.
@@ -303,6 +361,7 @@ void Predictor::Shadow(std::shared_ptr<Call> call) {
     return;
   }
   std::vector<iv1::RowPrediction> outs(c.shadow_rows.size());
+  std::vector<const iv1::RowPrediction*> out_ptrs;
   for (std::size_t i = 0; i < c.shadow_rows.size(); ++i) {
     FillOutput(model.info.signature, p->values.data() + i * p->outputs, p->outputs, &outs[i]);
     const iv1::RowPrediction& primary = c.response.predictions(c.shadow_rows[i]);
@@ -310,20 +369,20 @@ void Predictor::Shadow(std::shared_ptr<Call> call) {
     stats.comparison.Record(primary.score(), outs[i].score(),
                             Agree(model.info.signature, primary, outs[i],
                                   c.serving->plan.agreement_tolerance));
+    out_ptrs.push_back(&outs[i]);
   }
   if (metrics_ != nullptr) {
-    metrics_->Predictions(c.request->endpoint(), model.info.version, "shadow", "OK",
-                          static_cast<int64_t>(c.shadow_rows.size()));
+    metrics_->ForEndpoint(c.request->endpoint())
+        ->Predictions(model.info.version, PredictionVariant::kShadow, absl::StatusCode::kOk,
+                      static_cast<int64_t>(c.shadow_rows.size()));
   }
-  Log(c, model, mv1::VARIANT_SHADOW, c.shadow_rows, m->inputs, outs, latency);
+  Log(c, model, mv1::VARIANT_SHADOW, c.shadow_rows, *m, out_ptrs, latency);
 }
 
 void Predictor::Log(const Call& c, const LoadedModel& model, mv1::Variant variant,
-                    const std::vector<int>& rows, const std::vector<common::v1::Row>& inputs,
-                    const std::vector<iv1::RowPrediction>& outputs, int64_t latency_micros) {
+                    const std::vector<int>& rows, const FeatureMatrix& inputs,
+                    const std::vector<const iv1::RowPrediction*>& outputs, int64_t latency_micros) {
   if (logger_ == nullptr) return;
-  auto names = std::make_shared<std::vector<std::string>>();
-  for (const SignatureInput& in : model.info.signature.inputs) names->push_back(in.name);
   const int64_t now = options_.now_micros();
   for (std::size_t i = 0; i < rows.size() && i < outputs.size(); ++i) {
     LoggedPrediction lp;
@@ -331,15 +390,26 @@ void Predictor::Log(const Call& c, const LoadedModel& model, mv1::Variant varian
     lp.version = model.info.version;
     lp.endpoint = c.request->endpoint();
     lp.variant = variant;
-    lp.feature_names = names;
+    lp.feature_names = model.input_names;
+    if (lp.feature_names == nullptr) {  // a model not loaded by ModelCache
+      auto names = std::make_shared<std::vector<std::string>>();
+      for (const SignatureInput& in : model.info.signature.inputs) names->push_back(in.name);
+      lp.feature_names = std::move(names);
+    }
     mv1::PredictionRecord& rec = lp.record;
     rec.set_request_id(c.row_ids[rows[i]]);
     rec.set_timestamp_micros(now);
-    if (i < inputs.size()) *rec.mutable_features() = inputs[i];
+    if ((i + 1) * inputs.cols <= inputs.inputs.size()) {
+      google::protobuf::RepeatedPtrField<common::v1::Value>* values =
+          rec.mutable_features()->mutable_values();
+      values->Reserve(static_cast<int>(inputs.cols));
+      for (std::size_t j = 0; j < inputs.cols; ++j) *values->Add() = *inputs.inputs[i * inputs.cols + j];
+    }
+    const iv1::RowPrediction& out = *outputs[i];
     mv1::PredictionValue* v = rec.mutable_prediction();
-    v->set_score(outputs[i].score());
-    for (double x : outputs[i].class_probabilities()) v->add_class_probabilities(x);
-    v->set_predicted_label(outputs[i].predicted_label());
+    v->set_score(out.score());
+    v->mutable_class_probabilities()->CopyFrom(out.class_probabilities());
+    v->set_predicted_label(out.predicted_label());
     rec.set_latency_micros(latency_micros);
     logger_->Enqueue(std::move(lp));
   }

@@ -22,6 +22,7 @@
 #include "mlops/inference/v1/inference.pb.h"
 #include "services/gateway/bounded_worker.h"
 #include "services/gateway/endpoint_manager.h"
+#include "services/gateway/feature_matrix.h"
 #include "services/gateway/metrics.h"
 #include "services/gateway/prediction_logger.h"
 
@@ -40,24 +41,45 @@ class Predictor {
   Predictor(EndpointManager* endpoints, const PeerChannel* features, PredictionLogger* logger,
             GatewayMetrics* metrics, PredictorOptions options);
 
-  // `deadline`: the gRPC deadline (time_point::max() if none).
+  // `deadline`: the gRPC deadline (time_point::max() if none). Blocks on
+  // the feature service when the request needs a lookup.
   absl::StatusOr<inference::v1::PredictResponse> Predict(
       const inference::v1::PredictRequest& request,
       std::chrono::system_clock::time_point deadline);
+
+  using PredictDone = std::function<void(absl::StatusOr<inference::v1::PredictResponse>)>;
+  // As Predict, without blocking: the feature lookup (if any) goes through
+  // gRPC's callback API. `done` runs exactly once: on this thread when there
+  // is nothing to fetch (or the call fails before), else on a gRPC thread
+  // once the feature service answered. `request` must stay valid until then.
+  void PredictAsync(const inference::v1::PredictRequest& request,
+                    std::chrono::system_clock::time_point deadline, PredictDone done);
 
   // Waits until queued shadow predictions are done (tests).
   void DrainShadows() { shadows_.Drain(); }
 
  private:
   struct Call;
-  absl::StatusOr<inference::v1::PredictResponse> PredictRows(
-      const inference::v1::PredictRequest& request, std::chrono::system_clock::time_point deadline);
-  absl::Status FetchFeatures(Call& call);
+  // Checks and routes the request's rows (before any lookup).
+  absl::Status Prepare(Call& call, const inference::v1::PredictRequest& request,
+                       std::chrono::system_clock::time_point deadline);
+  // Builds the feature lookup; leaves call.fetch_context null when nothing
+  // needs fetching.
+  absl::Status PrepareFetch(Call& call);
+  // Indexes the feature service's answer (or maps its failure).
+  absl::Status AfterFetch(Call& call, const grpc::Status& status);
+  // Predicts, records, logs and answers (features fetched).
+  absl::StatusOr<inference::v1::PredictResponse> Answer(const std::shared_ptr<Call>& call);
+  // Counts a failed call in the metrics; returns `out`.
+  absl::StatusOr<inference::v1::PredictResponse> Counted(
+      const inference::v1::PredictRequest& request,
+      absl::StatusOr<inference::v1::PredictResponse> out);
   absl::Status PredictVariant(Call& call, bool candidate);
   void Shadow(std::shared_ptr<Call> call);
   void Log(const Call& call, const LoadedModel& model, monitoring::v1::Variant variant,
-           const std::vector<int>& rows, const std::vector<common::v1::Row>& inputs,
-           const std::vector<inference::v1::RowPrediction>& outputs, int64_t latency_micros);
+           const std::vector<int>& rows, const FeatureMatrix& inputs,
+           const std::vector<const inference::v1::RowPrediction*>& outputs,
+           int64_t latency_micros);
 
   EndpointManager* const endpoints_;
   const PeerChannel* const features_;
