@@ -10,13 +10,18 @@
 // Then the goals as ratios of the same run. The client shares the
 // machine: each line prints the cores used by the client threads, by this
 // process (client + in-process servers) and by the Python child.
+// The client is gRPC's callback API (concurrency = calls in flight, no thread
+// per call), the same for every line; --sync_client uses one thread per call
+// making blocking calls instead (and prints those threads' CPU: the client's
+// share). The client shares the machine's cores with the servers either way,
+// so it is the same handicap for every line and the ratios stay fair.
 // Bounded by a request count and a time limit per line; not a test. Each
 // line is measured in --rounds slices taken in turn with the other lines of
 // its concurrency (round robin), so load from elsewhere on the machine falls
 // on every line alike; the ratios are of the pooled figures.
 //
 //   gateway_benchmark [--requests N] [--seconds S] [--rounds R] [--no_python] [--no_log]
-//                     [--xgboost_only]
+//                     [--xgboost_only] [--sync_client] [--only TEXT] [--deadlock_detection]
 // (--xgboost_only: the gateway predicts through XGBoost, not its flat trees;
 // --only TEXT: measure only the lines whose name contains TEXT, e.g. for perf;
 // --deadlock_detection: keep Abseil's mutex deadlock detection, which Debian's
@@ -56,6 +61,22 @@ std::function<bool()> PredictCall(iv1::InferenceService::Stub* stub, const iv1::
   };
 }
 
+AsyncCall AsyncPredict(iv1::InferenceService::Stub* stub, const iv1::PredictRequest* req) {
+  return [stub, req](std::function<void(bool)> done) {
+    struct State {
+      grpc::ClientContext ctx;
+      iv1::PredictResponse resp;
+    };
+    auto* st = new State;  // deleted by its completion
+    stub->async()->Predict(&st->ctx, req, &st->resp,
+                           [st, done = std::move(done)](grpc::Status s) {
+                             const bool ok = s.ok() && st->resp.predictions_size() == 1;
+                             delete st;
+                             done(ok);
+                           });
+  };
+}
+
 std::unique_ptr<iv1::InferenceService::Stub> StubOn(int port) {
   return iv1::InferenceService::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
@@ -73,6 +94,7 @@ int Main(int argc, char** argv) {
   bool python = true, log = true, flat = true;
   std::string only;
   bool deadlock_detection = false;
+  bool sync_client = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--requests") == 0 && i + 1 < argc) requests = std::atol(argv[++i]);
     else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
@@ -82,6 +104,7 @@ int Main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--xgboost_only") == 0) flat = false;
     else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
     else if (std::strcmp(argv[i], "--deadlock_detection") == 0) deadlock_detection = true;
+    else if (std::strcmp(argv[i], "--sync_client") == 0) sync_client = true;
   }
   if (!deadlock_detection) absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<std::string> model = testing::TrainTestModel(kCols, 100, 6, 1);
@@ -130,46 +153,70 @@ int Main(int argc, char** argv) {
   std::unique_ptr<iv1::InferenceService::Stub> py_stub = py ? StubOn(py->port()) : nullptr;
   auto echo_stub = ::mlopstest::echo::v1::EchoService::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", (*gateway)->port()), grpc::InsecureChannelCredentials()));
+  ::mlopstest::echo::v1::EchoRequest echo_req;
+  echo_req.set_message("x");
   auto echo_call = [&] {
     grpc::ClientContext ctx;
-    ::mlopstest::echo::v1::EchoRequest req;
     ::mlopstest::echo::v1::EchoResponse resp;
-    req.set_message("x");
-    return echo_stub->Echo(&ctx, req, &resp).ok();
+    return echo_stub->Echo(&ctx, echo_req, &resp).ok();
+  };
+  AsyncCall echo_async = [&](std::function<void(bool)> done) {
+    struct State {
+      grpc::ClientContext ctx;
+      ::mlopstest::echo::v1::EchoResponse resp;
+    };
+    auto* st = new State;  // deleted by its completion
+    echo_stub->async()->Echo(&st->ctx, &echo_req, &st->resp,
+                             [st, done = std::move(done)](grpc::Status s) {
+                               delete st;
+                               done(s.ok());
+                             });
   };
   struct Target {
     std::string name;
     std::function<bool()> call;
+    AsyncCall async_call;
     pid_t child = 0;
   };
   std::vector<Target> targets = {
-      {"echo (empty gRPC, gateway's server)", echo_call},
-      {"floor (callback C++ + XGBoost)", PredictCall(floor_stub.get(), &inline_req)},
-      {"gateway, 30 features inline", PredictCall(gw_stub.get(), &inline_req)},
+      {"echo (empty gRPC, gateway's server)", echo_call, echo_async},
+      {"floor (callback C++ + XGBoost)", PredictCall(floor_stub.get(), &inline_req),
+       AsyncPredict(floor_stub.get(), &inline_req)},
+      {"gateway, 30 features inline", PredictCall(gw_stub.get(), &inline_req),
+       AsyncPredict(gw_stub.get(), &inline_req)},
   };
-  if (py) targets.insert(targets.begin() + 2, {"python (grpcio + xgboost)", PredictCall(py_stub.get(), &inline_req), py->pid()});
+  if (py) {
+    targets.insert(targets.begin() + 2,
+                   {"python (grpcio + xgboost)", PredictCall(py_stub.get(), &inline_req),
+                    AsyncPredict(py_stub.get(), &inline_req), py->pid()});
+  }
   const std::string key_name = "gateway, by entity key (features)";
   const std::string explain_name = "gateway, inline + explain (SHAP)";
-  targets.push_back({key_name, PredictCall(gw_stub.get(), &key_req)});
-  targets.push_back({explain_name, PredictCall(gw_stub.get(), &explain_req)});
+  targets.push_back({key_name, PredictCall(gw_stub.get(), &key_req), AsyncPredict(gw_stub.get(), &key_req)});
+  targets.push_back({explain_name, PredictCall(gw_stub.get(), &explain_req),
+                     AsyncPredict(gw_stub.get(), &explain_req)});
+  auto run = [&](const Target& t, int c, long n, double s) {
+    return sync_client ? Run(c, n, s, t.call, t.child) : RunAsync(c, n, s, t.async_call, t.child);
+  };
   for (const Target& t : targets) {  // first calls load the model; warm every path
     if (!t.call()) {
       std::fprintf(stderr, "first call to %s failed\n", t.name.c_str());
       return 1;
     }
-    Run(4, 1000, 3, t.call, t.child);
+    run(t, 4, 1000, 3);
   }
   std::printf("gateway_benchmark: %d features, 100 trees depth 6, %ld requests or %.0f s per line, "
-              "%d rounds, prediction log %s, gateway runtime %s, absl deadlock detection %s\n", kCols,
-              requests, seconds, rounds, log ? "on" : "off", flat ? "flat trees" : "XGBoost",
-              deadlock_detection ? "on" : "off");
+              "%d rounds, prediction log %s, gateway runtime %s, absl deadlock detection %s, "
+              "client %s\n", kCols, requests, seconds, rounds, log ? "on" : "off",
+              flat ? "flat trees" : "XGBoost", deadlock_detection ? "on" : "off",
+              sync_client ? "blocking calls, one thread per call" : "callback API");
   std::map<std::string, std::map<int, Figures>> fig;
   for (int c : {1, 32}) {
     std::map<std::string, std::vector<Figures>> slices;
     for (int r = 0; r < rounds; ++r) {
       for (const Target& t : targets) {
         if (t.name.find(only) == std::string::npos || (t.name == explain_name && c != 1)) continue;
-        slices[t.name].push_back(Run(c, requests / rounds, seconds / rounds, t.call, t.child));
+        slices[t.name].push_back(run(t, c, requests / rounds, seconds / rounds));
       }
     }
     for (const Target& t : targets) {

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -49,6 +51,53 @@ double ChildCpu(pid_t pid) {
 
 }  // namespace
 
+namespace {
+
+// The figures of `lat` (per slot or thread) over `wall_s`.
+void Summarize(std::vector<std::vector<double>>& lat, long failed, Figures& f) {
+  std::vector<double> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  if (all.empty() || f.wall_s <= 0) return;
+  std::sort(all.begin(), all.end());
+  f.p50_ms = all[all.size() / 2];
+  f.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  f.failed = failed;
+  f.ok = static_cast<long>(all.size()) - f.failed;
+  f.rps = static_cast<double>(all.size()) / f.wall_s;
+  f.latencies_ms = std::move(all);
+}
+
+// The shared state of one RunAsync: `concurrency` chains of calls.
+struct AsyncRun {
+  const AsyncCall* call = nullptr;
+  long total = 0;
+  std::chrono::steady_clock::time_point stop;
+  std::atomic<long> next{0};
+  std::atomic<long> failed{0};
+  std::vector<std::vector<double>> lat;  // per chain; one call of a chain at a time
+  std::mutex mu;
+  std::condition_variable cv;
+  int active = 0;  // chains not finished (guarded by mu)
+
+  // Starts the next call of `chain`, or ends the chain.
+  void Next(int chain) {
+    if (next.fetch_add(1) >= total || std::chrono::steady_clock::now() >= stop) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (--active == 0) cv.notify_all();
+      return;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    (*call)([this, chain, t0](bool ok) {
+      if (!ok) ++failed;
+      lat[static_cast<std::size_t>(chain)].push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      Next(chain);
+    });
+  }
+};
+
+}  // namespace
+
 Figures Run(int concurrency, long total, double seconds, const std::function<bool()>& call,
             pid_t child) {
   std::atomic<long> next{0};
@@ -79,16 +128,33 @@ Figures Run(int concurrency, long total, double seconds, const std::function<boo
   f.process_cpu_s = ProcessCpu() - process0;
   f.child_cpu_s = ChildCpu(child) - child0;
   for (double c : cpu) f.client_cpu_s += c;
-  std::vector<double> all;
-  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
-  if (all.empty()) return f;
-  std::sort(all.begin(), all.end());
-  f.p50_ms = all[all.size() / 2];
-  f.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-  f.failed = failed.load();
-  f.ok = static_cast<long>(all.size()) - f.failed;
-  f.rps = static_cast<double>(all.size()) / f.wall_s;
-  f.latencies_ms = std::move(all);
+  Summarize(lat, failed.load(), f);
+  return f;
+}
+
+Figures RunAsync(int concurrency, long total, double seconds, const AsyncCall& call, pid_t child) {
+  AsyncRun run;
+  run.call = &call;
+  run.total = total;
+  run.lat.resize(static_cast<std::size_t>(concurrency));
+  for (auto& v : run.lat) v.reserve(static_cast<std::size_t>(total / concurrency + 1));
+  run.active = concurrency;
+  const double process0 = ProcessCpu();
+  const double child0 = ChildCpu(child);
+  const auto start = std::chrono::steady_clock::now();
+  run.stop = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(seconds));
+  for (int c = 0; c < concurrency; ++c) run.Next(c);
+  {
+    std::unique_lock<std::mutex> lock(run.mu);
+    run.cv.wait(lock, [&] { return run.active == 0; });
+  }
+  Figures f;
+  f.client_threads = false;
+  f.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  f.process_cpu_s = ProcessCpu() - process0;
+  f.child_cpu_s = ChildCpu(child) - child0;
+  Summarize(run.lat, run.failed.load(), f);
   return f;
 }
 
@@ -99,6 +165,7 @@ Figures Merge(const std::vector<Figures>& runs) {
     f.failed += r.failed;
     f.wall_s += r.wall_s;
     f.client_cpu_s += r.client_cpu_s;
+    f.client_threads = f.client_threads && r.client_threads;
     f.process_cpu_s += r.process_cpu_s;
     f.child_cpu_s += r.child_cpu_s;
     f.latencies_ms.insert(f.latencies_ms.end(), r.latencies_ms.begin(), r.latencies_ms.end());
@@ -114,10 +181,12 @@ Figures Merge(const std::vector<Figures>& runs) {
 
 void Print(const std::string& what, int concurrency, const Figures& f) {
   const double w = f.wall_s > 0 ? f.wall_s : 1;
+  const std::string client =
+      f.client_threads ? std::to_string(f.client_cpu_s / w).substr(0, 4) : std::string("n/a");
   std::printf(
       "%-36s c=%-3d p50 %.3f ms  p99 %.3f ms  %8.0f req/s  (%ld ok, %ld failed)  cores: client "
-      "%.2f, process %.2f, child %.2f\n",
-      what.c_str(), concurrency, f.p50_ms, f.p99_ms, f.rps, f.ok, f.failed, f.client_cpu_s / w,
+      "%s, process %.2f, child %.2f\n",
+      what.c_str(), concurrency, f.p50_ms, f.p99_ms, f.rps, f.ok, f.failed, client.c_str(),
       f.process_cpu_s / w, f.child_cpu_s / w);
   std::fflush(stdout);
 }

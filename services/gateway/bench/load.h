@@ -1,9 +1,12 @@
 #pragma once
 // A closed-loop load generator for the gateway benchmark: `concurrency`
-// threads, each making one blocking call after another until a request count
-// or a time limit is reached. Records every call's latency and the CPU time
-// the calling threads themselves used (the client's share of the machine),
-// next to the whole process's and an optional child process's CPU.
+// calls in flight, each started again when it completes, until a request
+// count or a time limit is reached. Run: one thread per call, each making
+// blocking calls (records the CPU time those threads used: the client's
+// share of the machine). RunAsync: gRPC's callback client API, no thread of
+// its own (completions run on gRPC's threads, so the client's CPU is not
+// separable from the in-process servers'). Both record every call's latency
+// and the whole process's and an optional child process's CPU.
 // Stateless functions; thread-safe.
 
 #include <functional>
@@ -17,7 +20,8 @@ struct Figures {
   double p50_ms = 0, p99_ms = 0, rps = 0;
   long ok = 0, failed = 0;
   double wall_s = 0;
-  double client_cpu_s = 0;   // CPU of the load threads (the client's own work)
+  double client_cpu_s = 0;   // CPU of the load threads (the client's own work); Run only
+  bool client_threads = true;  // false: RunAsync (client_cpu_s not measured)
   double process_cpu_s = 0;  // CPU of this whole process (client + in-process servers)
   double child_cpu_s = 0;    // CPU of `child` (the Python server), 0 if none
   std::vector<double> latencies_ms;  // sorted
@@ -30,6 +34,14 @@ Figures Merge(const std::vector<Figures>& runs);
 // `child`: a process whose CPU time to report (0 = none).
 Figures Run(int concurrency, long total, double seconds, const std::function<bool()>& call,
             pid_t child = 0);
+
+// Starts one call; the callee calls `done(success)` exactly once, on any
+// thread, when it completes.
+using AsyncCall = std::function<void(std::function<void(bool)> done)>;
+
+// As Run, with `concurrency` asynchronous calls in flight.
+Figures RunAsync(int concurrency, long total, double seconds, const AsyncCall& call,
+                 pid_t child = 0);
 
 // One line: what, concurrency, p50, p99, req/s, failures and the CPU shares
 // (cores used on average: client threads, this process, the child).
