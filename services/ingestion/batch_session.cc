@@ -88,12 +88,34 @@ absl::Status BatchSession::FlushPending() {
   c.row_count = pending_rows_;
   c.rows = std::move(pending_);
   bytes_ += static_cast<int64_t>(c.rows.size());
-  MLOPS_RETURN_IF_ERROR(spill_->Append(c));
-  if (staging_ != nullptr && !staging_->Add(c)) staging_.reset();  // commit from the spill
+  // The spill holds the rows for a commit without staging and for a
+  // revalidation. Once the staging is writing, it holds them (and reads them
+  // back in its transaction), so the spill stops; a staging that fails after
+  // that fails the batch.
+  if (spill_complete_ && staging_ != nullptr && staging_->Writing()) spill_complete_ = false;
+  if (spill_complete_) MLOPS_RETURN_IF_ERROR(spill_->Append(c));
+  if (staging_ != nullptr && !staging_->Add(c)) {
+    if (!spill_complete_) return StagingLost();
+    staging_.reset();  // given up before writing: commit from the spill
+  }
+  ++chunk_count_;
   pending_ = std::move(c.rows);
   pending_.clear();
   pending_rows_ = 0;
   return absl::OkStatus();
+}
+
+absl::Status BatchSession::StagingLost() {
+  return absl::UnavailableError(
+      "the connection writing the batch's chunks to Postgres failed; nothing was stored, "
+      "retry the batch");
+}
+
+absl::Status BatchSession::ForEachChunk(
+    const std::function<absl::Status(const ChunkData&)>& fn) const {
+  if (spill_complete_) return spill_->ForEach(fn);
+  if (staging_ == nullptr) return StagingLost();
+  return staging_->ForEachStaged(fn);
 }
 
 absl::Status BatchSession::AddChunk(const v1::RowChunk& chunk) {
@@ -167,7 +189,7 @@ absl::StatusOr<ValidationReport> BatchSession::Revalidate(
   MLOPS_ASSIGN_OR_RETURN(
       auto hasher, VersionHasher::Create(header_.dataset(), parent ? parent->id : "", mode_,
                                          schema_));
-  MLOPS_RETURN_IF_ERROR(spill_->ForEach([&](const ChunkData& c) -> absl::Status {
+  MLOPS_RETURN_IF_ERROR(ForEachChunk([&](const ChunkData& c) -> absl::Status {
     MLOPS_ASSIGN_OR_RETURN(auto chunk, ParseStored<v1::RowChunk>(c.rows, "chunk"));
     std::vector<Row> rows;
     RowsFromProto(chunk.rows(), &rows);
@@ -311,11 +333,12 @@ absl::StatusOr<v1::IngestBatchResponse> BatchSession::Commit(int64_t end_row_cou
   };
   std::optional<CommitOutcome> staged;
   if (staging_ != nullptr) {
-    staged = staging_->Commit(header_.dataset(), header_.idempotency_key(), spill_->chunk_count(),
+    staged = staging_->Commit(header_.dataset(), header_.idempotency_key(), chunk_count_,
                               prepare);
     staging_.reset();
   }
   const bool overlapped = staged.has_value();
+  if (!staged.has_value() && !spill_complete_) return StagingLost();
   if (!staged.has_value()) {
     MLOPS_ASSIGN_OR_RETURN(staged, owner_->store_->CommitVersion(header_.dataset(),
                                                                  header_.idempotency_key(), prepare));

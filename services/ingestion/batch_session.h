@@ -4,6 +4,7 @@
 // the version (or reports) at BatchEnd. Created by Ingestion::StartBatch.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,10 @@ class BatchSession {
   friend class Ingestion;
   BatchSession() = default;
   absl::Status FlushPending();
+  // The batch's stored chunks, in order: from the spill, or read back from
+  // the staging (only inside its Commit) when the spill stopped.
+  absl::Status ForEachChunk(const std::function<absl::Status(const ChunkData&)>& fn) const;
+  static absl::Status StagingLost();
   // The store half of AddChunk: the rows' canonical encoding into both
   // hashers, and their wire form into the pending stored chunk.
   absl::Status StoreChunk(const v1::RowChunk& chunk, const std::vector<Row>& rows);
@@ -75,6 +80,9 @@ class BatchSession {
   // The store writing the chunks while they stream (null: they are written
   // at commit, from spill_). Declared after spill_: rolled back first.
   std::unique_ptr<ChunkStaging> staging_;
+  // The spill holds every chunk (false: it stopped once staging_ was writing).
+  bool spill_complete_ = true;
+  size_t chunk_count_ = 0;  // chunks flushed
   // The serialized v1.RowChunk being filled (rows appended in wire form).
   std::string pending_;
   int32_t pending_rows_ = 0;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status/status_macros.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/ingestion/ingestion_pg_fixture.h"
@@ -90,6 +91,42 @@ TEST_F(ChunkStagingTest, CommittedChunksTakeTheVersionsIds) {
   EXPECT_EQ(refs[1].first_row, 3);
   MLOPS_ASSERT_OK_AND_ASSIGN(DatasetRecord d, store_->GetDataset("tx"));
   EXPECT_EQ(d.head_version_id, id);
+}
+
+TEST_F(ChunkStagingTest, PrepareReadsTheStagedChunksBack) {
+  CreateTx();
+  std::unique_ptr<ChunkStaging> staging = store_->StartStaging();
+  ASSERT_NE(staging, nullptr);
+  const ChunkData a = Chunk(0, 3);
+  const ChunkData b = Chunk(3, 2);
+  ASSERT_TRUE(staging->Add(a));
+  ASSERT_TRUE(staging->Add(b));
+  auto keep = [](std::vector<ChunkData>* out) {
+    return [out](const ChunkData& c) {
+      out->push_back(c);
+      return absl::OkStatus();
+    };
+  };
+  std::vector<ChunkData> outside;
+  EXPECT_EQ(staging->ForEachStaged(keep(&outside)).code(), absl::StatusCode::kFailedPrecondition);
+  const std::string id(64, 'c');
+  std::vector<ChunkData> seen;
+  Prepare prepare = [&](const std::optional<VersionRecord>& head)
+      -> absl::StatusOr<std::optional<PreparedVersion>> {
+    MLOPS_RETURN_IF_ERROR(staging->ForEachStaged(keep(&seen)));
+    return Version(id, 5)(head);
+  };
+  std::optional<CommitOutcome> out = staging->Commit("tx", "", 2, prepare);
+  EXPECT_TRUE(staging->Writing());
+  staging.reset();
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(out->written);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].rows, a.rows);
+  EXPECT_EQ(seen[0].row_count, 3);
+  EXPECT_EQ(seen[1].rows, b.rows);
+  EXPECT_EQ(seen[1].row_count, 2);
+  EXPECT_TRUE(outside.empty());
 }
 
 TEST_F(ChunkStagingTest, NothingStaysWhenTheBatchDoesNotCommit) {

@@ -12,7 +12,10 @@
 // unique(scope=version) additionally loads the parent's values of its columns.
 // Where the store stages (IngestionStore::StartStaging), the stored chunks
 // are COPYed into Postgres while the batch streams, in the transaction that
-// will commit them; otherwise they are COPYed from the spill at commit.
+// will commit them, and the spill stops as soon as that COPY runs (a
+// revalidation then reads the chunks back in that transaction; a staging
+// connection lost mid-batch fails the batch with Unavailable); otherwise
+// they are COPYed from the spill at commit.
 // The commit is one store transaction that locks the dataset: if the head
 // moved since validation started, the batch is validated and hashed again
 // against the new head inside it, so versions form one linear chain. Nothing

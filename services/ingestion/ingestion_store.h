@@ -106,13 +106,22 @@ class ChunkStaging {
   virtual ~ChunkStaging() = default;
   // Queues a copy of the next chunk (in order). May wait while earlier
   // chunks are written (memory stays bounded). False: staging failed or was
-  // given up; the batch must then commit through CommitVersion.
+  // given up; the batch must then commit through CommitVersion (if it kept
+  // its chunks) or fail.
   virtual bool Add(const ChunkData& chunk) = 0;
+  // True once the chunks are being written: from then on staging is never
+  // given up, only failed (the connection or the server broke).
+  virtual bool Writing() = 0;
+  // Only from inside Commit's `prepare` (on the thread that calls it): the
+  // staged chunks in order, read back in the staging transaction, one at a
+  // time. Stops at fn's first error and returns it.
+  virtual absl::Status ForEachStaged(const std::function<absl::Status(const ChunkData&)>& fn) = 0;
   // CommitVersion's contract, with the staged chunks as the batch's own
   // (`chunk_count` of them expected), in the staging transaction; a version
   // that is not written (replay, rejection) rolls the chunks back. nullopt:
   // staging failed at any point (including an Aborted commit); nothing of it
-  // is stored and the caller commits through CommitVersion instead.
+  // is stored and the caller commits through CommitVersion instead (if it
+  // kept its chunks) or fails.
   virtual std::optional<CommitOutcome> Commit(
       const std::string& dataset, const std::string& idempotency_key, size_t chunk_count,
       const std::function<absl::StatusOr<std::optional<PreparedVersion>>(

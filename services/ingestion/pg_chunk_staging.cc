@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/db/pg_status.h"
 #include "common/status/status_macros.h"
 #include "services/ingestion/pg_chunk_copy.h"
 #include "services/ingestion/pg_commit.h"
@@ -61,6 +62,30 @@ bool PgChunkStaging::Add(const ChunkData& chunk) {
   if (failed_) return false;
   queue_.push_back(chunk);
   return true;
+}
+
+bool PgChunkStaging::Writing() {
+  absl::MutexLock lock(&mu_);
+  return copying_;
+}
+
+absl::Status PgChunkStaging::ForEachStaged(
+    const std::function<absl::Status(const ChunkData&)>& fn) {
+  if (commit_tx_ == nullptr) {
+    return absl::FailedPreconditionError("staged chunks are readable only during the commit");
+  }
+  ChunkData c;
+  for (size_t n = 0; n < staged_count_; ++n) {
+    MLOPS_ASSIGN_OR_RETURN(pqxx::result r, PgTry("kReadStagedChunk", [&] {
+      return commit_tx_->exec_params("SELECT row_count, rows FROM chunks WHERE id = $1",
+                                     absl::StrCat(prefix_, n));
+    }));
+    if (r.size() != 1) return absl::InternalError(absl::StrCat("staged chunk ", n, " is missing"));
+    c.row_count = r[0][0].as<int32_t>();
+    c.rows = pqxx::binarystring(r[0][1]).str();
+    MLOPS_RETURN_IF_ERROR(fn(c));
+  }
+  return absl::OkStatus();
 }
 
 std::optional<CommitOutcome> PgChunkStaging::Commit(
@@ -127,9 +152,12 @@ void PgChunkStaging::Run() {
       }
       return row_counts;
     };
-    MLOPS_ASSIGN_OR_RETURN(CommitOutcome out,
-                           CommitInTransaction(tx, *request->dataset, *request->idempotency_key,
-                                               *request->prepare, rename));
+    commit_tx_ = &tx;  // for ForEachStaged, called by prepare on this thread
+    staged_count_ = row_counts.size();
+    absl::StatusOr<CommitOutcome> committed = CommitInTransaction(
+        tx, *request->dataset, *request->idempotency_key, *request->prepare, rename);
+    commit_tx_ = nullptr;
+    MLOPS_ASSIGN_OR_RETURN(CommitOutcome out, std::move(committed));
     const bool written = out.written;
     outcome = std::move(out);
     if (!written) {

@@ -39,6 +39,8 @@ class PgChunkStaging final : public ChunkStaging {
   ~PgChunkStaging() override;
 
   bool Add(const ChunkData& chunk) override;
+  bool Writing() override;
+  absl::Status ForEachStaged(const std::function<absl::Status(const ChunkData&)>& fn) override;
   std::optional<CommitOutcome> Commit(
       const std::string& dataset, const std::string& idempotency_key, size_t chunk_count,
       const std::function<absl::StatusOr<std::optional<PreparedVersion>>(
@@ -68,6 +70,9 @@ class PgChunkStaging final : public ChunkStaging {
   std::optional<CommitRequest> request_ ABSL_GUARDED_BY(mu_);
   bool done_ ABSL_GUARDED_BY(mu_) = false;     // the thread has finished
   std::optional<CommitOutcome> result_ ABSL_GUARDED_BY(mu_);
+  // Set by the staging thread while prepare runs (ForEachStaged's reads).
+  pqxx::transaction_base* commit_tx_ = nullptr;
+  size_t staged_count_ = 0;
   std::thread thread_;  // last: starts once the fields above exist
 };
 
