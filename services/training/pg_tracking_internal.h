@@ -13,6 +13,19 @@
 namespace mlops::training::pg_tracking_internal {
 
 inline constexpr char kRunExists[] = "SELECT 1 FROM run WHERE run_id = $1";
+// The tail of an INSERT INTO run_latest_metric AS l: merges a message's
+// summary of a key into the stored one (the latest point by (step, time),
+// min, max, count).
+inline constexpr char kMergeLatestOnConflict[] =
+    " ON CONFLICT (run_id, key) DO UPDATE SET "
+    "value = CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= (l.step, "
+    "l.timestamp_micros) THEN EXCLUDED.value ELSE l.value END, "
+    "step = CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= (l.step, "
+    "l.timestamp_micros) THEN EXCLUDED.step ELSE l.step END, "
+    "timestamp_micros = GREATEST(CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= "
+    "(l.step, l.timestamp_micros) THEN EXCLUDED.timestamp_micros ELSE l.timestamp_micros END, "
+    "0), min_value = LEAST(l.min_value, EXCLUDED.min_value), "
+    "max_value = GREATEST(l.max_value, EXCLUDED.max_value), count = l.count + EXCLUDED.count";
 inline constexpr char kSelectArtifactsOf[] =
     "SELECT run_id, path, sha256, size_bytes, content_type, created_at_micros FROM artifact "
     "WHERE run_id = ANY($1::text[]) ORDER BY run_id, path";

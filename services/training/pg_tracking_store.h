@@ -16,7 +16,7 @@
 
 namespace mlops::training {
 
-class PgTrackingStore final : public TrackingStore {
+class PgTrackingStore : public TrackingStore {
  public:
   explicit PgTrackingStore(PgPool* pool) : pool_(pool) {}
 

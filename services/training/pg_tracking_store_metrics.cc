@@ -29,24 +29,18 @@ using pg_tracking_internal::RunNotFound;
 
 // $1 run; $2..$8 the blocks (key, bounds, n, byte offset into $9); $9 the
 // packed points (binary); $10..$16 one summary per key.
-constexpr char kAppendBlocks[] =
-    "WITH blocks AS (INSERT INTO metric_block (run_id, key, min_step, min_ts, max_step, max_ts, "
-    "n, points) SELECT $1, k, a, b, c, d, n, substring($9::bytea FROM o + 1 FOR n * 24) "
-    "FROM unnest($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int4[], "
-    "$8::int4[]) AS u(k, a, b, c, d, n, o) RETURNING 1) "
-    "INSERT INTO run_latest_metric AS l (run_id, key, value, step, timestamp_micros, min_value, "
-    "max_value, count) SELECT $1, k, v, s, t, mn, mx, c FROM unnest($10::text[], $11::float8[], "
-    "$12::int8[], $13::int8[], $14::float8[], $15::float8[], $16::int8[]) AS u(k, v, s, t, mn, "
-    "mx, c) "
-    "ON CONFLICT (run_id, key) DO UPDATE SET "
-    "value = CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= (l.step, "
-    "l.timestamp_micros) THEN EXCLUDED.value ELSE l.value END, "
-    "step = CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= (l.step, "
-    "l.timestamp_micros) THEN EXCLUDED.step ELSE l.step END, "
-    "timestamp_micros = GREATEST(CASE WHEN (EXCLUDED.step, EXCLUDED.timestamp_micros) >= "
-    "(l.step, l.timestamp_micros) THEN EXCLUDED.timestamp_micros ELSE l.timestamp_micros END, "
-    "0), min_value = LEAST(l.min_value, EXCLUDED.min_value), "
-    "max_value = GREATEST(l.max_value, EXCLUDED.max_value), count = l.count + EXCLUDED.count";
+std::string AppendBlocksSql() {
+  return absl::StrCat(
+      "WITH blocks AS (INSERT INTO metric_block (run_id, key, min_step, min_ts, max_step, "
+      "max_ts, n, points) SELECT $1, k, a, b, c, d, n, substring($9::bytea FROM o + 1 FOR n * 24) "
+      "FROM unnest($2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int4[], "
+      "$8::int4[]) AS u(k, a, b, c, d, n, o) RETURNING 1) "
+      "INSERT INTO run_latest_metric AS l (run_id, key, value, step, timestamp_micros, min_value, "
+      "max_value, count) SELECT $1, k, v, s, t, mn, mx, c FROM unnest($10::text[], $11::float8[], "
+      "$12::int8[], $13::int8[], $14::float8[], $15::float8[], $16::int8[]) AS u(k, v, s, t, mn, "
+      "mx, c)",
+      pg_tracking_internal::kMergeLatestOnConflict);
+}
 
 // Blocks that may hold points after ($3, $4), in the order of their lower
 // bounds.
@@ -135,7 +129,7 @@ absl::Status PgTrackingStore::AppendMetrics(const std::string& run_id,
   const pqxx::binarystring data(packed.data(), packed.size());
   return pool_->WithTransaction({"kAppendBlocks"}, [&](pqxx::transaction_base& tx) -> absl::Status {
     MLOPS_RETURN_IF_ERROR(LockRunShared(tx, run_id, /*need_running=*/true));
-    tx.exec_params(kAppendBlocks, run_id, bk.Done(), bmin_step.Done(), bmin_ts.Done(),
+    tx.exec_params(AppendBlocksSql(), run_id, bk.Done(), bmin_step.Done(), bmin_ts.Done(),
                    bmax_step.Done(), bmax_ts.Done(), bn.Done(), boff.Done(), data, lk.Done(),
                    lv.Done(), ls.Done(), lt.Done(), lmin.Done(), lmax.Done(), lc.Done());
     return absl::OkStatus();

@@ -1,5 +1,5 @@
 // Unit tests of the tracking domain: validation, the run state machine,
-// page tokens and the ListRuns query builder.
+// page tokens, the ListRuns query builder and the packed metric blocks.
 #include <cmath>
 #include <limits>
 #include <string>
@@ -7,6 +7,7 @@
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/training/metric_blocks.h"
 #include "services/training/run_query.h"
 #include "services/training/tracking.h"
 
@@ -202,6 +203,51 @@ TEST(RunQueryTest, DoubleTextRoundTrips) {
 TEST(Sha256Test, KnownVector) {
   EXPECT_EQ(Sha256Hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(MetricBlocksTest, PacksOneBlockPerKeyInLoggedOrderWithBounds) {
+  std::vector<MetricPoint> points = {{"loss", 0.5, 3, 10}, {"acc", -1e300, 0, 7},
+                                     {"loss", 0.25, 1, 20}, {"loss", 0.125, 3, 5}};
+  std::string packed;
+  std::vector<PackedBlock> blocks = PackMetricBlocks(points, &packed);
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(packed.size(), 4 * kMetricPointBytes);
+  EXPECT_EQ(blocks[0].key, "loss");
+  EXPECT_EQ(blocks[0].n, 3);
+  EXPECT_EQ(blocks[0].offset, 0u);
+  EXPECT_EQ(std::make_pair(blocks[0].min_step, blocks[0].min_ts), std::make_pair(1L, 5L));
+  EXPECT_EQ(std::make_pair(blocks[0].max_step, blocks[0].max_ts), std::make_pair(3L, 20L));
+  EXPECT_EQ(blocks[1].key, "acc");
+  EXPECT_EQ(blocks[1].offset, 3 * kMetricPointBytes);
+  // Big endian, as Postgres' int8send writes: step 3 of the first point.
+  EXPECT_EQ(packed.substr(0, 8), std::string("\0\0\0\0\0\0\0\x03", 8));
+  std::vector<HistoryPoint> out;
+  ASSERT_TRUE(UnpackMetricBlock(7, std::string_view(packed).substr(0, 3 * kMetricPointBytes),
+                                HistoryPoint{-1, -1, -1, 0}, &out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2].step, 3);
+  EXPECT_EQ(out[2].timestamp_micros, 5);
+  EXPECT_EQ(out[2].value, 0.125);
+  EXPECT_EQ(out[2].seq, 7 * kSeqPerBlock + 2);
+  // Only points after the cursor (step 3, ts 10, seq of the first point).
+  out.clear();
+  ASSERT_TRUE(UnpackMetricBlock(7, std::string_view(packed).substr(0, 3 * kMetricPointBytes),
+                                HistoryPoint{3, 5, 7 * kSeqPerBlock + 2, 0}, &out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].timestamp_micros, 10);
+  EXPECT_FALSE(UnpackMetricBlock(1, "short", HistoryPoint{-1, -1, -1, 0}, &out));
+}
+
+TEST(MetricBlocksTest, SplitsAKeyAboveTheBlockSize) {
+  std::vector<MetricPoint> points;
+  for (int i = 0; i < kMaxPointsPerBlock + 5; ++i) points.push_back({"k", 1.0 * i, i, 1});
+  std::string packed;
+  std::vector<PackedBlock> blocks = PackMetricBlocks(points, &packed);
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[0].n, kMaxPointsPerBlock);
+  EXPECT_EQ(blocks[1].n, 5);
+  EXPECT_EQ(blocks[1].min_step, kMaxPointsPerBlock);
+  EXPECT_EQ(blocks[1].offset, kMaxPointsPerBlock * kMetricPointBytes);
 }
 
 }  // namespace

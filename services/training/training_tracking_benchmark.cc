@@ -6,24 +6,36 @@
 //
 // 1. Ingest: `points` metric points through streaming LogMetrics (10000 per
 //    message, 10 keys), one stream and then 4 parallel streams: points/s.
-// 2. ListRuns over `runs` runs (seeded through the store with 6 threads):
-//    p50/p99 latency of a metric filter + metric order, of the default order,
-//    and of an experiment + param filter ordered by a metric.
+//    The same through a server whose store keeps the layout before
+//    migration 0005 (one indexed row per point, appended by COPY: the old
+//    path), in the same run, for the ratio. The messages are built before
+//    the clock starts.
+// 2. ListRuns over `runs` runs (bulk-inserted by SQL, then ANALYZE):
+//    p50/p99 latency of a metric filter + metric order, of the default
+//    order, and of an experiment + param filter ordered by a metric.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <pqxx/pqxx>
+#include <pqxx/tablewriter>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/auth/authorizer.h"
 #include "common/db/migrations.h"
 #include "common/testing/pg_test_db.h"
 #include "grpcpp/grpcpp.h"
+#include "services/training/run_query.h"
 #include "mlops_migrations/training_migrations.h"
 #include "services/training/pg_tracking_store.h"
+#include "services/training/pg_tracking_internal.h"
 #include "services/training/training_service.h"
 
 namespace mlops::training {
@@ -35,22 +47,94 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// Streams `points` points into a new run; returns the points stored.
-int64_t StreamPoints(v1::TrainingService::Stub& stub, int64_t points) {
-  grpc::ClientContext start_ctx;
-  v1::StartRunRequest start;
-  start.set_name("ingest");
-  v1::Run run;
-  grpc::Status s = stub.StartRun(&start_ctx, start, &run);
-  if (!s.ok()) {
-    std::fprintf(stderr, "StartRun: %s\n", s.error_message().c_str());
-    return 0;
+// The layout before migration 0005, kept here as the baseline: one row per
+// point in `metric_rows` (the old table and its history index), appended by
+// COPY of text lines with the latest values upserted (the old
+// AppendMetrics); everything else is PgTrackingStore's.
+class RowLayoutStore final : public PgTrackingStore {
+ public:
+  explicit RowLayoutStore(PgPool* pool) : PgTrackingStore(pool), pool_(pool) {}
+
+  static absl::Status CreateTable(PgPool& pool) {
+    return pool.WithTransaction([](pqxx::transaction_base& tx) {
+      tx.exec("CREATE TABLE metric_rows (run_id text NOT NULL, key text NOT NULL, step bigint "
+              "NOT NULL, timestamp_micros bigint NOT NULL, value double precision NOT NULL, "
+              "seq bigint GENERATED ALWAYS AS IDENTITY)");
+      tx.exec("CREATE INDEX metric_rows_history ON metric_rows (run_id, key, step, "
+              "timestamp_micros, seq)");
+    });
   }
+
+  absl::Status AppendMetrics(const std::string& run_id,
+                             const std::vector<MetricPoint>& points) override {
+    if (points.empty()) return absl::OkStatus();
+    std::string lines;
+    std::map<std::string, MetricSummary> latest;
+    for (size_t i = 0; i < points.size(); ++i) {
+      const MetricPoint& p = points[i];
+      if (i > 0) lines.push_back('\n');
+      absl::StrAppend(&lines, run_id, "\t", p.key, "\t", p.step, "\t", p.timestamp_micros, "\t",
+                      DoubleText(p.value));
+      auto [it, inserted] = latest.try_emplace(p.key);
+      MetricSummary& m = it->second;
+      if (inserted) {
+        m = MetricSummary{p.key, p.value, p.step, p.timestamp_micros, p.value, p.value, 0};
+      } else if (std::make_pair(p.step, p.timestamp_micros) >=
+                 std::make_pair(m.step, m.timestamp_micros)) {
+        m.value = p.value;
+        m.step = p.step;
+        m.timestamp_micros = p.timestamp_micros;
+      }
+      m.min = std::min(m.min, p.value);
+      m.max = std::max(m.max, p.value);
+      ++m.count;
+    }
+    std::vector<std::string> cols[7];
+    for (const auto& [key, m] : latest) {
+      cols[0].push_back(key);
+      cols[1].push_back(DoubleText(m.value));
+      cols[2].push_back(absl::StrCat(m.step));
+      cols[3].push_back(absl::StrCat(m.timestamp_micros));
+      cols[4].push_back(DoubleText(m.min));
+      cols[5].push_back(DoubleText(m.max));
+      cols[6].push_back(absl::StrCat(m.count));
+    }
+    return pool_->WithTransaction({"kInsertMetricRows"}, [&](pqxx::transaction_base& tx) {
+      absl::Status locked =
+          pg_tracking_internal::LockRunShared(tx, run_id, /*need_running=*/true);
+      if (!locked.ok()) return locked;
+      const std::vector<std::string> names = {"run_id", "key", "step", "timestamp_micros",
+                                              "value"};
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+      pqxx::tablewriter writer(tx, "metric_rows", names.begin(), names.end());
+#pragma GCC diagnostic pop
+      writer.write_raw_line(lines);
+      writer.complete();
+      tx.exec_params(
+          absl::StrCat("INSERT INTO run_latest_metric AS l (run_id, key, value, step, "
+                       "timestamp_micros, min_value, max_value, count) SELECT $1, k, v, s, t, "
+                       "mn, mx, c FROM unnest($2::text[], $3::float8[], $4::int8[], $5::int8[], "
+                       "$6::float8[], $7::float8[], $8::int8[]) AS u(k, v, s, t, mn, mx, c)",
+                       pg_tracking_internal::kMergeLatestOnConflict),
+          run_id, PgTextArray(cols[0]), "{" + absl::StrJoin(cols[1], ",") + "}",
+          "{" + absl::StrJoin(cols[2], ",") + "}", "{" + absl::StrJoin(cols[3], ",") + "}",
+          "{" + absl::StrJoin(cols[4], ",") + "}", "{" + absl::StrJoin(cols[5], ",") + "}",
+          "{" + absl::StrJoin(cols[6], ",") + "}");
+      return absl::OkStatus();
+    });
+  }
+
+ private:
+  PgPool* pool_;
+};
+
+// The messages of one stream: `points` points, 10000 per message, 10 keys.
+std::vector<v1::LogMetricsRequest> Messages(int64_t points) {
   const int64_t per_message = 10000;
   std::vector<v1::LogMetricsRequest> messages;
   for (int64_t done = 0; done < points; done += per_message) {
     v1::LogMetricsRequest m;
-    if (done == 0) m.set_run_id(run.id());
     for (int64_t i = done; i < std::min(points, done + per_message); ++i) {
       v1::MetricPoint* p = m.add_points();
       p->set_key("metric_" + std::to_string(i % 10));
@@ -60,6 +144,21 @@ int64_t StreamPoints(v1::TrainingService::Stub& stub, int64_t points) {
     }
     messages.push_back(std::move(m));
   }
+  return messages;
+}
+
+// Streams the messages into a new run; returns the points stored.
+int64_t StreamPoints(v1::TrainingService::Stub& stub, std::vector<v1::LogMetricsRequest> messages) {
+  grpc::ClientContext start_ctx;
+  v1::StartRunRequest start;
+  start.set_name("ingest");
+  v1::Run run;
+  grpc::Status s = stub.StartRun(&start_ctx, start, &run);
+  if (!s.ok()) {
+    std::fprintf(stderr, "StartRun: %s\n", s.error_message().c_str());
+    return 0;
+  }
+  if (!messages.empty()) messages[0].set_run_id(run.id());
   grpc::ClientContext ctx;
   v1::LogMetricsResponse resp;
   auto writer = stub.LogMetrics(&ctx, &resp);
@@ -72,49 +171,63 @@ int64_t StreamPoints(v1::TrainingService::Stub& stub, int64_t points) {
   return resp.points_logged();
 }
 
-void Ingest(v1::TrainingService::Stub& stub, int64_t points, int streams) {
+// Points/s of `points` points in `streams` parallel streams.
+double Ingest(v1::TrainingService::Stub& stub, const char* what, int64_t points, int streams) {
+  std::vector<std::vector<v1::LogMetricsRequest>> messages;
+  for (int i = 0; i < streams; ++i) messages.push_back(Messages(points / streams));
   std::vector<std::thread> threads;
   std::vector<int64_t> stored(streams);
   auto t0 = Clock::now();
   for (int i = 0; i < streams; ++i) {
-    threads.emplace_back([&, i] { stored[i] = StreamPoints(stub, points / streams); });
+    threads.emplace_back([&, i] { stored[i] = StreamPoints(stub, std::move(messages[i])); });
   }
   for (auto& t : threads) t.join();
   double secs = Seconds(t0, Clock::now());
   int64_t total = 0;
   for (int64_t n : stored) total += n;
-  std::printf("ingest: %lld points in %d stream(s), %.2f s, %.0f points/s\n",
+  std::printf("ingest %-40s %lld points in %d stream(s), %.2f s, %.0f points/s\n", what,
               static_cast<long long>(total), streams, secs, total / secs);
+  return total / secs;
 }
 
-void Seed(Tracking& tracking, int runs) {
+// `runs` runs as StartRun + LogMetrics would leave them (2 params, 1 tag,
+// latest auc and loss), inserted by SQL in one transaction, then ANALYZE
+// (as autovacuum would after such a load).
+absl::Status Seed(PgPool& pool, int runs) {
   auto t0 = Clock::now();
-  const int threads_n = 6;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < threads_n; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = t; i < runs; i += threads_n) {
-        StartRunInput in;
-        in.experiment = i % 10 == 0 ? "exp_small" : "default";
-        in.params = {{"depth", std::to_string(i % 8)}, {"eta", "0.1"}};
-        in.tags = {{"team", i % 2 ? "a" : "b"}};
-        in.start_time_micros = 1700000000000000 + i;
-        absl::StatusOr<Run> run = tracking.StartRun(in, "bench");
-        if (!run.ok()) {
-          std::fprintf(stderr, "seed: %s\n", run.status().ToString().c_str());
-          return;
-        }
-        // A deterministic spread of values in [0, 1).
-        double auc = static_cast<double>((static_cast<uint64_t>(i) * 2654435761u) % 100000) / 1e5;
-        absl::StatusOr<int64_t> n = tracking.LogMetrics(
-            run->id, 0, {MetricPoint{"auc", auc, 10, 0}, MetricPoint{"loss", 1 - auc, 10, 0}});
-        if (!n.ok()) std::fprintf(stderr, "seed: %s\n", n.status().ToString().c_str());
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  std::printf("seed: %d runs (2 metrics, 2 params, 1 tag each) in %.1f s\n", runs,
+  constexpr char kIds[] =
+      "FROM (SELECT g, 'run-' || lpad(to_hex(g), 16, '0') AS id, "
+      "((g::int8 * 2654435761) % 100000) / 1e5::float8 AS auc FROM generate_series(0, $1 - 1) g) x";
+  absl::Status s = pool.WithTransaction([&](pqxx::transaction_base& tx) {
+    tx.exec_params(absl::StrCat("INSERT INTO run (run_id, experiment, name, status, principal, "
+                                "created_at_micros, start_time_micros) SELECT id, CASE WHEN g % "
+                                "10 = 0 THEN 'exp_small' ELSE 'default' END, '', 2, 'bench', "
+                                "1700000000000000 + g, 1700000000000000 + g ",
+                                kIds),
+                   runs);
+    tx.exec_params(absl::StrCat("INSERT INTO run_param (run_id, key, value) SELECT id, 'depth', "
+                                "(g % 8)::text ",
+                                kIds, " UNION ALL SELECT id, 'eta', '0.1' ", kIds),
+                   runs);
+    tx.exec_params(absl::StrCat("INSERT INTO run_tag (run_id, key, value) SELECT id, 'team', "
+                                "CASE WHEN g % 2 = 1 THEN 'a' ELSE 'b' END ",
+                                kIds),
+                   runs);
+    tx.exec_params(absl::StrCat("INSERT INTO run_latest_metric (run_id, key, value, step, "
+                                "timestamp_micros, min_value, max_value, count) SELECT id, "
+                                "'auc', auc, 10, 1700000000000000 + g, auc, auc, 1 ",
+                                kIds, " UNION ALL SELECT id, 'loss', 1 - auc, 10, "
+                                "1700000000000000 + g, 1 - auc, 1 - auc, 1 ", kIds),
+                   runs);
+  });
+  if (!s.ok()) return s;
+  s = pool.WithConnection([](pqxx::connection_base& c) {
+    pqxx::nontransaction tx(c);
+    tx.exec("ANALYZE");
+  });
+  std::printf("seed: %d runs (2 metrics, 2 params, 1 tag each) by SQL + ANALYZE in %.1f s\n", runs,
               Seconds(t0, Clock::now()));
+  return s;
 }
 
 void TimeListRuns(v1::TrainingService::Stub& stub, const char* what,
@@ -138,6 +251,20 @@ void TimeListRuns(v1::TrainingService::Stub& stub, const char* what,
               ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], iterations);
 }
 
+// Serves `service` on a free loopback port; *stub talks to it over TCP.
+std::unique_ptr<grpc::Server> Serve(TrainingServiceImpl* service,
+                                    std::unique_ptr<v1::TrainingService::Stub>* stub) {
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) return nullptr;
+  *stub = v1::TrainingService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  return server;
+}
+
 int Main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   int runs = argc > 1 ? std::atoi(argv[1]) : 100000;
@@ -158,28 +285,34 @@ int Main(int argc, char** argv) {
   if (!pool.ok()) return std::fprintf(stderr, "%s\n", pool.status().ToString().c_str()), 1;
   auto migrated = RunMigrations(**pool, "training", EmbeddedMigrations());
   if (!migrated.ok()) return std::fprintf(stderr, "%s\n", migrated.status().ToString().c_str()), 1;
+  if (absl::Status s = RowLayoutStore::CreateTable(**pool); !s.ok()) {
+    return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
+  }
   PgTrackingStore store(pool->get());
   Tracking tracking(&store);
+  RowLayoutStore old_store(pool->get());
+  Tracking old_tracking(&old_store);
   Authorizer authorizer = Authorizer::Disabled();
   TrainingServiceImpl service(&tracking, &authorizer, nullptr);
+  TrainingServiceImpl old_service(&old_tracking, &authorizer, nullptr);
   Experiment small;
   small.name = "exp_small";
   if (!tracking.CreateExperiment(small, "bench").ok()) return 1;
 
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) return std::fprintf(stderr, "cannot start the server\n"), 1;
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                     grpc::InsecureChannelCredentials());
-  auto stub = v1::TrainingService::NewStub(channel);
+  std::unique_ptr<v1::TrainingService::Stub> stub, old_stub;
+  std::unique_ptr<grpc::Server> server = Serve(&service, &stub);
+  std::unique_ptr<grpc::Server> old_server = Serve(&old_service, &old_stub);
+  if (!server || !old_server) return std::fprintf(stderr, "cannot start the servers\n"), 1;
 
-  Ingest(*stub, points, 1);
-  Ingest(*stub, points, 4);
+  for (int streams : {1, 4}) {
+    double now = Ingest(*stub, "(blocks, migration 0005)", points, streams);
+    double old = Ingest(*old_stub, "(old: a row per point, COPY)", points, streams);
+    std::printf("ingest ratio blocks / old, %d stream(s): %.2f\n", streams, now / old);
+  }
 
-  Seed(tracking, runs);
+  if (absl::Status s = Seed(**pool, runs); !s.ok()) {
+    return std::fprintf(stderr, "seed: %s\n", s.ToString().c_str()), 1;
+  }
   v1::ListRunsRequest by_metric;
   auto* f = by_metric.add_metrics();
   f->set_key("auc");
@@ -212,6 +345,7 @@ int Main(int argc, char** argv) {
   }
   TimeListRuns(*stub, "auc > 0.5 order by auc desc, page 21", deep, 200);
   server->Shutdown();
+  old_server->Shutdown();
   return 0;
 }
 
