@@ -54,6 +54,16 @@ class ChunkStagingTest : public IngestionPgFixture {
     return n.value_or(-1);
   }
 
+  // A staging with `a` then `b` added, or nullptr (a failure is recorded).
+  std::unique_ptr<ChunkStaging> StageBoth(const ChunkData& a, const ChunkData& b) {
+    std::unique_ptr<ChunkStaging> staging = store_->StartStaging();
+    if (staging == nullptr || !staging->Add(a) || !staging->Add(b)) {
+      ADD_FAILURE() << "the chunks could not be staged";
+      return nullptr;
+    }
+    return staging;
+  }
+
   // A version of `rows` rows named `id` (the chunks come from the staging).
   static Prepare Version(const std::string& id, int64_t rows) {
     return [id, rows](const std::optional<VersionRecord>&) {
@@ -69,12 +79,10 @@ class ChunkStagingTest : public IngestionPgFixture {
 
 TEST_F(ChunkStagingTest, CommittedChunksTakeTheVersionsIds) {
   CreateTx();
-  std::unique_ptr<ChunkStaging> staging = store_->StartStaging();
-  ASSERT_NE(staging, nullptr);
   const ChunkData a = Chunk(0, 3);
   const ChunkData b = Chunk(3, 2);
-  ASSERT_TRUE(staging->Add(a));
-  ASSERT_TRUE(staging->Add(b));
+  std::unique_ptr<ChunkStaging> staging = StageBoth(a, b);
+  ASSERT_NE(staging, nullptr);
   const std::string id(64, 'b');
   std::optional<CommitOutcome> out = staging->Commit("tx", "", 2, Version(id, 5));
   staging.reset();
@@ -95,12 +103,10 @@ TEST_F(ChunkStagingTest, CommittedChunksTakeTheVersionsIds) {
 
 TEST_F(ChunkStagingTest, PrepareReadsTheStagedChunksBack) {
   CreateTx();
-  std::unique_ptr<ChunkStaging> staging = store_->StartStaging();
-  ASSERT_NE(staging, nullptr);
   const ChunkData a = Chunk(0, 3);
   const ChunkData b = Chunk(3, 2);
-  ASSERT_TRUE(staging->Add(a));
-  ASSERT_TRUE(staging->Add(b));
+  std::unique_ptr<ChunkStaging> staging = StageBoth(a, b);
+  ASSERT_NE(staging, nullptr);
   auto keep = [](std::vector<ChunkData>* out) {
     return [out](const ChunkData& c) {
       out->push_back(c);
