@@ -138,6 +138,15 @@ class JobStore {
   // AlreadyExists when the (trigger, key) pair was recorded before.
   virtual absl::Status RecordFire(const std::string& trigger, const std::string& key,
                                   const std::string& job_id, int64_t at_micros) = 0;
+  // Claims the SCHEDULE tick (trigger, due time) for `owner`, so that of
+  // several replicas ticking together exactly one fires it. True when this
+  // call made the claim, or took over a claim left unfinished (its replica
+  // died) for longer than `stale_after`; false when another replica holds
+  // or finished it. Times are the database's.
+  virtual absl::StatusOr<bool> ClaimTick(const std::string& trigger, int64_t due_micros,
+                                         const std::string& owner, std::chrono::milliseconds stale_after) = 0;
+  // Marks `owner`'s claimed tick fired (no later takeover).
+  virtual absl::Status FinishTick(const std::string& trigger, int64_t due_micros, const std::string& owner) = 0;
 };
 
 }  // namespace mlops::training

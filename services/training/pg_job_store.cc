@@ -60,6 +60,16 @@ constexpr char kClaimJob[] =
     "RETURNING j.job_id, j.state, j.experiment, j.trigger_name, coalesce(j.idempotency_key, ''), "
     "  j.spec_fingerprint, j.created_at_micros, j.payload, j.lease_attempts, coalesce(c.lease_owner, ''), "
     "  c.lease_expires_at_micros IS NULL, coalesce(c.lease_expires_at_micros, 0), " MLOPS_DB_NOW;
+// A tick row is claimed by inserting it; a conflicting insert takes the row
+// only when it is unfinished and its claim older than $4 micros.
+constexpr char kClaimTick[] =
+    "INSERT INTO trigger_tick (trigger_name, due_at_micros, owner, claimed_at_micros) "
+    "VALUES ($1, $2, $3, " MLOPS_DB_NOW ") ON CONFLICT (trigger_name, due_at_micros) DO UPDATE "
+    "SET owner = EXCLUDED.owner, claimed_at_micros = EXCLUDED.claimed_at_micros "
+    "WHERE NOT trigger_tick.done AND trigger_tick.claimed_at_micros < EXCLUDED.claimed_at_micros - $4 "
+    "RETURNING owner";
+constexpr char kFinishTick[] =
+    "UPDATE trigger_tick SET done = true WHERE trigger_name = $1 AND due_at_micros = $2 AND owner = $3";
 constexpr char kInsertClaim[] =
     "INSERT INTO training_job_claim (job_id, attempt, owner, claimed_at_micros, previous_owner, note) "
     "VALUES ($1, $2, $3, $4, $5, $6)";
@@ -265,6 +275,20 @@ absl::Status PgJobStore::RecordFire(const std::string& trigger, const std::strin
                                     const std::string& job_id, int64_t at_micros) {
   return pool_->WithTransaction({"kInsertFire"}, [&](pqxx::transaction_base& tx) {
     tx.exec_params(kInsertFire, trigger, key, job_id, at_micros);
+  });
+}
+
+absl::StatusOr<bool> PgJobStore::ClaimTick(const std::string& trigger, int64_t due_micros,
+                                           const std::string& owner, std::chrono::milliseconds stale_after) {
+  return pool_->WithTransaction({"kClaimTick"}, [&](pqxx::transaction_base& tx) {
+    return !tx.exec_params(kClaimTick, trigger, due_micros, owner, static_cast<int64_t>(stale_after.count()) * 1000)
+                .empty();
+  });
+}
+
+absl::Status PgJobStore::FinishTick(const std::string& trigger, int64_t due_micros, const std::string& owner) {
+  return pool_->WithTransaction({"kFinishTick"}, [&](pqxx::transaction_base& tx) {
+    tx.exec_params(kFinishTick, trigger, due_micros, owner);
   });
 }
 

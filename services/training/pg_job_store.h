@@ -45,6 +45,9 @@ class PgJobStore final : public JobStore {
                                                       const std::string& key) override;
   absl::Status RecordFire(const std::string& trigger, const std::string& key,
                           const std::string& job_id, int64_t at_micros) override;
+  absl::StatusOr<bool> ClaimTick(const std::string& trigger, int64_t due_micros, const std::string& owner,
+                                 std::chrono::milliseconds stale_after) override;
+  absl::Status FinishTick(const std::string& trigger, int64_t due_micros, const std::string& owner) override;
 
  private:
   PgPool* pool_;

@@ -1,8 +1,11 @@
 // Pipeline triggers over gRPC (same fixture as training_jobs_pgtest.cc):
 // creation checks with exact codes, FireTrigger by model for a monitoring
 // alert (the job and its runs record "alert 17"; de-duplicated per alert),
-// skips (paused, still running), and the schedule driven by a given time.
+// skips (paused, still running), and the schedule driven by a given time,
+// also with two replicas (TriggerManagers) ticking on one database.
+#include <set>
 #include <string>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "services/training/dataset_follower.h"
@@ -210,6 +213,68 @@ TEST_F(TriggersPgTest, ANewDatasetVersionFiresItsTriggersOncePerVersion) {
   EXPECT_EQ(job.cause().reason(), "new dataset version");
   EXPECT_EQ(job.spec().data().dataset_version_id(), testing::kVersionId);
   EXPECT_EQ(job.resolved_inputs().dataset_version_id(), testing::kVersionId);
+}
+
+TEST_F(TriggersPgTest, TwoReplicasTickingTogetherStartOneJobPerScheduleTick) {
+  constexpr int64_t kHour = 3'600'000'000;
+  v1::PipelineTrigger t = AlertTrigger("hourly");
+  t.set_kind(v1::TRIGGER_KIND_SCHEDULE);
+  t.clear_model_name();
+  t.set_interval_micros(kHour);
+  t.set_allow_concurrent(true);  // each tick may start a job while the last one runs
+  v1::PipelineTrigger created;
+  ASSERT_TRUE(Create(t, &created).ok());
+  // Replica b shares the database; it is not started (replica a runs the jobs).
+  JobManager other_jobs(Deps(), RunnerOptions("replica-b"));
+  TriggerManager other(job_store_.get(), &other_jobs, tracking_.get());
+  std::set<std::string> job_ids;
+  for (int tick = 0; tick < 3; ++tick) {
+    const int64_t now = created.next_fire_at_micros() + tick * kHour + 5;
+    for (int round = 0; round < 2; ++round) {  // the second round: nothing is due any more
+      absl::StatusOr<std::vector<v1::FiredTrigger>> a, b;
+      std::thread ta([&] { a = triggers_->FireDueSchedules(now); });
+      std::thread tb([&] { b = other.FireDueSchedules(now); });
+      ta.join();
+      tb.join();
+      ASSERT_THAT(a, IsOk());
+      ASSERT_THAT(b, IsOk());
+      ASSERT_EQ(a->size() + b->size(), round == 0 ? 1u : 0u) << "tick " << tick << " round " << round;
+      if (round == 1) continue;
+      const v1::FiredTrigger& fired = a->empty() ? b->front() : a->front();
+      EXPECT_EQ(fired.outcome(), v1::FIRE_OUTCOME_STARTED);
+      job_ids.insert(fired.job_id());
+    }
+  }
+  EXPECT_EQ(job_ids.size(), 3u);
+  v1::ListJobsRequest list;
+  list.set_trigger_name("hourly");
+  v1::ListJobsResponse jobs;
+  ASSERT_TRUE(stub_->ListJobs(Ctx().get(), list, &jobs).ok());
+  EXPECT_EQ(jobs.jobs_size(), 3);
+  MLOPS_ASSERT_OK_AND_ASSIGN(TriggerRow row, job_store_->GetTrigger("hourly"));
+  v1::PipelineTrigger stored;
+  ASSERT_TRUE(stored.ParseFromString(row.payload));
+  EXPECT_EQ(stored.job_count(), 3);
+  EXPECT_EQ(stored.next_fire_at_micros(), created.next_fire_at_micros() + 3 * kHour);
+  for (const std::string& id : job_ids) EXPECT_EQ(WaitForEnd(id).state(), v1::JOB_STATE_SUCCEEDED);
+}
+
+TEST_F(TriggersPgTest, AScheduleTickIsClaimedOnceAndAnUnfinishedClaimCanBeTakenOver) {
+  v1::PipelineTrigger t = AlertTrigger("tick_claims");
+  t.set_kind(v1::TRIGGER_KIND_SCHEDULE);
+  t.clear_model_name();
+  t.set_interval_micros(3'600'000'000);
+  ASSERT_TRUE(Create(t).ok());
+  const std::chrono::milliseconds minute(60000), none(0);
+  EXPECT_THAT(job_store_->ClaimTick("tick_claims", 100, "a", minute), IsOkAndHolds(true));
+  EXPECT_THAT(job_store_->ClaimTick("tick_claims", 100, "b", minute), IsOkAndHolds(false));
+  EXPECT_THAT(job_store_->ClaimTick("tick_claims", 200, "b", minute), IsOkAndHolds(true));
+  // a died before finishing tick 100: after the timeout, b takes it over.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_THAT(job_store_->ClaimTick("tick_claims", 100, "b", none), IsOkAndHolds(true));
+  ASSERT_THAT(job_store_->FinishTick("tick_claims", 100, "b"), IsOk());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_THAT(job_store_->ClaimTick("tick_claims", 100, "c", none), IsOkAndHolds(false));  // finished
 }
 
 }  // namespace

@@ -232,15 +232,23 @@ absl::StatusOr<std::vector<v1::FiredTrigger>> TriggerManager::FireDueSchedules(i
     cause.set_principal(t.principal());
     cause.set_reason("schedule");
     cause.set_fired_at_micros(now);
-    // The due time is the key: replicas ticking together start one job.
-    const std::string key = absl::StrCat("schedule:", t.next_fire_at_micros());
-    int64_t next = t.next_fire_at_micros();
+    // Replicas ticking together: the one that claims the tick fires it; the
+    // others leave it (the claimer moves next_fire_at on).
+    const int64_t due = t.next_fire_at_micros();
+    MLOPS_ASSIGN_OR_RETURN(bool claimed, store_->ClaimTick(t.name(), due, jobs_->replica_id(),
+                                                           options_.tick_claim_timeout));
+    if (!claimed) continue;
+    // The due time is also the fire's key: a takeover of a claim whose
+    // replica died after submitting starts no second job.
+    const std::string key = absl::StrCat("schedule:", due);
+    int64_t next = due;
     while (next <= now) next += t.interval_micros();
     MLOPS_ASSIGN_OR_RETURN(v1::FiredTrigger fired, FireOne(t, cause, key, ""));
     MLOPS_ASSIGN_OR_RETURN(fresh, store_->GetTrigger(t.name()));  // FireOne may have saved it
     MLOPS_ASSIGN_OR_RETURN(t, Parse(fresh));
     t.set_next_fire_at_micros(next);
     MLOPS_RETURN_IF_ERROR(Save(t));
+    MLOPS_RETURN_IF_ERROR(store_->FinishTick(t.name(), due, jobs_->replica_id()));
     out.push_back(std::move(fired));
   }
   return out;

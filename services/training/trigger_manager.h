@@ -3,11 +3,14 @@
 // jobs with a recorded cause. Creates and lists triggers (kept in the
 // JobStore), fires them (FireTrigger: by name, or every MONITORING_ALERT
 // trigger of a model, idempotent per (trigger, key)), and runs the schedule:
-// a background thread that fires SCHEDULE triggers when they are due. Each
+// a background thread that fires SCHEDULE triggers when they are due (of
+// several replicas on one database, the one that claims a tick in the
+// JobStore fires it; the others skip it). Each
 // fire's outcome is STARTED, DEDUPLICATED, or SKIPPED (paused, cooldown, a
 // previous job still running). Does not own its collaborators. Thread-safe
 // (fires are serialized by one mutex).
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -29,6 +32,9 @@ struct TriggerPage {
 struct TriggerManagerOptions {
   // How often the scheduler looks for due SCHEDULE triggers.
   absl::Duration schedule_poll = absl::Seconds(5);
+  // A schedule tick claimed by a replica that did not finish firing it
+  // (it died) may be claimed by another after this long.
+  std::chrono::milliseconds tick_claim_timeout{60000};
 };
 
 class TriggerManager {
@@ -43,7 +49,8 @@ class TriggerManager {
                                                const std::string& principal);
 
   // Fires every SCHEDULE trigger due at `now_micros` (the scheduler's tick;
-  // public so tests can drive time). Returns the results.
+  // public so tests can drive time). Returns the results of the ticks this
+  // replica claimed (a tick another replica claimed is not in them).
   absl::StatusOr<std::vector<v1::FiredTrigger>> FireDueSchedules(int64_t now_micros);
 
   // Fires every NEW_DATASET_VERSION trigger that follows `dataset` for its
