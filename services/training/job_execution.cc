@@ -102,22 +102,13 @@ absl::Status JobExecution::Start() {
     return Persist({JobState::kQueued});
   }
   // Resumed after a restart or a takeover: the trials that were running are
-  // over; the job runs its trials again (each counted once: the old ones
-  // leave the list).
+  // over and run again (each counted once: the old ones leave the list);
+  // the finished ones are kept.
   std::string reason = "interrupted by a restart of the training service";
   if (!options_.resume_note.empty()) {
     absl::StrAppend(&reason, " or a takeover; resumed by ", options_.lease_owner, " (", options_.resume_note, ")");
   }
-  for (const v1::TrialSummary& t : job_.trials()) {
-    if (t.status() == v1::RUN_STATUS_RUNNING || t.status() == v1::RUN_STATUS_QUEUED) {
-      deps_.tracking->EndTrialRun(t.run_id(), RunStatus::kFailed, reason).IgnoreError();
-    }
-  }
-  job_.clear_trials();
-  job_.clear_best_run_id();
-  job_.clear_best_objective_value();
-  job_.clear_model_artifact();
-  job_.clear_best_test_metrics();
+  KeepFinishedTrials(reason);
   return Persist({JobState::kRunning});
 }
 
@@ -129,6 +120,8 @@ absl::StatusOr<JobExecution::Prepared> JobExecution::Prepare() {
   }
   const v1::TrainingJobSpec& spec = job.spec();
   const v1::DataSpec& d = spec.data();
+  PhaseClock clock;
+  JobProfile profile;
   DatasetInfo info;
   MLOPS_RETURN_IF_ERROR(WithRetries("DescribeDataset", [&]() -> absl::Status {
     absl::StatusOr<DatasetInfo> r = deps_.data->DescribeDataset(d.dataset());
@@ -171,18 +164,22 @@ absl::StatusOr<JobExecution::Prepared> JobExecution::Prepare() {
   add(d.label_column());
   for (const std::string& f : features) add(f);
   FetchedTable table;
+  profile.Add("describe", clock.Lap());
   MLOPS_RETURN_IF_ERROR(WithRetries("Fetch", [&]() -> absl::Status {
     absl::StatusOr<FetchedTable> r = deps_.data->Fetch(req);
     if (r.ok()) table = std::move(*r);
     return r.status();
   }));
+  profile.Add("fetch", clock.Lap());
   std::vector<std::string> model_inputs = features;
   for (std::size_t i = req.columns.size(); i < table.columns.size(); ++i) model_inputs.push_back(table.columns[i].name);
   if (model_inputs.empty()) return absl::InvalidArgumentError("data: no feature refs and no dataset feature columns");
   MLOPS_ASSIGN_OR_RETURN(out.set, BuildTrainingSet(table, d.label_column(), model_inputs, ts,
                                                    static_cast<Objective>(spec.trainer().objective()),
                                                    spec.trainer().num_class()));
+  profile.Add("build_set", clock.Lap());
   absl::MutexLock lock(&mu_);
+  profile_.Merge(profile);
   v1::RunInputs* in = job_.mutable_resolved_inputs();
   in->set_dataset(d.dataset());
   in->set_dataset_version_id(table.dataset_version_id.empty() ? version : table.dataset_version_id);
@@ -271,6 +268,8 @@ TrialResult JobExecution::EndTrial(v1::TrialSummary* trial, RunStatus status, co
 TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const Blocks& blocks,
                                    MedianStopper* stopper) {
   const auto started = std::chrono::steady_clock::now();
+  JobProfile profile;
+  PhaseClock clock;
   v1::TrainingJob job;
   {
     absl::MutexLock lock(&mu_);
@@ -303,6 +302,7 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
   trial.set_run_id(run.id);
   if (deps_.metrics) deps_.metrics->CountRun(RunStatus::kRunning);
   UpdateTrial(trial);
+  profile.Add("trial_start_run", clock.Lap());
 
   const std::string objective = ObjectiveMetric(spec);
   const Direction direction = ObjectiveDirection(spec);
@@ -346,6 +346,8 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
   if (interrupt_->load()) return TrialResult::kCancelled;  // the run is ended when the job resumes
   if (!model.ok()) return EndTrial(&trial, RunStatus::kFailed, std::string(model.status().message()), started);
   const TrainOutcome* out = &model->outcome;
+  profile.Merge(out->profile);
+  clock.Lap();
   if (stopped_early) {
     return EndTrial(&trial, RunStatus::kStoppedEarly,
                     absl::StrCat("median stopping rule at round ", stopped_at), started);
@@ -355,7 +357,9 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
     for (const auto& [k, v] : *m) final_points.push_back({k, v, out->rounds_trained, 0});
   }
   deps_.tracking->LogMetrics(run.id, kMaxBoostRounds, final_points).IgnoreError();
+  profile.Add("trial_final_metrics", clock.Lap());
   absl::StatusOr<ArtifactRef> artifact = deps_.tracking->PutArtifact(run.id, model->path, model->content_type, out->model_json);
+  profile.Add("trial_artifact", clock.Lap());
   if (!artifact.ok()) {
     return EndTrial(&trial, RunStatus::kFailed,
                     absl::StrCat("storing the model: ", artifact.status().message()), started);
@@ -387,7 +391,11 @@ TrialResult JobExecution::RunTrial(int index, const TrialParams& params, const B
       best_is_xgboost_ = model->xgboost;
     }
   }
-  return EndTrial(&trial, RunStatus::kSucceeded, "", started);
+  const TrialResult result = EndTrial(&trial, RunStatus::kSucceeded, "", started);
+  profile.Add("trial_end", clock.Lap());
+  absl::MutexLock lock(&mu_);
+  profile_.Merge(profile);
+  return result;
 }
 
 void JobExecution::Finish(v1::JobState state, const std::string& reason) {
@@ -412,6 +420,14 @@ void JobExecution::Finish(v1::JobState state, const std::string& reason) {
 
 void JobExecution::Run() {
   if (!Start().ok()) return;
+  // The profile is logged however the job ends.
+  struct LogProfile {
+    JobExecution* self;
+    ~LogProfile() {
+      absl::MutexLock lock(&self->mu_);
+      LogInfo("training_job_profile", {{"job", self->job_id_}, {"phases", self->profile_.ToString()}});
+    }
+  } log_profile{this};
   absl::StatusOr<Prepared> data = Prepare();
   if (interrupt_->load() && !cancel_->load()) return;  // resumed by the next claim
   if (cancel_->load()) return Finish(v1::JOB_STATE_CANCELLED, "");
@@ -421,12 +437,14 @@ void JobExecution::Run() {
     absl::MutexLock lock(&mu_);
     spec = job_.spec();
   }
+  PhaseClock clock;
   absl::StatusOr<SplitIndices> split = SplitRows(data->set, ToSplitOptions(spec));
   if (!split.ok()) return Finish(v1::JOB_STATE_FAILED, std::string(split.status().message()));
   const Blocks blocks{TakeRows(data->set, split->train), TakeRows(data->set, split->validation),
                       TakeRows(data->set, split->test)};
   {
     absl::MutexLock lock(&mu_);
+    profile_.Add("split_blocks", clock.Lap());
     job_.set_train_rows(static_cast<int64_t>(blocks.train.rows));
     job_.set_validation_rows(static_cast<int64_t>(blocks.validation.rows));
     job_.set_test_rows(static_cast<int64_t>(blocks.test.rows));
@@ -445,7 +463,11 @@ void JobExecution::Run() {
   if (spec.search().has_max_failed_trials()) max_failed = spec.search().max_failed_trials();
   const ExecutorSummary summary = RunTrials(
       static_cast<int>(trials->size()), parallelism, max_failed, [this] { return Stopping(); },
-      [&](int i) { return RunTrial(i, (*trials)[static_cast<std::size_t>(i)], blocks, stopper.get()); });
+      [&](int i) {
+        auto done = finished_trials_.find(i);
+        if (done != finished_trials_.end()) return done->second;  // finished before a takeover
+        return RunTrial(i, (*trials)[static_cast<std::size_t>(i)], blocks, stopper.get());
+      });
   if (interrupt_->load() && !cancel_->load()) return;
   if (cancel_->load()) return Finish(v1::JOB_STATE_CANCELLED, "");
   std::string last_failure;
@@ -463,7 +485,12 @@ void JobExecution::Run() {
   }
   if (!have_best) return Finish(v1::JOB_STATE_FAILED, absl::StrCat("no trial succeeded; last failure: ", last_failure));
   if (spec.has_register_model()) {
+    clock.Lap();
     absl::Status reg = Register(*data, blocks.test);
+    {
+      absl::MutexLock lock(&mu_);
+      profile_.Add("register", clock.Lap());
+    }
     if (cancel_->load()) return Finish(v1::JOB_STATE_CANCELLED, "");
     if (!reg.ok()) return Finish(v1::JOB_STATE_FAILED, absl::StrCat("registration failed: ", reg.message()));
   }

@@ -24,6 +24,7 @@
 #include "mlops/training/v1/training.pb.h"
 #include "services/training/command_trial.h"
 #include "services/training/hyper_search.h"
+#include "services/training/job_profile.h"
 #include "services/training/job_store.h"
 #include "services/training/metrics.h"
 #include "services/training/peer_clients.h"
@@ -89,6 +90,12 @@ class JobExecution {
   // lease was lost: the interrupt flag is set.
   absl::Status Persist(const std::vector<JobState>& from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Start();
+  // job_execution_resume.cc: on a resumed job, keeps the trials the
+  // previous holder finished (those whose params are still the plan's for
+  // their index), ends the runs of the others, and restores the best of the
+  // kept ones (its artifact read back from tracking).
+  void KeepFinishedTrials(const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RestoreBest() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Prepared> Prepare();
   struct Blocks {
     DenseBlock train, validation, test;
@@ -135,6 +142,13 @@ class JobExecution {
   TrialParams best_params_ ABSL_GUARDED_BY(mu_);
   int best_index_ ABSL_GUARDED_BY(mu_) = 0;
   bool best_is_xgboost_ ABSL_GUARDED_BY(mu_) = true;
+  // Trials finished before a restart or takeover, by index, with their
+  // outcome: not run again. Written by Start before any trial runs,
+  // read-only afterwards.
+  std::map<int, TrialResult> finished_trials_;
+  // Where this run of the job spent its time (logged at the end as
+  // training_job_profile).
+  JobProfile profile_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mlops::training

@@ -4,7 +4,8 @@
 // expires, another replica takes it over, closes the dead replica's trial,
 // records the takeover in the job's claim history (WatchJob streams it) and
 // fences the dead replica's writes out; a lease taken away from a running
-// replica interrupts its execution.
+// replica interrupts its execution; a takeover keeps the trials the dead
+// replica finished and runs only the rest.
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -14,7 +15,9 @@
 
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "services/training/job_spec.h"
 #include "services/training/testing/jobs_pgtest_fixture.h"
 
 namespace mlops::training {
@@ -177,6 +180,73 @@ TEST_F(TrainingLeasePgTest, ALeaseTakenAwayInterruptsTheRunningReplicaWithoutAWr
   EXPECT_EQ(after.payload, before.payload);
   MLOPS_ASSERT_OK_AND_ASSIGN(training::Run run, tracking_->GetRun(run_id));
   EXPECT_EQ(run.status, RunStatus::kRunning);
+}
+
+TEST_F(TrainingLeasePgTest, ATakeoverKeepsTheTrialsTheDeadReplicaFinishedAndRunsOnlyTheRest) {
+  MakeManager();  // not started yet: the submitted job stays QUEUED
+  v1::TrainingJobSpec spec = BinarySpec();
+  spec.mutable_hyperparameters()->erase("max_depth");
+  v1::SearchSpec* search = spec.mutable_search();
+  search->set_algorithm(v1::SEARCH_ALGORITHM_GRID);
+  search->set_parallelism(1);
+  auto* depth = search->add_parameters();
+  depth->set_name("max_depth");
+  for (const char* d : {"1", "2", "3", "4"}) depth->mutable_categorical()->add_values(d);
+  v1::TrainingJob job;
+  ASSERT_TRUE(Submit(spec, &job).ok());
+  MLOPS_ASSERT_OK_AND_ASSIGN(std::vector<TrialParams> plan, PlanTrials(spec));
+  ASSERT_EQ(plan.size(), 4u);
+  // "dead" claims the job, finishes trials 0 and 1, and dies during trial 2.
+  MLOPS_ASSERT_OK_AND_ASSIGN(std::optional<JobClaim> claim,
+                             job_store_->ClaimJob("dead", std::chrono::milliseconds(600)));
+  ASSERT_TRUE(claim.has_value());
+  job.set_state(v1::JOB_STATE_RUNNING);
+  std::vector<std::string> dead_runs;
+  for (int i = 0; i < 3; ++i) {
+    StartRunInput in;
+    in.name = absl::StrCat("dead-", i);
+    in.params = plan[static_cast<std::size_t>(i)];
+    MLOPS_ASSERT_OK_AND_ASSIGN(training::Run run, tracking_->StartTrialRun(in, "ed", job.id(), i));
+    dead_runs.push_back(run.id);
+    v1::TrialSummary* t = job.add_trials();
+    t->set_index(i);
+    t->set_run_id(run.id);
+    for (const auto& [k, v] : in.params) (*t->mutable_params())[k] = v;
+    if (i == 2) {
+      t->set_status(v1::RUN_STATUS_RUNNING);
+      continue;
+    }
+    ASSERT_THAT(tracking_->PutArtifact(run.id, "model/model.json", "application/json", absl::StrCat("{\"trial\":", i, "}"))
+                    .status(), IsOk());
+    ASSERT_THAT(tracking_->EndTrialRun(run.id, RunStatus::kSucceeded, "").status(), IsOk());
+    t->set_status(v1::RUN_STATUS_SUCCEEDED);
+    // Trial 0 has the highest AUC there is: ties go to the lower index, so
+    // it stays the best whatever the other trials reach.
+    t->set_objective_value(i == 0 ? 1.0 : 0.5);
+  }
+  MLOPS_ASSERT_OK_AND_ASSIGN(LeasedWrite w, job_store_->UpdateLeasedJob(job.id(), "dead", JobState::kRunning,
+                                                                       job.SerializeAsString(), {JobState::kQueued}));
+  ASSERT_EQ(w, LeasedWrite::kWritten);
+
+  ASSERT_THAT(jobs_->Start(), IsOk());  // replica-a takes over once the lease expires
+  const v1::TrainingJob ended = WaitForEnd(job.id());
+  ASSERT_EQ(ended.state(), v1::JOB_STATE_SUCCEEDED) << ended.failure_reason();
+  ASSERT_EQ(ended.trials_size(), 4);
+  EXPECT_EQ(ended.trials(0).run_id(), dead_runs[0]);
+  EXPECT_EQ(ended.trials(1).run_id(), dead_runs[1]);
+  EXPECT_NE(ended.trials(2).run_id(), dead_runs[2]);
+  for (const v1::TrialSummary& t : ended.trials()) EXPECT_EQ(t.status(), v1::RUN_STATUS_SUCCEEDED) << t.index();
+  EXPECT_EQ(ended.trial_counts().succeeded(), 4);
+  // Only trials 2 and 3 ran on replica-a: the dead replica's 3 runs + 2.
+  EXPECT_EQ(RunsPerJob()[job.id()], 5);
+  MLOPS_ASSERT_OK_AND_ASSIGN(training::Run interrupted, tracking_->GetRun(dead_runs[2]));
+  EXPECT_EQ(interrupted.status, RunStatus::kFailed);
+  EXPECT_THAT(interrupted.failure_reason, HasSubstr("lease of dead expired"));
+  // The best over all four trials, with the artifact the dead replica stored.
+  EXPECT_EQ(ended.best_run_id(), dead_runs[0]);
+  EXPECT_DOUBLE_EQ(ended.best_objective_value(), 1.0);
+  EXPECT_EQ(ended.model_artifact().sha256(), Sha256Hex("{\"trial\":0}"));
+  EXPECT_EQ(ended.model_artifact().run_id(), dead_runs[0]);
 }
 
 }  // namespace

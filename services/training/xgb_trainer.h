@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/training/eval_metrics.h"
+#include "services/training/job_profile.h"
 #include "services/training/training_set.h"
 
 namespace mlops::training {
@@ -52,6 +53,10 @@ struct TrainOutcome {
   // Our metrics of the kept model: "validation_auc", ..., "test_auc", ...
   std::map<std::string, double> validation_metrics;
   std::map<std::string, double> test_metrics;
+  // Where the trial's time went: trial_matrix, trial_boost, trial_eval
+  // (XGBoost's per-round validation metric), trial_round_callback,
+  // trial_serialize, trial_predict_eval.
+  JobProfile profile;
 };
 
 // Called after each round with the round (from 0) and XGBoost's validation
