@@ -72,5 +72,6 @@ void AddFeatureCommands(std::vector<Command>& commands);
 void AddTrainingCommands(std::vector<Command>& commands);
 void AddRolloutCommands(std::vector<Command>& commands);
 void AddAlertCommands(std::vector<Command>& commands);
+void AddBatchCommands(std::vector<Command>& commands);
 
 }  // namespace mlops::cli

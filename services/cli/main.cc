@@ -50,6 +50,7 @@ std::vector<Command> AllCommands() {
   AddTrainingCommands(commands);
   AddRolloutCommands(commands);
   AddAlertCommands(commands);
+  AddBatchCommands(commands);
   return commands;
 }
 

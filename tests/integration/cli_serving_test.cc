@@ -1,6 +1,7 @@
 // mlopsctl's serving and monitoring commands against the six real binaries:
 // a model trained from a JSON spec and promoted, `predict --csv` in batches
-// through the gateway, `rollout set` (a shadow of a staging version; the
+// through the gateway, `batch score --wait` and `batch status` (input columns
+// and point in time), `rollout set` (a shadow of a staging version; the
 // refusals with their exit codes), `monitoring policy set|list` from a JSON
 // file and `alerts list|show`.
 #include <cstdlib>
@@ -77,6 +78,47 @@ TEST_F(CliServingTest, PredictCsvRolloutSetPoliciesAndAlerts) {
   CliResult wrong_column = Cli({"predict", "fraud_api", "--csv", WriteFile("bad.csv", "colour\nred\n")});
   EXPECT_EQ(wrong_column.exit_code, 5) << wrong_column.output;
   EXPECT_THAT(wrong_column.output, HasSubstr("colour"));
+
+  // batch score: the dataset's head with the production version (fraud@1),
+  // waited for; the output version holds a score per input row.
+  CliResult scored = Cli({"batch", "score", "--model", "fraud", "--dataset", "transactions", "--output_dataset",
+                          "tx_scores", "--wait", "--timeout", "100s"});
+  ASSERT_EQ(scored.exit_code, 0) << scored.output;
+  EXPECT_THAT(scored.output, ContainsRegex("submitted bsj-[0-9a-f]+: fraud@1 on transactions@[0-9a-f]{64} "
+                                           "\\(1000 rows\\) -> tx_scores"));
+  EXPECT_THAT(scored.output, ContainsRegex("succeeded: 1000 rows scored .* output tx_scores@[0-9a-f]{64}"));
+  const std::string job_id = scored.output.substr(scored.output.find("bsj-"), 20);
+  CliResult output_shown = Cli({"datasets", "show", "tx_scores"});
+  ASSERT_EQ(output_shown.exit_code, 0) << output_shown.output;
+  EXPECT_THAT(output_shown.output, HasSubstr("dataset tx_scores: 1000 rows in version 1"));
+  EXPECT_THAT(output_shown.output, ContainsRegex("prediction +double"));
+  EXPECT_THAT(output_shown.output, ContainsRegex("customer_id +string"));
+  CliResult status = Cli({"--json", "batch", "status", job_id});
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_THAT(status.output, HasSubstr("\"state\":\"BATCH_JOB_STATE_SUCCEEDED\""));
+  EXPECT_THAT(status.output, HasSubstr("\"rows_scored\":\"1000\""));
+  EXPECT_THAT(Cli({"batch", "status", job_id}).output, ContainsRegex("rows +1000/1000 rows scored \\(100%\\)"));
+  // POINT_IN_TIME: every input of this model is a column, used as given.
+  CliResult pit = Cli({"batch", "score", "--model=fraud", "--version=1", "--dataset=transactions", "--point_in_time",
+                       "--output_dataset=tx_scores_pit", "--wait"});
+  ASSERT_EQ(pit.exit_code, 0) << pit.output;
+  EXPECT_THAT(pit.output, HasSubstr("succeeded: 1000 rows scored"));
+  EXPECT_THAT(Cli({"batch", "status", pit.output.substr(pit.output.find("bsj-"), 20)}).output,
+              ContainsRegex("features +point_in_time"));
+  // Refusals: a bad flag names it (usage, 2); an unknown model version (4);
+  // an unknown job (4).
+  CliResult bad_version = Cli({"batch", "score", "--model", "fraud", "--version", "two", "--dataset", "transactions"});
+  EXPECT_EQ(bad_version.exit_code, 2) << bad_version.output;
+  EXPECT_THAT(bad_version.output, HasSubstr("--version"));
+  CliResult no_dataset = Cli({"batch", "score", "--model", "fraud"});
+  EXPECT_EQ(no_dataset.exit_code, 2) << no_dataset.output;
+  EXPECT_THAT(no_dataset.output, HasSubstr("--dataset"));
+  CliResult unknown_flag = Cli({"batch", "score", "--model", "fraud", "--datset", "transactions"});
+  EXPECT_EQ(unknown_flag.exit_code, 2) << unknown_flag.output;
+  EXPECT_THAT(unknown_flag.output, HasSubstr("unknown option --datset"));
+  CliResult missing_model = Cli({"batch", "score", "--model", "fraud", "--version", "9", "--dataset", "transactions"});
+  EXPECT_EQ(missing_model.exit_code, 4) << missing_model.output;
+  EXPECT_EQ(Cli({"batch", "status", "bsj-0000000000000000"}).exit_code, 4);
 
   // Version 2 in staging: a shadow by hand, refusals, show, rollback.
   CliResult second = Cli({"training", "submit", WriteFile("job2.json", JobSpec("staging")), "--watch"});
