@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "common/testing/status_matchers.h"
+#include "common/xgboost/xgb_booster.h"
+#include "common/xgboost/xgb_matrix.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/training/eval_metrics.h"
@@ -123,6 +125,84 @@ TEST(MetricsTest, EvaluatePredictionsPrefixesKeysAndDropsUndefinedValues) {
   EXPECT_EQ(EvaluatePredictions(Objective::kRegSquaredError, 0, {}, {}, "test_").size(), 0u);
 }
 
+TEST(MetricsTest, AucEqualsThePairCountWithTiesSignsAndZeros) {
+  std::mt19937 rng(3);
+  const std::vector<float> pool = {-2.5f, -1e-30f, -0.0f, 0.0f, 1e-30f, 0.25f, 0.5f, 0.50000006f, 1, 3e8f};
+  for (int trial = 0; trial < 20; ++trial) {
+    const std::size_t n = 1 + rng() % 700;
+    std::vector<float> labels(n), scores(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      labels[i] = static_cast<float>(rng() % 2);
+      // Half the trials draw from a small pool (many ties), half from a wide range.
+      scores[i] = trial % 2 ? pool[rng() % pool.size()] : std::ldexp(static_cast<float>(rng() % 1000) - 500, -static_cast<int>(rng() % 40));
+    }
+    double pairs = 0, positives = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (labels[i] != 1) continue;
+      ++positives;
+      for (std::size_t j = 0; j < n; ++j) {
+        if (labels[j] == 0) pairs += scores[i] > scores[j] ? 1 : scores[i] == scores[j] ? 0.5 : 0;
+      }
+    }
+    const double negatives = static_cast<double>(n) - positives;
+    if (positives == 0 || negatives == 0) {
+      EXPECT_TRUE(std::isnan(Auc(labels, scores)));
+    } else {
+      EXPECT_EQ(Auc(labels, scores), pairs / (positives * negatives)) << "trial " << trial;
+    }
+  }
+}
+
+// Labels and predictions of `rounds` rounds of a booster trained with
+// `params` (and eval_metric `metrics`), next to XGBoost's own evaluation of
+// the validation rows each round: CurveMetric must give XGBoost's values.
+void ExpectCurveMetricsEqualXgboosts(const TrainingSet& set, Objective objective, int num_class,
+                                     xgb::XgbBooster::Params params, const std::vector<std::string>& metrics) {
+  const SplitIndices split = *SplitRows(set, SplitOptions{});
+  const DenseBlock train = TakeRows(set, split.train), valid = TakeRows(set, split.test);
+  MLOPS_ASSERT_OK_AND_ASSIGN(xgb::XgbMatrix tm, xgb::XgbMatrix::FromDense(train.values, train.rows, train.cols));
+  MLOPS_ASSERT_OK_AND_ASSIGN(xgb::XgbMatrix vm, xgb::XgbMatrix::FromDense(valid.values, valid.rows, valid.cols));
+  MLOPS_ASSERT_OK(tm.SetLabels(train.labels));
+  MLOPS_ASSERT_OK(vm.SetLabels(valid.labels));
+  params.insert(params.end(), {{"nthread", "1"}, {"max_depth", "3"}, {"verbosity", "0"}});
+  for (const std::string& m : metrics) params.emplace_back("eval_metric", m);
+  MLOPS_ASSERT_OK_AND_ASSIGN(xgb::XgbBooster booster, xgb::XgbBooster::ForTraining({&tm, &vm}, params));
+  for (int round = 0; round < 8; ++round) {
+    MLOPS_ASSERT_OK(booster.TrainOneRound(round, tm));
+    MLOPS_ASSERT_OK_AND_ASSIGN(auto xgb_eval, booster.Evaluate(round, {{"valid", &vm}}));
+    MLOPS_ASSERT_OK_AND_ASSIGN(xgb::Prediction p, booster.Predict(vm));
+    for (const std::string& m : metrics) {
+      const std::optional<double> ours = CurveMetric(m, objective, num_class, valid.labels, p.values);
+      ASSERT_TRUE(ours.has_value()) << m;
+      const double theirs = xgb_eval.at("valid-" + m);
+      // AUC is exact on both sides; the others sum the same float terms in
+      // the same order (XGBoost prints 17 decimals).
+      if (m == "auc") {
+        EXPECT_EQ(*ours, theirs) << "round " << round;
+      } else {
+        EXPECT_NEAR(*ours, theirs, 1e-12) << m << " round " << round;
+      }
+    }
+  }
+}
+
+TEST(CurveMetricTest, EqualsXgboostsEvaluationOfTheSameBoosterEveryRound) {
+  // Coarse features: few distinct predictions, so many tied scores.
+  TrainingSet set = MakeBinarySet(3000, 12);
+  for (float& v : set.values) v = std::round(v * 4) / 4;
+  ExpectCurveMetricsEqualXgboosts(set, Objective::kBinaryLogistic, 0, {{"objective", "binary:logistic"}},
+                                  {"auc", "logloss", "rmse"});
+  TrainingSet reg = set;
+  for (std::size_t i = 0; i < reg.rows(); ++i) reg.labels[i] = 3 * reg.values[i * 3] - reg.values[i * 3 + 1];
+  ExpectCurveMetricsEqualXgboosts(reg, Objective::kRegSquaredError, 0, {{"objective", "reg:squarederror"}}, {"rmse"});
+  TrainingSet multi = set;
+  for (std::size_t i = 0; i < multi.rows(); ++i) multi.labels[i] = static_cast<float>(i % 3 == 0 ? 2 : multi.labels[i]);
+  ExpectCurveMetricsEqualXgboosts(multi, Objective::kMultiSoftprob, 3,
+                                  {{"objective", "multi:softprob"}, {"num_class", "3"}}, {"mlogloss"});
+  EXPECT_FALSE(HasCurveMetric("auc", Objective::kMultiSoftprob));  // multi-class AUC: XGBoost's
+  EXPECT_FALSE(CurveMetric("error", Objective::kBinaryLogistic, 0, {1}, {0.5f}).has_value());
+}
+
 struct Blocks {
   DenseBlock train, valid, test;
 };
@@ -154,6 +234,40 @@ TEST(XgbTrainerTest, TrainsBinaryGbtreeWithGoodTestMetrics) {
     EXPECT_EQ(out.test_metrics.count(k), 1u) << k;
   }
   EXPECT_EQ(out.validation_metrics.count("validation_auc"), 1u);
+}
+
+TEST(XgbTrainerTest, RoundCallbackGetsXgboostsOwnValidationAuc) {
+  TrainingSet set = MakeBinarySet(2000, 13);
+  for (float& v : set.values) v = std::round(v * 8) / 8;  // tied predictions
+  const Blocks b = SplitBlocks(set, 5);
+  TrainerConfig config;
+  config.num_boost_round = 12;
+  config.seed = 3;
+  config.params = {{"max_depth", "4"}, {"subsample", "0.8"}};
+  std::vector<double> curve;
+  MLOPS_ASSERT_OK_AND_ASSIGN(TrainOutcome out, BuiltinXgbTrainer::Train(config, b.train, b.valid, b.test,
+                                                                        [&](int, const auto& m) {
+                                                                          curve.push_back(m.at("validation_auc"));
+                                                                          return true;
+                                                                        }));
+  // The same model trained and evaluated by XGBoost alone.
+  MLOPS_ASSERT_OK_AND_ASSIGN(xgb::XgbMatrix tm, xgb::XgbMatrix::FromDense(b.train.values, b.train.rows, b.train.cols));
+  MLOPS_ASSERT_OK_AND_ASSIGN(xgb::XgbMatrix vm, xgb::XgbMatrix::FromDense(b.valid.values, b.valid.rows, b.valid.cols));
+  MLOPS_ASSERT_OK(tm.SetLabels(b.train.labels));
+  MLOPS_ASSERT_OK(vm.SetLabels(b.valid.labels));
+  MLOPS_ASSERT_OK_AND_ASSIGN(
+      xgb::XgbBooster booster,
+      xgb::XgbBooster::ForTraining({&tm, &vm}, {{"booster", "gbtree"}, {"objective", "binary:logistic"}, {"seed", "3"},
+                                                {"nthread", "1"}, {"verbosity", "0"}, {"max_depth", "4"},
+                                                {"subsample", "0.8"}, {"eval_metric", "auc"}}));
+  ASSERT_EQ(curve.size(), 12u);
+  for (int round = 0; round < 12; ++round) {
+    MLOPS_ASSERT_OK(booster.TrainOneRound(round, tm));
+    MLOPS_ASSERT_OK_AND_ASSIGN(auto eval, booster.Evaluate(round, {{"valid", &vm}}));
+    EXPECT_EQ(curve[static_cast<std::size_t>(round)], eval.at("valid-auc")) << "round " << round;
+  }
+  MLOPS_ASSERT_OK_AND_ASSIGN(std::string json, booster.SaveJson());
+  EXPECT_EQ(json, out.model_json);
 }
 
 TEST(XgbTrainerTest, SameInputsAndSeedGiveAByteIdenticalArtifact) {

@@ -68,6 +68,37 @@ absl::StatusOr<std::vector<float>> PredictBlock(const XgbBooster& booster, const
   return std::move(p.values);
 }
 
+// One round's validation metrics: the finite ones by "validation_<metric>"
+// (what the round callback gets) and the early-stopping metric's value.
+struct RoundMetrics {
+  std::map<std::string, double> reported;
+  double value = 0;
+};
+
+absl::StatusOr<RoundMetrics> OwnRoundMetric(const TrainerConfig& config, const std::string& metric,
+                                            const XgbBooster& booster, const XgbMatrix& valid,
+                                            const std::vector<float>& labels) {
+  absl::StatusOr<xgb::Prediction> p = booster.Predict(valid);
+  if (!p.ok()) return XgbRejected(p.status());
+  RoundMetrics out;
+  out.value = CurveMetric(metric, config.objective, config.num_class, labels, p->values).value_or(0);
+  if (std::isfinite(out.value)) out.reported["validation_" + metric] = out.value;
+  return out;
+}
+
+absl::StatusOr<RoundMetrics> XgbRoundMetrics(XgbBooster& booster, int round, const XgbMatrix& valid,
+                                             const std::string& metric) {
+  absl::StatusOr<std::map<std::string, double>> eval = booster.Evaluate(round, {{"valid", &valid}});
+  if (!eval.ok()) return XgbRejected(eval.status());
+  RoundMetrics out;
+  for (const auto& [k, v] : *eval) {
+    if (std::isfinite(v)) out.reported["validation_" + k.substr(k.find('-') + 1)] = v;
+  }
+  auto it = eval->find("valid-" + metric);
+  out.value = it == eval->end() ? 0 : it->second;
+  return out;
+}
+
 }  // namespace
 
 const char* XgbObjectiveName(Objective objective) {
@@ -139,21 +170,24 @@ absl::StatusOr<TrainOutcome> BuiltinXgbTrainer::Train(const TrainerConfig& confi
   const std::string metric = config.params.count("eval_metric") ? config.params.at("eval_metric")
                                                                  : ValidationMetricName(config.objective);
   const bool larger_better = LargerIsBetter(metric);
+  // The curve's metric is ours (eval_metrics.h: XGBoost's values, same
+  // arithmetic) on the validation predictions from XGBoost's prediction
+  // cache, which adds only the new tree each round; XGBoost's own evaluation
+  // (a stable sort of row indices per round for AUC) only for a metric we do
+  // not compute.
+  const bool own_metric = HasCurveMetric(metric, config.objective);
+  const std::vector<float>& valid_labels = valid_own ? valid_block.labels : train_block.labels;
   double best = 0;
   int since_best = 0;
   for (int round = 0; round < config.num_boost_round; ++round) {
     if (absl::Status s = booster->TrainOneRound(round, train); !s.ok()) return XgbRejected(s);
     out.rounds_trained = round + 1;
     out.profile.Add("trial_boost", clock.Lap());
-    absl::StatusOr<std::map<std::string, double>> eval = booster->Evaluate(round, {{"valid", &valid}});
-    if (!eval.ok()) return XgbRejected(eval.status());
+    MLOPS_ASSIGN_OR_RETURN(RoundMetrics eval, own_metric ? OwnRoundMetric(config, metric, *booster, valid, valid_labels)
+                                                         : XgbRoundMetrics(*booster, round, valid, metric));
     out.profile.Add("trial_eval", clock.Lap());
-    std::map<std::string, double> reported;
-    for (const auto& [k, v] : *eval) {
-      if (std::isfinite(v)) reported["validation_" + k.substr(k.find('-') + 1)] = v;
-    }
-    auto it = eval->find("valid-" + metric);
-    const double value = it == eval->end() ? 0 : it->second;
+    const double value = eval.value;
+    const std::map<std::string, double>& reported = eval.reported;
     if (round == 0 || (larger_better ? value > best : value < best)) {
       best = value;
       out.best_iteration = round;

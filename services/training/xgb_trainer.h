@@ -54,14 +54,17 @@ struct TrainOutcome {
   std::map<std::string, double> validation_metrics;
   std::map<std::string, double> test_metrics;
   // Where the trial's time went: trial_matrix, trial_boost, trial_eval
-  // (XGBoost's per-round validation metric), trial_round_callback,
+  // (the per-round validation metric: the cached validation predictions and
+  // CurveMetric, or XGBoost's evaluation for other metrics), trial_round_callback,
   // trial_serialize, trial_predict_eval.
   JobProfile profile;
 };
 
-// Called after each round with the round (from 0) and XGBoost's validation
-// metric of that round ("validation_auc" -> value). Returns false to stop
-// (cancelled, or the median stopping rule).
+// Called after each round with the round (from 0) and the validation metric
+// of that round ("validation_auc" -> value; XGBoost's value, computed by
+// CurveMetric for auc/logloss/rmse/mlogloss, by XGBoost for other
+// eval_metric params). Returns false to stop (cancelled, or the median
+// stopping rule).
 using RoundCallback = std::function<bool(int round, const std::map<std::string, double>&)>;
 
 class BuiltinXgbTrainer {
