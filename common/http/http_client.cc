@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -86,6 +87,39 @@ absl::StatusOr<HttpAnswer> Run(asio::io_context& io, const std::shared_ptr<HttpE
   return HttpAnswer{result->status, std::move(result->body)};
 }
 
+// Runs one streaming exchange on `io` in slices of `hooks.poll`, ending it
+// when the caller stops it or the body stays silent too long. Bounded: after
+// Abort the cancelled operations finish within a few slices; io.stop() is
+// the last resort.
+template <typename Stream>
+absl::StatusOr<HttpAnswer> RunStreaming(asio::io_context& io, const std::shared_ptr<HttpExchange<Stream>>& exchange,
+                                        const HttpUrl& url, http::request<http::string_body> req,
+                                        const HttpCall& call, const HttpStreamHooks& hooks) {
+  exchange->SetStreaming(hooks.on_body);
+  exchange->Start(url.host, url.port, std::move(req),
+                  std::chrono::microseconds(absl::ToInt64Microseconds(call.timeout)), 0);
+  const auto slice = std::chrono::microseconds(std::max<int64_t>(1000, absl::ToInt64Microseconds(hooks.poll)));
+  const bool idle_bounded = hooks.idle_timeout != absl::InfiniteDuration();
+  const auto idle = std::chrono::microseconds(idle_bounded ? absl::ToInt64Microseconds(hooks.idle_timeout) : 0);
+  int slices_after_end = 0;
+  while (!io.stopped()) {
+    io.run_for(slice);
+    if (exchange->ended()) {
+      if (++slices_after_end > 50) io.stop();  // cancelled operations normally finish at once
+      continue;
+    }
+    if (hooks.should_stop && hooks.should_stop()) {
+      exchange->Abort(absl::CancelledError("stopped while reading the answer"));
+    } else if (idle_bounded && exchange->header_read() &&
+               std::chrono::steady_clock::now() - exchange->last_activity() > idle) {
+      exchange->Abort(absl::DeadlineExceededError("the answer's body stayed silent too long"));
+    }
+  }
+  absl::StatusOr<Answer>& result = exchange->result();
+  if (!result.ok()) return result.status();
+  return HttpAnswer{result->status, std::move(result->body)};
+}
+
 // Asks OpenSSL to check that the certificate names `host` (an IP SAN for an
 // address, a DNS name otherwise) and sends SNI for a DNS name.
 absl::Status NameTheHost(SSL* ssl, const std::string& host) {
@@ -148,6 +182,25 @@ absl::StatusOr<HttpAnswer> HttpClient::Send(const HttpCall& call) const {
     MLOPS_RETURN_IF_ERROR(NameTheHost(exchange->stream().native_handle(), url.host));
     return Run(io, exchange, url, std::move(req), call);
   } catch (const std::exception& e) {  // Asio reports a few setup failures by exception
+    return absl::UnavailableError(absl::StrCat(call.url, ": ", e.what()));
+  }
+}
+
+absl::StatusOr<HttpAnswer> HttpClient::SendStreaming(const HttpCall& call, const HttpStreamHooks& hooks) const {
+  MLOPS_ASSIGN_OR_RETURN(HttpUrl url, ParseHttpUrl(call.url));
+  MLOPS_ASSIGN_OR_RETURN(http::request<http::string_body> req, BuildRequest(url, call, user_agent_));
+  if (!hooks.on_body) return absl::InvalidArgumentError("on_body: a streaming call needs a body callback");
+  try {
+    asio::io_context io;
+    if (!url.tls) {
+      auto exchange = std::make_shared<HttpExchange<beast::tcp_stream>>(io, trust_, io);
+      return RunStreaming(io, exchange, url, std::move(req), call, hooks);
+    }
+    auto exchange = std::make_shared<HttpExchange<beast::ssl_stream<beast::tcp_stream>>>(
+        io, trust_, io, tls_->context);
+    MLOPS_RETURN_IF_ERROR(NameTheHost(exchange->stream().native_handle(), url.host));
+    return RunStreaming(io, exchange, url, std::move(req), call, hooks);
+  } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(call.url, ": ", e.what()));
   }
 }

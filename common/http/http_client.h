@@ -11,8 +11,10 @@
 // Thread-safe: each call has its own io_context and connection.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,6 +37,19 @@ struct HttpAnswer {
   std::string body;
 };
 
+// How HttpClient::SendStreaming hands over a body and is interrupted.
+struct HttpStreamHooks {
+  // Each piece of a 2xx answer's body, as it arrives, on the calling thread.
+  std::function<void(std::string_view)> on_body;
+  // Polled about every `poll` (may be null); true ends the call at once
+  // (CANCELLED) and closes the connection.
+  std::function<bool()> should_stop;
+  absl::Duration poll = absl::Milliseconds(100);
+  // The longest silence allowed once the answer's header came
+  // (DEADLINE_EXCEEDED past it).
+  absl::Duration idle_timeout = absl::InfiniteDuration();
+};
+
 class HttpClient {
  public:
   // Trusts the system CA bundle (OpenSSL's default paths, SSL_CERT_FILE /
@@ -55,6 +70,16 @@ class HttpClient {
   // server's certificate is not trusted (the message says why: OpenSSL's
   // verification error); INVALID_ARGUMENT for a bad URL or method.
   absl::StatusOr<HttpAnswer> Send(const HttpCall& call) const;
+
+  // Like Send, for answers that last (a followed log): `call.timeout` bounds
+  // the exchange up to the answer's header only; a 2xx answer's body then
+  // goes to `hooks.on_body` piece by piece while it arrives (the returned
+  // body stays empty), until the server ends it. Another status's body is
+  // returned whole (up to 1 MiB). Besides Send's errors: UNAVAILABLE when
+  // the connection drops before the body's end (a chunked body cut short),
+  // DEADLINE_EXCEEDED past `hooks.idle_timeout` of silence, CANCELLED when
+  // `hooks.should_stop` said so.
+  absl::StatusOr<HttpAnswer> SendStreaming(const HttpCall& call, const HttpStreamHooks& hooks) const;
 
   // What the client trusts, for messages: "system CA bundle" or the file.
   const std::string& trust() const { return trust_; }

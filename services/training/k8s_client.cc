@@ -73,28 +73,35 @@ absl::Status K8sHttpError(const std::string& what, const HttpResult& r) {
   return absl::InternalError(msg);
 }
 
-absl::StatusOr<HttpResult> K8sClient::Request(const std::string& method, const std::string& target,
-                                              const std::string& body) const {
+absl::Status K8sClient::Prepare(const std::string& method, const std::string& target, const std::string& body,
+                               std::unique_ptr<HttpClient>* client, HttpCall* call) const {
   absl::StatusOr<ApiBase> base = ParseApiBase(options_.server);
   if (!base.ok()) return base.status();
-  std::unique_ptr<HttpClient> client;
   if (!base->tls || options_.ca_file.empty()) {  // the CA file matters for https only
-    client = HttpClient::WithSystemCas(kUserAgent);
+    *client = HttpClient::WithSystemCas(kUserAgent);
   } else {
     absl::StatusOr<std::unique_ptr<HttpClient>> with_ca = HttpClient::WithCaFile(options_.ca_file, kUserAgent);
     if (!with_ca.ok()) return with_ca.status();
-    client = std::move(*with_ca);
+    *client = std::move(*with_ca);
   }
-  HttpCall call;
-  call.method = method;
-  call.url = absl::StrCat(base->url, target);
-  call.headers.emplace_back("Accept", "application/json");
+  call->method = method;
+  call->url = absl::StrCat(base->url, target);
+  call->headers.emplace_back("Accept", "application/json");
   const std::string token = ReadToken(options_.token_file);
-  if (!token.empty()) call.headers.emplace_back("Authorization", absl::StrCat("Bearer ", token));
-  if (!body.empty()) call.headers.emplace_back("Content-Type", "application/json");
-  call.body = body;
-  call.timeout = absl::FromChrono(options_.request_timeout);
-  call.max_body_bytes = std::uint64_t{256} << 20;  // pod logs are read whole
+  if (!token.empty()) call->headers.emplace_back("Authorization", absl::StrCat("Bearer ", token));
+  if (!body.empty()) call->headers.emplace_back("Content-Type", "application/json");
+  call->body = body;
+  call->timeout = absl::FromChrono(options_.request_timeout);
+  call->max_body_bytes = std::uint64_t{256} << 20;  // pod logs are read whole
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HttpResult> K8sClient::Request(const std::string& method, const std::string& target,
+                                              const std::string& body) const {
+  std::unique_ptr<HttpClient> client;
+  HttpCall call;
+  absl::Status prepared = Prepare(method, target, body, &client, &call);
+  if (!prepared.ok()) return prepared;
   absl::StatusOr<HttpAnswer> answer = client->Send(call);
   if (!answer.ok()) {
     return absl::Status(answer.status().code(),
@@ -104,6 +111,32 @@ absl::StatusOr<HttpResult> K8sClient::Request(const std::string& method, const s
   r.status = answer->status;
   r.body = std::move(answer->body);
   return r;
+}
+
+absl::Status K8sClient::FollowPodLog(const std::string& ns, const std::string& pod, const std::string& since_time,
+                                     std::chrono::milliseconds idle,
+                                     const std::function<void(std::string_view)>& on_data,
+                                     const std::function<bool()>& should_stop) const {
+  std::string target = absl::StrCat("/api/v1/namespaces/", ns, "/pods/", pod,
+                                    "/log?container=trainer&follow=true&timestamps=true");
+  if (!since_time.empty()) absl::StrAppend(&target, "&sinceTime=", since_time);  // RFC 3339: no escaping needed
+  std::unique_ptr<HttpClient> client;
+  HttpCall call;
+  absl::Status prepared = Prepare("GET", target, "", &client, &call);
+  if (!prepared.ok()) return prepared;
+  HttpStreamHooks hooks;
+  hooks.on_body = on_data;
+  hooks.should_stop = should_stop;
+  hooks.idle_timeout = idle.count() > 0 ? absl::FromChrono(idle) : absl::InfiniteDuration();
+  absl::StatusOr<HttpAnswer> answer = client->SendStreaming(call, hooks);
+  if (!answer.ok()) {
+    return absl::Status(answer.status().code(), absl::StrCat("following the log of pod ", pod, ": Kubernetes API ",
+                                                             options_.server, ": ", answer.status().message()));
+  }
+  if (answer->status / 100 != 2) {
+    return K8sHttpError(absl::StrCat("following the log of pod ", pod), HttpResult{answer->status, answer->body});
+  }
+  return absl::OkStatus();
 }
 
 absl::Status K8sClient::CreateJob(const std::string& ns, const std::string& manifest_json) {

@@ -4,14 +4,19 @@
 // HTTP/1.1 through common/http's HttpClient: https with the service account's CA and bearer
 // token in a cluster (the token file is read for every request, since
 // projected tokens rotate), plain http for a local API proxy or a test's
-// fake server. One connection per request. Thread-safe (no shared mutable
+// fake server. One connection per request; a followed log streams over its
+// own connection while the pod runs. Thread-safe (no shared mutable
 // state).
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/http/http_client.h"
 #include "services/training/k8s_manifest.h"
 
 namespace mlops::training {
@@ -46,6 +51,19 @@ class K8sClient {
   // the log is read whole, up to 256 MiB).
   absl::StatusOr<std::string> PodLog(const std::string& ns, const std::string& pod, int64_t limit_bytes);
 
+  // Follows the "trainer" container's log (follow=true, timestamps=true;
+  // sinceTime when `since_time` is not empty): each piece of it goes to
+  // `on_data` as the API sends it, on this thread. OK when the API ended the
+  // stream (the container ended, or the server closed it cleanly); the
+  // caller checks the pod. Unavailable: the connection dropped;
+  // DeadlineExceeded: no answer within request_timeout, or `idle` of
+  // silence (0 = no limit); Cancelled: `should_stop` (polled about every 100 ms) said so;
+  // the HTTP error otherwise (400 while the container is still waiting).
+  absl::Status FollowPodLog(const std::string& ns, const std::string& pod, const std::string& since_time,
+                            std::chrono::milliseconds idle,
+                            const std::function<void(std::string_view)>& on_data,
+                            const std::function<bool()>& should_stop) const;
+
   // One request, bounded by request_timeout as a whole (resolve, connect,
   // TLS, write, read). DeadlineExceeded: the timeout passed; Unavailable:
   // cannot connect / TLS / protocol errors; FailedPrecondition: the server's
@@ -55,6 +73,10 @@ class K8sClient {
                                      const std::string& body) const;
 
  private:
+  // The HTTP client and the call (URL, token, headers) for one request.
+  absl::Status Prepare(const std::string& method, const std::string& target, const std::string& body,
+                       std::unique_ptr<HttpClient>* client, HttpCall* call) const;
+
   K8sApiOptions options_;
 };
 

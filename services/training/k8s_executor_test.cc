@@ -2,12 +2,15 @@
 // (golden fields), the reading of Job and pod statuses, and the executor
 // against a fake Kubernetes API server on 127.0.0.1 (plain HTTP): create Job
 // -> poll status -> succeeded / failed with the pod's exit code / deadline
-// exceeded / stopped, the bearer token, the log kept, the Job deleted.
+// exceeded / stopped, the bearer token, the log kept, the Job deleted; the
+// pod's log followed while it runs (a chunked stream that arrives in pieces
+// over time): lines reach the caller before the pod ends, in order, a
+// dropped stream resumes without a duplicate or lost line, and a stop
+// request returns promptly while the stream is silent.
 #include "services/training/k8s_executor.h"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -20,13 +23,14 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "services/training/testing/fake_k8s_api.h"
 
 namespace mlops::training {
 namespace {
 
 namespace asio = boost::asio;
-namespace http = boost::beast::http;
 using ::testing::HasSubstr;
+using testing::FakeK8sApi;
 using ::testing::Not;
 using google::protobuf::Struct;
 using google::protobuf::Value;
@@ -154,86 +158,6 @@ TEST(K8sManifestTest, ReadsJobConditionsAndPodExitCodes) {
   EXPECT_EQ(pods[0].exit_code, 3);
 }
 
-// A fake Kubernetes API: one thread, one request per connection. The Job
-// answers `pending_polls` GETs with an active status, then `final_status`.
-class FakeK8sApi {
- public:
-  FakeK8sApi() : acceptor_(io_, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~FakeK8sApi() {
-    stop_ = true;
-    boost::system::error_code ec;
-    asio::ip::tcp::socket s(io_);
-    s.connect(acceptor_.local_endpoint(), ec);  // wakes the accept
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
-
-  std::mutex mu;
-  int pending_polls = 2;
-  std::string final_status = R"({"status":{"succeeded":1,"conditions":[{"type":"Complete","status":"True"}]}})";
-  int exit_code = 0;
-  int create_status = 201;
-  std::vector<std::string> requests;  // "METHOD target"
-  std::vector<std::string> auth;
-  std::string created_body;
-
- private:
-  void Serve() {
-    for (int i = 0; i < 10000 && !stop_; ++i) {  // bounded
-      asio::ip::tcp::socket socket(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec || stop_) return;
-      boost::beast::flat_buffer buffer;
-      http::request<http::string_body> req;
-      http::read(socket, buffer, req, ec);
-      if (ec) continue;
-      http::response<http::string_body> res = Handle(req);
-      res.version(11);
-      res.set(http::field::content_type, "application/json");
-      res.prepare_payload();
-      http::write(socket, res, ec);
-    }
-  }
-
-  http::response<http::string_body> Handle(const http::request<http::string_body>& req) {
-    std::lock_guard<std::mutex> lock(mu);
-    const std::string target(req.target());
-    const std::string method(req.method_string());
-    requests.push_back(method + " " + target);
-    auth.push_back(std::string(req[http::field::authorization]));
-    http::response<http::string_body> res;
-    res.result(200);
-    const std::string job_path = "/apis/batch/v1/namespaces/ml/jobs/mlops-train-run-0123456789abcdef";
-    if (method == "POST" && target == "/apis/batch/v1/namespaces/ml/jobs") {
-      created_body = req.body();
-      res.result(create_status);
-      res.body() = create_status == 403 ? R"({"kind":"Status","message":"jobs.batch is forbidden"})" : req.body();
-    } else if (method == "GET" && target == job_path) {
-      res.body() = pending_polls-- > 0 ? R"({"status":{"active":1}})" : final_status;
-    } else if (method == "DELETE" && target.rfind(job_path, 0) == 0) {
-      res.body() = R"({"kind":"Status","status":"Success"})";
-    } else if (method == "GET" && target.find("/api/v1/namespaces/ml/pods?labelSelector=job-name%3Dmlops-train-run-") == 0) {
-      res.body() = R"({"items":[{"metadata":{"name":"trainer-pod"},"status":{"containerStatuses":[{"name":"trainer",
-          "state":{"terminated":{"exitCode":)" + std::to_string(exit_code) + (exit_code == 0 ? R"(,"reason":"Completed")" : R"(,"reason":"Error")") +
-                   R"(}}}]}}]})";
-    } else if (method == "GET" && target.rfind("/api/v1/namespaces/ml/pods/trainer-pod/log", 0) == 0) {
-      res.body() = "epoch 1 loss 0.5\ndone\n";
-    } else {
-      res.result(404);
-      res.body() = R"({"kind":"Status","message":"not found"})";
-    }
-    return res;
-  }
-
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 class KubernetesExecutorTest : public ::testing::Test {
  protected:
   KubernetesExecutor Executor() {
@@ -246,6 +170,8 @@ class KubernetesExecutorTest : public ::testing::Test {
     o.api.ca_file = "";
     o.poll_interval = std::chrono::milliseconds(20);
     o.deadline_margin = std::chrono::milliseconds(2000);
+    o.log.backoff_initial = std::chrono::milliseconds(20);
+    o.log_drain = std::chrono::milliseconds(3000);
     return KubernetesExecutor(o);
   }
   bool Requested(const std::string& prefix) {
@@ -323,6 +249,142 @@ TEST_F(KubernetesExecutorTest, ForbiddenCreateAndUnreachableApiAreErrors) {
   o.api.token_file = "";
   KubernetesExecutor unreachable(o);
   EXPECT_THAT(unreachable.Execute(Invocation(), nullptr, nullptr).status(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// Lines seen by the caller, with whether the pod had already ended then and
+// on which thread they came.
+struct SeenLines {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  bool after_pod_done = false;
+  bool other_thread = false;
+};
+
+std::vector<std::pair<std::string, std::string>> TrainingLog() {
+  return {{"2026-11-23T06:00:00.100000000Z", "epoch 1 loss 0.9"},
+          {"2026-11-23T06:00:00.200000000Z", "epoch 2 loss 0.7"},
+          {"2026-11-23T06:00:00.200000000Z", "epoch 2 eval auc 0.8"},  // the same timestamp
+          {"2026-11-23T06:00:01.000000000Z", "epoch 3 loss 0.5"},
+          {"2026-11-23T06:00:01.500000000Z", "done"}};
+}
+
+// The caller's line callback; the pod ends once the last line came.
+CommandLineFn Recorder(SeenLines* seen, FakeK8sApi* api, const std::string& last) {
+  const std::thread::id caller = std::this_thread::get_id();
+  return [seen, api, last, caller](const std::string& stream, const std::string& line) {
+    std::lock_guard<std::mutex> lock(seen->mu);
+    EXPECT_EQ(stream, "stdout");
+    seen->lines.push_back(line);
+    if (api->pod_done) seen->after_pod_done = true;
+    if (std::this_thread::get_id() != caller) seen->other_thread = true;
+    if (line == last) api->pod_done = true;
+  };
+}
+
+std::vector<std::string> Texts(const std::vector<std::pair<std::string, std::string>>& log) {
+  std::vector<std::string> out;
+  for (const auto& [ts, text] : log) out.push_back(text);
+  return out;
+}
+
+TEST_F(KubernetesExecutorTest, FollowsThePodsLogWhileItRuns) {
+  {
+    std::lock_guard<std::mutex> lock(api_.mu);
+    api_.streaming = true;
+    api_.pending_polls = 0;
+    api_.log = TrainingLog();
+  }
+  KubernetesExecutor executor = Executor();
+  SeenLines seen;
+  MLOPS_ASSERT_OK_AND_ASSIGN(CommandOutcome o, executor.Execute(Invocation(), nullptr, Recorder(&seen, &api_, "done")));
+  EXPECT_TRUE(o.exited);
+  EXPECT_EQ(o.exit_code, 0);
+  // Every line came while the pod ran (the pod ends only once "done" came),
+  // in order, on the caller's thread, pieces of 7 bytes joined into lines.
+  EXPECT_THAT(seen.lines, ::testing::ElementsAreArray(Texts(TrainingLog())));
+  EXPECT_FALSE(seen.after_pod_done);
+  EXPECT_FALSE(seen.other_thread);
+  // The kept log is the followed one, without timestamps; no second read.
+  EXPECT_EQ(o.stdout_text, "epoch 1 loss 0.9\nepoch 2 loss 0.7\nepoch 2 eval auc 0.8\nepoch 3 loss 0.5\ndone\n");
+  std::lock_guard<std::mutex> lock(api_.mu);
+  // The stream that ended with the pod is followed by one from its last
+  // line once the pod shows as ended (its lines all repeats, dropped).
+  ASSERT_EQ(api_.follows.size(), 2u);
+  EXPECT_THAT(api_.follows[0], HasSubstr("follow=true"));
+  EXPECT_THAT(api_.follows[0], HasSubstr("timestamps=true"));
+  EXPECT_THAT(api_.follows[1], HasSubstr("&sinceTime=2026-11-23T06:00:01Z"));
+  EXPECT_EQ(std::count_if(api_.requests.begin(), api_.requests.end(),
+                          [](const std::string& r) { return r.find("/log?") != std::string::npos; }),
+            2);  // no whole-log read at the end
+}
+
+TEST_F(KubernetesExecutorTest, DroppedLogStreamResumesWithoutDuplicatesOrGaps) {
+  std::size_t drop = 0;
+  {
+    std::lock_guard<std::mutex> lock(api_.mu);
+    api_.streaming = true;
+    api_.pending_polls = 0;
+    api_.log = TrainingLog();
+    // Cut inside the third line: two lines of the first second were handed
+    // out, the second of them sharing its timestamp with the third.
+    for (int i = 0; i < 2; ++i) drop += api_.log[i].first.size() + 1 + api_.log[i].second.size() + 1;
+    api_.drop_after_bytes = drop + 10;
+    api_.piece_bytes = 5;
+  }
+  KubernetesExecutor executor = Executor();
+  SeenLines seen;
+  MLOPS_ASSERT_OK_AND_ASSIGN(CommandOutcome o, executor.Execute(Invocation(), nullptr, Recorder(&seen, &api_, "done")));
+  EXPECT_TRUE(o.exited);
+  EXPECT_THAT(seen.lines, ::testing::ElementsAreArray(Texts(TrainingLog())));
+  EXPECT_FALSE(seen.after_pod_done);
+  EXPECT_EQ(o.stdout_text, "epoch 1 loss 0.9\nepoch 2 loss 0.7\nepoch 2 eval auc 0.8\nepoch 3 loss 0.5\ndone\n");
+  std::lock_guard<std::mutex> lock(api_.mu);
+  ASSERT_EQ(api_.follows.size(), 3u);  // cut, resumed, the final one
+  EXPECT_THAT(api_.follows[0], Not(HasSubstr("sinceTime")));
+  EXPECT_THAT(api_.follows[1], HasSubstr("&sinceTime=2026-11-23T06:00:00Z"));  // whole seconds
+}
+
+TEST_F(KubernetesExecutorTest, StopWhileTheLogIsSilentReturnsPromptly) {
+  {
+    std::lock_guard<std::mutex> lock(api_.mu);
+    api_.streaming = true;
+    api_.pending_polls = 0;
+    api_.log = {{"2026-11-23T06:00:00.100000000Z", "loading data"}};  // then silence; the pod runs on
+  }
+  KubernetesExecutor executor = Executor();
+  SeenLines seen;
+  CommandLineFn record = Recorder(&seen, &api_, "never");
+  std::atomic<bool> stop{false};
+  std::chrono::steady_clock::time_point stop_at;
+  const auto on_line = [&](const std::string& stream, const std::string& line) {
+    record(stream, line);
+    stop_at = std::chrono::steady_clock::now();
+    stop = true;  // cancel once the first line came
+  };
+  MLOPS_ASSERT_OK_AND_ASSIGN(CommandOutcome o, executor.Execute(Invocation(), [&] { return stop.load(); }, on_line));
+  const auto took = std::chrono::steady_clock::now() - stop_at;
+  EXPECT_TRUE(stop);
+  EXPECT_TRUE(o.stopped);
+  EXPECT_THAT(seen.lines, ::testing::ElementsAre("loading data"));
+  EXPECT_LT(took, std::chrono::seconds(2));  // the open follow request was interrupted
+  EXPECT_TRUE(Requested("DELETE /apis/batch/v1/namespaces/ml/jobs/mlops-train-run-0123456789abcdef"));
+}
+
+TEST(PodLogLinesTest, SplitsPiecesStripsTimestampsAndSkipsWhatAReconnectRepeats) {
+  PodLogLines lines;
+  std::vector<std::string> got;
+  const PodLogLines::LineFn emit = [&](std::string line) { got.push_back(std::move(line)); };
+  EXPECT_EQ(lines.Resume(), "");  // nothing yet: from the start
+  lines.Feed("2026-11-23T06:00:59.5Z a\n2026-11-23T06:01:00Z b\n2026-11-23T0", emit);
+  lines.Feed("6:01:00Z c\n2026-11-23T06:01:00Z d", emit);
+  EXPECT_THAT(got, ::testing::ElementsAre("a", "b", "c"));
+  // The stream dropped inside "d": resume from the last line's second.
+  EXPECT_EQ(lines.Resume(), "2026-11-23T06:01:00Z");
+  lines.Feed("2026-11-23T06:01:00Z b\n2026-11-23T06:01:00Z c\n2026-11-23T06:01:00Z d\n", emit);
+  lines.Feed("2026-11-23T06:01:01.25Z e\nno timestamp\r\n2026-11-23T06:01:02Z tail", emit);
+  lines.Finish(emit);
+  EXPECT_THAT(got, ::testing::ElementsAre("a", "b", "c", "d", "e", "no timestamp", "tail"));
+  EXPECT_EQ(lines.lines(), 7);
 }
 
 // An API server that takes the connection but never answers: every request

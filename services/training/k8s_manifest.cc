@@ -180,4 +180,68 @@ absl::StatusOr<std::vector<K8sPodState>> ParsePodList(const std::string& json) {
   return out;
 }
 
+void PodLogLines::Feed(std::string_view data, const LineFn& emit) {
+  constexpr std::size_t kMaxPartialBytes = std::size_t{1} << 20;  // a newline-free flood
+  std::size_t start = 0;
+  while (start < data.size()) {
+    const std::size_t nl = data.find('\n', start);
+    if (nl == std::string_view::npos) {
+      partial_.append(data.substr(start));
+      if (partial_.size() > kMaxPartialBytes) {
+        Line(partial_, emit);
+        partial_.clear();
+      }
+      return;
+    }
+    if (partial_.empty()) {
+      Line(data.substr(start, nl - start), emit);
+    } else {
+      partial_.append(data.substr(start, nl - start));
+      Line(partial_, emit);
+      partial_.clear();
+    }
+    start = nl + 1;
+  }
+}
+
+void PodLogLines::Finish(const LineFn& emit) {
+  if (!partial_.empty()) Line(partial_, emit);
+  partial_.clear();
+}
+
+std::string PodLogLines::Resume() {
+  partial_.clear();
+  skip_ = same_last_;
+  if (!have_last_) return "";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", last_, absl::UTCTimeZone());  // floors to the second
+}
+
+void PodLogLines::Line(std::string_view line, const LineFn& emit) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const std::size_t space = line.find(' ');
+  absl::Time t;
+  std::string error;
+  if (space == std::string_view::npos ||
+      !absl::ParseTime(absl::RFC3339_full, std::string(line.substr(0, space)), &t, &error)) {
+    ++lines_;
+    emit(std::string(line));  // no timestamp: nothing to deduplicate by
+    return;
+  }
+  if (have_last_ && t < last_) return;  // sent before the reconnect
+  if (have_last_ && t == last_) {
+    if (skip_ > 0) {
+      --skip_;
+      return;
+    }
+    ++same_last_;
+  } else {
+    have_last_ = true;
+    last_ = t;
+    same_last_ = 1;
+    skip_ = 0;
+  }
+  ++lines_;
+  emit(std::string(line.substr(space + 1)));
+}
+
 }  // namespace mlops::training

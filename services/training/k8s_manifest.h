@@ -3,13 +3,17 @@
 // Job manifest of one trial, and the reading of a Job's status (and its
 // pod's exit code) from the API's JSON. The data is handed over through a
 // PersistentVolumeClaim mounted in the pod at the same path as the
-// service's work root, so the MLOPS_*_FILE paths mean the same in both. No
-// I/O; no state.
+// service's work root, so the MLOPS_*_FILE paths mean the same in both.
+// Also the splitting of a followed pod log into lines (PodLogLines). No I/O.
 
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "services/training/command_executor.h"
 
 namespace mlops::training {
@@ -65,5 +69,36 @@ struct K8sPodState {
 // Reads a PodList's JSON (GET .../pods?labelSelector=job-name=<name>): each
 // pod's name and its "trainer" container's terminated state.
 absl::StatusOr<std::vector<K8sPodState>> ParsePodList(const std::string& json);
+
+// Splits a followed pod log (timestamps=true: each line starts with its
+// RFC 3339 timestamp and a space) into lines without their timestamps, and
+// makes a reconnect seamless: Resume() says which sinceTime to ask for (the
+// API takes whole seconds) and the lines of the new stream up to the last
+// one handed out are dropped (by timestamp, counting lines that share the
+// last timestamp). A line without a readable timestamp is handed out whole.
+// A partial line is handed out only at the stream's clean end (Finish).
+// Not thread-safe.
+class PodLogLines {
+ public:
+  using LineFn = std::function<void(std::string line)>;
+  // Appends a piece of the stream; `emit` gets each complete new line.
+  void Feed(std::string_view data, const LineFn& emit);
+  // The stream ended with the pod: hands out the last unterminated line.
+  void Finish(const LineFn& emit);
+  // Before a reconnect: drops the partial line and returns the sinceTime
+  // parameter for the new request ("" before any line came).
+  std::string Resume();
+  int64_t lines() const { return lines_; }
+
+ private:
+  void Line(std::string_view line, const LineFn& emit);
+
+  std::string partial_;
+  bool have_last_ = false;
+  absl::Time last_;        // timestamp of the last line handed out
+  int64_t same_last_ = 0;  // lines handed out with exactly that timestamp
+  int64_t skip_ = 0;       // of those, how many the new stream still repeats
+  int64_t lines_ = 0;
+};
 
 }  // namespace mlops::training
