@@ -153,9 +153,9 @@ TEST(MetricsTest, AucEqualsThePairCountWithTiesSignsAndZeros) {
   }
 }
 
-// Labels and predictions of `rounds` rounds of a booster trained with
-// `params` (and eval_metric `metrics`), next to XGBoost's own evaluation of
-// the validation rows each round: CurveMetric must give XGBoost's values.
+// Trains a booster 8 rounds with `params` (and eval_metric `metrics`); after
+// each round CurveMetric of its cached validation predictions must equal
+// XGBoost's own evaluation of the same rows.
 void ExpectCurveMetricsEqualXgboosts(const TrainingSet& set, Objective objective, int num_class,
                                      xgb::XgbBooster::Params params, const std::vector<std::string>& metrics) {
   const SplitIndices split = *SplitRows(set, SplitOptions{});
@@ -175,13 +175,9 @@ void ExpectCurveMetricsEqualXgboosts(const TrainingSet& set, Objective objective
       const std::optional<double> ours = CurveMetric(m, objective, num_class, valid.labels, p.values);
       ASSERT_TRUE(ours.has_value()) << m;
       const double theirs = xgb_eval.at("valid-" + m);
-      // AUC is exact on both sides; the others sum the same float terms in
-      // the same order (XGBoost prints 17 decimals).
-      if (m == "auc") {
-        EXPECT_EQ(*ours, theirs) << "round " << round;
-      } else {
-        EXPECT_NEAR(*ours, theirs, 1e-12) << m << " round " << round;
-      }
+      // The same arithmetic in the same order: equal to the last bit (XGBoost
+      // prints 17 decimals, which round-trip for these values).
+      EXPECT_EQ(*ours, theirs) << m << " round " << round;
     }
   }
 }
