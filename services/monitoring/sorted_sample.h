@@ -23,7 +23,8 @@ class SortedSample {
   // pass groups the keys by their top 16 bits, then each group is sorted in
   // cache), so pass it with std::move to avoid a copy. -0.0 becomes +0.0.
   // InvalidArgument naming the index of the first NaN or infinite value.
-  // `scratch` (optional; grown to 2 * size) is reused working memory; fresh
+  // `scratch` (optional; grown to 2 * size + 2 * 65536 + 1 entries: the sort's
+  // buffer plus its group starts and cursors) is reused working memory; fresh
   // pages cost more than the sort's own passes on this kind of VM, so
   // callers sorting many columns keep one per thread.
   static absl::StatusOr<SortedSample> FromValues(std::vector<double> values,
