@@ -2,8 +2,10 @@
 // Internal to pg_tracking_store*.cc: row conversions and checks shared by
 // the files of PgTrackingStore. Includes pqxx; include it only there.
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -38,5 +40,11 @@ absl::Status RunNotFound(const std::string& run_id);
 // (or, with need_running, is not RUNNING).
 absl::Status LockRunShared(pqxx::transaction_base& tx, const std::string& run_id,
                            bool need_running);
+
+// The latest point, min, max and count of each key of a message, by key (so
+// concurrent messages lock run_latest_metric rows in the same order). The
+// summaries' `key` is left empty: the map's key is the metric's key, a view
+// into `points`.
+std::map<std::string_view, MetricSummary> Summaries(const std::vector<MetricPoint>& points);
 
 }  // namespace mlops::training::pg_tracking_internal

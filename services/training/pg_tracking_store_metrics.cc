@@ -70,9 +70,17 @@ class ArrayText {
   std::string out_ = "{";
 };
 
-// The latest point, min, max and count of each key of a message, by key (so
-// concurrent messages lock run_latest_metric rows in the same order).
-std::map<std::string_view, MetricSummary> Summaries(const std::vector<MetricPoint>& points) {
+struct BlockBound {
+  int64_t id = 0;
+  int64_t min_step = 0;
+  int64_t min_ts = 0;
+  int64_t n = 0;
+};
+
+}  // namespace
+
+std::map<std::string_view, MetricSummary> pg_tracking_internal::Summaries(
+    const std::vector<MetricPoint>& points) {
   std::map<std::string_view, MetricSummary> latest;
   for (const MetricPoint& p : points) {
     auto [it, inserted] = latest.try_emplace(p.key);
@@ -92,15 +100,6 @@ std::map<std::string_view, MetricSummary> Summaries(const std::vector<MetricPoin
   return latest;
 }
 
-struct BlockBound {
-  int64_t id = 0;
-  int64_t min_step = 0;
-  int64_t min_ts = 0;
-  int64_t n = 0;
-};
-
-}  // namespace
-
 absl::Status PgTrackingStore::AppendMetrics(const std::string& run_id,
                                             const std::vector<MetricPoint>& points) {
   if (points.empty()) return absl::OkStatus();
@@ -117,7 +116,7 @@ absl::Status PgTrackingStore::AppendMetrics(const std::string& run_id,
     boff.Add(absl::StrCat(b.offset));
   }
   ArrayText lk, lv, ls, lt, lmin, lmax, lc;
-  for (const auto& [key, m] : Summaries(points)) {
+  for (const auto& [key, m] : pg_tracking_internal::Summaries(points)) {
     lk.AddQuoted(key);
     lv.Add(DoubleText(m.value));
     ls.Add(absl::StrCat(m.step));

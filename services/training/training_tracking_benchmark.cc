@@ -69,29 +69,15 @@ class RowLayoutStore final : public PgTrackingStore {
                              const std::vector<MetricPoint>& points) override {
     if (points.empty()) return absl::OkStatus();
     std::string lines;
-    std::map<std::string, MetricSummary> latest;
     for (size_t i = 0; i < points.size(); ++i) {
       const MetricPoint& p = points[i];
       if (i > 0) lines.push_back('\n');
       absl::StrAppend(&lines, run_id, "\t", p.key, "\t", p.step, "\t", p.timestamp_micros, "\t",
                       DoubleText(p.value));
-      auto [it, inserted] = latest.try_emplace(p.key);
-      MetricSummary& m = it->second;
-      if (inserted) {
-        m = MetricSummary{p.key, p.value, p.step, p.timestamp_micros, p.value, p.value, 0};
-      } else if (std::make_pair(p.step, p.timestamp_micros) >=
-                 std::make_pair(m.step, m.timestamp_micros)) {
-        m.value = p.value;
-        m.step = p.step;
-        m.timestamp_micros = p.timestamp_micros;
-      }
-      m.min = std::min(m.min, p.value);
-      m.max = std::max(m.max, p.value);
-      ++m.count;
     }
     std::vector<std::string> cols[7];
-    for (const auto& [key, m] : latest) {
-      cols[0].push_back(key);
+    for (const auto& [key, m] : pg_tracking_internal::Summaries(points)) {
+      cols[0].push_back(std::string(key));
       cols[1].push_back(DoubleText(m.value));
       cols[2].push_back(absl::StrCat(m.step));
       cols[3].push_back(absl::StrCat(m.timestamp_micros));
