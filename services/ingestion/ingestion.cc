@@ -296,9 +296,8 @@ absl::StatusOr<v1::ListDatasetVersionsResponse> Ingestion::ListDatasetVersions(
   return out;
 }
 
-absl::Status Ingestion::ReadDatasetVersion(
-    const v1::ReadDatasetVersionRequest& req,
-    const std::function<bool(const v1::ReadDatasetVersionResponse&)>& write) {
+absl::Status Ingestion::ReadDatasetVersion(const v1::ReadDatasetVersionRequest& req,
+                                           const std::function<bool(WireMessage)>& write) {
   if (req.offset() < 0 || req.limit() < 0) {
     return absl::InvalidArgumentError("offset and limit must not be negative");
   }
@@ -313,7 +312,6 @@ absl::Status Ingestion::ReadDatasetVersion(
   std::vector<int> cols;
   common::v1::Schema out_schema;
   if (req.columns().empty()) {
-    for (int i = 0; i < meta.schema().columns_size(); ++i) cols.push_back(i);
     out_schema = meta.schema();
   } else {
     for (const std::string& name : req.columns()) {
@@ -333,48 +331,24 @@ absl::Status Ingestion::ReadDatasetVersion(
   }
   const int64_t begin = std::min(req.offset(), v.row_count);
   const int64_t end = req.limit() == 0 ? v.row_count : std::min(v.row_count, begin + req.limit());
-  v1::ReadDatasetVersionResponse msg;
-  auto* header = msg.mutable_header();
-  MLOPS_ASSIGN_OR_RETURN(*header->mutable_version(), VersionToProto(v, false));
-  *header->mutable_schema() = out_schema;
-  header->set_row_count(end - begin);
-  if (!write(msg)) return absl::OkStatus();
+  {
+    v1::ReadDatasetVersionResponse msg;
+    auto* header = msg.mutable_header();
+    MLOPS_ASSIGN_OR_RETURN(*header->mutable_version(), VersionToProto(v, false));
+    *header->mutable_schema() = out_schema;
+    header->set_row_count(end - begin);
+    if (!write(WireMessage{msg.SerializeAsString(), 0})) return absl::OkStatus();
+  }
   if (end <= begin) return absl::OkStatus();
 
-  MLOPS_ASSIGN_OR_RETURN(std::vector<ChunkRef> refs, store_->ListChunks(v.id));
-  const bool all_columns = req.columns().empty();
-  v1::ReadDatasetVersionResponse out;
-  int64_t next_index = begin;
-  auto flush = [&]() {
-    if (out.chunk().rows_size() == 0) return true;
-    bool ok = write(out);
-    out.Clear();
-    return ok;
-  };
-  for (const ChunkRef& ref : refs) {
-    if (ref.first_row + ref.row_count <= begin) continue;
-    if (ref.first_row >= end) break;
-    MLOPS_ASSIGN_OR_RETURN(std::string bytes, store_->ReadChunk(ref.chunk_id));
-    MLOPS_ASSIGN_OR_RETURN(v1::RowChunk chunk, ParseStored<v1::RowChunk>(bytes, "chunk"));
-    if (chunk.rows_size() != ref.row_count) return absl::InternalError("chunk row count mismatch");
-    for (int i = 0; i < chunk.rows_size(); ++i) {
-      int64_t index = ref.first_row + i;
-      if (index < begin) continue;
-      if (index >= end) break;
-      if (out.chunk().rows_size() == 0) out.mutable_chunk()->set_first_row_index(next_index);
-      common::v1::Row* row = out.mutable_chunk()->add_rows();
-      if (all_columns) {
-        row->Swap(chunk.mutable_rows(i));
-      } else {
-        for (int c : cols) *row->add_values() = chunk.rows(i).values(c);
-      }
-      ++next_index;
-      if (out.chunk().rows_size() >= chunk_rows && !flush()) return absl::OkStatus();
-    }
-  }
-  flush();
-  if (next_index != end) return absl::InternalError("version rows are missing");
-  return absl::OkStatus();
+  // Chunks are encoded from the stored rows' bytes (read_wire.h).
+  ReadStreamEncoder encoder(std::move(cols), chunk_rows, begin, end, write);
+  absl::Status s = store_->ForEachChunk(
+      v.id, begin, end,
+      [&](const ChunkRef& ref, std::string_view bytes) { return encoder.Add(ref, bytes); });
+  if (encoder.stopped()) return absl::OkStatus();
+  MLOPS_RETURN_IF_ERROR(s);
+  return encoder.Finish();
 }
 
 absl::StatusOr<v1::GetProfileResponse> Ingestion::GetProfile(const v1::GetProfileRequest& req) {

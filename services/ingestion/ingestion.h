@@ -38,6 +38,7 @@
 #include "services/ingestion/existing_values.h"
 #include "services/ingestion/ingestion_store.h"
 #include "services/ingestion/metrics.h"
+#include "services/ingestion/read_wire.h"
 #include "services/ingestion/value.h"
 #include "services/ingestion/stored_records.h"
 #include "services/ingestion/version_hash.h"
@@ -74,11 +75,12 @@ class Ingestion {
   absl::StatusOr<v1::DatasetVersion> GetDatasetVersion(const v1::GetDatasetVersionRequest& req);
   absl::StatusOr<v1::ListDatasetVersionsResponse> ListDatasetVersions(
       const v1::ListDatasetVersionsRequest& req);
-  // Calls `write` for the header and each chunk; stops early (OK) when it
-  // returns false (client gone).
-  absl::Status ReadDatasetVersion(
-      const v1::ReadDatasetVersionRequest& req,
-      const std::function<bool(const v1::ReadDatasetVersionResponse&)>& write);
+  // Calls `write` with each ReadDatasetVersionResponse, serialized: the
+  // header, then the chunks, encoded from the stored rows' bytes without a
+  // proto per row (read_wire.h; the bytes equal the proto serialization).
+  // Stops early (OK) when `write` returns false (client gone).
+  absl::Status ReadDatasetVersion(const v1::ReadDatasetVersionRequest& req,
+                                  const std::function<bool(WireMessage)>& write);
   absl::StatusOr<v1::GetProfileResponse> GetProfile(const v1::GetProfileRequest& req);
   absl::StatusOr<v1::GetLineageResponse> GetLineage(const v1::GetLineageRequest& req);
 

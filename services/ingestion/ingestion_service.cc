@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <thread>
 #include <vector>
 #include <string>
@@ -13,6 +14,7 @@
 #include "common/status/grpc_status.h"
 #include "services/ingestion/names.h"
 #include "services/ingestion/pipeline_stage.h"
+#include "services/ingestion/read_reactor.h"
 
 namespace mlops::ingestion {
 namespace {
@@ -179,14 +181,27 @@ grpc::Status IngestionServiceImpl::ListDatasetVersions(grpc::ServerContext* ctx,
   return Reply("ListDatasetVersions", ingestion_->ListDatasetVersions(*req), resp);
 }
 
-grpc::Status IngestionServiceImpl::ReadDatasetVersion(
-    grpc::ServerContext* ctx, const v1::ReadDatasetVersionRequest* req,
-    grpc::ServerWriter<v1::ReadDatasetVersionResponse>* writer) {
-  INGESTION_AUTHORIZE(who, ctx, Role::kViewer, "ReadDatasetVersion");
-  absl::Status s = ingestion_->ReadDatasetVersion(
-      *req, [&](const v1::ReadDatasetVersionResponse& m) { return writer->Write(m); });
-  if (s.ok() && ctx->IsCancelled()) s = absl::CancelledError("the client cancelled the read");
-  return Done("ReadDatasetVersion", s);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* IngestionServiceImpl::ReadDatasetVersion(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request) {
+  absl::StatusOr<Principal> who = authorizer_->Authorize(*ctx, Role::kViewer);
+  if (!who.ok()) return ReadReactor::Fail(Done("ReadDatasetVersion", who.status()));
+  auto req = std::make_shared<v1::ReadDatasetVersionRequest>();
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (request->Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  if (!req->ParseFromString(bytes)) {
+    return ReadReactor::Fail(Done("ReadDatasetVersion",
+                                  absl::InvalidArgumentError("request: not a ReadDatasetVersionRequest")));
+  }
+  return ReadReactor::Start(
+      [this, req](const ReadReactor::Push& push) {
+        return ingestion_->ReadDatasetVersion(*req, push);
+      },
+      [](const absl::Status& s) { return Done("ReadDatasetVersion", s); });
 }
 
 grpc::Status IngestionServiceImpl::GetProfile(grpc::ServerContext* ctx,

@@ -12,7 +12,11 @@
 
 namespace mlops::ingestion {
 
-class IngestionServiceImpl final : public v1::IngestionService::Service {
+// ReadDatasetVersion is a raw callback method: its messages are written as
+// the bytes Ingestion encodes (read_reactor.h), not through protos.
+class IngestionServiceImpl final
+    : public v1::IngestionService::WithRawCallbackMethod_ReadDatasetVersion<
+          v1::IngestionService::Service> {
  public:
   // Does not own its arguments (they must outlive the service). Without a
   // catalog and puller the source RPCs are UNIMPLEMENTED.
@@ -43,9 +47,8 @@ class IngestionServiceImpl final : public v1::IngestionService::Service {
   grpc::Status ListDatasetVersions(grpc::ServerContext* ctx,
                                    const v1::ListDatasetVersionsRequest* req,
                                    v1::ListDatasetVersionsResponse* resp) override;
-  grpc::Status ReadDatasetVersion(grpc::ServerContext* ctx,
-                                  const v1::ReadDatasetVersionRequest* req,
-                                  grpc::ServerWriter<v1::ReadDatasetVersionResponse>* writer) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ReadDatasetVersion(
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request) override;
   grpc::Status GetProfile(grpc::ServerContext* ctx, const v1::GetProfileRequest* req,
                           v1::GetProfileResponse* resp) override;
   grpc::Status GetLineage(grpc::ServerContext* ctx, const v1::GetLineageRequest* req,

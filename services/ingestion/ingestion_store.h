@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -168,6 +169,26 @@ class IngestionStore {
                                                                    int limit) = 0;
   virtual absl::StatusOr<std::vector<ChunkRef>> ListChunks(const std::string& version_id) = 0;
   virtual absl::StatusOr<std::string> ReadChunk(const std::string& chunk_id) = 0;
+  // Calls fn(ref, bytes) on each chunk of the version that holds rows of
+  // [begin_row, end_row), in the version's row order, with the chunk's
+  // stored bytes (valid during the call). Stops at fn's first error and
+  // returns it. A store may deliver a chunk again after a retry (fn must
+  // skip rows it has seen). The default reads ListChunks, then each chunk.
+  virtual absl::Status ForEachChunk(
+      const std::string& version_id, int64_t begin_row, int64_t end_row,
+      const std::function<absl::Status(const ChunkRef&, std::string_view)>& fn) {
+    absl::StatusOr<std::vector<ChunkRef>> refs = ListChunks(version_id);
+    if (!refs.ok()) return refs.status();
+    for (const ChunkRef& ref : *refs) {
+      if (ref.first_row + ref.row_count <= begin_row) continue;
+      if (ref.first_row >= end_row) break;
+      absl::StatusOr<std::string> bytes = ReadChunk(ref.chunk_id);
+      if (!bytes.ok()) return bytes.status();
+      absl::Status s = fn(ref, *bytes);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
 
   // One transaction: locks the dataset row (NotFound if absent); if
   // `idempotency_key` is non-empty and a version of the dataset carries it,

@@ -24,6 +24,13 @@ constexpr char kVersionColumns[] =
     "created_at_micros, suite_version, coalesce(idempotency_key, ''), content_digest, record";
 constexpr char kBlobColumns[] = ", report, profile, batch_profile";
 
+// A binary-format integer field (network byte order).
+uint64_t BigEndian(const char* p, int size) {
+  uint64_t v = 0;
+  for (int i = 0; i < size; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
 std::string Bytes(const pqxx::field& f) {
   pqxx::binarystring b(f);
   return b.str();
@@ -228,6 +235,39 @@ absl::StatusOr<std::string> PgIngestionStore::ReadChunk(const std::string& chunk
         pqxx::result r = tx.exec_params("SELECT rows FROM chunks WHERE id = $1", chunk_id);
         if (r.empty()) return absl::NotFoundError(absl::StrCat("chunk ", chunk_id, " not found"));
         return Bytes(r[0][0]);
+      });
+}
+
+absl::Status PgIngestionStore::ForEachChunk(
+    const std::string& version_id, int64_t begin_row, int64_t end_row,
+    const std::function<absl::Status(const ChunkRef&, std::string_view)>& fn) {
+  // A BINARY cursor: the bytea arrives as its raw bytes (no hex text to
+  // unescape) and one FETCH brings a few chunks, so memory stays at a few
+  // chunks however large the version. The callable runs between FETCHes
+  // (no statement is running while fn streams the rows on).
+  return pool_->WithTransaction(
+      {"kReadChunks", PgIsolation::kReadCommitted, true},
+      [&](pqxx::transaction_base& tx) -> absl::Status {
+        tx.exec(absl::StrCat(
+            "DECLARE read_chunks BINARY NO SCROLL CURSOR FOR "
+            "SELECT vc.first_row, vc.row_count, c.rows FROM version_chunks vc "
+            "JOIN chunks c ON c.id = vc.chunk_id WHERE vc.version_id = ",
+            tx.quote(version_id), " AND vc.first_row + vc.row_count > ", begin_row,
+            " AND vc.first_row < ", end_row, " ORDER BY vc.ordinal"));
+        for (;;) {
+          pqxx::result r = tx.exec("FETCH 8 FROM read_chunks");
+          if (r.empty()) break;
+          for (const auto& row : r) {
+            if (row[0].size() != 8 || row[1].size() != 4 || row[2].is_null()) {
+              return absl::InternalError("chunk listing has an unexpected binary form");
+            }
+            ChunkRef ref;
+            ref.first_row = static_cast<int64_t>(BigEndian(row[0].c_str(), 8));
+            ref.row_count = static_cast<int32_t>(BigEndian(row[1].c_str(), 4));
+            MLOPS_RETURN_IF_ERROR(fn(ref, std::string_view(row[2].c_str(), row[2].size())));
+          }
+        }
+        return absl::OkStatus();
       });
 }
 

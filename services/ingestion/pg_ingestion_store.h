@@ -35,6 +35,10 @@ class PgIngestionStore final : public IngestionStore {
                                                            int limit) override;
   absl::StatusOr<std::vector<ChunkRef>> ListChunks(const std::string& version_id) override;
   absl::StatusOr<std::string> ReadChunk(const std::string& chunk_id) override;
+  // One read-only transaction over a binary cursor (see the .cc).
+  absl::Status ForEachChunk(
+      const std::string& version_id, int64_t begin_row, int64_t end_row,
+      const std::function<absl::Status(const ChunkRef&, std::string_view)>& fn) override;
   absl::StatusOr<CommitOutcome> CommitVersion(
       const std::string& dataset, const std::string& idempotency_key,
       const std::function<absl::StatusOr<std::optional<PreparedVersion>>(
