@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "services/features/incremental_state.h"
+#include "services/features/ingestion_wire.h"
 #include "services/features/proto_convert.h"
 
 namespace mlops::features {
@@ -37,32 +38,33 @@ absl::Status ProtoRowsToBatch(const google::protobuf::RepeatedPtrField<common::v
 
 absl::StatusOr<std::shared_ptr<const EventTable>> LoadEventTable(
     const IngestionClient& ingestion, const FeatureViewDefinition& definition,
-    const std::string& version_id, ThreadPool* pool) {
+    const std::string& version_id, ThreadPool* pool, SourceColumnCache* sources) {
   const std::vector<std::string> columns = ViewSourceColumns(definition);
-  SourceSchema schema;
   std::unique_ptr<EventTableBuilder> builder;
-  MLOPS_RETURN_IF_ERROR(ingestion.Read(
-      definition.source_dataset, version_id, columns,
-      [&](const iv1::ReadHeader& header) -> absl::Status {
-        MLOPS_ASSIGN_OR_RETURN(schema, SourceSchemaFromProto(header.schema()));
-        absl::StatusOr<std::unique_ptr<EventTableBuilder>> b =
-            EventTableBuilder::Create(definition, schema, header.row_count());
-        if (!b.ok()) {
-          // The dataset's schema no longer fits the view (e.g. evolved).
-          return absl::FailedPreconditionError(absl::StrCat(
-              "view ", definition.name, "@", definition.version, " does not fit dataset \"",
-              definition.source_dataset, "\" version ", version_id, ": ",
-              b.status().message()));
-        }
-        builder = std::move(*b);
-        return absl::OkStatus();
-      },
-      [&](iv1::ReadChunk& chunk) -> absl::Status {
-        ColumnBatch batch;
-        MLOPS_RETURN_IF_ERROR(
-            ProtoRowsToBatch(chunk.rows(), schema, chunk.first_row_index(), &batch));
-        return builder->Append(batch);
-      }));
+  auto on_header = [&](const SourceSchema& schema, int64_t row_count) -> absl::Status {
+    absl::StatusOr<std::unique_ptr<EventTableBuilder>> b =
+        EventTableBuilder::Create(definition, schema, row_count);
+    if (!b.ok()) {
+      // The dataset's schema no longer fits the view (e.g. evolved).
+      return absl::FailedPreconditionError(absl::StrCat(
+          "view ", definition.name, "@", definition.version, " does not fit dataset \"",
+          definition.source_dataset, "\" version ", version_id, ": ", b.status().message()));
+    }
+    builder = std::move(*b);
+    return absl::OkStatus();
+  };
+  auto on_batch = [&](const ColumnBatch& batch) { return builder->Append(batch); };
+  if (sources != nullptr) {
+    MLOPS_RETURN_IF_ERROR(sources->Read(ingestion, definition.source_dataset, version_id, columns,
+                                        definition.name, on_header, on_batch));
+  } else {
+    MLOPS_RETURN_IF_ERROR(ReadColumnar(
+        ingestion, definition.source_dataset, version_id, columns, 0,
+        [&](const iv1::ReadHeader& header, const SourceSchema& schema) {
+          return on_header(schema, header.row_count());
+        },
+        [&](ColumnBatch& batch, int64_t) { return on_batch(batch); }));
+  }
   return builder->Finish(pool);
 }
 
@@ -87,7 +89,7 @@ absl::StatusOr<std::shared_ptr<const EventTable>> EventTableCache::Get(
     }
   }
   if (other.valid()) return other.get();
-  Result table = LoadEventTable(*ingestion_, definition, version_id, pool_);
+  Result table = LoadEventTable(*ingestion_, definition, version_id, pool_, &sources_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     loading_.erase(key);

@@ -50,7 +50,8 @@ absl::StatusOr<std::unique_ptr<FeaturesStack>> FeaturesStack::Create(
                                                    std::move(ingestion_context));
   p->threads = std::make_unique<ThreadPool>(std::max(1, options.threads));
   p->cache = std::make_unique<EventTableCache>(p->ingestion.get(), p->threads.get(),
-                                               options.event_cache_bytes);
+                                               options.event_cache_bytes,
+                                               options.source_cache_bytes);
   p->views = std::make_unique<ViewRegistry>(p->store.get(), p->ingestion.get(), options.clock);
   p->metrics = std::make_unique<FeaturesMetrics>(registry);
   p->historical = std::make_unique<HistoricalRetrieval>(

@@ -25,6 +25,9 @@ struct FeaturesStackOptions {
   std::function<int64_t()> clock;
   // Event tables kept in memory for historical retrieval and materialization.
   size_t event_cache_bytes = size_t{2} << 30;
+  // Source columns kept while several views read the same dataset version
+  // (each column is then read from ingestion once; SourceColumnCache).
+  size_t source_cache_bytes = size_t{1} << 30;
   // Threads for building tables, joins and snapshots (caller included).
   int threads = 2;
   // GetOnlineFeatures: most entity rows per call.

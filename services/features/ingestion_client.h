@@ -9,12 +9,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/impl/rpc_method.h"
 #include "mlops/ingestion/v1/ingestion.grpc.pb.h"
 
 namespace mlops::features {
@@ -55,7 +57,23 @@ class IngestionClient {
                         const std::function<absl::Status(const iv1::ReadHeader&)>& on_header,
                         const std::function<absl::Status(iv1::ReadChunk&)>& on_chunk) const;
 
+  // The same read as raw messages: on_message gets each serialized
+  // ReadDatasetVersionResponse (valid during the call), in order. A helper
+  // thread receives the next messages (up to kReadAhead) while on_message
+  // runs, so decoding overlaps the transfer. Stops at the first error.
+  static constexpr size_t kReadAhead = 4;
+  absl::Status ReadRaw(const std::string& dataset, const std::string& version_id,
+                       const std::vector<std::string>& columns, int64_t offset,
+                       const std::function<absl::Status(std::string_view)>& on_message) const;
+
  private:
+  iv1::ReadDatasetVersionRequest ReadRequest(const std::string& dataset,
+                                             const std::string& version_id,
+                                             const std::vector<std::string>& columns,
+                                             int64_t offset) const;
+
+  std::shared_ptr<grpc::Channel> channel_;
+  grpc::internal::RpcMethod read_method_;  // ReadDatasetVersion, its response as raw bytes
   std::unique_ptr<iv1::IngestionService::Stub> stub_;
   ContextFactory new_context_;
 };
