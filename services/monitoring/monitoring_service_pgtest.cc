@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "services/monitoring/monitoring_pgtest_fixture.h"
+#include "services/monitoring/prediction_log_packing.h"
 #include "services/monitoring/proto_convert.h"
 
 namespace mlops::monitoring {
@@ -50,28 +51,40 @@ TEST_F(MonitoringServicePgTest, DriftReportFlagsTheShiftedFeatureOnly) {
   EXPECT_TRUE(report.dataset_drift());  // 0.5 >= the default share 0.5
 
   // Acknowledged rows are durable: in Postgres, with their columns, before
-  // LogPredictions answered (no flush here).
+  // LogPredictions answered (no flush here). One message: one packed batch.
   int64_t stored = pool_
                        ->WithConnection([](pqxx::connection_base& c) {
                          pqxx::nontransaction tx(c);
-                         return tx.exec("SELECT count(*) FROM prediction_log")[0][0].as<int64_t>();
+                         return tx.exec("SELECT count(*) FROM prediction_requests")[0][0]
+                             .as<int64_t>();
                        })
                        .value();
   EXPECT_EQ(stored, 400);
-  const std::string row =
+  const PredictionLogBatch batch =
       pool_
-          ->WithConnection([](pqxx::connection_base& c) {
+          ->WithConnection([](pqxx::connection_base& c) -> absl::StatusOr<PredictionLogBatch> {
             pqxx::nontransaction tx(c);
             pqxx::row r = tx.exec1(
-                "SELECT model || '|' || version || '|' || endpoint || '|' || request_id || '|' ||"
-                " timestamp_micros || '|' || score || '|' || latency_micros || '|' ||"
-                " length(features) FROM prediction_log WHERE request_id = 'req-7'");
-            return r[0].as<std::string>();
+                "SELECT b.model, b.version, b.endpoint, b.variant, b.row_count, b.meta, "
+                "b.features, r.row_index FROM prediction_batches b JOIN prediction_requests r "
+                "USING (batch_id) WHERE r.request_id = 'req-7'");
+            EXPECT_EQ(r[7].as<int>(), 7);
+            return UnpackPredictionBatch({r[0].as<std::string>(), r[1].as<int64_t>(),
+                                          r[2].as<std::string>(), r[3].as<int32_t>()},
+                                         r[4].as<size_t>(), pqxx::binarystring(r[5]).str(),
+                                         pqxx::binarystring(r[6]).str());
           })
           .value();
   v1::LogPredictionsRequest sent = Predictions(400);
-  EXPECT_EQ(row, "fraud|1|fraud_ep|req-7|" + std::to_string(kNow - kMinute + 7) + "|0.5|1000|" +
-                     std::to_string(sent.records(7).features().ByteSizeLong()));
+  ASSERT_EQ(batch.size(), 400u);
+  EXPECT_EQ(batch.model(), "fraud");
+  EXPECT_EQ(batch.version(), 1);
+  EXPECT_EQ(batch.endpoint(), "fraud_ep");
+  EXPECT_EQ(batch.request_id(7), "req-7");
+  EXPECT_EQ(batch.timestamp_micros(7), kNow - kMinute + 7);
+  EXPECT_EQ(batch.score(7), 0.5);
+  EXPECT_EQ(batch.latency_micros(7), 1000);
+  EXPECT_EQ(batch.features(7), sent.records(7).features().SerializeAsString());
 }
 
 TEST_F(MonitoringServicePgTest, ReferenceSurvivesARestartOfTheCache) {

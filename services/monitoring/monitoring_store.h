@@ -3,7 +3,8 @@
 // Persistence of the monitoring service: references (serialized
 // mlops.monitoring.v1.Reference plus raw sample values per feature),
 // configurations and alert policies (serialized messages keyed by model /
-// (model, name)), and raw prediction records appended in batches.
+// (model, name)), and raw prediction records appended in batches (one
+// stored row per LogPredictions message, see prediction_log_packing.h).
 // Implementations are thread-safe.
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "services/monitoring/label_quality.h"
 #include "services/monitoring/pending_labels.h"
+#include "services/monitoring/performance_groups.h"
 #include "services/monitoring/prediction_log_batch.h"
 
 namespace mlops::monitoring {
@@ -55,29 +57,6 @@ struct KnownPrediction {
   std::string request_id;
   std::string model;
   bool classification = false;  // it carries a predicted label
-};
-
-// What GetPerformance reads: the predictions of `model` (one version, or
-// every version when 0) with timestamps in [start, end), grouped by version
-// and by window of `window_micros` (0: one group per version, window start
-// = `start_micros`).
-struct PerformanceQuery {
-  std::string model;
-  int64_t version = 0;
-  int64_t start_micros = 0;
-  int64_t end_micros = 0;
-  int64_t window_micros = 0;
-};
-
-struct PerformanceGroup {
-  int64_t version = 0;
-  int64_t window_start_micros = 0;
-  int64_t predictions = 0;
-  int64_t errors = 0;
-  int64_t labelled = 0;
-  int64_t p50_latency_micros = 0;
-  int64_t p99_latency_micros = 0;
-  std::vector<LabelledPrediction> pairs;  // the joined ones
 };
 
 // One alert as stored: the serialized v1.Alert plus the columns filtered on.
@@ -132,7 +111,7 @@ class MonitoringStore : public PredictionLogSink {
   // false when there was no such policy.
   virtual absl::StatusOr<bool> DeletePolicy(const std::string& model, const std::string& name) = 0;
 
-  // AppendPredictions (PredictionLogSink): the batches' rows in one COPY.
+  // AppendPredictions (PredictionLogSink): the batches in one transaction.
 
   // Ground truth. Upserts labels in one transaction; per label, true when it
   // replaced an earlier label (a correction).

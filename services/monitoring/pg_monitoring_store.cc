@@ -6,9 +6,10 @@
 
 #include "absl/strings/escaping.h"
 #include "common/status/status_macros.h"
+#include "common/db/copy_line_writer.h"
 #include "pqxx/pqxx"
-#include "pqxx/tablewriter"
 #include "services/monitoring/prediction_copy_text.h"
+#include "services/monitoring/prediction_log_packing.h"
 
 namespace mlops::monitoring {
 namespace {
@@ -43,6 +44,10 @@ constexpr char kListPolicies[] =
     "AND (model, name) > ($2, $3) ORDER BY model, name LIMIT $4";
 constexpr char kSelectPolicy[] = "SELECT policy FROM alert_policies WHERE model = $1 AND name = $2";
 constexpr char kDeletePolicy[] = "DELETE FROM alert_policies WHERE model = $1 AND name = $2";
+constexpr char kInsertBatch[] =
+    "INSERT INTO prediction_batches (model, version, endpoint, variant, row_count, "
+    "min_timestamp_micros, max_timestamp_micros, meta, features) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING batch_id";
 
 std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
 
@@ -158,34 +163,43 @@ absl::Status PgMonitoringStore::AppendPredictions(const std::vector<PredictionLo
   size_t rows = 0;
   for (const PredictionLogBatch& b : batches) rows += b.size();
   if (rows == 0) return absl::OkStatus();
+  // Packed outside the transaction (no connection held meanwhile).
+  std::vector<PackedPredictionBatch> packed;
+  packed.reserve(batches.size());
+  for (const PredictionLogBatch& b : batches) packed.push_back(PackPredictionBatch(b));
   return pool_->WithTransaction(PgCallOptions{"monitoring_append_predictions"}, [&](Txn& txn) {
-    const std::vector<std::string> columns(std::begin(kPredictionLogCopyColumns),
-                                           std::end(kPredictionLogCopyColumns));
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    // pqxx 6.4 passes raw COPY data only through the deprecated tablewriter;
-    // each write_raw_line sends its text plus '\n', so many lines go in one
-    // call (the COPY stream need not break at messages).
-    pqxx::tablewriter copy(txn, "prediction_log", columns.begin(), columns.end());
-#pragma GCC diagnostic pop
+    // One row per batch (bytea sent as binary parameters), then every
+    // batch's request ids in one COPY.
+    std::vector<int64_t> ids(batches.size(), 0);
+    for (size_t k = 0; k < batches.size(); ++k) {
+      const PredictionLogBatch& b = batches[k];
+      if (b.size() == 0) continue;
+      const PackedPredictionBatch& p = packed[k];
+      ids[k] = txn.exec_params1(kInsertBatch, b.model(), b.version(), b.endpoint(), b.variant(),
+                                static_cast<int64_t>(b.size()), p.min_timestamp_micros,
+                                p.max_timestamp_micros, pqxx::binarystring(p.meta),
+                                pqxx::binarystring(p.features))[0]
+                   .as<int64_t>();
+    }
+    const std::vector<std::string> columns(std::begin(kPredictionRequestCopyColumns),
+                                           std::end(kPredictionRequestCopyColumns));
+    CopyLineWriter copy(txn, "prediction_requests", columns);
     constexpr size_t kChunkBytes = 1 << 20;
     std::string chunk;
-    chunk.reserve(kChunkBytes + (64 << 10));
+    chunk.reserve(kChunkBytes + (512 << 10));
     auto send = [&] {
       if (chunk.empty()) return;
-      chunk.pop_back();  // write_raw_line adds the last '\n'
-      copy.write_raw_line(chunk);
+      chunk.pop_back();  // Write adds the last '\n'
+      copy.Write(chunk);
       chunk.clear();
     };
-    constexpr size_t kRowsPerStep = 256;
-    for (const PredictionLogBatch& b : batches) {
-      for (size_t i = 0; i < b.size(); i += kRowsPerStep) {
-        AppendPredictionCopyLines(b, i, i + kRowsPerStep, &chunk);
-        if (chunk.size() >= kChunkBytes) send();
-      }
+    for (size_t k = 0; k < batches.size(); ++k) {
+      if (batches[k].size() == 0) continue;
+      AppendPredictionRequestCopyLines(batches[k], ids[k], &chunk);
+      if (chunk.size() >= kChunkBytes) send();
     }
     send();
-    copy.complete();
+    copy.Complete();
   });
 }
 

@@ -1,9 +1,15 @@
 // PgMonitoringStore: ground truth and the performance query.
-#include <map>
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
+#include "common/status/status_macros.h"
 #include "pqxx/pqxx"
+#include "services/monitoring/performance_groups.h"
 #include "services/monitoring/pg_monitoring_store.h"
+#include "services/monitoring/prediction_log_packing.h"
 
 namespace mlops::monitoring {
 namespace {
@@ -18,41 +24,41 @@ constexpr char kUpsertLabel[] =
     "label_at_micros = EXCLUDED.label_at_micros, "
     "received_at_micros = EXCLUDED.received_at_micros, expired_at_micros = 0 "
     "RETURNING (xmax::text <> '0')";
+// The prediction log (migration 0003): request ids in prediction_requests,
+// each message's rows packed in one prediction_batches row.
 constexpr char kFindPredictions[] =
-    "SELECT request_id, model, bool_or(predicted_label <> '') FROM prediction_log "
-    "WHERE request_id = ANY($1::text[]) GROUP BY request_id, model";
+    "SELECT r.request_id, b.model, bool_or(r.classified) FROM prediction_requests r "
+    "JOIN prediction_batches b ON b.batch_id = r.batch_id "
+    "WHERE r.request_id = ANY($1::text[]) GROUP BY 1, 2";
 constexpr char kExpireLabel[] =
     "UPDATE ground_truth SET expired_at_micros = $3 WHERE request_id = $1 AND model = $2 "
     "AND expired_at_micros = 0";
 constexpr char kPendingLabels[] =
     "SELECT g.request_id, g.model, g.received_at_micros FROM ground_truth g "
-    "WHERE g.expired_at_micros = 0 AND NOT EXISTS (SELECT 1 FROM prediction_log p "
-    "WHERE p.request_id = g.request_id AND (g.model = '' OR p.model = g.model)) "
+    "WHERE g.expired_at_micros = 0 AND NOT EXISTS (SELECT 1 FROM prediction_requests r "
+    "JOIN prediction_batches b ON b.batch_id = r.batch_id "
+    "WHERE r.request_id = g.request_id AND (g.model = '' OR b.model = g.model)) "
     "ORDER BY g.received_at_micros, g.request_id, g.model LIMIT $1";
 constexpr char kCountExpired[] =
     "SELECT count(*) FROM ground_truth WHERE model IN ('', $1) AND expired_at_micros > 0 "
     "AND expired_at_micros >= $2::bigint AND expired_at_micros < $3::bigint";
-// $5 = window size (0: one group per version, starting at $3).
-constexpr char kPerformanceGroups[] =
-    "SELECT version, CASE WHEN $5::bigint = 0 THEN $3::bigint "
-    "ELSE timestamp_micros - mod(timestamp_micros, NULLIF($5::bigint, 0)) END AS ws, "
-    "count(*), count(*) FILTER (WHERE error_code <> ''), "
-    "percentile_disc(0.5) WITHIN GROUP (ORDER BY latency_micros), "
-    "percentile_disc(0.99) WITHIN GROUP (ORDER BY latency_micros) "
-    "FROM prediction_log WHERE model = $1 AND ($2::bigint = 0 OR version = $2::bigint) "
-    "AND timestamp_micros >= $3::bigint AND timestamp_micros < $4::bigint "
-    "GROUP BY 1, 2 ORDER BY 1, 2";
-// Each prediction joined to its label: the model's own label first, else the
-// model-less one.
-constexpr char kPerformancePairs[] =
-    "SELECT p.version, CASE WHEN $5::bigint = 0 THEN $3::bigint "
-    "ELSE p.timestamp_micros - mod(p.timestamp_micros, NULLIF($5::bigint, 0)) END AS ws, "
-    "p.score, p.predicted_label, g.label_kind, g.label_number, g.label_text "
-    "FROM prediction_log p JOIN LATERAL (SELECT label_kind, label_number, label_text "
-    "FROM ground_truth g WHERE g.request_id = p.request_id AND g.model IN ('', p.model) "
-    "AND g.expired_at_micros = 0 ORDER BY g.model DESC LIMIT 1) g ON true "
-    "WHERE p.model = $1 AND ($2::bigint = 0 OR p.version = $2::bigint) "
-    "AND p.timestamp_micros >= $3::bigint AND p.timestamp_micros < $4::bigint";
+// The batches holding rows of the query (through prediction_batches_time),
+// then their packed columns but the features, kBatchesPerPage at a time.
+constexpr char kPerformanceBatchIds[] =
+    "SELECT batch_id FROM prediction_batches "
+    "WHERE model = $1 AND ($2::bigint = 0 OR version = $2::bigint) "
+    "AND max_timestamp_micros >= $3::bigint AND min_timestamp_micros < $4::bigint "
+    "ORDER BY batch_id";
+constexpr char kPerformanceBatches[] =
+    "SELECT batch_id, version, endpoint, variant, row_count, meta FROM prediction_batches "
+    "WHERE batch_id = ANY($1::bigint[]) ORDER BY batch_id";
+constexpr size_t kBatchesPerPage = 64;
+// The labels joining predictions of model $2 among request ids $1; a
+// request id's model-less label ('') comes before the model's own.
+constexpr char kJoinedLabels[] =
+    "SELECT request_id, label_kind, label_number, label_text FROM ground_truth "
+    "WHERE request_id = ANY($1::text[]) AND model IN ('', $2) AND expired_at_micros = 0 "
+    "ORDER BY request_id, model";
 
 // A Postgres text[] literal: {"a","b"} with backslash and quote escaped.
 std::string TextArrayLiteral(const std::vector<std::string>& values) {
@@ -142,37 +148,52 @@ absl::StatusOr<std::vector<PerformanceGroup>> PgMonitoringStore::QueryPerformanc
   call.read_only = true;
   return pool_->WithTransaction(
       call, [&](Txn& txn) -> absl::StatusOr<std::vector<PerformanceGroup>> {
-        std::vector<PerformanceGroup> groups;
-        std::map<std::pair<int64_t, int64_t>, size_t> index;
-        for (const pqxx::row& r : txn.exec_params(kPerformanceGroups, q.model, q.version,
-                                                  q.start_micros, q.end_micros,
-                                                  q.window_micros)) {
-          PerformanceGroup g;
-          g.version = r[0].as<int64_t>();
-          g.window_start_micros = r[1].as<int64_t>();
-          g.predictions = r[2].as<int64_t>();
-          g.errors = r[3].as<int64_t>();
-          g.p50_latency_micros = r[4].as<int64_t>();
-          g.p99_latency_micros = r[5].as<int64_t>();
-          index[{g.version, g.window_start_micros}] = groups.size();
-          groups.push_back(std::move(g));
+        PerformanceAccumulator groups(q);
+        std::vector<int64_t> batch_ids;
+        for (const pqxx::row& r : txn.exec_params(kPerformanceBatchIds, q.model, q.version,
+                                                  q.start_micros, q.end_micros)) {
+          batch_ids.push_back(r[0].as<int64_t>());
         }
-        for (const pqxx::row& r : txn.exec_params(kPerformancePairs, q.model, q.version,
-                                                  q.start_micros, q.end_micros,
-                                                  q.window_micros)) {
-          auto it = index.find({r[0].as<int64_t>(), r[1].as<int64_t>()});
-          if (it == index.end()) continue;  // not possible: same filter
-          PerformanceGroup& g = groups[it->second];
-          LabelledPrediction p;
-          if (!r[2].is_null()) p.score = r[2].as<double>();
-          p.predicted_label = r[3].as<std::string>();
-          p.label.kind = static_cast<LabelValue::Kind>(r[4].as<int>());
-          p.label.number = r[5].as<double>();
-          p.label.text = r[6].as<std::string>();
-          ++g.labelled;
-          g.pairs.push_back(std::move(p));
+        for (size_t first = 0; first < batch_ids.size(); first += kBatchesPerPage) {
+          std::string page_ids = "{";
+          for (size_t k = first; k < std::min(batch_ids.size(), first + kBatchesPerPage); ++k) {
+            if (k > first) page_ids += ',';
+            page_ids += std::to_string(batch_ids[k]);
+          }
+          page_ids += '}';
+          std::vector<PredictionLogBatch> batches;
+          for (const pqxx::row& r : txn.exec_params(kPerformanceBatches, page_ids)) {
+            const PredictionBatchKey key{q.model, r[1].as<int64_t>(), r[2].as<std::string>(),
+                                         r[3].as<int32_t>()};
+            const std::string meta = pqxx::binarystring(r[5]).str();
+            MLOPS_ASSIGN_OR_RETURN(
+                PredictionLogBatch b,
+                UnpackPredictionBatch(key, r[4].as<size_t>(), meta, std::string_view()));
+            batches.push_back(std::move(b));
+          }
+          std::vector<std::string> ids;
+          for (const PredictionLogBatch& b : batches) {
+            for (size_t i = 0; i < b.size(); ++i) {
+              if (groups.Selects(b, i)) ids.emplace_back(b.request_id(i));
+            }
+          }
+          std::vector<std::pair<std::string, LabelValue>> found;
+          if (!ids.empty()) {
+            for (const pqxx::row& r :
+                 txn.exec_params(kJoinedLabels, TextArrayLiteral(ids), q.model)) {
+              LabelValue label;
+              label.kind = static_cast<LabelValue::Kind>(r[1].as<int>());
+              label.number = r[2].as<double>();
+              label.text = r[3].as<std::string>();
+              found.emplace_back(r[0].as<std::string>(), std::move(label));
+            }
+          }
+          // The model's own label replaces the model-less one (after it).
+          std::unordered_map<std::string_view, LabelValue> labels;
+          for (const auto& [id, label] : found) labels[id] = label;
+          for (const PredictionLogBatch& b : batches) groups.Add(b, labels);
         }
-        return groups;
+        return groups.Finish();
       });
 }
 

@@ -86,7 +86,7 @@ class PredictionLogBatch {
 class PredictionLogSink {
  public:
   virtual ~PredictionLogSink() = default;
-  // Appends the batches' rows (one COPY, one transaction): all or none.
+  // Appends the batches' rows (one transaction): all or none.
   virtual absl::Status AppendPredictions(const std::vector<PredictionLogBatch>& batches) = 0;
 };
 

@@ -1,5 +1,5 @@
-// The prediction log's packed batches, their COPY text, and the writer's
-// durable acknowledgements (sequence numbers, failed writes, the queue bound).
+// The prediction log's packed batches, their request ids' COPY text, and
+// the writer's durable acknowledgements (sequence numbers, failed writes, the queue bound).
 #include <string>
 #include <vector>
 
@@ -41,29 +41,22 @@ TEST(PredictionLogBatchTest, PacksRowsAndTruncates) {
   EXPECT_EQ(b.predicted_label(1), "yes");
 }
 
-TEST(PredictionCopyTextTest, EscapesTextAndWritesByteaInHex) {
+TEST(PredictionCopyTextTest, EscapesTextAndWritesIntegers) {
   std::string out;
   AppendCopyText("a\\b\tc\nd\re", &out);
   EXPECT_EQ(out, "a\\\\b\\tc\\nd\\re");
   out.clear();
-  AppendCopyBytea(std::string("\x00\xab", 2), &out);
-  EXPECT_EQ(out, "\\\\x00ab");
-  out.clear();
-  AppendCopyDouble(0.1, &out);
-  out += ' ';
-  AppendCopyDouble(-1.0 / 0.0, &out);
-  out += ' ';
   AppendCopyInt(-42, &out);
-  EXPECT_EQ(out, "0.1 -Infinity -42");
+  EXPECT_EQ(out, "-42");
 }
 
-TEST(PredictionCopyTextTest, OneLinePerRowWithNullScore) {
+TEST(PredictionCopyTextTest, OneRequestLinePerRow) {
   PredictionLogBatch b = Batch(2);
+  b.features_buffer()->append("f");
+  b.Add("tab\there", 5, 0.9, "fraud", 7, "");
   std::string out;
-  AppendPredictionCopyLines(b, 0, 2, &out);
-  EXPECT_EQ(out,
-            "fraud\t3\tfraud_ep\t1\tr0\t1000\t\\\\x00ff\t0\t\t900\t\n"
-            "fraud\t3\tfraud_ep\t1\tr1\t1001\t\\\\x01ff\t\\N\t\t900\tUNAVAILABLE\n");
+  AppendPredictionRequestCopyLines(b, 12, &out);
+  EXPECT_EQ(out, "r0\t12\t0\tf\nr1\t12\t1\tf\ntab\\there\t12\t2\tt\n");
 }
 
 // Records what it was given; fails while `fail` is set.
@@ -94,7 +87,7 @@ TEST(PredictionLogWriterTest, WaitDurableWritesWithoutTheThreadAndNumbersRows) {
   ASSERT_TRUE(writer.WaitDurable(0, 5).ok());
   EXPECT_EQ(writer.written(), 5);
   EXPECT_EQ(sink.ids, (std::vector<std::string>{"a0", "a1", "a2", "b0", "b1"}));
-  EXPECT_EQ(sink.calls, 1);  // both batches in one COPY
+  EXPECT_EQ(sink.calls, 1);  // both batches in one transaction
 }
 
 TEST(PredictionLogWriterTest, FailedWriteIsNotAcknowledged) {

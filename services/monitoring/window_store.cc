@@ -79,8 +79,8 @@ void WindowStore::AddNumber(double x, FeatureWindow* f, const std::vector<double
   if (f->histogram.has_value()) f->histogram->Add(x);
 }
 
-void WindowStore::AddValue(const LoggedValue& v, const std::string& feature, Window* w) {
-  FeatureWindow& f = w->data.features[feature];
+void WindowStore::AddValue(const LoggedValue& v, FeatureSlot* slot) {
+  FeatureWindow& f = *slot->window;
   switch (v.kind) {
     case LoggedValue::Kind::kNull:
       ++f.null_count;
@@ -89,16 +89,28 @@ void WindowStore::AddValue(const LoggedValue& v, const std::string& feature, Win
       ++f.count;
       f.categories.Add(v.text);
       return;
-    case LoggedValue::Kind::kNumber: {
-      const std::vector<double>* edges = nullptr;
-      if (w->binning != nullptr) {
-        auto it = w->binning->edges.find(feature);
-        if (it != w->binning->edges.end()) edges = &it->second;
-      }
-      AddNumber(v.number, &f, edges);
+    case LoggedValue::Kind::kNumber:
+      AddNumber(v.number, &f, slot->edges);
       return;
+  }
+}
+
+WindowStore::FeatureSlot* WindowStore::SlotCache::Get(size_t i, const std::string& feature) {
+  FeatureSlot& slot = slots[i];
+  if (slot.window == nullptr) {
+    slot.window = &window->data.features[feature];
+    slot.edges = nullptr;
+    if (window->binning != nullptr) {
+      auto it = window->binning->edges.find(feature);
+      if (it != window->binning->edges.end()) slot.edges = &it->second;
     }
   }
+  return &slot;
+}
+
+void WindowStore::SlotCache::Reset(Window* w, size_t features) {
+  window = w;
+  slots.assign(features + 1, FeatureSlot{});
 }
 
 WindowStore::AddResult WindowStore::Add(const std::string& model, int64_t version,
@@ -110,10 +122,16 @@ WindowStore::AddResult WindowStore::Add(const std::string& model, int64_t versio
   absl::MutexLock lock(&mu_);
   Series& series = series_[Key(model, version)];
   series.last_update = ++sequence_;
+  // The feature slots of the window last added to, resolved once per window
+  // and call instead of two string-keyed lookups per value.
+  SlotCache cache;
+  const size_t names = feature_names.size();
+  const std::string prediction_feature = kPredictionFeature;
   for (const LoggedRecord& r : records) {
     const int64_t start = FloorTo(r.timestamp_micros, window_micros);
     auto it = series.windows.find(start);
     if (it == series.windows.end()) {
+      cache.Reset(nullptr, names);  // windows may be erased below
       if (static_cast<int>(series.windows.size()) >= options_.max_windows_per_version &&
           start < series.windows.begin()->first) {
         ++result.late;
@@ -129,20 +147,21 @@ WindowStore::AddResult WindowStore::Add(const std::string& model, int64_t versio
       }
     }
     Window& w = it->second;
+    if (cache.window != &w) cache.Reset(&w, names);
     ++w.data.rows;
     if (r.error) ++w.data.errors;
     if (static_cast<int64_t>(w.data.latencies_micros.size()) <
         options_.max_raw_values_per_feature) {
       w.data.latencies_micros.push_back(r.latency_micros);
     }
-    const size_t n = std::min(r.features.size(), feature_names.size());
-    for (size_t i = 0; i < n; ++i) AddValue(r.features[i], feature_names[i], &w);
+    const size_t n = std::min(r.features.size(), names);
+    for (size_t i = 0; i < n; ++i) AddValue(r.features[i], cache.Get(i, feature_names[i]));
     LoggedValue score;
     if (r.score.has_value()) {
       score.kind = LoggedValue::Kind::kNumber;
       score.number = *r.score;
     }
-    AddValue(score, kPredictionFeature, &w);
+    AddValue(score, cache.Get(names, prediction_feature));
     ++result.added;
   }
   return result;

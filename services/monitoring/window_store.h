@@ -123,7 +123,20 @@ class WindowStore {
     int64_t last_update = 0;            // sequence number of the last Add
   };
 
-  void AddValue(const LoggedValue& v, const std::string& feature, Window* w);
+  // Where one feature's values of one window go.
+  struct FeatureSlot {
+    FeatureWindow* window = nullptr;  // null until first used
+    const std::vector<double>* edges = nullptr;
+  };
+  // The slots of one window (feature i, then the prediction), for one Add.
+  struct SlotCache {
+    Window* window = nullptr;
+    std::vector<FeatureSlot> slots;
+    void Reset(Window* w, size_t features);
+    FeatureSlot* Get(size_t i, const std::string& feature);
+  };
+
+  void AddValue(const LoggedValue& v, FeatureSlot* slot);
   void AddNumber(double x, FeatureWindow* f, const std::vector<double>* edges);
 
   const WindowStoreOptions options_;
