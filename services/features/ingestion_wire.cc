@@ -244,11 +244,15 @@ absl::Status AppendReadChunk(std::string_view chunk, const SourceSchema& schema,
   return s;
 }
 
-absl::Status ReadColumnar(
+namespace {
+
+// A read through ReadRaw: on_header with the parsed header and its schema,
+// then on_payload with each chunk's ReadChunk bytes.
+absl::Status ReadPayloads(
     const IngestionClient& ingestion, const std::string& dataset, const std::string& version_id,
     const std::vector<std::string>& columns, int64_t offset,
     const std::function<absl::Status(const iv1::ReadHeader&, const SourceSchema&)>& on_header,
-    const std::function<absl::Status(ColumnBatch& batch, int64_t first_row)>& on_chunk) {
+    const std::function<absl::Status(std::string_view, const SourceSchema&)>& on_payload) {
   SourceSchema schema;
   bool header_seen = false;
   ReadMessage m;
@@ -266,13 +270,38 @@ absl::Status ReadColumnar(
         }
         if (m.kind != ReadMessage::Kind::kChunk) return absl::OkStatus();
         if (!header_seen) return absl::InternalError("ingestion sent a chunk before the header");
-        ColumnBatch batch;
-        int64_t first_row = 0;
-        MLOPS_RETURN_IF_ERROR(AppendReadChunk(m.payload, schema, &first_row, &batch));
-        return on_chunk(batch, first_row);
+        return on_payload(m.payload, schema);
       }));
   if (!header_seen) return absl::InternalError("ingestion sent no read header");
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ReadColumnar(
+    const IngestionClient& ingestion, const std::string& dataset, const std::string& version_id,
+    const std::vector<std::string>& columns, int64_t offset,
+    const std::function<absl::Status(const iv1::ReadHeader&, const SourceSchema&)>& on_header,
+    const std::function<absl::Status(ColumnBatch& batch, int64_t first_row)>& on_chunk) {
+  return ReadPayloads(ingestion, dataset, version_id, columns, offset, on_header,
+                      [&](std::string_view payload, const SourceSchema& schema) -> absl::Status {
+                        ColumnBatch batch;
+                        int64_t first_row = 0;
+                        MLOPS_RETURN_IF_ERROR(AppendReadChunk(payload, schema, &first_row, &batch));
+                        return on_chunk(batch, first_row);
+                      });
+}
+
+absl::Status ReadColumnarInto(
+    const IngestionClient& ingestion, const std::string& dataset, const std::string& version_id,
+    const std::vector<std::string>& columns, int64_t offset,
+    const std::function<absl::Status(const iv1::ReadHeader&, const SourceSchema&)>& on_header,
+    ColumnBatch* into) {
+  return ReadPayloads(ingestion, dataset, version_id, columns, offset, on_header,
+                      [&](std::string_view payload, const SourceSchema& schema) {
+                        int64_t first_row = 0;
+                        return AppendReadChunk(payload, schema, &first_row, into);
+                      });
 }
 
 }  // namespace mlops::features

@@ -50,4 +50,12 @@ absl::Status ReadColumnar(
     const std::function<absl::Status(const iv1::ReadHeader&, const SourceSchema&)>& on_header,
     const std::function<absl::Status(ColumnBatch& batch, int64_t first_row)>& on_chunk);
 
+// The same, appending every chunk's rows to *into (its columns made from
+// the header's schema at the first chunk).
+absl::Status ReadColumnarInto(
+    const IngestionClient& ingestion, const std::string& dataset, const std::string& version_id,
+    const std::vector<std::string>& columns, int64_t offset,
+    const std::function<absl::Status(const iv1::ReadHeader&, const SourceSchema&)>& on_header,
+    ColumnBatch* into);
+
 }  // namespace mlops::features

@@ -7,6 +7,7 @@
 #include "common/status/status_macros.h"
 #include "services/features/event_table_cache.h"
 #include "services/features/feature_evaluator.h"
+#include "services/features/ingestion_wire.h"
 #include "services/features/proto_convert.h"
 
 namespace mlops::features {
@@ -142,20 +143,18 @@ absl::StatusOr<Materializer::Kept> Materializer::RunIncremental(const ResolvedVi
   const FeatureViewDefinition& d = view.definition;
   SourceSchema schema;
   ColumnBatch appended;
-  MLOPS_RETURN_IF_ERROR(ingestion_->ReadFrom(
-      d.source_dataset, run->source_version_id, ViewSourceColumns(d), plan.offset,
-      [&](const iv1::ReadHeader& header) -> absl::Status {
+  MLOPS_RETURN_IF_ERROR(ReadColumnarInto(
+      *ingestion_, d.source_dataset, run->source_version_id, ViewSourceColumns(d), plan.offset,
+      [&](const iv1::ReadHeader& header, const SourceSchema& s) -> absl::Status {
         if (header.row_count() != source_rows - plan.offset) {
           return absl::FailedPreconditionError(absl::StrCat(
               "ingestion returns ", header.row_count(), " rows from offset ", plan.offset,
               "; expected ", source_rows - plan.offset));
         }
-        MLOPS_ASSIGN_OR_RETURN(schema, SourceSchemaFromProto(header.schema()));
+        schema = s;
         return absl::OkStatus();
       },
-      [&](iv1::ReadChunk& chunk) -> absl::Status {
-        return ProtoRowsToBatch(chunk.rows(), schema, chunk.first_row_index(), &appended);
-      }));
+      &appended));
   if (appended.columns.empty()) {  // no rows: the batch still needs its columns
     for (const SourceColumn& c : schema.columns) appended.columns.emplace_back(c.type);
   }
