@@ -4,8 +4,13 @@
 // version), takes each view's event table from the cache (built from the
 // source dataset version, pinned or the head), and joins chunk by chunk with
 // PointInTimeJoin (the FeatureEvaluator code path online serving uses too).
-// Everything is validated before the header is sent. Thread-safe; owns
-// nothing it is given.
+// Everything is validated before the header is sent. Of the input only each
+// row's encoding, time and keys are kept. Each chunk is written as wire bytes
+// (historical_wire.h) that the sink's message carries as its encoded `chunk`
+// field: has_chunk() is false on that object, but serializing it (what
+// gRPC does) gives exactly the message with the chunk set, so an in-process
+// sink that wants to read the chunk parses the serialized bytes.
+// Thread-safe; owns nothing it is given.
 
 #include <functional>
 
