@@ -1,5 +1,7 @@
 #include "services/features/event_table_cache.h"
 
+#include <malloc.h>
+
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -90,6 +92,9 @@ absl::StatusOr<std::shared_ptr<const EventTable>> EventTableCache::Get(
   }
   if (other.valid()) return other.get();
   Result table = LoadEventTable(*ingestion_, definition, version_id, pool_, &sources_);
+  // A load frees as much as it keeps (received messages, decoded chunks, the
+  // builder's records), in blocks glibc would otherwise keep resident.
+  malloc_trim(0);
   {
     std::lock_guard<std::mutex> lock(mu_);
     loading_.erase(key);

@@ -3,6 +3,7 @@
 // views over one dataset version share its columns.
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -121,6 +122,21 @@ TEST_F(EventTableCacheTest, SourceColumnsBeyondTheBoundAreNotKept) {
   auto alone = LoadEventTable(*client_, View("b", {"cat"}), version_, &pool);
   ASSERT_TRUE(alone.ok());
   ExpectSameTable(**tb, **alone);
+}
+
+TEST_F(EventTableCacheTest, IdleSourceColumnsAreDropped) {
+  ThreadPool pool(2);
+  SourceColumnCache sources(size_t{1} << 30, std::chrono::milliseconds(200));
+  for (const char* view : {"a", "b"}) {
+    auto t = LoadEventTable(*client_, View(view, {"amount"}), version_, &pool, &sources);
+    ASSERT_TRUE(t.ok()) << t.status();
+  }
+  EXPECT_EQ(sources.size(), 1u);
+  for (int i = 0; i < 100 && sources.size() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(sources.size(), 0u);
+  EXPECT_EQ(sources.bytes(), 0u);
 }
 
 TEST_F(EventTableCacheTest, AViewThatNoLongerFitsTheSchemaFailsPrecondition) {

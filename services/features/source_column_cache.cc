@@ -1,5 +1,8 @@
 #include "services/features/source_column_cache.h"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <iterator>
 #include <utility>
 
@@ -21,12 +24,52 @@ size_t ColumnBytes(const ColumnVector& c) {
 
 }  // namespace
 
+SourceColumnCache::SourceColumnCache(size_t max_bytes, std::chrono::milliseconds idle)
+    : max_bytes_(max_bytes), idle_(idle), reaper_([this] { Reap(); }) {}
+
+SourceColumnCache::~SourceColumnCache() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  reaper_.join();
+}
+
+void SourceColumnCache::Reap() {
+  const auto period = std::max(std::chrono::milliseconds(1), idle_ / 10);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    wake_.wait_for(lock, period, [this] { return stopping_; });
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<Version>> dropped;  // freed outside the lock
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      Entry& e = it->second;
+      if (e.version.use_count() > 1) e.used = now;  // a read is using it
+      if (now - e.used < idle_) {
+        ++it;
+        continue;
+      }
+      dropped.push_back(std::move(e.version));
+      bytes_ -= e.bytes;
+      lru_.erase(e.lru);
+      entries_.erase(it++);
+    }
+    if (dropped.empty()) continue;
+    lock.unlock();
+    dropped.clear();
+    malloc_trim(0);  // the columns were many small blocks: give the pages back
+    lock.lock();
+  }
+}
+
 std::shared_ptr<SourceColumnCache::Version> SourceColumnCache::Lookup(const std::string& key,
                                                                       const std::string& reader) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(key);
   if (it != entries_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
+    it->second.used = std::chrono::steady_clock::now();
     return it->second.version;
   }
   if (readers_.size() >= kMaxReaders && readers_.find(key) == readers_.end()) readers_.clear();
@@ -34,7 +77,7 @@ std::shared_ptr<SourceColumnCache::Version> SourceColumnCache::Lookup(const std:
   seen.insert(reader);
   if (seen.size() < 2) return nullptr;  // one view so far: stream, keep nothing
   lru_.push_front(key);
-  Entry e{std::make_shared<Version>(), 0, lru_.begin()};
+  Entry e{std::make_shared<Version>(), 0, lru_.begin(), std::chrono::steady_clock::now()};
   std::shared_ptr<Version> v = e.version;
   entries_.emplace(key, std::move(e));
   return v;
@@ -45,6 +88,7 @@ bool SourceColumnCache::Account(const std::string& key, size_t added) {
   auto it = entries_.find(key);
   if (it == entries_.end() || it->second.bytes + added > max_bytes_) return false;
   it->second.bytes += added;
+  it->second.used = std::chrono::steady_clock::now();
   bytes_ += added;
   // Drop the least recently used other versions beyond the bound (a reader
   // still holding one keeps it alive until it is done).

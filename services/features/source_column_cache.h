@@ -11,15 +11,19 @@
 // INT64/DOUBLE/TIMESTAMP/BOOL value, a std::string per STRING value, 1 byte
 // per row for columns with NULLs); least recently used versions are dropped
 // first, and a read whose new columns alone exceed the bound keeps nothing.
+// Versions unused for `idle` (20 s by default) are dropped.
 // Thread-safe; reads of one version are serialized (a second view waits for
 // the first's read rather than reading the same columns again).
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -33,7 +37,16 @@ namespace mlops::features {
 
 class SourceColumnCache {
  public:
-  explicit SourceColumnCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+  // Versions whose columns no read used for `idle` are dropped by a
+  // background thread (checked every idle / 10), and the freed memory is
+  // handed back to the system (malloc_trim): the columns serve the views of
+  // one burst of loads (e.g. one request over 5 views), not the process's
+  // lifetime.
+  explicit SourceColumnCache(size_t max_bytes,
+                             std::chrono::milliseconds idle = std::chrono::seconds(20));
+  ~SourceColumnCache();
+  SourceColumnCache(const SourceColumnCache&) = delete;
+  SourceColumnCache& operator=(const SourceColumnCache&) = delete;
 
   using OnHeader = std::function<absl::Status(const SourceSchema& schema, int64_t row_count)>;
   using OnBatch = std::function<absl::Status(const ColumnBatch& batch)>;
@@ -69,6 +82,7 @@ class SourceColumnCache {
     std::shared_ptr<Version> version;
     size_t bytes = 0;
     std::list<std::string>::iterator lru;
+    std::chrono::steady_clock::time_point used;
   };
 
   // The version's entry (created when `keep`), and whether it is shared.
@@ -81,14 +95,21 @@ class SourceColumnCache {
                            const std::string& version_id, const std::string& key,
                            const std::vector<std::string>& missing, Version* v);
 
+  // The reaper thread's loop: drops idle versions until stopping_.
+  void Reap();
+
   const size_t max_bytes_;
+  const std::chrono::milliseconds idle_;
   mutable std::mutex mu_;
+  std::condition_variable wake_;  // the reaper's timer; notified on stop
+  bool stopping_ = false;          // guarded by mu_
   absl::flat_hash_map<std::string, Entry> entries_;  // guarded by mu_
   std::list<std::string> lru_;                       // front = most recent; guarded by mu_
   size_t bytes_ = 0;                                 // guarded by mu_
   // The views that read each version (bounded: cleared past kMaxReaders).
   absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>> readers_;  // guarded by mu_
   static constexpr size_t kMaxReaders = 4096;
+  std::thread reaper_;  // last: started once everything above exists
 };
 
 }  // namespace mlops::features
