@@ -34,16 +34,8 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
-  // A handler that ignores cancellation returns OK although the client got
-  // DEADLINE_EXCEEDED or CANCELLED; count what the client saw. IsCancelled()
-  // is safe here for the sync and callback APIs (the only ones we use).
   grpc::StatusCode EffectiveCode(grpc::StatusCode code) {
-    if (code != grpc::StatusCode::OK) return code;
-    grpc::ServerContextBase* context = info_->server_context();
-    if (context == nullptr || !context->IsCancelled()) return code;
-    return std::chrono::system_clock::now() >= context->deadline()
-               ? grpc::StatusCode::DEADLINE_EXCEEDED
-               : grpc::StatusCode::CANCELLED;
+    return RpcMetrics::EffectiveCode(info_->server_context(), code);
   }
 
   void Finish(grpc::StatusCode code) {
@@ -67,8 +59,10 @@ class RpcMetricsInterceptorFactory final
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
     const char* name = info->method();
-    return new RpcMetricsInterceptor(info, metrics_,
-                                     metrics_->Lookup(name == nullptr ? "" : name));
+    RpcMetrics::Method* method = metrics_->Lookup(name == nullptr ? "" : name);
+    // nullptr: no interceptor for this call (its handler records it).
+    if (metrics_->IsRecordedByHandler(method)) return nullptr;
+    return new RpcMetricsInterceptor(info, metrics_, method);
   }
 
  private:
@@ -178,6 +172,28 @@ void RpcMetrics::OnFinish(Method* method, grpc::StatusCode code, double seconds)
   counter->Increment();
   method->handling_->Observe(seconds);
   method->in_flight_->Decrement();
+}
+
+RpcMetrics::Method* RpcMetrics::RecordedByHandler(std::string_view full_method) {
+  Method* method = Lookup(full_method);
+  method->recorded_by_handler_.store(true, std::memory_order_release);
+  return method;
+}
+
+bool RpcMetrics::IsRecordedByHandler(const Method* method) {
+  return method->recorded_by_handler_.load(std::memory_order_acquire);
+}
+
+// A handler that ignores cancellation returns OK although the client got
+// DEADLINE_EXCEEDED or CANCELLED; count what the client saw. IsCancelled() is
+// safe here for the sync and callback APIs (the only ones we use).
+grpc::StatusCode RpcMetrics::EffectiveCode(grpc::ServerContextBase* context,
+                                           grpc::StatusCode code) {
+  if (code != grpc::StatusCode::OK) return code;
+  if (context == nullptr || !context->IsCancelled()) return code;
+  return std::chrono::system_clock::now() >= context->deadline()
+             ? grpc::StatusCode::DEADLINE_EXCEEDED
+             : grpc::StatusCode::CANCELLED;
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

@@ -9,6 +9,11 @@
 // grpc_method the bare method name ("GetModel"), grpc_code the canonical code
 // name ("OK", "NOT_FOUND", ...). Streaming RPCs are timed from arrival to the
 // final status.
+// A hot method may record itself instead (RecordedByHandler): with any
+// interceptor on a call, gRPC sends each completed batch of it back through
+// the completion queue once more (a thread hand-off for callback methods),
+// which showed in the gateway's latency at concurrency 1; a call no
+// interceptor wants runs without interception at all.
 
 #include <array>
 #include <atomic>
@@ -18,6 +23,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "grpcpp/support/status.h"
 #include "prometheus/counter.h"
@@ -64,6 +70,18 @@ class RpcMetrics {
   // in-flight gauge. Call exactly once per OnStart.
   void OnFinish(Method* method, grpc::StatusCode code, double seconds);
 
+  // Makes the interceptor skip "/pkg.Service/Method": its handler records
+  // the same metrics itself (OnStart when the call arrives, OnFinish with
+  // EffectiveCode(...) right before it finishes the call, exactly once).
+  // For unary callback methods that always finish their calls. Call before
+  // the server takes calls. Returns the method's handles.
+  Method* RecordedByHandler(std::string_view full_method);
+  static bool IsRecordedByHandler(const Method* method);
+
+  // What the client saw: `code`, except that an OK answer to a call already
+  // cancelled counts as DEADLINE_EXCEEDED (its deadline passed) or CANCELLED.
+  static grpc::StatusCode EffectiveCode(grpc::ServerContextBase* context, grpc::StatusCode code);
+
   // An interceptor factory that calls Lookup/OnStart/OnFinish for every RPC
   // of the server it is registered with (sync, callback and streaming RPCs).
   // `this` must outlive the server.
@@ -95,6 +113,7 @@ class RpcMetrics::Method {
   prometheus::Histogram* handling_;
   prometheus::Gauge* in_flight_;
   std::array<std::atomic<prometheus::Counter*>, kNumCodes> handled_{};
+  std::atomic<bool> recorded_by_handler_{false};  // the interceptor skips it
 };
 
 }  // namespace mlops

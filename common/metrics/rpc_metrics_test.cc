@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -184,6 +185,66 @@ TEST_F(RpcMetricsInterceptorTest, CountsWhatTheClientSawWhenTheDeadlinePassesInT
   // The handler returned OK, but the client got DEADLINE_EXCEEDED: that is counted.
   EXPECT_THAT(Handled("Echo", "DEADLINE_EXCEEDED"), Optional(1.0));
   EXPECT_EQ(Handled("Echo", "OK"), std::nullopt);
+}
+
+// A method its handler records: the interceptor leaves it alone (TestEchoService
+// does not record, so nothing counts Echo), other methods are still counted,
+// and what the handler records lands in the same series.
+TEST(RpcMetricsRecordedByHandlerTest, InterceptorSkipsTheMethodAndTheHandlerRecordsIt) {
+  prometheus::Registry registry;
+  RpcMetrics metrics(registry);
+  RpcMetrics::Method* echo = metrics.RecordedByHandler("/mlopstest.echo.v1.EchoService/Echo");
+  EXPECT_EQ(echo, metrics.Lookup("/mlopstest.echo.v1.EchoService/Echo"));
+  EXPECT_TRUE(RpcMetrics::IsRecordedByHandler(echo));
+  EXPECT_FALSE(RpcMetrics::IsRecordedByHandler(metrics.Lookup("/mlopstest.echo.v1.EchoService/Bidi")));
+  TestEchoService service;
+  GrpcTestServerOptions options;
+  options.metrics = &metrics;
+  MLOPS_ASSERT_OK_AND_ASSIGN(auto server, GrpcTestServer::Start({&service}, options));
+  auto stub = EchoService::NewStub(server->InProcessChannel());
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    EchoRequest request;
+    request.set_message("x");
+    EchoResponse response;
+    ASSERT_TRUE(stub->Echo(&context, request, &response).ok());
+  }
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    EchoRequest request;
+    request.set_count(1);
+    auto reader = stub->ServerStream(&context, request);
+    EchoResponse response;
+    while (reader->Read(&response)) {
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+  }
+  EXPECT_EQ(service.calls(), 3);
+  auto labels = [](const std::string& method) {
+    return std::map<std::string, std::string>{{"grpc_service", kService}, {"grpc_method", method}};
+  };
+  EXPECT_THAT(MetricValue(registry, "mlops_grpc_server_started_total", labels("Echo")),
+              Optional(0.0));
+  EXPECT_THAT(MetricValue(registry, "mlops_grpc_server_started_total", labels("ServerStream")),
+              Optional(1.0));
+
+  // What a handler does: OnStart on arrival, OnFinish with the effective code.
+  metrics.OnStart(echo);
+  EXPECT_THAT(MetricValue(registry, "mlops_grpc_server_in_flight_rpcs", labels("Echo")),
+              Optional(1.0));
+  metrics.OnFinish(echo, RpcMetrics::EffectiveCode(nullptr, grpc::StatusCode::OK), 0.002);
+  metrics.OnStart(echo);
+  metrics.OnFinish(echo, RpcMetrics::EffectiveCode(nullptr, grpc::StatusCode::NOT_FOUND), 0.001);
+  std::map<std::string, std::string> ok = labels("Echo");
+  ok["grpc_code"] = "OK";
+  EXPECT_THAT(MetricValue(registry, kHandled, ok), Optional(1.0));
+  ok["grpc_code"] = "NOT_FOUND";
+  EXPECT_THAT(MetricValue(registry, kHandled, ok), Optional(1.0));
+  EXPECT_THAT(MetricValue(registry, kSeconds, labels("Echo")), Optional(2.0));
+  EXPECT_THAT(MetricValue(registry, "mlops_grpc_server_in_flight_rpcs", labels("Echo")),
+              Optional(0.0));
 }
 
 TEST_F(RpcMetricsInterceptorTest, UnknownMethodsDoNotCreateSeriesPerName) {

@@ -36,7 +36,12 @@ absl::Status RunService(const ServiceRunOptions& options,
   std::shared_ptr<prometheus::Registry> registry =
       options.registry ? options.registry : std::make_shared<prometheus::Registry>();
   AddBuildInfoMetric(*registry, CurrentBuildInfo(options.service_name));
-  RpcMetrics rpc_metrics(*registry);
+  std::unique_ptr<RpcMetrics> own_rpc_metrics;
+  RpcMetrics* rpc_metrics = options.rpc_metrics;
+  if (rpc_metrics == nullptr) {
+    own_rpc_metrics = std::make_unique<RpcMetrics>(*registry);
+    rpc_metrics = own_rpc_metrics.get();
+  }
 
   absl::StatusOr<std::unique_ptr<MetricsServer>> metrics_server =
       MetricsServer::Start(options.metrics, registry);
@@ -45,7 +50,7 @@ absl::Status RunService(const ServiceRunOptions& options,
   GrpcServerOptions grpc_options = options.grpc;
   grpc_options.service_name = options.service_name;
   absl::StatusOr<std::unique_ptr<GrpcServer>> grpc_server =
-      GrpcServer::Start(grpc_options, services, &rpc_metrics);
+      GrpcServer::Start(grpc_options, services, rpc_metrics);
   if (!grpc_server.ok()) return grpc_server.status();
   GrpcServer& server = **grpc_server;
 

@@ -36,6 +36,9 @@ struct ServiceRunOptions {
   // Registry served on /metrics, where the service's own families live too.
   // Null = a fresh one.
   std::shared_ptr<prometheus::Registry> registry;
+  // The per-RPC metrics (registered on `registry`); null = RunService makes
+  // them. Set when a handler records its own calls (RecordedByHandler).
+  RpcMetrics* rpc_metrics = nullptr;
   // If set, {"grpc_port":N,"metrics_port":M} is written here (atomically) once
   // both servers listen, and removed on exit.
   std::string ports_file;

@@ -124,14 +124,16 @@ int RunServiceMain(int argc, char** argv, const ServiceMainSpec& spec) {
 
   std::vector<std::function<void()>> on_ready;
   std::vector<std::function<void()>> on_drain;
+  RpcMetrics rpc_metrics(*registry);  // outlives the server RunService runs
   ServiceContext context{&*config, &authorizer, pool->get(), peers->get(),
-                         registry.get(), &on_ready, &on_drain};
+                         registry.get(), &on_ready, &on_drain, &rpc_metrics};
   absl::StatusOr<BuiltService> built = spec.build(context);
   if (!built.ok()) return fail("build_service", built.status());
 
   absl::StatusOr<ServiceRunOptions> run = ServiceRunOptionsFromConfig(*config);
   if (!run.ok()) return fail("server_options", run.status());
   run->registry = registry;
+  run->rpc_metrics = &rpc_metrics;
   PgPool* db = pool->get();
   run->readiness.startup = [db, &name, &spec, &on_ready]() -> absl::Status {
     absl::Status migrated = Migrate(*db, name, spec.migrations);

@@ -28,6 +28,7 @@
 #include "common/config/server_config.h"
 #include "common/db/migrations.h"
 #include "common/db/pg_pool.h"
+#include "common/metrics/rpc_metrics.h"
 #include "common/peers/peer_channel.h"
 #include "grpcpp/impl/service_type.h"
 #include "prometheus/registry.h"
@@ -45,6 +46,9 @@ struct ServiceContext {
   // startup step (migrations) succeeded, stopped on drain, before the server stops.
   std::vector<std::function<void()>>* on_ready = nullptr;
   std::vector<std::function<void()>>* on_drain = nullptr;
+  // The gRPC server's per-RPC metrics, for a hot handler that records its
+  // own calls (RpcMetrics::RecordedByHandler); the interceptor does the rest.
+  RpcMetrics* rpc_metrics = nullptr;
 };
 
 // A built service: the gRPC service objects plus whatever owns their state.

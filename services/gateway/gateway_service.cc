@@ -14,6 +14,7 @@ namespace {
 
 namespace iv1 = ::mlops::inference::v1;
 constexpr std::size_t kMaxReason = 4096;
+constexpr char kPredictMethod[] = "/mlops.inference.v1.InferenceService/Predict";
 
 absl::Status CheckEndpoint(const std::string& endpoint) {
   if (IsName(endpoint)) return absl::OkStatus();
@@ -37,33 +38,49 @@ grpc::Status Done(const char* rpc, const absl::Status& s) {
 
 InferenceServiceImpl::InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
                                            const Authorizer* authorizer, std::string gateway_id,
-                                           const DeploymentWatcher* watcher, BatchScoring* batch)
+                                           const DeploymentWatcher* watcher, BatchScoring* batch,
+                                           RpcMetrics* rpc_metrics)
     : predictor_(predictor),
       endpoints_(endpoints),
       authorizer_(authorizer),
       gateway_id_(std::move(gateway_id)),
       watcher_(watcher),
-      batch_(batch) {}
+      batch_(batch),
+      rpc_metrics_(rpc_metrics),
+      predict_metrics_(rpc_metrics == nullptr
+                           ? nullptr
+                           : rpc_metrics->RecordedByHandler(kPredictMethod)) {}
 
 grpc::ServerUnaryReactor* InferenceServiceImpl::Predict(grpc::CallbackServerContext* ctx,
                                                         const iv1::PredictRequest* req,
                                                         iv1::PredictResponse* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Records the RPC metrics (when this handler does) and finishes the call.
+  auto finish = [this, ctx, reactor, started = std::chrono::steady_clock::now()](
+                    const grpc::Status& status) {
+    if (predict_metrics_ != nullptr) {
+      rpc_metrics_->OnFinish(
+          predict_metrics_, RpcMetrics::EffectiveCode(ctx, status.error_code()),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+    reactor->Finish(status);
+  };
+  if (predict_metrics_ != nullptr) rpc_metrics_->OnStart(predict_metrics_);
   absl::Status s = authorizer_->Authorize(*ctx, Role::kViewer).status();
   if (s.ok()) s = CheckEndpoint(req->endpoint());
   if (!s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
+    finish(ToGrpcStatus(s));
     return reactor;
   }
   // The call lives until Finish: req, resp and reactor stay valid until done.
   predictor_->PredictAsync(*req, ctx->deadline(),
-                           [reactor, resp](absl::StatusOr<iv1::PredictResponse> out) {
+                           [finish, resp](absl::StatusOr<iv1::PredictResponse> out) {
                              if (!out.ok()) {
-                               reactor->Finish(Done("Predict", out.status()));
+                               finish(Done("Predict", out.status()));
                                return;
                              }
                              *resp = std::move(*out);
-                             reactor->Finish(grpc::Status::OK);
+                             finish(grpc::Status::OK);
                            });
   return reactor;
 }

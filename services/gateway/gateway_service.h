@@ -8,12 +8,15 @@
 // callback thread (no hand-off to a synchronous-server thread); one with
 // entity keys asks the feature service through the callback client API and
 // is predicted and answered when that answer arrives. The other RPCs stay
-// synchronous. Thread-safe.
+// synchronous. Given the server's RpcMetrics, Predict records its own RPC
+// metrics (the same series the interceptor writes) so that its calls run
+// without interception (see RpcMetrics::RecordedByHandler). Thread-safe.
 
 #include <chrono>
 #include <string>
 
 #include "common/auth/authorizer.h"
+#include "common/metrics/rpc_metrics.h"
 #include "mlops/inference/v1/inference.grpc.pb.h"
 #include "services/gateway/batch_scoring.h"
 #include "services/gateway/deployment_watcher.h"
@@ -29,7 +32,7 @@ class InferenceServiceImpl final
   InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
                        const Authorizer* authorizer, std::string gateway_id,
                        const DeploymentWatcher* watcher = nullptr,
-                       BatchScoring* batch = nullptr);
+                       BatchScoring* batch = nullptr, RpcMetrics* rpc_metrics = nullptr);
 
   grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* ctx,
                                     const inference::v1::PredictRequest* req,
@@ -59,6 +62,8 @@ class InferenceServiceImpl final
   const std::string gateway_id_;
   const DeploymentWatcher* const watcher_;  // null: the registry stream is not followed
   BatchScoring* const batch_;               // null: batch scoring is not available
+  RpcMetrics* const rpc_metrics_;           // null: the interceptor records Predict
+  RpcMetrics::Method* const predict_metrics_;  // Predict's handles in rpc_metrics_, or null
 };
 
 }  // namespace mlops::gateway

@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
     mlops::BuiltService built;
     built.services.push_back(std::make_shared<InferenceServiceImpl>(
         st->predictor.get(), st->endpoints.get(), ctx.authorizer, gateway_id, st->watcher.get(),
-        st->batch.get()));
+        st->batch.get(), ctx.rpc_metrics));
     built.state = st;
     return built;
   };

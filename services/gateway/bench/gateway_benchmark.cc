@@ -1,28 +1,46 @@
 // gateway_benchmark: single-row Predict (30 features, a 100-tree depth-6
 // XGBoost model) over loopback gRPC, side by side in one run:
-//   - echo:    an empty gRPC method on the gateway's server (the transport alone);
+//   - echo:    an empty callback-API method on the gateway's server (the
+//              transport and the platform's server setup alone); at c=1 also
+//              the same echo on a bare gRPC server and on a GrpcServer without
+//              the RPC-metrics interceptor (what the server setup costs);
 //   - floor:   a minimal callback-API C++ server calling XGBoost in its handler
 //              (floor_server.cc);
 //   - python:  a grpcio + xgboost server (python_server.py) as a child process,
 //              skipped (saying how to install it) when python3 lacks the modules;
 //   - gateway: the gateway as main.cc builds it (metrics, prediction log),
-//              inline features and by entity key through a loopback feature service.
+//              inline features and by entity key through the feature service's
+//              real online path (FeatureServiceImpl + OnlineServer on a
+//              GrpcServer over loopback, bench/feature_server.h; --fake_features:
+//              the synchronous testing::FakeFeatures instead).
+// Each server runs in a process of its own (this binary re-executed with
+// --serve, bench/server_child.h), as services run in production, and this
+// process holds only the client; --in_process runs them all in this process
+// instead (as before: gRPC then polls every server's and the client's
+// sockets from one epoll set, which hands events between threads).
 // Then the goals as ratios of the same run. The client shares the
 // machine: each line prints the cores used by the client threads, by this
-// process (client + in-process servers) and by the Python child.
-// The client is gRPC's callback API (concurrency = calls in flight, no thread
-// per call), the same for every line; --sync_client uses one thread per call
-// making blocking calls instead (and prints those threads' CPU: the client's
-// share). The client shares the machine's cores with the servers either way,
-// so it is the same handicap for every line and the ratios stay fair.
+// process and by the line's server processes.
+// The client is the same for every line of one concurrency: at c=1 a
+// blocking unary stub on one thread (the lowest-latency client: the calling
+// thread waits on the call's own completion queue, no hand-off to another
+// thread); at c=32 gRPC's callback API (32 calls in flight, no thread per
+// call). --sync_client uses blocking calls (one thread per call) at c=32
+// too; --callback_client uses the callback API at c=1 too. The c=1 study
+// lines also show the echo with the other client.
 // Bounded by a request count and a time limit per line; not a test. Each
 // line is measured in --rounds slices taken in turn with the other lines of
 // its concurrency (round robin), so load from elsewhere on the machine falls
 // on every line alike; the ratios are of the pooled figures.
 //
 //   gateway_benchmark [--requests N] [--seconds S] [--rounds R] [--no_python] [--no_log]
-//                     [--xgboost_only] [--sync_client] [--only TEXT] [--deadlock_detection]
+//                     [--xgboost_only] [--sync_client] [--callback_client] [--no_study]
+//                     [--fake_features] [--interceptor_metrics] [--in_process]
+//                     [--only TEXT] [--deadlock_detection]
 // (--xgboost_only: the gateway predicts through XGBoost, not its flat trees;
+// --no_study: skip the c=1 echo study lines;
+// --interceptor_metrics: Predict's RPC metrics recorded by the interceptor, as
+// before, instead of by its handler (as main.cc does);
 // --only TEXT: measure only the lines whose name contains TEXT, e.g. for perf;
 // --deadlock_detection: keep Abseil's mutex deadlock detection, which Debian's
 // Abseil (built without NDEBUG) enables for gRPC's mutexes and mlops-gateway
@@ -38,13 +56,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "common/testing/echo_service.h"
 #include "grpcpp/create_channel.h"
 #include "mlops/inference/v1/inference.grpc.pb.h"
-#include "services/gateway/bench/floor_server.h"
-#include "services/gateway/bench/gateway_stack.h"
+#include "mlopstest/echo/v1/echo.grpc.pb.h"
+#include "services/gateway/bench/bench_servers.h"
 #include "services/gateway/bench/load.h"
 #include "services/gateway/bench/python_server.h"
+#include "services/gateway/bench/server_child.h"
 #include "services/gateway/testing/fake_peers.h"
 
 namespace mlops::gateway::bench {
@@ -87,14 +105,29 @@ void Goal(const char* what, double value, const char* op, double target) {
   std::printf("  %-58s %8.3f %s %-8.3f %s\n", what, value, op, target, met ? "met" : "MISSED");
 }
 
+// One line of the benchmark: the same request through a blocking stub
+// (`call`) or the callback API (`async_call`).
+struct Target {
+  std::string name;
+  std::function<bool()> call;
+  AsyncCall async_call;
+  std::vector<pid_t> children;  // the processes serving it (CPU reported)
+  bool c1_only = false;       // a study line: measured at c=1 only
+  bool other_client = false;  // measured with the client the other lines of c=1 do not use
+};
+
 int Main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--serve") == 0) return ServeMain(argc, argv);  // a server child
+  }
   long requests = 20000;
   int rounds = 5;
   double seconds = 10;
   bool python = true, log = true, flat = true;
   std::string only;
   bool deadlock_detection = false;
-  bool sync_client = false;
+  bool sync_client = false, callback_client = false, study = true, real_features = true,
+       self_recorded = true, separate = true;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--requests") == 0 && i + 1 < argc) requests = std::atol(argv[++i]);
     else if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = std::atof(argv[++i]);
@@ -105,6 +138,11 @@ int Main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
     else if (std::strcmp(argv[i], "--deadlock_detection") == 0) deadlock_detection = true;
     else if (std::strcmp(argv[i], "--sync_client") == 0) sync_client = true;
+    else if (std::strcmp(argv[i], "--callback_client") == 0) callback_client = true;
+    else if (std::strcmp(argv[i], "--no_study") == 0) study = false;
+    else if (std::strcmp(argv[i], "--fake_features") == 0) real_features = false;
+    else if (std::strcmp(argv[i], "--interceptor_metrics") == 0) self_recorded = false;
+    else if (std::strcmp(argv[i], "--in_process") == 0) separate = false;
   }
   if (!deadlock_detection) absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<std::string> model = testing::TrainTestModel(kCols, 100, 6, 1);
@@ -112,18 +150,22 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "train: %s\n", model.status().ToString().c_str());
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<FloorServer>> floor = FloorServer::Start(*model, kCols);
-  GatewayStackOptions go;
-  go.model_json = *model;
-  go.cols = kCols;
-  go.prediction_log = log;
-  go.flat_trees = flat;
-  absl::StatusOr<std::unique_ptr<GatewayStack>> gateway = GatewayStack::Start(go);
-  if (!floor.ok() || !gateway.ok()) {
-    std::fprintf(stderr, "start: %s %s\n", floor.status().ToString().c_str(),
-                 gateway.status().ToString().c_str());
+  BenchServersOptions so;
+  so.gateway.model_json = *model;
+  so.gateway.cols = kCols;
+  so.gateway.prediction_log = log;
+  so.gateway.flat_trees = flat;
+  so.gateway.real_features = real_features;
+  so.gateway.self_recorded_metrics = self_recorded;
+  so.separate_processes = separate;
+  so.study = study;
+  so.deadlock_detection = deadlock_detection;
+  absl::StatusOr<std::unique_ptr<BenchServers>> servers = BenchServers::Start(so);
+  if (!servers.ok()) {
+    std::fprintf(stderr, "start: %s\n", servers.status().ToString().c_str());
     return 1;
   }
+  const BenchServers& sv = **servers;
   std::unique_ptr<PythonServer> py;
   if (python) {
     const std::string missing = PythonBaselineMissing();
@@ -148,55 +190,77 @@ int Main(int argc, char** argv) {
   iv1::PredictRequest explain_req = inline_req;
   explain_req.mutable_options()->set_explain(true);
 
-  auto gw_stub = StubOn((*gateway)->port());
-  auto floor_stub = StubOn((*floor)->port());
+  auto gw_stub = StubOn(sv.gateway_port());
+  auto floor_stub = StubOn(sv.floor_port());
   std::unique_ptr<iv1::InferenceService::Stub> py_stub = py ? StubOn(py->port()) : nullptr;
-  auto echo_stub = ::mlopstest::echo::v1::EchoService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", (*gateway)->port()), grpc::InsecureChannelCredentials()));
+  // The echo targets: the gateway's server, then (c=1 study) the other servers.
   ::mlopstest::echo::v1::EchoRequest echo_req;
   echo_req.set_message("x");
-  auto echo_call = [&] {
-    grpc::ClientContext ctx;
-    ::mlopstest::echo::v1::EchoResponse resp;
-    return echo_stub->Echo(&ctx, echo_req, &resp).ok();
-  };
-  AsyncCall echo_async = [&](std::function<void(bool)> done) {
-    struct State {
+  std::vector<std::unique_ptr<::mlopstest::echo::v1::EchoService::Stub>> echo_stubs;
+  auto echo_target = [&](std::string name, int port, std::vector<pid_t> pids) {
+    echo_stubs.push_back(::mlopstest::echo::v1::EchoService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials())));
+    auto* stub = echo_stubs.back().get();
+    Target t;
+    t.name = std::move(name);
+    t.children = std::move(pids);
+    t.call = [stub, &echo_req] {
       grpc::ClientContext ctx;
       ::mlopstest::echo::v1::EchoResponse resp;
+      return stub->Echo(&ctx, echo_req, &resp).ok();
     };
-    auto* st = new State;  // deleted by its completion
-    echo_stub->async()->Echo(&st->ctx, &echo_req, &st->resp,
-                             [st, done = std::move(done)](grpc::Status s) {
-                               delete st;
-                               done(s.ok());
-                             });
+    t.async_call = [stub, &echo_req](std::function<void(bool)> done) {
+      struct State {
+        grpc::ClientContext ctx;
+        ::mlopstest::echo::v1::EchoResponse resp;
+      };
+      auto* st = new State;  // deleted by its completion
+      stub->async()->Echo(&st->ctx, &echo_req, &st->resp,
+                          [st, done = std::move(done)](grpc::Status s) {
+                            delete st;
+                            done(s.ok());
+                          });
+    };
+    return t;
   };
-  struct Target {
-    std::string name;
-    std::function<bool()> call;
-    AsyncCall async_call;
-    pid_t child = 0;
-  };
+  const std::vector<pid_t>& gw_pids = sv.gateway_pids();
   std::vector<Target> targets = {
-      {"echo (empty gRPC, gateway's server)", echo_call, echo_async},
+      echo_target("echo (empty gRPC, gateway's server)", sv.gateway_port(), gw_pids),
       {"floor (callback C++ + XGBoost)", PredictCall(floor_stub.get(), &inline_req),
-       AsyncPredict(floor_stub.get(), &inline_req)},
+       AsyncPredict(floor_stub.get(), &inline_req), sv.floor_pids()},
       {"gateway, 30 features inline", PredictCall(gw_stub.get(), &inline_req),
-       AsyncPredict(gw_stub.get(), &inline_req)},
+       AsyncPredict(gw_stub.get(), &inline_req), gw_pids},
   };
   if (py) {
     targets.insert(targets.begin() + 2,
                    {"python (grpcio + xgboost)", PredictCall(py_stub.get(), &inline_req),
-                    AsyncPredict(py_stub.get(), &inline_req), py->pid()});
+                    AsyncPredict(py_stub.get(), &inline_req), {py->pid()}});
   }
   const std::string key_name = "gateway, by entity key (features)";
   const std::string explain_name = "gateway, inline + explain (SHAP)";
-  targets.push_back({key_name, PredictCall(gw_stub.get(), &key_req), AsyncPredict(gw_stub.get(), &key_req)});
+  targets.push_back({key_name, PredictCall(gw_stub.get(), &key_req),
+                     AsyncPredict(gw_stub.get(), &key_req), gw_pids});
   targets.push_back({explain_name, PredictCall(gw_stub.get(), &explain_req),
-                     AsyncPredict(gw_stub.get(), &explain_req)});
+                     AsyncPredict(gw_stub.get(), &explain_req), gw_pids});
+  for (const StudyEcho& echo : sv.study()) {
+    targets.push_back(echo_target(echo.name, echo.port, echo.pids));
+    targets.back().c1_only = true;
+  }
+  if (study) {  // the gateway server's echo with the other c=1 client
+    targets.push_back(echo_target(callback_client ? "study: echo, gateway's, blocking client"
+                                                  : "study: echo, gateway's, callback client",
+                                  sv.gateway_port(), gw_pids));
+    targets.back().c1_only = true;
+    targets.back().other_client = true;
+  }
+  // Which client a line uses: true = blocking stub (one thread per call).
+  auto blocking = [&](const Target& t, int c) {
+    const bool lines_blocking = c == 1 ? !callback_client : sync_client;
+    return t.other_client ? !lines_blocking : lines_blocking;
+  };
   auto run = [&](const Target& t, int c, long n, double s) {
-    return sync_client ? Run(c, n, s, t.call, t.child) : RunAsync(c, n, s, t.async_call, t.child);
+    return blocking(t, c) ? Run(c, n, s, t.call, t.children)
+                          : RunAsync(c, n, s, t.async_call, t.children);
   };
   for (const Target& t : targets) {  // first calls load the model; warm every path
     if (!t.call()) {
@@ -207,15 +271,23 @@ int Main(int argc, char** argv) {
   }
   std::printf("gateway_benchmark: %d features, 100 trees depth 6, %ld requests or %.0f s per line, "
               "%d rounds, prediction log %s, gateway runtime %s, absl deadlock detection %s, "
-              "client %s\n", kCols, requests, seconds, rounds, log ? "on" : "off",
+              "features %s, Predict's RPC metrics by %s, servers %s, client: %s; %s\n", kCols, requests, seconds, rounds, log ? "on" : "off",
               flat ? "flat trees" : "XGBoost", deadlock_detection ? "on" : "off",
-              sync_client ? "blocking calls, one thread per call" : "callback API");
+              real_features ? "real online path" : "fake (sync)",
+              self_recorded ? "its handler" : "the interceptor",
+              separate ? "each in its own process" : "in the client's process",
+              callback_client ? "c=1 callback API" : "c=1 blocking stub on one thread",
+              sync_client ? "c=32 blocking stubs, one thread per call"
+                          : "c=32 callback API, 32 calls in flight");
   std::map<std::string, std::map<int, Figures>> fig;
   for (int c : {1, 32}) {
     std::map<std::string, std::vector<Figures>> slices;
     for (int r = 0; r < rounds; ++r) {
       for (const Target& t : targets) {
-        if (t.name.find(only) == std::string::npos || (t.name == explain_name && c != 1)) continue;
+        if (t.name.find(only) == std::string::npos ||
+            ((t.name == explain_name || t.c1_only) && c != 1)) {
+          continue;
+        }
         slices[t.name].push_back(run(t, c, requests / rounds, seconds / rounds));
       }
     }

@@ -2,11 +2,13 @@
 
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "common/auth/authorizer.h"
 #include "common/metrics/rpc_metrics.h"
 #include "common/server/grpc_server.h"
-#include "common/testing/echo_service.h"
 #include "prometheus/registry.h"
+#include "services/gateway/bench/echo_servers.h"
+#include "services/gateway/bench/feature_server.h"
 #include "services/gateway/gateway_service.h"
 #include "services/gateway/metrics.h"
 #include "services/gateway/prediction_logger.h"
@@ -26,12 +28,37 @@ int64_t NowMicros() {
 
 }  // namespace
 
+struct GatewayPeers::Parts {
+  testing::FakeRegistry registry;
+  testing::FakeMonitoring monitoring;
+  std::unique_ptr<testing::LoopbackServer> server;
+};
+
+GatewayPeers::GatewayPeers() : parts_(std::make_unique<Parts>()) {}
+GatewayPeers::~GatewayPeers() = default;
+int GatewayPeers::port() const { return parts_->server->port(); }
+
+absl::StatusOr<std::unique_ptr<GatewayPeers>> GatewayPeers::Start(const std::string& model_json,
+                                                                  int cols) {
+  std::unique_ptr<GatewayPeers> out(new GatewayPeers());
+  Parts& p = *out->parts_;
+  p.registry.AddVersion("bench", 1, model_json, testing::TestSignature(cols), true);
+  p.registry.SetEndpoint("bench_ep", "bench");
+  absl::StatusOr<std::unique_ptr<testing::LoopbackServer>> server =
+      testing::LoopbackServer::Start({&p.registry, &p.monitoring}, "peers");
+  if (!server.ok()) return server.status();
+  p.server = std::move(*server);
+  return out;
+}
+
 // Declaration order = build order (destroyed in reverse).
 struct GatewayStack::Parts {
-  testing::FakeRegistry registry;
+  std::unique_ptr<GatewayPeers> peers;           // unless options.peers_port > 0
+  std::unique_ptr<PeerChannel> peers_channel;    // to the peers (registry and monitoring)
   testing::FakeFeatures features;
-  testing::FakeMonitoring monitoring;
-  std::unique_ptr<testing::LoopbackServer> registry_server, features_server, monitoring_server;
+  std::unique_ptr<testing::LoopbackServer> features_server;
+  std::unique_ptr<FeatureServer> real_features;  // when options.real_features
+  std::unique_ptr<PeerChannel> remote_features;  // when options.features_port > 0
   prometheus::Registry prom;
   std::unique_ptr<RpcMetrics> rpc_metrics;
   std::unique_ptr<GatewayMetrics> metrics;
@@ -44,7 +71,7 @@ struct GatewayStack::Parts {
   std::unique_ptr<Predictor> predictor;
   Authorizer authorizer = Authorizer::Disabled();
   std::unique_ptr<InferenceServiceImpl> service;
-  TestEchoService echo;
+  CallbackEchoService echo;
   std::unique_ptr<GrpcServer> server;
 };
 
@@ -60,21 +87,43 @@ int GatewayStack::port() const { return parts_->server->port(); }
 absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(const GatewayStackOptions& o) {
   std::unique_ptr<GatewayStack> stack(new GatewayStack());
   Parts& p = *stack->parts_;
-  p.registry.AddVersion("bench", 1, o.model_json, testing::TestSignature(o.cols), true);
-  p.registry.SetEndpoint("bench_ep", "bench");
-  auto registry = testing::LoopbackServer::Start({&p.registry}, "registry");
-  auto features = testing::LoopbackServer::Start({&p.features}, "features");
-  auto monitoring = testing::LoopbackServer::Start({&p.monitoring}, "monitoring");
-  if (!registry.ok()) return registry.status();
-  if (!features.ok()) return features.status();
-  if (!monitoring.ok()) return monitoring.status();
-  p.registry_server = std::move(*registry);
-  p.features_server = std::move(*features);
-  p.monitoring_server = std::move(*monitoring);
+  int peers_port = o.peers_port;
+  if (peers_port <= 0) {
+    absl::StatusOr<std::unique_ptr<GatewayPeers>> peers = GatewayPeers::Start(o.model_json, o.cols);
+    if (!peers.ok()) return peers.status();
+    p.peers = std::move(*peers);
+    peers_port = p.peers->port();
+  }
+  {
+    PeerChannelOptions po;
+    po.address = absl::StrCat("127.0.0.1:", peers_port);
+    absl::StatusOr<std::unique_ptr<PeerChannel>> peer = PeerChannel::Create("peers", po);
+    if (!peer.ok()) return peer.status();
+    p.peers_channel = std::move(*peer);
+  }
+  const PeerChannel* features_peer = nullptr;
+  if (o.features_port > 0) {
+    PeerChannelOptions po;
+    po.address = absl::StrCat("127.0.0.1:", o.features_port);
+    absl::StatusOr<std::unique_ptr<PeerChannel>> peer = PeerChannel::Create("features", po);
+    if (!peer.ok()) return peer.status();
+    p.remote_features = std::move(*peer);
+    features_peer = p.remote_features.get();
+  } else if (o.real_features) {
+    absl::StatusOr<std::unique_ptr<FeatureServer>> real = FeatureServer::Start(o.cols, 1000);
+    if (!real.ok()) return real.status();
+    p.real_features = std::move(*real);
+    features_peer = p.real_features->peer();
+  } else {
+    auto features = testing::LoopbackServer::Start({&p.features}, "features");
+    if (!features.ok()) return features.status();
+    p.features_server = std::move(*features);
+    features_peer = p.features_server->peer();
+  }
 
   p.rpc_metrics = std::make_unique<RpcMetrics>(p.prom);
   p.metrics = std::make_unique<GatewayMetrics>(&p.prom);
-  p.client = std::make_unique<RegistryClient>(p.registry_server->peer(), "bench");
+  p.client = std::make_unique<RegistryClient>(p.peers_channel.get(), "bench");
   p.loader = std::make_unique<XgbModelLoader>(o.flat_trees);
   p.cache = std::make_unique<ModelCache>(p.client.get(), p.loader.get(), 16, NowMicros);
   EndpointManagerOptions eo;
@@ -87,16 +136,18 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(const GatewayS
     PredictionLoggerOptions lo;
     lo.source = "bench";
     p.logger = std::make_unique<PredictionLogger>(
-        p.monitoring_server->peer(), lo, [m](int64_t n) { m->LogDropped(n); },
+        p.peers_channel.get(), lo, [m](int64_t n) { m->LogDropped(n); },
         [m](int64_t n) { m->LogSent(n); });
     p.logger->Start();
   }
   PredictorOptions po;
   po.now_micros = NowMicros;
-  p.predictor = std::make_unique<Predictor>(p.endpoints.get(), p.features_server->peer(),
+  p.predictor = std::make_unique<Predictor>(p.endpoints.get(), features_peer,
                                             p.logger.get(), p.metrics.get(), po);
   p.service = std::make_unique<InferenceServiceImpl>(p.predictor.get(), p.endpoints.get(),
-                                                     &p.authorizer, "bench");
+                                                     &p.authorizer, "bench", nullptr, nullptr,
+                                                     o.self_recorded_metrics ? p.rpc_metrics.get()
+                                                                             : nullptr);
   GrpcServerOptions so;
   so.service_name = "gateway";
   so.host = "127.0.0.1";

@@ -49,6 +49,13 @@ double ChildCpu(pid_t pid) {
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// The CPU of all of `children`.
+double ChildrenCpu(const std::vector<pid_t>& children) {
+  double sum = 0;
+  for (pid_t pid : children) sum += ChildCpu(pid);
+  return sum;
+}
+
 }  // namespace
 
 namespace {
@@ -99,13 +106,13 @@ struct AsyncRun {
 }  // namespace
 
 Figures Run(int concurrency, long total, double seconds, const std::function<bool()>& call,
-            pid_t child) {
+            const std::vector<pid_t>& children) {
   std::atomic<long> next{0};
   std::atomic<long> failed{0};
   std::vector<std::vector<double>> lat(concurrency);
   std::vector<double> cpu(concurrency, 0);
   const double process0 = ProcessCpu();
-  const double child0 = ChildCpu(child);
+  const double child0 = ChildrenCpu(children);
   const auto start = std::chrono::steady_clock::now();
   const auto stop = start + std::chrono::duration<double>(seconds);
   std::vector<std::thread> threads;
@@ -126,13 +133,14 @@ Figures Run(int concurrency, long total, double seconds, const std::function<boo
   Figures f;
   f.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   f.process_cpu_s = ProcessCpu() - process0;
-  f.child_cpu_s = ChildCpu(child) - child0;
+  f.child_cpu_s = ChildrenCpu(children) - child0;
   for (double c : cpu) f.client_cpu_s += c;
   Summarize(lat, failed.load(), f);
   return f;
 }
 
-Figures RunAsync(int concurrency, long total, double seconds, const AsyncCall& call, pid_t child) {
+Figures RunAsync(int concurrency, long total, double seconds, const AsyncCall& call,
+                 const std::vector<pid_t>& children) {
   AsyncRun run;
   run.call = &call;
   run.total = total;
@@ -140,7 +148,7 @@ Figures RunAsync(int concurrency, long total, double seconds, const AsyncCall& c
   for (auto& v : run.lat) v.reserve(static_cast<std::size_t>(total / concurrency + 1));
   run.active = concurrency;
   const double process0 = ProcessCpu();
-  const double child0 = ChildCpu(child);
+  const double child0 = ChildrenCpu(children);
   const auto start = std::chrono::steady_clock::now();
   run.stop = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                          std::chrono::duration<double>(seconds));
@@ -153,7 +161,7 @@ Figures RunAsync(int concurrency, long total, double seconds, const AsyncCall& c
   f.client_threads = false;
   f.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   f.process_cpu_s = ProcessCpu() - process0;
-  f.child_cpu_s = ChildCpu(child) - child0;
+  f.child_cpu_s = ChildrenCpu(children) - child0;
   Summarize(run.lat, run.failed.load(), f);
   return f;
 }
@@ -184,8 +192,8 @@ void Print(const std::string& what, int concurrency, const Figures& f) {
   const std::string client =
       f.client_threads ? std::to_string(f.client_cpu_s / w).substr(0, 4) : std::string("n/a");
   std::printf(
-      "%-36s c=%-3d p50 %.3f ms  p99 %.3f ms  %8.0f req/s  (%ld ok, %ld failed)  cores: client "
-      "%s, process %.2f, child %.2f\n",
+      "%-40s c=%-3d p50 %.3f ms  p99 %.3f ms  %8.0f req/s  (%ld ok, %ld failed)  cores: client "
+      "%s, process %.2f, servers' processes %.2f\n",
       what.c_str(), concurrency, f.p50_ms, f.p99_ms, f.rps, f.ok, f.failed, client.c_str(),
       f.process_cpu_s / w, f.child_cpu_s / w);
   std::fflush(stdout);

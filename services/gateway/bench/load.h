@@ -6,7 +6,7 @@
 // share of the machine). RunAsync: gRPC's callback client API, no thread of
 // its own (completions run on gRPC's threads, so the client's CPU is not
 // separable from the in-process servers'). Both record every call's latency
-// and the whole process's and an optional child process's CPU.
+// and the whole process's and the server child processes' CPU.
 // Stateless functions; thread-safe.
 
 #include <functional>
@@ -23,7 +23,7 @@ struct Figures {
   double client_cpu_s = 0;   // CPU of the load threads (the client's own work); Run only
   bool client_threads = true;  // false: RunAsync (client_cpu_s not measured)
   double process_cpu_s = 0;  // CPU of this whole process (client + in-process servers)
-  double child_cpu_s = 0;    // CPU of `child` (the Python server), 0 if none
+  double child_cpu_s = 0;    // CPU of `children` (the servers' processes), 0 if none
   std::vector<double> latencies_ms;  // sorted
 };
 
@@ -31,9 +31,9 @@ struct Figures {
 Figures Merge(const std::vector<Figures>& runs);
 
 // Runs `call` (true = success) until `total` calls or `seconds` passed.
-// `child`: a process whose CPU time to report (0 = none).
+// `children`: processes whose CPU time to report (the line's servers).
 Figures Run(int concurrency, long total, double seconds, const std::function<bool()>& call,
-            pid_t child = 0);
+            const std::vector<pid_t>& children = {});
 
 // Starts one call; the callee calls `done(success)` exactly once, on any
 // thread, when it completes.
@@ -41,10 +41,10 @@ using AsyncCall = std::function<void(std::function<void(bool)> done)>;
 
 // As Run, with `concurrency` asynchronous calls in flight.
 Figures RunAsync(int concurrency, long total, double seconds, const AsyncCall& call,
-                 pid_t child = 0);
+                 const std::vector<pid_t>& children = {});
 
 // One line: what, concurrency, p50, p99, req/s, failures and the CPU shares
-// (cores used on average: client threads, this process, the child).
+// (cores used on average: client threads, this process, the server children).
 void Print(const std::string& what, int concurrency, const Figures& f);
 
 }  // namespace mlops::gateway::bench

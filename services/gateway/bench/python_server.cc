@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "services/gateway/bench/server_child.h"
 
 namespace mlops::gateway::bench {
 namespace {
@@ -81,14 +82,10 @@ absl::StatusOr<std::unique_ptr<PythonServer>> PythonServer::Start(const std::str
                 "--stubs", stubs, "--port_file", port_file, "--workers", std::to_string(workers)});
   if (!child.ok()) return child.status();
   server->child_ = std::move(*child);
-  for (int i = 0; i < 300; ++i) {  // at most 30 s
-    std::ifstream in(port_file);
-    if (in >> server->port_ && server->port_ > 0) return server;
-    if (!server->child_->Running()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return absl::FailedPreconditionError(
-      absl::StrCat("python server did not start: ", server->child_->ReadLog(4096)));
+  absl::StatusOr<int> port = WaitForPortFile(port_file, *server->child_, 30, "python server");
+  if (!port.ok()) return port.status();
+  server->port_ = *port;
+  return server;
 }
 
 }  // namespace mlops::gateway::bench
