@@ -13,6 +13,9 @@ namespace {
 // Queries one task evaluates; small enough to balance two threads, large
 // enough to amortize scheduling.
 constexpr size_t kQueriesPerTask = 8192;
+// Chunks of at least this many rows release JoinScratch's sorted values
+// after use instead of keeping them for the next chunk.
+constexpr size_t kReleaseSortedRows = 262144;
 
 // to[row of order[i]] = from[i] for every i: moves values evaluated in entity
 // order to their input rows.
@@ -197,8 +200,12 @@ absl::StatusOr<JoinOutputChunk> PointInTimeJoin::JoinChunk(JoinInputChunk input,
   ParallelForOrInline(pool_, static_cast<int64_t>(columns_.size()), [&](int64_t c) {
     size_t v = 0;
     while (v + 1 < evaluators_.size() && first_column_[v + 1] <= static_cast<size_t>(c)) ++v;
-    Scatter(scratch.views[v].sorted[c - first_column_[v]], scratch.views[v].order,
-            out.features[c]);
+    FeatureColumn& sorted = scratch.views[v].sorted[c - first_column_[v]];
+    Scatter(sorted, scratch.views[v].order, out.features[c]);
+    // A large chunk's sorted copy is released column by column as it is
+    // scattered, so that it does not stay beside the output (the next call
+    // allocates it again: cheap next to a large chunk's work).
+    if (n >= kReleaseSortedRows) sorted = FeatureColumn(sorted.type());
   });
   return out;
 }

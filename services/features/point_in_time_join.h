@@ -64,8 +64,10 @@ struct JoinOutputChunk {
 };
 
 // Buffers a caller reuses across the chunks it joins, so that large arrays
-// are not allocated, zeroed and faulted in again per chunk. Opaque; one per
-// caller thread (not shared between concurrent JoinChunk calls).
+// are not allocated, zeroed and faulted in again per chunk (a chunk of 256k
+// rows or more releases its sorted values once scattered, keeping the
+// join's peak near one copy of its output). Opaque; one per caller thread
+// (not shared between concurrent JoinChunk calls).
 struct JoinScratch {
   struct View {
     std::vector<int32_t> ids;           // entity id per row, -1 unknown
