@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "common/wire/proto_wire.h"
 #include "google/protobuf/arena.h"
 #include "services/features/event_table_cache.h"
 #include "services/features/proto_convert.h"
@@ -17,58 +18,9 @@ namespace {
 // The members of common.v1.Value's oneof, by field number.
 enum Kind : uint32_t { kNull = 0, kInt64 = 1, kDouble = 2, kString = 3, kBool = 4, kTimestamp = 5 };
 
-inline bool ReadVarint(const char*& p, const char* end, uint64_t* out) {
-  if (p < end && static_cast<uint8_t>(*p) < 0x80) {
-    *out = static_cast<uint8_t>(*p++);
-    return true;
-  }
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64 && p < end; shift += 7) {
-    const auto b = static_cast<uint8_t>(*p++);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) {
-      *out = v;
-      return true;
-    }
-  }
-  return false;
-}
-
-// Reads a field's tag and, for its wire type, its value: `n` for varints and
-// fixed64, `bytes` for length-delimited fields. False when malformed.
-struct Field {
-  uint32_t number = 0;
-  uint32_t wire_type = 0;
-  uint64_t n = 0;
-  std::string_view bytes;
-};
-
-inline bool ReadField(const char*& p, const char* end, Field* f) {
-  uint64_t tag = 0;
-  if (!ReadVarint(p, end, &tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff) return false;
-  f->number = static_cast<uint32_t>(tag >> 3);
-  f->wire_type = static_cast<uint32_t>(tag & 7);
-  switch (f->wire_type) {
-    case 0: return ReadVarint(p, end, &f->n);
-    case 1:
-      if (end - p < 8) return false;
-      std::memcpy(&f->n, p, 8);  // little-endian host (x86-64, aarch64)
-      p += 8;
-      return true;
-    case 2: {
-      uint64_t len = 0;
-      if (!ReadVarint(p, end, &len) || len > static_cast<uint64_t>(end - p)) return false;
-      f->bytes = std::string_view(p, len);
-      p += len;
-      return true;
-    }
-    case 5:
-      if (end - p < 4) return false;
-      p += 4;
-      return true;
-    default: return false;
-  }
-}
+using protowire::Field;
+using protowire::ReadField;
+using protowire::ReadVarint;
 
 // One decoded Value: which member is set and its payload.
 struct DecodedValue {

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/wire/proto_wire.h"
+
 namespace mlops::features::wire {
 
 // Tags (field number << 3 | wire type).
@@ -30,31 +32,10 @@ inline constexpr uint8_t kStringTag = (3 << 3) | 2;        // Value.string_value
 inline constexpr uint8_t kBoolTag = (4 << 3) | 0;          // Value.bool_value
 inline constexpr uint8_t kTimestampTag = (5 << 3) | 0;     // Value.timestamp_micros
 
-// Longest varint (a negative int64): 10 bytes.
-inline constexpr size_t kMaxVarint = 10;
-
-inline size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-inline char* PutVarint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(static_cast<uint8_t>(v) | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-inline char* PutFixed64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(static_cast<uint8_t>(v >> (8 * i)));
-  return p + 8;
-}
+using protowire::kMaxVarint;
+using protowire::PutFixed64;
+using protowire::PutVarint;
+using protowire::VarintSize;
 
 // One `OnlineFeatureRow.values` entry (tag, length, Value). Each writes at
 // most kMaxValueBytes bytes (plus the string's length for strings).

@@ -2,74 +2,25 @@
 
 #include <cstring>
 
+#include "common/wire/proto_wire.h"
+
 namespace mlops::ingestion {
 namespace {
+
+using protowire::AppendVarint;
+using protowire::kMaxVarint;
+using protowire::PutVarint;
+using protowire::ReadVarint;
+using protowire::SkipField;
+using protowire::VarintSize;
 
 constexpr uint8_t kRowChunkRowsTag = (1 << 3) | 2;     // RowChunk.rows
 constexpr uint8_t kRowValuesTag = (1 << 3) | 2;        // Row.values
 constexpr uint8_t kResponseChunkTag = (2 << 3) | 2;    // ReadDatasetVersionResponse.chunk
 constexpr uint8_t kChunkFirstRowTag = (1 << 3) | 0;    // ReadChunk.first_row_index
 constexpr uint8_t kChunkRowsTag = (2 << 3) | 2;        // ReadChunk.rows
-constexpr size_t kMaxVarint = 10;
 // Room for the message head: tag, length, first_row_index's tag and varint.
 constexpr size_t kHeadRoom = 1 + kMaxVarint + 1 + kMaxVarint;
-
-bool ReadVarint(const char*& p, const char* end, uint64_t* out) {
-  uint64_t v = 0;
-  for (int shift = 0; shift < 64 && p < end; shift += 7) {
-    const auto b = static_cast<uint8_t>(*p++);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) {
-      *out = v;
-      return true;
-    }
-  }
-  return false;
-}
-
-// Skips a field of `wire_type` whose tag was read; false when malformed.
-bool SkipField(uint32_t wire_type, const char*& p, const char* end) {
-  uint64_t n = 0;
-  switch (wire_type) {
-    case 0: return ReadVarint(p, end, &n);
-    case 1:
-      if (end - p < 8) return false;
-      p += 8;
-      return true;
-    case 2:
-      if (!ReadVarint(p, end, &n) || n > static_cast<uint64_t>(end - p)) return false;
-      p += n;
-      return true;
-    case 5:
-      if (end - p < 4) return false;
-      p += 4;
-      return true;
-    default: return false;
-  }
-}
-
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-char* PutVarint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(static_cast<uint8_t>(v) | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-void AppendVarint(std::string* out, uint64_t v) {
-  char buf[kMaxVarint];
-  out->append(buf, static_cast<size_t>(PutVarint(buf, v) - buf));
-}
 
 absl::Status Corrupt() { return absl::InternalError("corrupt stored chunk"); }
 
