@@ -70,6 +70,27 @@ inline bool ReadVarint(const char*& p, const char* end, uint64_t* out) {
   return false;
 }
 
+// Skips the value of a field of `wire_type` whose tag was already read.
+inline bool SkipField(uint32_t wire_type, const char*& p, const char* end) {
+  uint64_t n = 0;
+  switch (wire_type) {
+    case kVarint: return ReadVarint(p, end, &n);
+    case kFixed64:
+      if (end - p < 8) return false;
+      p += 8;
+      return true;
+    case kLengthDelimited:
+      if (!ReadVarint(p, end, &n) || n > static_cast<uint64_t>(end - p)) return false;
+      p += n;
+      return true;
+    case kFixed32:
+      if (end - p < 4) return false;
+      p += 4;
+      return true;
+    default: return false;
+  }
+}
+
 // One field: its number and wire type, and its value: `n` for varints and
 // fixed64, `bytes` for length-delimited fields (fixed32 is skipped).
 struct Field {
@@ -102,32 +123,7 @@ inline bool ReadField(const char*& p, const char* end, Field* f) {
       p += len;
       return true;
     }
-    case kFixed32:
-      if (end - p < 4) return false;
-      p += 4;
-      return true;
-    default: return false;
-  }
-}
-
-// Skips the value of a field of `wire_type` whose tag was already read.
-inline bool SkipField(uint32_t wire_type, const char*& p, const char* end) {
-  uint64_t n = 0;
-  switch (wire_type) {
-    case kVarint: return ReadVarint(p, end, &n);
-    case kFixed64:
-      if (end - p < 8) return false;
-      p += 8;
-      return true;
-    case kLengthDelimited:
-      if (!ReadVarint(p, end, &n) || n > static_cast<uint64_t>(end - p)) return false;
-      p += n;
-      return true;
-    case kFixed32:
-      if (end - p < 4) return false;
-      p += 4;
-      return true;
-    default: return false;
+    default: return SkipField(f->wire_type, p, end);
   }
 }
 
