@@ -1,9 +1,12 @@
 // mlops-monitoring: the monitoring service binary. See services/monitoring/.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "absl/flags/flag.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 #include "common/log/log.h"
 #include "common/server/service_main.h"
@@ -16,7 +19,9 @@
 #include "services/monitoring/monitoring_service.h"
 #include "services/monitoring/peer_action_clients.h"
 #include "services/monitoring/pg_monitoring_store.h"
+#include "services/monitoring/pg_retention_store.h"
 #include "services/monitoring/prediction_log_writer.h"
+#include "services/monitoring/retention_sweeper.h"
 #include "services/monitoring/training_data_clients.h"
 #include "services/monitoring/webhook_client.h"
 #include "services/monitoring/window_store.h"
@@ -27,6 +32,14 @@ ABSL_FLAG(int64_t, alert_eval_interval_ms, 5000,
 ABSL_FLAG(std::string, webhook_ca_file, "",
           "PEM file of the CAs https webhooks trust instead of the system CA bundle (private "
           "CAs; env MLOPS_WEBHOOK_CA_FILE).");
+
+ABSL_FLAG(int64_t, retention_sweep_interval_ms, 300000,
+          "How often raw prediction data older than each model's raw retention is deleted "
+          "(0: never; env MLOPS_RETENTION_SWEEP_INTERVAL_MS).");
+
+ABSL_FLAG(int64_t, retention_batches_per_transaction, 10,
+          "Retention deletes at most this many prediction batches (LogPredictions messages) "
+          "per transaction (env MLOPS_RETENTION_BATCHES_PER_TRANSACTION).");
 
 namespace {
 
@@ -47,6 +60,9 @@ struct MonitoringState {
   std::unique_ptr<mlops::monitoring::ServiceReferenceSink> sink;
   std::unique_ptr<mlops::monitoring::AutoReferencer> referencer;
   std::unique_ptr<mlops::monitoring::DeploymentFollower> follower;
+  std::unique_ptr<mlops::monitoring::PgRetentionStore> retention_store;
+  std::unique_ptr<mlops::monitoring::RetentionSweeper> retention;
+  std::unique_ptr<mlops::monitoring::RetentionLoop> retention_loop;
 };
 
 mlops::monitoring::DeadlineContextFactory ContextsOf(const mlops::PeerChannel* peer) {
@@ -93,6 +109,34 @@ absl::Status BuildAutoReferences(mlops::ServiceContext& ctx,
     follower->Stop();
     referencer->Stop();
   });
+  return absl::OkStatus();
+}
+
+// Deletes raw prediction data past each model's raw retention
+// (services/monitoring/retention_sweeper.h), every --retention_sweep_interval_ms.
+absl::Status BuildRetention(mlops::ServiceContext& ctx, MonitoringState* state) {
+  const int64_t interval_ms = absl::GetFlag(FLAGS_retention_sweep_interval_ms);
+  const int64_t batches = absl::GetFlag(FLAGS_retention_batches_per_transaction);
+  if (interval_ms < 0) return absl::InvalidArgumentError("--retention_sweep_interval_ms: negative");
+  if (batches < 1) {
+    return absl::InvalidArgumentError("--retention_batches_per_transaction: below 1");
+  }
+  if (interval_ms == 0) {
+    mlops::LogWarn("retention_off", {{"reason", "--retention_sweep_interval_ms=0"}});
+    return absl::OkStatus();
+  }
+  state->retention_store = std::make_unique<mlops::monitoring::PgRetentionStore>(ctx.pool);
+  mlops::monitoring::RetentionSweeperOptions options;
+  options.now_micros = [] { return absl::ToUnixMicros(absl::Now()); };
+  options.raw_retention_of = mlops::monitoring::RawRetentionFromConfigs(state->store.get());
+  options.batches_per_transaction = batches;
+  state->retention = std::make_unique<mlops::monitoring::RetentionSweeper>(
+      state->retention_store.get(), state->metrics.get(), options);
+  state->retention_loop = std::make_unique<mlops::monitoring::RetentionLoop>(
+      state->retention.get(), std::chrono::milliseconds(interval_ms));
+  mlops::monitoring::RetentionLoop* loop = state->retention_loop.get();
+  ctx.on_ready->push_back([loop] { loop->Start(); });
+  ctx.on_drain->push_back([loop] { loop->Stop(); });
   return absl::OkStatus();
 }
 
@@ -181,6 +225,8 @@ int main(int argc, char** argv) {
     });
     absl::Status auto_refs = BuildAutoReferences(ctx, impl, state.get());
     if (!auto_refs.ok()) return auto_refs;
+    absl::Status retention = BuildRetention(ctx, state.get());
+    if (!retention.ok()) return retention;
     mlops::BuiltService built;
     built.services.push_back(service);
     built.state = state;

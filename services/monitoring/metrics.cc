@@ -26,7 +26,16 @@ MonitoringMetrics::MonitoringMetrics(prometheus::Registry* registry)
       auto_references_(&prometheus::BuildCounter()
                             .Name("mlops_monitoring_auto_references_total")
                             .Help("Automatic references on promotion, by outcome")
-                            .Register(*registry)) {}
+                            .Register(*registry)),
+      retention_deleted_(&prometheus::BuildCounter()
+                              .Name("mlops_monitoring_retention_deleted_rows_total")
+                              .Help("Rows deleted by retention, by table")
+                              .Register(*registry)),
+      retention_last_sweep_(&prometheus::BuildGauge()
+                                 .Name("mlops_monitoring_retention_last_sweep_timestamp_seconds")
+                                 .Help("When the last retention sweep finished (Unix seconds)")
+                                 .Register(*registry)
+                                 .Add({})) {}
 
 void MonitoringMetrics::Accepted(const std::string& model, int64_t n) {
   if (n > 0) logged_->Add({{"model", model}}).Increment(static_cast<double>(n));
@@ -53,6 +62,14 @@ void MonitoringMetrics::SetDriftScore(const std::string& model, const std::strin
 
 void MonitoringMetrics::AutoReference(const std::string& outcome) {
   auto_references_->Add({{"outcome", outcome}}).Increment();
+}
+
+void MonitoringMetrics::RetentionDeletedRows(const std::string& table, int64_t n) {
+  if (n > 0) retention_deleted_->Add({{"table", table}}).Increment(static_cast<double>(n));
+}
+
+void MonitoringMetrics::RetentionSweepFinished(int64_t now_micros) {
+  retention_last_sweep_->Set(static_cast<double>(now_micros) / 1e6);
 }
 
 }  // namespace mlops::monitoring

@@ -16,6 +16,10 @@
 //   mlops_monitoring_auto_references_total{outcome}: automatic references on
 //     promotion: set, failed (each failed attempt; retried), skipped (a
 //     reference was set already), dropped (queue full).
+//   mlops_monitoring_retention_deleted_rows_total{table}: rows deleted by
+//     retention (prediction_batches, prediction_requests, ground_truth).
+//   mlops_monitoring_retention_last_sweep_timestamp_seconds: when the last
+//     retention sweep finished (its clock), 0 before the first.
 
 #include <cstdint>
 #include <string>
@@ -26,11 +30,12 @@
 #include "prometheus/registry.h"
 #include "services/monitoring/auto_reference.h"
 #include "services/monitoring/monitoring_service.h"
+#include "services/monitoring/retention_sweeper.h"
 
 namespace mlops::monitoring {
 
 class MonitoringMetrics : public PredictionCounters, public AlertGauges, public DriftGauges,
-                          public AutoReferenceCounters {
+                          public AutoReferenceCounters, public RetentionCounters {
  public:
   explicit MonitoringMetrics(prometheus::Registry* registry);
 
@@ -42,6 +47,8 @@ class MonitoringMetrics : public PredictionCounters, public AlertGauges, public 
   void SetDriftScore(const std::string& model, const std::string& feature,
                      double statistic) override;
   void AutoReference(const std::string& outcome) override;
+  void RetentionDeletedRows(const std::string& table, int64_t n) override;
+  void RetentionSweepFinished(int64_t now_micros) override;
 
  private:
   prometheus::Family<prometheus::Counter>* logged_;
@@ -50,6 +57,8 @@ class MonitoringMetrics : public PredictionCounters, public AlertGauges, public 
   prometheus::Family<prometheus::Gauge>* firing_;
   prometheus::Family<prometheus::Gauge>* drift_;
   prometheus::Family<prometheus::Counter>* auto_references_;
+  prometheus::Family<prometheus::Counter>* retention_deleted_;
+  prometheus::Gauge* retention_last_sweep_;
 };
 
 }  // namespace mlops::monitoring

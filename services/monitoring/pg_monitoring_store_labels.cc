@@ -8,6 +8,7 @@
 #include "common/status/status_macros.h"
 #include "pqxx/pqxx"
 #include "services/monitoring/performance_groups.h"
+#include "services/monitoring/pg_array_literal.h"
 #include "services/monitoring/pg_monitoring_store.h"
 #include "services/monitoring/prediction_log_packing.h"
 
@@ -59,22 +60,6 @@ constexpr char kJoinedLabels[] =
     "SELECT request_id, label_kind, label_number, label_text FROM ground_truth "
     "WHERE request_id = ANY($1::text[]) AND model IN ('', $2) AND expired_at_micros = 0 "
     "ORDER BY request_id, model";
-
-// A Postgres text[] literal: {"a","b"} with backslash and quote escaped.
-std::string TextArrayLiteral(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
 
 }  // namespace
 
