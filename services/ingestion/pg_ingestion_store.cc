@@ -241,34 +241,41 @@ absl::StatusOr<std::string> PgIngestionStore::ReadChunk(const std::string& chunk
 absl::Status PgIngestionStore::ForEachChunk(
     const std::string& version_id, int64_t begin_row, int64_t end_row,
     const std::function<absl::Status(const ChunkRef&, std::string_view)>& fn) {
-  // A BINARY cursor: the bytea arrives as its raw bytes (no hex text to
-  // unescape) and one FETCH brings a few chunks, so memory stays at a few
-  // chunks however large the version. The callable runs between FETCHes
-  // (no statement is running while fn streams the rows on).
-  return pool_->WithTransaction(
-      {"kReadChunks", PgIsolation::kReadCommitted, true},
-      [&](pqxx::transaction_base& tx) -> absl::Status {
-        tx.exec(absl::StrCat(
-            "DECLARE read_chunks BINARY NO SCROLL CURSOR FOR "
-            "SELECT vc.first_row, vc.row_count, c.rows FROM version_chunks vc "
-            "JOIN chunks c ON c.id = vc.chunk_id WHERE vc.version_id = ",
-            tx.quote(version_id), " AND vc.first_row + vc.row_count > ", begin_row,
-            " AND vc.first_row < ", end_row, " ORDER BY vc.ordinal"));
-        for (;;) {
-          pqxx::result r = tx.exec("FETCH 8 FROM read_chunks");
-          if (r.empty()) break;
-          for (const auto& row : r) {
-            if (row[0].size() != 8 || row[1].size() != 4 || row[2].is_null()) {
-              return absl::InternalError("chunk listing has an unexpected binary form");
-            }
-            ChunkRef ref;
-            ref.first_row = static_cast<int64_t>(BigEndian(row[0].c_str(), 8));
-            ref.row_count = static_cast<int32_t>(BigEndian(row[1].c_str(), 4));
-            MLOPS_RETURN_IF_ERROR(fn(ref, std::string_view(row[2].c_str(), row[2].size())));
-          }
-        }
-        return absl::OkStatus();
-      });
+  // Chunks come a few at a time, each batch in its own short read-only
+  // transaction, through a BINARY cursor (the bytea arrives as its raw bytes,
+  // no hex text to unescape). The callable runs between batches holding no
+  // connection, so a slow reader never keeps a pooled connection from the
+  // writers, and memory stays at one batch however large the version. A
+  // version is immutable, so the batches need no common snapshot.
+  constexpr int kChunksPerBatch = 8;
+  int64_t after_ordinal = -1;
+  for (;;) {
+    absl::StatusOr<pqxx::result> batch = pool_->WithTransaction(
+        {"kReadChunks", PgIsolation::kReadCommitted, true},
+        [&](pqxx::transaction_base& tx) -> absl::StatusOr<pqxx::result> {
+          tx.exec(absl::StrCat(
+              "DECLARE read_chunks BINARY NO SCROLL CURSOR FOR "
+              "SELECT vc.ordinal, vc.first_row, vc.row_count, c.rows FROM version_chunks vc "
+              "JOIN chunks c ON c.id = vc.chunk_id WHERE vc.version_id = ",
+              tx.quote(version_id), " AND vc.first_row + vc.row_count > ", begin_row,
+              " AND vc.first_row < ", end_row, " AND vc.ordinal > ", after_ordinal,
+              " ORDER BY vc.ordinal LIMIT ", kChunksPerBatch));
+          return tx.exec("FETCH ALL FROM read_chunks");
+        });
+    if (!batch.ok()) return batch.status();
+    // The result owns its bytes: it outlives the transaction and connection.
+    for (const auto& row : *batch) {
+      if (row[0].size() != 4 || row[1].size() != 8 || row[2].size() != 4 || row[3].is_null()) {
+        return absl::InternalError("chunk listing has an unexpected binary form");
+      }
+      after_ordinal = static_cast<int32_t>(BigEndian(row[0].c_str(), 4));
+      ChunkRef ref;
+      ref.first_row = static_cast<int64_t>(BigEndian(row[1].c_str(), 8));
+      ref.row_count = static_cast<int32_t>(BigEndian(row[2].c_str(), 4));
+      MLOPS_RETURN_IF_ERROR(fn(ref, std::string_view(row[3].c_str(), row[3].size())));
+    }
+    if (batch->size() < static_cast<size_t>(kChunksPerBatch)) return absl::OkStatus();
+  }
 }
 
 absl::StatusOr<CommitOutcome> CommitInTransaction(

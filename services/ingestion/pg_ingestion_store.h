@@ -35,7 +35,8 @@ class PgIngestionStore final : public IngestionStore {
                                                            int limit) override;
   absl::StatusOr<std::vector<ChunkRef>> ListChunks(const std::string& version_id) override;
   absl::StatusOr<std::string> ReadChunk(const std::string& chunk_id) override;
-  // One read-only transaction over a binary cursor (see the .cc).
+  // A few chunks per short read-only transaction, over a binary cursor; fn
+  // runs between them holding no connection (see the .cc).
   absl::Status ForEachChunk(
       const std::string& version_id, int64_t begin_row, int64_t end_row,
       const std::function<absl::Status(const ChunkRef&, std::string_view)>& fn) override;

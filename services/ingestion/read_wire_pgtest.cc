@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <string_view>
 
 #include "grpcpp/client_context.h"
 #include "grpcpp/impl/rpc_method.h"
@@ -136,6 +137,59 @@ TEST_F(ReadWireTest, ReadsNeedAViewerAndAKnownVersion) {
   req.set_chunk_rows(70000);
   EXPECT_EQ(ReadRaw(req, &got).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(got.empty());
+}
+
+// A read takes its chunks a few at a time, each batch in its own short
+// transaction, so the consumer runs holding no connection: on a pool of
+// one, a call made while the read is under way still gets the connection.
+TEST_F(ReadWireTest, AReaderHoldsNoConnectionBetweenChunkBatches) {
+  grpc::ClientContext ctx;
+  Auth(&ctx);
+  v1::CreateDatasetRequest create;
+  create.set_name("tx");
+  *create.mutable_schema() = TxSchema();
+  v1::Dataset created;
+  ASSERT_TRUE(stub_->CreateDataset(&ctx, create, &created).ok());
+  std::vector<cv1::Row> rows;
+  for (int64_t i = 0; i < 40000; ++i) rows.push_back(Row(i));
+  IngestResult in = Ingest("tx", rows, "", true, v1::INGEST_MODE_APPEND, 5000);
+  ASSERT_TRUE(in.status.ok()) << in.status.error_message();
+  const std::string version = in.resp.version().id();
+
+  PgPoolOptions one;
+  one.search_path = "ingestion";
+  one.size = 1;
+  one.acquire_timeout = absl::Milliseconds(500);
+  std::unique_ptr<PgPool> pool = MakePool(one);
+  PgIngestionStore store(pool.get());
+  absl::StatusOr<std::vector<ChunkRef>> listed = store.ListChunks(version);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_GT(listed->size(), 8u);  // more than one batch
+
+  int64_t next_row = 0;
+  size_t chunks = 0;
+  const absl::Status read = store.ForEachChunk(
+      version, 0, 40000, [&](const ChunkRef& ref, std::string_view bytes) -> absl::Status {
+        EXPECT_EQ(ref.first_row, next_row);
+        EXPECT_FALSE(bytes.empty());
+        next_row += ref.row_count;
+        ++chunks;
+        return store.ListChunks(version).status();  // needs the pool's one connection
+      });
+  EXPECT_TRUE(read.ok()) << read;
+  EXPECT_EQ(next_row, 40000);
+  EXPECT_EQ(chunks, listed->size());
+
+  // A row range reads only the chunks that hold its rows.
+  std::vector<int64_t> firsts;
+  ASSERT_TRUE(store
+                  .ForEachChunk(version, (*listed)[9].first_row, (*listed)[9].first_row + 1,
+                                [&](const ChunkRef& ref, std::string_view) {
+                                  firsts.push_back(ref.first_row);
+                                  return absl::OkStatus();
+                                })
+                  .ok());
+  EXPECT_EQ(firsts, std::vector<int64_t>{(*listed)[9].first_row});
 }
 
 }  // namespace
