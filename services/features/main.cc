@@ -14,6 +14,9 @@ ABSL_FLAG(int32_t, watch_interval_seconds, 5,
           "How often AUTO views poll ingestion for new dataset versions");
 ABSL_FLAG(int64_t, event_cache_mb, 2048,
           "Memory budget of the event tables kept for retrieval and materialization");
+ABSL_FLAG(int64_t, source_cache_mb, 1024,
+          "Memory budget of the source columns kept while several views read one dataset "
+          "version (each column is then read from ingestion once)");
 
 int main(int argc, char** argv) {
   mlops::ServiceMainSpec spec;
@@ -30,6 +33,10 @@ int main(int argc, char** argv) {
     options.max_online_entities = absl::GetFlag(FLAGS_max_online_entities);
     options.watch_interval = absl::Seconds(absl::GetFlag(FLAGS_watch_interval_seconds));
     options.event_cache_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_event_cache_mb)) << 20;
+    if (absl::GetFlag(FLAGS_source_cache_mb) < 0) {
+      return absl::InvalidArgumentError("--source_cache_mb must not be negative");
+    }
+    options.source_cache_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_source_cache_mb)) << 20;
     if (options.max_online_entities < 1 || options.watch_interval <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
           "--max_online_entities and --watch_interval_seconds must be positive");
