@@ -13,7 +13,9 @@
 // records as one call). A call is answered only once its rows are durable
 // in Postgres (the writer's COPY committed), so rows/s acknowledged is rows/s
 // durable. Printed with the process CPU time (client, handler, writer;
-// Postgres excluded) and the load average.
+// Postgres excluded) and the load average. Then one retention sweep
+// (RetentionSweeper, clock 8 days ahead) deletes every row written and its
+// rate is printed.
 //
 // Usage: monitoring_prediction_log_benchmark [--streams N] [--calls N]
 //          [--messages N] [--records N] [--features N]
@@ -34,6 +36,10 @@
 
 #include "absl/time/clock.h"
 #include "services/monitoring/bench_service.h"
+#include "services/monitoring/pg_monitoring_store.h"
+#include "services/monitoring/pg_retention_store.h"
+#include "services/monitoring/proto_convert.h"
+#include "services/monitoring/retention_sweeper.h"
 
 namespace mlops::monitoring {
 namespace {
@@ -128,6 +134,32 @@ std::vector<v1::LogPredictionsRequest> Messages(const Args& args, int stream, in
   return out;
 }
 
+// Retention deletion of everything just written: one sweep with the clock
+// 8 days ahead (past the default 7-day raw retention), the production
+// transaction size, no bound on transactions. Prints its rate.
+bool SweepEverything(BenchService* bench, int64_t now) {
+  PgMonitoringStore configs(bench->pool());
+  PgRetentionStore store(bench->pool());
+  RetentionSweeperOptions options;
+  options.now_micros = [now] { return now + 8 * kDayMicros; };
+  options.raw_retention_of = RawRetentionFromConfigs(&configs);
+  options.max_transactions = 1'000'000;
+  RetentionSweeper sweeper(&store, nullptr, options);
+  const auto t0 = std::chrono::steady_clock::now();
+  absl::StatusOr<RetentionDeleted> d = sweeper.SweepOnce();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!d.ok()) {
+    std::fprintf(stderr, "retention sweep: %s\n", d.status().ToString().c_str());
+    return false;
+  }
+  std::printf("  retention sweep (%lld batches per transaction): %lld batches, %lld request rows"
+              " deleted in %.3f s = %.0f request rows/s\n",
+              static_cast<long long>(options.batches_per_transaction),
+              static_cast<long long>(d->batches), static_cast<long long>(d->requests), s,
+              d->requests / s);
+  return true;
+}
+
 int Run(const Args& args) {
   absl::StatusOr<std::unique_ptr<BenchService>> bench =
       BenchService::Start("prediction_log", MonitoringServiceOptions{});
@@ -193,7 +225,8 @@ int Run(const Args& args) {
               static_cast<long long>(writer->failed()), durable_s, writer->written() / durable_s,
               durable_cpu);
   std::printf("  goal >= 200000 rows/s; load average now %.2f\n", LoadAverage());
-  return accepted_total == total && writer->written() == total ? 0 : 1;
+  const bool deleted = SweepEverything(bench->get(), now);
+  return accepted_total == total && writer->written() == total && deleted ? 0 : 1;
 }
 
 }  // namespace
