@@ -52,6 +52,17 @@ class ReadWireTest : public IngestionPgFixture {
     return reader->Finish();
   }
 
+  // Creates the dataset "tx" with TxSchema().
+  bool CreateTx() {
+    grpc::ClientContext ctx;
+    Auth(&ctx);
+    v1::CreateDatasetRequest create;
+    create.set_name("tx");
+    *create.mutable_schema() = TxSchema();
+    v1::Dataset created;
+    return stub_->CreateDataset(&ctx, create, &created).ok();
+  }
+
   v1::DatasetVersion Version(const std::string& id) {
     grpc::ClientContext ctx;
     Auth(&ctx, kViewerToken);
@@ -64,13 +75,7 @@ class ReadWireTest : public IngestionPgFixture {
 };
 
 TEST_F(ReadWireTest, MessagesAreTheProtoSerializationBitForBit) {
-  grpc::ClientContext ctx;
-  Auth(&ctx);
-  v1::CreateDatasetRequest create;
-  create.set_name("tx");
-  *create.mutable_schema() = TxSchema();
-  v1::Dataset created;
-  ASSERT_TRUE(stub_->CreateDataset(&ctx, create, &created).ok());
+  ASSERT_TRUE(CreateTx());
   // Two batches over several stored chunks (4096 rows each): an APPEND
   // version reads its parent's chunks, then its own.
   std::vector<cv1::Row> rows;
@@ -143,13 +148,7 @@ TEST_F(ReadWireTest, ReadsNeedAViewerAndAKnownVersion) {
 // transaction, so the consumer runs holding no connection: on a pool of
 // one, a call made while the read is under way still gets the connection.
 TEST_F(ReadWireTest, AReaderHoldsNoConnectionBetweenChunkBatches) {
-  grpc::ClientContext ctx;
-  Auth(&ctx);
-  v1::CreateDatasetRequest create;
-  create.set_name("tx");
-  *create.mutable_schema() = TxSchema();
-  v1::Dataset created;
-  ASSERT_TRUE(stub_->CreateDataset(&ctx, create, &created).ok());
+  ASSERT_TRUE(CreateTx());
   std::vector<cv1::Row> rows;
   for (int64_t i = 0; i < 40000; ++i) rows.push_back(Row(i));
   IngestResult in = Ingest("tx", rows, "", true, v1::INGEST_MODE_APPEND, 5000);
