@@ -29,6 +29,19 @@ std::unique_ptr<tv1::TrainingService::Stub> Stub(CliContext& ctx) {
   return tv1::TrainingService::NewStub(ctx.Channel("training"));
 }
 
+// Prints one event of a watch. The service repeats unchanged trials, so a
+// trial is printed only when its line (without the time) changed.
+void PrintJobEventLine(const tv1::JobEvent& event, std::map<int, std::string>* trial_lines) {
+  const std::string line = FormatJobEvent(event);
+  if (event.has_trial()) {
+    std::string& previous = (*trial_lines)[event.trial().index()];
+    const std::string body = line.substr(line.find(' '));
+    if (body == previous) return;
+    previous = body;
+  }
+  std::cout << line << std::endl;
+}
+
 // Follows a job until it ends: 0 if it succeeded, 1 if it failed or was
 // cancelled, another exit code if the service could not be reached. The
 // stream ends after the terminal snapshot; on UNAVAILABLE (a draining
@@ -51,14 +64,18 @@ int WatchUntilDone(CliContext& ctx, const std::string& job_id, absl::Duration ti
         PrintJson(event);
         continue;
       }
-      const std::string line = FormatJobEvent(event);
-      if (event.has_trial()) {  // the service repeats unchanged trials: print changes only
-        std::string& previous = trial_lines[event.trial().index()];
-        const std::string body = line.substr(line.find(' '));
-        if (body == previous) continue;
-        previous = body;
+      // A job that ended before the watch began (or while it reconnected)
+      // is sent as its terminal snapshot alone: its trials come from it.
+      if (event.has_snapshot() && IsTerminal(event.snapshot().state())) {
+        for (const tv1::TrialSummary& trial : event.snapshot().trials()) {
+          tv1::JobEvent trial_event;
+          trial_event.set_time_micros(trial.finished_at_micros() > 0 ? trial.finished_at_micros()
+                                                                     : event.time_micros());
+          *trial_event.mutable_trial() = trial;
+          PrintJobEventLine(trial_event, &trial_lines);
+        }
       }
-      std::cout << line << std::endl;
+      PrintJobEventLine(event, &trial_lines);
     }
     status = reader->Finish();
     if (IsTerminal(last.state())) break;

@@ -131,6 +131,11 @@ TEST_F(CliTrainingTest, RegisterExportSubmitWatchAndCompare) {
   ASSERT_EQ(watched.exit_code, 0) << watched.output;
   EXPECT_THAT(watched.output, ::testing::ContainsRegex("trial 0 run-[0-9a-f]+ succeeded objective="));
   EXPECT_THAT(watched.output, ::testing::ContainsRegex("job " + job + " succeeded: 2/2 trials succeeded"));
+  // Watching the ended job again: its trials come from the terminal snapshot.
+  CliResult rewatched = Cli({"training", "watch", job});
+  ASSERT_EQ(rewatched.exit_code, 0) << rewatched.output;
+  EXPECT_THAT(rewatched.output, ::testing::ContainsRegex("trial 1 run-[0-9a-f]+ succeeded objective="));
+  EXPECT_THAT(rewatched.output, ::testing::ContainsRegex("job " + job + " succeeded: 2/2 trials succeeded"));
 
   // runs and compare.
   CliResult runs = Cli({"training", "runs", "--experiment", "cli"});
