@@ -22,6 +22,15 @@
 namespace mlops::testing_platform {
 namespace {
 
+// How many times `pattern` matches in `text` (non-overlapping).
+int CountMatches(const std::string& text, const std::string& pattern) {
+  re2::StringPiece input(text);
+  const RE2 re(pattern);
+  int n = 0;
+  while (RE2::FindAndConsume(&input, re)) ++n;
+  return n;
+}
+
 using ::testing::HasSubstr;
 
 constexpr char kView[] = R"({"name": "spend", "sourceDataset": "transactions",
@@ -135,6 +144,11 @@ TEST_F(CliTrainingTest, RegisterExportSubmitWatchAndCompare) {
   CliResult rewatched = Cli({"training", "watch", job});
   ASSERT_EQ(rewatched.exit_code, 0) << rewatched.output;
   EXPECT_THAT(rewatched.output, ::testing::ContainsRegex("trial 1 run-[0-9a-f]+ succeeded objective="));
+  // Each trial's final line once, whether it was seen live or in the snapshot.
+  for (const std::string& out : {watched.output, rewatched.output}) {
+    EXPECT_EQ(CountMatches(out, "trial 0 run-[0-9a-f]+ succeeded"), 1) << out;
+    EXPECT_EQ(CountMatches(out, "trial 1 run-[0-9a-f]+ succeeded"), 1) << out;
+  }
   EXPECT_THAT(rewatched.output, ::testing::ContainsRegex("job " + job + " succeeded: 2/2 trials succeeded"));
 
   // runs and compare.
