@@ -90,4 +90,13 @@ std::unique_ptr<PgPool> PgTest::MakePool(PgPoolOptions options) {
   return pool.ok() ? *std::move(pool) : nullptr;
 }
 
+int64_t QueryInt64(PgPool& pool, const std::string& sql) {
+  return pool
+      .WithTransaction(PgCallOptions{"test_query"},
+                       [&](pqxx::transaction_base& tx) -> absl::StatusOr<int64_t> {
+                         return tx.exec1(sql)[0].as<int64_t>();
+                       })
+      .value();
+}
+
 }  // namespace mlops

@@ -14,6 +14,7 @@
 // Subclasses that override SetUp() must call PgTest::SetUp() first and return
 // if IsSkipped() or HasFatalFailure().
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,10 @@ class PgTestDatabase {
   std::string name_;
   std::string dsn_;
 };
+
+// The one bigint that `sql` returns (a count, say) through `pool`;
+// aborts the test binary on an error (a broken test query).
+int64_t QueryInt64(PgPool& pool, const std::string& sql);
 
 // gtest fixture: a fresh database per test (see the top of this file).
 class PgTest : public ::testing::Test {

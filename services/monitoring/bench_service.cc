@@ -23,7 +23,8 @@ class NoCounters : public PredictionCounters {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<BenchService>> BenchService::Start(
-    const std::string& db_name, MonitoringServiceOptions options) {
+    const std::string& db_name, MonitoringServiceOptions options,
+    PredictionLogWriterOptions writer_options) {
   std::optional<std::string> admin = TestPgDsnFromEnv();
   if (!admin.has_value()) {
     return absl::FailedPreconditionError("MLOPS_TEST_PG_DSN is not set (scripts/pg.sh dsn <dir>)");
@@ -37,7 +38,7 @@ absl::StatusOr<std::unique_ptr<BenchService>> BenchService::Start(
   MLOPS_RETURN_IF_ERROR(RunMigrations(*b->pool_, "monitoring", EmbeddedMigrations()).status());
   b->store_ = std::make_unique<PgMonitoringStore>(b->pool_.get());
   b->windows_ = std::make_unique<WindowStore>();
-  b->writer_ = std::make_unique<PredictionLogWriter>(b->store_.get());
+  b->writer_ = std::make_unique<PredictionLogWriter>(b->store_.get(), writer_options);
   TokenTable table;
   TokenEntry entry;
   entry.principal = {"bench", Role::kAdmin};

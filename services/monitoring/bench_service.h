@@ -27,8 +27,9 @@ namespace mlops::monitoring {
 class BenchService {
  public:
   // `db_name`: a prefix for the throwaway database. The writer is started.
-  static absl::StatusOr<std::unique_ptr<BenchService>> Start(const std::string& db_name,
-                                                             MonitoringServiceOptions options);
+  static absl::StatusOr<std::unique_ptr<BenchService>> Start(
+      const std::string& db_name, MonitoringServiceOptions options,
+      PredictionLogWriterOptions writer_options = {});
   ~BenchService();  // stops the alert loop (if started), the writer and the server
 
   v1::MonitoringService::Stub* stub() { return stub_.get(); }

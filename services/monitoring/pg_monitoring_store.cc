@@ -46,8 +46,8 @@ constexpr char kSelectPolicy[] = "SELECT policy FROM alert_policies WHERE model 
 constexpr char kDeletePolicy[] = "DELETE FROM alert_policies WHERE model = $1 AND name = $2";
 constexpr char kInsertBatch[] =
     "INSERT INTO prediction_batches (model, version, endpoint, variant, row_count, "
-    "min_timestamp_micros, max_timestamp_micros, meta, features) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING batch_id";
+    "min_timestamp_micros, max_timestamp_micros, meta, features, writer) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING batch_id";
 
 std::string Bytes(const pqxx::field& f) { return pqxx::binarystring(f).str(); }
 
@@ -159,7 +159,8 @@ absl::StatusOr<bool> PgMonitoringStore::DeletePolicy(const std::string& model,
                                 });
 }
 
-absl::Status PgMonitoringStore::AppendPredictions(const std::vector<PredictionLogBatch>& batches) {
+absl::Status PgMonitoringStore::AppendPredictions(const std::vector<PredictionLogBatch>& batches,
+                                                int writer) {
   size_t rows = 0;
   for (const PredictionLogBatch& b : batches) rows += b.size();
   if (rows == 0) return absl::OkStatus();
@@ -169,7 +170,7 @@ absl::Status PgMonitoringStore::AppendPredictions(const std::vector<PredictionLo
   for (const PredictionLogBatch& b : batches) packed.push_back(PackPredictionBatch(b));
   return pool_->WithTransaction(PgCallOptions{"monitoring_append_predictions"}, [&](Txn& txn) {
     // One row per batch (bytea sent as binary parameters), then every
-    // batch's request ids in one COPY.
+    // batch's request ids in one COPY into the writer's own partition.
     std::vector<int64_t> ids(batches.size(), 0);
     for (size_t k = 0; k < batches.size(); ++k) {
       const PredictionLogBatch& b = batches[k];
@@ -178,12 +179,13 @@ absl::Status PgMonitoringStore::AppendPredictions(const std::vector<PredictionLo
       ids[k] = txn.exec_params1(kInsertBatch, b.model(), b.version(), b.endpoint(), b.variant(),
                                 static_cast<int64_t>(b.size()), p.min_timestamp_micros,
                                 p.max_timestamp_micros, pqxx::binarystring(p.meta),
-                                pqxx::binarystring(p.features))[0]
+                                pqxx::binarystring(p.features),
+                                PredictionRequestPartitionIndex(writer))[0]
                    .as<int64_t>();
     }
     const std::vector<std::string> columns(std::begin(kPredictionRequestCopyColumns),
                                            std::end(kPredictionRequestCopyColumns));
-    CopyLineWriter copy(txn, "prediction_requests", columns);
+    CopyLineWriter copy(txn, PredictionRequestPartition(writer), columns);
     constexpr size_t kChunkBytes = 1 << 20;
     std::string chunk;
     chunk.reserve(kChunkBytes + (512 << 10));

@@ -27,7 +27,8 @@ class PgMonitoringStore : public MonitoringStore {
   absl::StatusOr<std::optional<StoredPolicy>> GetPolicy(const std::string& model,
                                                         const std::string& name) override;
   absl::StatusOr<bool> DeletePolicy(const std::string& model, const std::string& name) override;
-  absl::Status AppendPredictions(const std::vector<PredictionLogBatch>& batches) override;
+  absl::Status AppendPredictions(const std::vector<PredictionLogBatch>& batches,
+                                 int writer) override;
 
   // pg_monitoring_store_labels.cc
   absl::StatusOr<std::vector<bool>> PutLabels(const std::vector<StoredLabel>& labels) override;

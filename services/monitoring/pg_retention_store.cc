@@ -4,8 +4,10 @@
 #include <string_view>
 
 #include "mlops/monitoring/v1/monitoring.pb.h"
+#include "absl/strings/str_replace.h"
 #include "pqxx/pqxx"
 #include "services/monitoring/pg_array_literal.h"
+#include "services/monitoring/prediction_copy_text.h"
 #include "services/monitoring/prediction_log_packing.h"
 #include "services/monitoring/proto_convert.h"
 
@@ -31,9 +33,10 @@ constexpr char kListModels[] =
 // The batches to delete, locked; SKIP LOCKED: never waits on a batch
 // another transaction holds.
 constexpr char kSelectDoomedBatches[] =
-    "SELECT batch_id, version, endpoint, variant, row_count, meta FROM prediction_batches"
+    "SELECT batch_id, version, endpoint, variant, row_count, meta, writer FROM prediction_batches"
     " WHERE model = $1 AND max_timestamp_micros < $2 LIMIT $3 FOR UPDATE SKIP LOCKED";
-// Their request rows, by request id (the hash index) and batch. The planner
+// Their request rows, by request id (the hash index) and batch, in the
+// partition of the writer that stored them ($partition). The planner
 // would hash the whole table for a long list (measured on 1M rows, 20k ids:
 // 0.73 s by hash join, 0.20 s by index probes), hence no hash/merge join.
 // No JIT either: each DELETE's estimated cost (~10k ids against a table of
@@ -44,7 +47,7 @@ constexpr char kSelectDoomedBatches[] =
 constexpr char kIndexProbePlan[] =
     "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off";
 constexpr char kDeleteRequests[] =
-    "DELETE FROM prediction_requests r USING unnest($1::text[], $2::bigint[])"
+    "DELETE FROM $partition r USING unnest($1::text[], $2::bigint[])"
     " AS d(request_id, batch_id) WHERE r.request_id = d.request_id AND r.batch_id = d.batch_id";
 constexpr char kDeleteBatchIds[] =
     "DELETE FROM prediction_batches WHERE batch_id = ANY($1::bigint[])";
@@ -79,8 +82,9 @@ absl::StatusOr<RetentionDeleted> PgRetentionStore::DeletePredictionBatches(
       PgCallOptions{"monitoring_retention_batches"},
       [&](Txn& txn) -> absl::StatusOr<RetentionDeleted> {
         std::vector<int64_t> batch_ids;
-        std::vector<std::string> request_ids;
-        std::vector<int64_t> request_batches;
+        // Per partition of prediction_requests: request ids and their batches.
+        std::vector<std::string> request_ids[kPredictionLogWriters];
+        std::vector<int64_t> request_batches[kPredictionLogWriters];
         for (const auto& r : txn.exec_params(kSelectDoomedBatches, model, cutoff_micros, limit)) {
           const int64_t batch_id = r[0].as<int64_t>();
           const PredictionBatchKey key{model, r[1].as<int64_t>(), r[2].as<std::string>(),
@@ -92,19 +96,25 @@ absl::StatusOr<RetentionDeleted> PgRetentionStore::DeletePredictionBatches(
             return absl::InternalError("prediction batch " + std::to_string(batch_id) + ": " +
                                        std::string(rows.status().message()));
           }
+          const int partition = PredictionRequestPartitionIndex(r[6].as<int>());
           batch_ids.push_back(batch_id);
           for (size_t i = 0; i < rows->size(); ++i) {
-            request_ids.emplace_back(rows->request_id(i));
-            request_batches.push_back(batch_id);
+            request_ids[partition].emplace_back(rows->request_id(i));
+            request_batches[partition].push_back(batch_id);
           }
         }
         RetentionDeleted d;
         if (batch_ids.empty()) return d;
         txn.exec(kIndexProbePlan);
-        d.requests = static_cast<int64_t>(
-            txn.exec_params(kDeleteRequests, TextArrayLiteral(request_ids),
-                            Int64ArrayLiteral(request_batches))
-                .affected_rows());
+        for (int p = 0; p < kPredictionLogWriters; ++p) {
+          if (request_ids[p].empty()) continue;
+          const std::string sql = absl::StrReplaceAll(
+              kDeleteRequests, {{"$partition", PredictionRequestPartition(p)}});
+          d.requests += static_cast<int64_t>(
+              txn.exec_params(sql, TextArrayLiteral(request_ids[p]),
+                              Int64ArrayLiteral(request_batches[p]))
+                  .affected_rows());
+        }
         d.batches = static_cast<int64_t>(
             txn.exec_params(kDeleteBatchIds, Int64ArrayLiteral(batch_ids)).affected_rows());
         return d;

@@ -21,6 +21,16 @@ void AppendCopyInt(int64_t v, std::string* out);
 inline constexpr const char* kPredictionRequestCopyColumns[] = {"request_id", "batch_id",
                                                                 "row_index", "classified"};
 
+// The partition of prediction_requests that writer `writer` (>= 0) copies
+// its rows into (migration 0006): prediction_requests_<index>, the index
+// being writer modulo kPredictionLogWriters (stored as the batch's `writer`).
+inline int PredictionRequestPartitionIndex(int writer) {
+  return (writer % kPredictionLogWriters + kPredictionLogWriters) % kPredictionLogWriters;
+}
+inline std::string PredictionRequestPartition(int writer) {
+  return "prediction_requests_" + std::to_string(PredictionRequestPartitionIndex(writer));
+}
+
 // One line per row of `batch`, stored as `batch_id`: request id, batch id,
 // row index, whether the row has a predicted label; each ending in '\n'.
 void AppendPredictionRequestCopyLines(const PredictionLogBatch& batch, int64_t batch_id,

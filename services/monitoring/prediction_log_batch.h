@@ -81,13 +81,20 @@ class PredictionLogBatch {
   PackedStrings error_codes_;
 };
 
+// How many writers have a partition of the request-id table of their own
+// (migration 0006).
+inline constexpr int kPredictionLogWriters = 2;
+
 // Where the prediction log's batches go (the MonitoringStore; a fake in
 // tests). Implementations are thread-safe.
 class PredictionLogSink {
  public:
   virtual ~PredictionLogSink() = default;
-  // Appends the batches' rows (one transaction): all or none.
-  virtual absl::Status AppendPredictions(const std::vector<PredictionLogBatch>& batches) = 0;
+  // Appends the batches' rows (one transaction): all or none. `writer`
+  // (>= 0): the calling writer thread's index; calls with different
+  // writers modulo kPredictionLogWriters do not contend for an index.
+  virtual absl::Status AppendPredictions(const std::vector<PredictionLogBatch>& batches,
+                                         int writer) = 0;
 };
 
 }  // namespace mlops::monitoring

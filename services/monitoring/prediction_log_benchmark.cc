@@ -12,13 +12,14 @@
 // gateway's shape (its PredictionLogger sends each batch of up to 1,000
 // records as one call). A call is answered only once its rows are durable
 // in Postgres (the writer's COPY committed), so rows/s acknowledged is rows/s
-// durable. Printed with the process CPU time (client, handler, writer;
+// durable. --writers: the writer's background threads (default: the
+// service's). Printed with the process CPU time (client, handler, writer;
 // Postgres excluded) and the load average. Then one retention sweep
 // (RetentionSweeper, clock 8 days ahead) deletes every row written and its
 // rate is printed.
 //
 // Usage: monitoring_prediction_log_benchmark [--streams N] [--calls N]
-//          [--messages N] [--records N] [--features N]
+//          [--messages N] [--records N] [--features N] [--writers N]
 
 #include <unistd.h>
 
@@ -50,6 +51,7 @@ struct Args {
   int messages = 1;
   int records = 1000;
   int features = 10;
+  int writers = PredictionLogWriterOptions{}.writers;
 };
 
 Args ParseArgs(int argc, char** argv) {
@@ -62,6 +64,7 @@ Args ParseArgs(int argc, char** argv) {
     if (k == "--messages") a.messages = v;
     if (k == "--records") a.records = std::min(v, 10'000);
     if (k == "--features") a.features = v;
+    if (k == "--writers") a.writers = v;
   }
   return a;
 }
@@ -161,8 +164,10 @@ bool SweepEverything(BenchService* bench, int64_t now) {
 }
 
 int Run(const Args& args) {
+  PredictionLogWriterOptions writer_options;
+  writer_options.writers = args.writers;
   absl::StatusOr<std::unique_ptr<BenchService>> bench =
-      BenchService::Start("prediction_log", MonitoringServiceOptions{});
+      BenchService::Start("prediction_log", MonitoringServiceOptions{}, writer_options);
   if (!bench.ok()) {
     std::fprintf(stderr, "%s\n", bench.status().ToString().c_str());
     return 1;
@@ -175,9 +180,9 @@ int Run(const Args& args) {
   const int64_t total =
       static_cast<int64_t>(args.streams) * args.calls * args.messages * args.records;
   std::printf("prediction-log ingest: %d client threads x %d calls x %d messages x %d records,"
-              " %d double features (%lld rows; load average %.2f at start on %u hardware"
-              " threads)\n",
-              args.streams, args.calls, args.messages, args.records, args.features,
+              " %d double features, %d writers (%lld rows; load average %.2f at start on %u"
+              " hardware threads)\n",
+              args.streams, args.calls, args.messages, args.records, args.features, args.writers,
               static_cast<long long>(total), LoadAverage(), std::thread::hardware_concurrency());
 
   const double cpu0 = CpuSeconds();

@@ -47,6 +47,7 @@ class PredictionLogPgTest : public PgTest {
                                        [&](pqxx::transaction_base& tx) { tx.exec(sql); }),
                 IsOk());
   }
+  int64_t Count(const std::string& sql) { return QueryInt64(*pool_, sql); }
   // Postgres' percentile_disc of `values`.
   int64_t PgPercentile(double fraction, const std::vector<int64_t>& values) {
     std::string array = "{";
@@ -96,8 +97,12 @@ TEST_F(PredictionLogPgTest, BatchesAreFoundByRequestIdAndGroupedLikePostgres) {
     }
     batches.push_back(std::move(b));
   }
-  ASSERT_THAT(store_->AppendPredictions({batches[0], batches[1]}), IsOk());
-  ASSERT_THAT(store_->AppendPredictions({batches[2]}), IsOk());
+  ASSERT_THAT(store_->AppendPredictions({batches[0], batches[1]}, 0), IsOk());
+  // Writer 1 copies its request rows into a partition of its own; readers
+  // see both.
+  ASSERT_THAT(store_->AppendPredictions({batches[2]}, 1), IsOk());
+  EXPECT_EQ(Count("SELECT count(*) FROM prediction_requests_0"), 1400);
+  EXPECT_EQ(Count("SELECT count(*) FROM prediction_requests_1 WHERE writer = 1"), 700);
 
   absl::StatusOr<std::vector<KnownPrediction>> known =
       store_->FindPredictions({"r0-5", "r2-6", "nope"});
@@ -149,7 +154,7 @@ TEST_F(PredictionLogPgTest, BatchesAreFoundByRequestIdAndGroupedLikePostgres) {
     b.Add("m" + std::to_string(k), 30'000'000, 0.5, "", 10, "");
     many.push_back(std::move(b));
   }
-  ASSERT_THAT(store_->AppendPredictions(many), IsOk());
+  ASSERT_THAT(store_->AppendPredictions(many, 0), IsOk());
   q.version = 2;
   q.window_micros = 0;
   groups = store_->QueryPerformance(q);
@@ -233,10 +238,16 @@ TEST_F(PredictionLogPgTest, MigrationPacksTheRowsOfTheOldTable) {
   // A new batch after the migrated ones gets a fresh id.
   PredictionLogBatch b("fraud", 1, "ep", 0);
   b.Add("new", 5000, 0.5, "", 1, "");
-  ASSERT_THAT(store_->AppendPredictions({b}), IsOk());
+  ASSERT_THAT(store_->AppendPredictions({b}, 1), IsOk());
   groups = store_->QueryPerformance({"fraud", 1, 0, 1'000'000, 0});
   ASSERT_THAT(groups.status(), IsOk());
   EXPECT_EQ((*groups)[0].predictions, 1002);
+  // The migrated rows are writer 0's partition; the new one is writer 1's.
+  EXPECT_EQ(Count("SELECT count(*) FROM prediction_requests_0"), 1003);
+  EXPECT_EQ(Count("SELECT count(*) FROM prediction_requests_1"), 1);
+  known = store_->FindPredictions({"q1000", "new"});
+  ASSERT_THAT(known.status(), IsOk());
+  EXPECT_EQ(known->size(), 2u);
 }
 
 }  // namespace

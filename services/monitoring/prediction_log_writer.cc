@@ -20,9 +20,11 @@ PredictionLogWriter::~PredictionLogWriter() { Stop(); }
 
 void PredictionLogWriter::Start() {
   absl::MutexLock lock(&mu_);
-  if (thread_.joinable() || stop_) return;
+  if (!threads_.empty() || stop_) return;
   running_ = true;
-  thread_ = std::thread([this] { Run(); });
+  for (int i = 0; i < std::max(1, options_.writers); ++i) {
+    threads_.emplace_back([this, i] { Run(i); });
+  }
 }
 
 void PredictionLogWriter::Stop() {
@@ -30,7 +32,9 @@ void PredictionLogWriter::Stop() {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  if (thread_.joinable()) thread_.join();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
   absl::Status s = Flush();
   {
     absl::MutexLock lock(&mu_);
@@ -56,48 +60,51 @@ PredictionLogWriter::Queued PredictionLogWriter::Enqueue(PredictionLogBatch batc
   return q;
 }
 
-std::vector<PredictionLogBatch> PredictionLogWriter::TakeBatches() {
-  std::vector<PredictionLogBatch> out;
+PredictionLogWriter::Round PredictionLogWriter::TakeRound() {
+  Round round;
   int64_t rows = 0;
-  while (!queue_.empty() && (out.empty() || rows + static_cast<int64_t>(queue_.front().size()) <=
-                                                  options_.batch_rows)) {
+  while (!queue_.empty() &&
+         (round.batches.empty() ||
+          rows + static_cast<int64_t>(queue_.front().size()) <= options_.batch_rows)) {
     rows += static_cast<int64_t>(queue_.front().size());
-    out.push_back(std::move(queue_.front()));
+    round.batches.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  if (rows == 0) return round;
   queued_rows_ -= rows;
-  taken_seq_ += rows;
-  return out;
+  round.first_seq = taken_seq_ + 1;
+  round.last_seq = taken_seq_ + rows;
+  taken_seq_ = round.last_seq;
+  in_flight_.emplace(round.first_seq, round.last_seq);
+  return round;
 }
 
-absl::Status PredictionLogWriter::Write(std::vector<PredictionLogBatch> batches) {
-  int64_t rows = 0;
-  for (const PredictionLogBatch& b : batches) rows += static_cast<int64_t>(b.size());
-  absl::Status s = store_->AppendPredictions(batches);
+absl::Status PredictionLogWriter::Write(Round round, int writer) {
+  absl::Status s = store_->AppendPredictions(round.batches, writer);
+  const int64_t rows = round.last_seq - round.first_seq + 1;
   absl::MutexLock lock(&mu_);
-  const int64_t first = done_seq_ + 1;
-  done_seq_ += rows;
+  in_flight_.erase(round.first_seq);
+  done_seq_ = in_flight_.empty() ? taken_seq_ : in_flight_.begin()->first - 1;
   if (s.ok()) {
     written_ += rows;
   } else {
     failed_ += rows;
-    failed_ranges_.emplace_back(first, done_seq_);
+    failed_ranges_.emplace_back(round.first_seq, round.last_seq);
     if (failed_ranges_.size() > kMaxFailedRanges) failed_ranges_.pop_front();
   }
   return s;
 }
 
 absl::Status PredictionLogWriter::Flush() {
-  std::lock_guard<std::mutex> flush_lock(flush_mu_);
   absl::Status first;
   for (;;) {
-    std::vector<PredictionLogBatch> batches;
+    Round round;
     {
       absl::MutexLock lock(&mu_);
-      batches = TakeBatches();
+      round = TakeRound();
     }
-    if (batches.empty()) return first;
-    absl::Status s = Write(std::move(batches));
+    if (round.batches.empty()) return first;
+    absl::Status s = Write(std::move(round), 0);
     if (!s.ok() && first.ok()) first = s;
   }
 }
@@ -129,31 +136,31 @@ absl::Status PredictionLogWriter::WaitDurable(int64_t after_seq, int64_t seq) {
   return absl::OkStatus();
 }
 
-void PredictionLogWriter::Run() {
+void PredictionLogWriter::Run(int writer) {
   for (;;) {
+    Round round;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
       mu_.AwaitWithTimeout(absl::Condition(&ready), options_.flush_interval);
       if (stop_) return;  // Stop() flushes the rest
+      round = TakeRound();
     }
-    std::lock_guard<std::mutex> flush_lock(flush_mu_);
-    std::vector<PredictionLogBatch> batches;
-    {
-      absl::MutexLock lock(&mu_);
-      batches = TakeBatches();
-    }
-    if (batches.empty()) continue;
-    int64_t n = 0;
-    for (const PredictionLogBatch& b : batches) n += static_cast<int64_t>(b.size());
-    absl::Status s = Write(std::move(batches));
+    if (round.batches.empty()) continue;
+    const int64_t rows = round.last_seq - round.first_seq + 1;
+    absl::Status s = Write(std::move(round), writer);
     if (!s.ok()) {
-      LogWarn("prediction_log_write_failed",
-              {{"rows", std::to_string(n)}, {"status", s.ToString()}});
+      LogWarn("prediction_log_write_failed", {{"rows", std::to_string(rows)},
+                                              {"writer", std::to_string(writer)},
+                                              {"status", s.ToString()}});
     }
   }
 }
 
+int64_t PredictionLogWriter::durable_seq() const {
+  absl::MutexLock lock(&mu_);
+  return done_seq_;
+}
 int64_t PredictionLogWriter::written() const {
   absl::MutexLock lock(&mu_);
   return written_;

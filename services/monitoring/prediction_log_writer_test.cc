@@ -1,5 +1,6 @@
 // The prediction log's packed batches, their request ids' COPY text, and
 // the writer's durable acknowledgements (sequence numbers, failed writes, the queue bound).
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,7 +63,8 @@ TEST(PredictionCopyTextTest, OneRequestLinePerRow) {
 // Records what it was given; fails while `fail` is set.
 class FakeSink : public PredictionLogSink {
  public:
-  absl::Status AppendPredictions(const std::vector<PredictionLogBatch>& batches) override {
+  absl::Status AppendPredictions(const std::vector<PredictionLogBatch>& batches,
+                                 int /*writer*/) override {
     absl::MutexLock lock(&mu);
     ++calls;
     if (fail) return absl::UnavailableError("down");
@@ -108,6 +110,102 @@ TEST(PredictionLogWriterTest, FailedWriteIsNotAcknowledged) {
   }
   const PredictionLogWriter::Queued b = writer.Enqueue(Batch(2));
   EXPECT_TRUE(writer.WaitDurable(a.last_seq, b.last_seq).ok());
+  EXPECT_EQ(writer.written(), 2);
+  writer.Stop();
+}
+
+// Holds every write whose first request id is `held_id` until released;
+// fails the ones whose first id is `failing_id`. Records each write's writer.
+class GatedSink : public PredictionLogSink {
+ public:
+  absl::Status AppendPredictions(const std::vector<PredictionLogBatch>& batches,
+                                 int writer) override {
+    const std::string first(batches.front().request_id(0));
+    absl::MutexLock lock(&mu);
+    ++started;
+    writers.insert(writer);
+    if (first == held_id) {
+      auto released = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return release; };
+      mu.Await(absl::Condition(&released));
+    }
+    if (first == failing_id) return absl::UnavailableError("down");
+    for (const PredictionLogBatch& b : batches) {
+      for (size_t i = 0; i < b.size(); ++i) ids.emplace_back(b.request_id(i));
+    }
+    return absl::OkStatus();
+  }
+  void AwaitStarted(int n) {
+    absl::MutexLock lock(&mu);
+    auto reached = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return started >= n; };
+    mu.Await(absl::Condition(&reached));
+  }
+  void AwaitWritten(size_t n) {
+    absl::MutexLock lock(&mu);
+    auto reached = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return ids.size() >= n; };
+    mu.Await(absl::Condition(&reached));
+  }
+  void Release() {
+    absl::MutexLock lock(&mu);
+    release = true;
+  }
+  absl::Mutex mu;
+  std::string held_id;
+  std::string failing_id;
+  bool release = false;
+  int started = 0;
+  std::set<int> writers;
+  std::vector<std::string> ids;
+};
+
+// Two writer threads: batch "a" (rows 1..3) is held in the sink by one of
+// them while the other writes batch "b" (rows 4..5).
+struct HeldThenWritten {
+  explicit HeldThenWritten(GatedSink* sink) : writer(sink, TwoWriters()) {
+    sink->held_id = "a0";
+    writer.Start();
+    a = writer.Enqueue(Batch(3, "a"));
+    sink->AwaitStarted(1);
+    b = writer.Enqueue(Batch(2, "b"));
+    sink->AwaitWritten(2);
+  }
+  static PredictionLogWriterOptions TwoWriters() {
+    PredictionLogWriterOptions options;
+    options.writers = 2;
+    return options;
+  }
+  PredictionLogWriter writer;
+  PredictionLogWriter::Queued a;
+  PredictionLogWriter::Queued b;
+};
+
+TEST(PredictionLogWriterTest, TwoWritersAcknowledgeARowOnlyWithEveryEarlierRowDone) {
+  GatedSink sink;
+  HeldThenWritten run(&sink);
+  PredictionLogWriter& writer = run.writer;
+  const PredictionLogWriter::Queued& a = run.a;
+  const PredictionLogWriter::Queued& b = run.b;
+  EXPECT_EQ(writer.written(), 2);
+  EXPECT_EQ(writer.durable_seq(), 0);  // rows 1..3 are not done yet
+  sink.Release();
+  EXPECT_TRUE(writer.WaitDurable(0, b.last_seq).ok());
+  EXPECT_EQ(a.last_seq, 3);
+  EXPECT_EQ(writer.durable_seq(), 5);
+  EXPECT_EQ(writer.written(), 5);
+  writer.Stop();
+  EXPECT_EQ(sink.writers, (std::set<int>{0, 1}));  // each as its own writer
+}
+
+TEST(PredictionLogWriterTest, AnEarlierRoundFailingAfterALaterOneFailsOnlyItsRows) {
+  GatedSink sink;
+  sink.failing_id = "a0";
+  HeldThenWritten run(&sink);
+  PredictionLogWriter& writer = run.writer;
+  const PredictionLogWriter::Queued& a = run.a;
+  const PredictionLogWriter::Queued& b = run.b;
+  sink.Release();
+  EXPECT_TRUE(absl::IsUnavailable(writer.WaitDurable(0, a.last_seq)));
+  EXPECT_TRUE(writer.WaitDurable(a.last_seq, b.last_seq).ok());
+  EXPECT_EQ(writer.failed(), 3);
   EXPECT_EQ(writer.written(), 2);
   writer.Stop();
 }

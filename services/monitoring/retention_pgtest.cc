@@ -54,14 +54,16 @@ class RetentionPgTest : public PgTest {
     return RetentionSweeper(retention_.get(), nullptr, o);
   }
   // One batch of `model`@1 with request ids prefix-0 .. prefix-(n-1), the
-  // last at `max_ts` (the others one microsecond apart before it).
-  void LogBatch(const std::string& model, const std::string& prefix, int n, int64_t max_ts) {
+  // last at `max_ts` (the others one microsecond apart before it), stored
+  // by writer `writer` (its partition of the request ids).
+  void LogBatch(const std::string& model, const std::string& prefix, int n, int64_t max_ts,
+                int writer = 0) {
     PredictionLogBatch b(model, 1, "ep", 0);
     for (int i = 0; i < n; ++i) {
       b.features_buffer();
       b.Add(prefix + "-" + std::to_string(i), max_ts - (n - 1 - i), 0.5, "yes", 1, "");
     }
-    ASSERT_THAT(store_->AppendPredictions({b}), IsOk());
+    ASSERT_THAT(store_->AppendPredictions({b}, writer), IsOk());
   }
   void SetRawRetention(const std::string& model, int64_t micros) {
     v1::MonitoringConfig c;
@@ -74,14 +76,7 @@ class RetentionPgTest : public PgTest {
     v.number = 1;
     ASSERT_THAT(store_->PutLabels({{request_id, model, v, received, received}}).status(), IsOk());
   }
-  int64_t Count(const std::string& sql) {
-    return pool_
-        ->WithTransaction(PgCallOptions{"test"},
-                          [&](pqxx::transaction_base& tx) -> absl::StatusOr<int64_t> {
-                            return tx.exec1(sql)[0].as<int64_t>();
-                          })
-        .value();
-  }
+  int64_t Count(const std::string& sql) { return QueryInt64(*pool_, sql); }
   int64_t Batches(const std::string& model) {
     return Count("SELECT count(*) FROM prediction_batches WHERE model = '" + model + "'");
   }
@@ -101,15 +96,17 @@ class RetentionPgTest : public PgTest {
 
 TEST_F(RetentionPgTest, DefaultRetentionDeletesOldBatchesWithTheirRequestsAndKeepsRecent) {
   LogBatch("fraud", "old", 3, kNow - 8 * kDay);
-  LogBatch("fraud", "recent", 3, kNow - 1 * kDay);
+  LogBatch("fraud", "older", 2, kNow - 9 * kDay, /*writer=*/1);
+  LogBatch("fraud", "recent", 3, kNow - 1 * kDay, /*writer=*/1);
   LogBatch("fraud", "edge", 3, kNow - 7 * kDay + 1);  // newest record inside 7 days
   RetentionSweeper sweeper = Sweeper();
   absl::StatusOr<RetentionDeleted> d = sweeper.SweepOnce();
   ASSERT_THAT(d.status(), IsOk());
-  EXPECT_EQ(d->batches, 1);
-  EXPECT_EQ(d->requests, 3);
+  EXPECT_EQ(d->batches, 2);
+  EXPECT_EQ(d->requests, 5);
   EXPECT_EQ(Batches("fraud"), 2);
   EXPECT_EQ(Requests("old"), 0);
+  EXPECT_EQ(Requests("older"), 0);
   EXPECT_EQ(Requests("recent"), 3);
   EXPECT_EQ(Requests("edge"), 3);
   absl::StatusOr<std::vector<KnownPrediction>> found =
@@ -120,7 +117,8 @@ TEST_F(RetentionPgTest, DefaultRetentionDeletesOldBatchesWithTheirRequestsAndKee
 }
 
 TEST_F(RetentionPgTest, ARequestIdInAnOldAndARecentBatchKeepsTheRecentRow) {
-  LogBatch("fraud", "q\"\\,{x}", 2, kNow - 8 * kDay);  // quote, backslash, comma, braces
+  // The old batch in writer 1's partition, the recent one in writer 0's.
+  LogBatch("fraud", "q\"\\,{x}", 2, kNow - 8 * kDay, /*writer=*/1);  // quote, backslash, comma, braces
   LogBatch("fraud", "q\"\\,{x}", 2, kNow - kHour);
   RetentionSweeper sweeper = Sweeper();
   absl::StatusOr<RetentionDeleted> d = sweeper.SweepOnce();
