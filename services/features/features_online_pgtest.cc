@@ -105,7 +105,13 @@ TEST_F(OnlineTest, BadOnlineRequestsGetExactCodes) {
   EXPECT_THAT(exposition, HasSubstr("mlops_features_online_latency_seconds_count 1"));
   EXPECT_THAT(exposition, HasSubstr("mlops_features_online_entities_per_request_sum 2"));
   EXPECT_THAT(exposition, HasSubstr("mlops_features_online_entity_lookups_total{result=\"unknown\"} 1"));
-  // The RPC-metrics interceptor sees the callback method, errors included.
+  // GetOnlineFeatures records the interceptor's series itself (its calls run
+  // without interception), errors included: 11 calls.
+  EXPECT_TRUE(RpcMetrics::IsRecordedByHandler(
+      rpc_metrics_->Lookup("/mlops.features.v1.FeatureService/GetOnlineFeatures")));
+  EXPECT_THAT(exposition, HasSubstr("mlops_grpc_server_started_total{grpc_method="
+                                    "\"GetOnlineFeatures\",grpc_service="
+                                    "\"mlops.features.v1.FeatureService\"} 11"));
   EXPECT_THAT(exposition, HasSubstr("mlops_grpc_server_handled_total{grpc_code=\"OK\",grpc_method="
                                     "\"GetOnlineFeatures\""));
   EXPECT_THAT(exposition, HasSubstr("mlops_grpc_server_handled_total{grpc_code=\"NOT_FOUND\","

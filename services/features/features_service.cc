@@ -138,10 +138,16 @@ grpc::ByteBuffer OwningBuffer(std::string bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
+constexpr char kGetOnlineFeaturesMethod[] = "/mlops.features.v1.FeatureService/GetOnlineFeatures";
+
 }  // namespace
 
 FeatureServiceImpl::FeatureServiceImpl(FeatureServiceDeps deps)
-    : deps_(deps), slow_path_(std::make_unique<OnlineSlowPath>()) {}
+    : deps_(deps),
+      online_metrics_(deps.rpc_metrics == nullptr
+                          ? nullptr
+                          : deps.rpc_metrics->RecordedByHandler(kGetOnlineFeaturesMethod)),
+      slow_path_(std::make_unique<OnlineSlowPath>()) {}
 
 FeatureServiceImpl::~FeatureServiceImpl() = default;
 
@@ -149,21 +155,36 @@ grpc::ServerUnaryReactor* FeatureServiceImpl::GetOnlineFeatures(grpc::CallbackSe
                                                                const grpc::ByteBuffer* request,
                                                                grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const auto started = std::chrono::steady_clock::now();
+  if (online_metrics_ != nullptr) deps_.rpc_metrics->OnStart(online_metrics_);
   bool deferred = false;
   grpc::Status status = ServeOnline(ctx, *request, response, &deferred);
   if (!deferred) {
-    reactor->Finish(status);
+    FinishOnline(ctx, reactor, started, status);
     return reactor;
   }
   // The call and its buffers stay valid until Finish.
-  const bool queued = slow_path_->Post([this, ctx, request, response, reactor] {
-    reactor->Finish(ServeOnline(ctx, *request, response, nullptr));
+  const bool queued = slow_path_->Post([this, ctx, request, response, reactor, started] {
+    FinishOnline(ctx, reactor, started, ServeOnline(ctx, *request, response, nullptr));
   });
   if (!queued) {
-    reactor->Finish(Done("GetOnlineFeatures",
-                         absl::UnavailableError("too many calls wait for the view registry")));
+    FinishOnline(ctx, reactor, started,
+                 Done("GetOnlineFeatures",
+                      absl::UnavailableError("too many calls wait for the view registry")));
   }
   return reactor;
+}
+
+void FeatureServiceImpl::FinishOnline(grpc::CallbackServerContext* ctx,
+                                      grpc::ServerUnaryReactor* reactor,
+                                      std::chrono::steady_clock::time_point started,
+                                      const grpc::Status& status) {
+  if (online_metrics_ != nullptr) {
+    deps_.rpc_metrics->OnFinish(
+        online_metrics_, RpcMetrics::EffectiveCode(ctx, status.error_code()),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  reactor->Finish(status);
 }
 
 grpc::Status FeatureServiceImpl::ServeOnline(grpc::CallbackServerContext* ctx,

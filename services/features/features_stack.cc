@@ -69,6 +69,7 @@ absl::StatusOr<std::unique_ptr<FeaturesStack>> FeaturesStack::Create(
   deps.materializer = p->materializer.get();
   deps.online = p->online_server.get();
   deps.authorizer = authorizer;
+  deps.rpc_metrics = options.rpc_metrics;
   p->service = std::make_unique<FeatureServiceImpl>(deps);
   return std::unique_ptr<FeaturesStack>(new FeaturesStack(std::move(p)));
 }

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/auth/authorizer.h"
 #include "common/db/pg_pool.h"
+#include "common/metrics/rpc_metrics.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/impl/service_type.h"
 #include "prometheus/registry.h"
@@ -34,6 +35,9 @@ struct FeaturesStackOptions {
   int max_online_entities = 1000;
   // How often the watcher polls ingestion for new dataset versions.
   absl::Duration watch_interval = absl::Seconds(5);
+  // The gRPC server's per-RPC metrics (FeatureServiceDeps::rpc_metrics):
+  // GetOnlineFeatures records its calls itself. Null: the interceptor does.
+  RpcMetrics* rpc_metrics = nullptr;
 };
 
 class FeaturesStack {

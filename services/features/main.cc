@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     const mlops::PeerChannel* ingestion = *peer;
     mlops::features::FeaturesStackOptions options;
     options.max_online_entities = absl::GetFlag(FLAGS_max_online_entities);
+    options.rpc_metrics = ctx.rpc_metrics;
     options.watch_interval = absl::Seconds(absl::GetFlag(FLAGS_watch_interval_seconds));
     options.event_cache_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_event_cache_mb)) << 20;
     if (absl::GetFlag(FLAGS_source_cache_mb) < 0) {

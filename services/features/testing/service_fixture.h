@@ -134,6 +134,10 @@ class ServiceHarness {
   absl::Status StartFeatures(FeaturesStackOptions options = {}) {
     StopFeatures();
     registry_ = std::make_unique<prometheus::Registry>();
+    // The server's RPC metrics, as in production: GetOnlineFeatures records
+    // its own calls, the interceptor the others.
+    rpc_metrics_ = std::make_unique<RpcMetrics>(*registry_);
+    options.rpc_metrics = rpc_metrics_.get();
     options.clock = [this] { return now_micros_; };
     std::shared_ptr<grpc::Channel> channel = ingestion_server_->InProcessChannel();
     MLOPS_ASSIGN_OR_RETURN(
@@ -149,9 +153,6 @@ class ServiceHarness {
     MLOPS_RETURN_IF_ERROR(stack_->LoadOnlineStore());
     GrpcTestServerOptions big;
     big.max_message_bytes = 64 << 20;
-    // The RPC-metrics interceptor, as in production (GetOnlineFeatures is a
-    // callback method: the interceptor must see it too).
-    rpc_metrics_ = std::make_unique<RpcMetrics>(*registry_);
     big.metrics = rpc_metrics_.get();
     MLOPS_ASSIGN_OR_RETURN(features_server_, GrpcTestServer::Start({stack_->service()}, big));
     stub_ = fv1::FeatureService::NewStub(features_server_->InProcessChannel());

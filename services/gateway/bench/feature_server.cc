@@ -126,6 +126,7 @@ absl::StatusOr<std::unique_ptr<FeatureServer>> FeatureServer::Start(int cols, in
   deps.views = &p.views;
   deps.online = p.online_server.get();
   deps.authorizer = &p.authorizer;
+  deps.rpc_metrics = p.rpc_metrics.get();  // as in production (features/main.cc)
   p.service = std::make_unique<f::FeatureServiceImpl>(deps);
   GrpcServerOptions so;
   so.service_name = "features";
