@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "services/monitoring/prediction_copy_text.h"
 #include "services/monitoring/prediction_log_batch.h"
@@ -184,6 +185,8 @@ TEST(PredictionLogWriterTest, TwoWritersAcknowledgeARowOnlyWithEveryEarlierRowDo
   PredictionLogWriter& writer = run.writer;
   const PredictionLogWriter::Queued& a = run.a;
   const PredictionLogWriter::Queued& b = run.b;
+  // The writer counts rows 4..5 once the sink returns (bounded wait: 10 s).
+  for (int i = 0; i < 10'000 && writer.written() < 2; ++i) absl::SleepFor(absl::Milliseconds(1));
   EXPECT_EQ(writer.written(), 2);
   EXPECT_EQ(writer.durable_seq(), 0);  // rows 1..3 are not done yet
   sink.Release();
