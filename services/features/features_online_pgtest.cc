@@ -3,6 +3,7 @@
 // reload by a fresh service instance, the watcher following new dataset
 // versions, bad input codes, metrics, and the skew test (online values after
 // materializing as of t equal historical values at t, bit for bit).
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -73,12 +74,7 @@ TEST_F(OnlineTest, StatusesPerValueAndReloadInAFreshInstance) {
 }
 
 TEST_F(OnlineTest, BadOnlineRequestsGetExactCodes) {
-  ASSERT_TRUE(CreateDataset("tx").ok());
-  Ingest("tx", {MakeRow({I(1), T(kT0), D(1.5), S("a"), Null()})});
-  fv1::RegisterFeatureViewResponse r;
-  ASSERT_TRUE(Register(FullSpec(fv1::MATERIALIZATION_POLICY_MANUAL), &r).ok());
-  fv1::MaterializeResponse m;
-  ASSERT_TRUE(Materialize(kT0, &m).ok());
+  ASSERT_NO_FATAL_FAILURE(OneRowMaterialized());
   FeaturesStackOptions small;
   small.max_online_entities = 3;
   StartFeatures(small);
@@ -118,6 +114,71 @@ TEST_F(OnlineTest, BadOnlineRequestsGetExactCodes) {
                                     "grpc_method=\"GetOnlineFeatures\""));
   EXPECT_THAT(exposition, HasSubstr("mlops_grpc_server_in_flight_rpcs{grpc_method=\"GetOnlineFeatures\","
                                     "grpc_service=\"mlops.features.v1.FeatureService\"} 0"));
+}
+
+// StreamOnlineFeatures answers every lookup as GetOnlineFeatures answers
+// the same request (codes, messages, bytes), the registry's error path (an
+// unknown view, answered off gRPC's threads) included; a bad lookup does not
+// end the stream; a stream without a token is refused at its start.
+TEST_F(OnlineTest, StreamedLookupsAnswerAsTheUnaryCall) {
+  ASSERT_NO_FATAL_FAILURE(OneRowMaterialized());
+  StartFeatures();
+  struct Case {
+    std::vector<cv1::Value> keys;
+    std::vector<std::string> refs;
+  };
+  const std::vector<Case> cases = {
+      {{I(1), I(5)}, {"spend:*"}},  {{S("1")}, {"spend:*"}},   {{I(1)}, {"nope:x"}},
+      {{I(1)}, {"spend:nope"}},     {{}, {"spend:*"}},         {{I(1)}, {"spend@7:amount"}},
+      {{I(1)}, {"spend:*"}},
+  };
+  std::vector<grpc::Status> unary_status;
+  std::vector<std::string> unary_bytes;
+  for (const Case& c : cases) {
+    fv1::GetOnlineFeaturesResponse resp;
+    unary_status.push_back(Online(c.keys, kT0, &resp, c.refs));
+    unary_bytes.push_back(resp.SerializeAsString());
+  }
+
+  grpc::ClientContext ctx;
+  Auth(&ctx, kViewerToken);
+  auto stream = stub_->StreamOnlineFeatures(&ctx);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    fv1::OnlineFeaturesLookup lookup;
+    lookup.set_lookup_id(100 + i);
+    for (const std::string& ref : cases[i].refs) lookup.mutable_request()->add_feature_refs(ref);
+    for (const cv1::Value& k : cases[i].keys) *lookup.mutable_request()->add_entity_rows() = MakeRow({k});
+    lookup.mutable_request()->set_request_time_micros(kT0);
+    ASSERT_TRUE(stream->Write(lookup));
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  std::map<uint64_t, fv1::OnlineFeaturesResult> results;
+  fv1::OnlineFeaturesResult result;
+  while (stream->Read(&result)) results[result.lookup_id()] = result;
+  ASSERT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(results.size(), cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const fv1::OnlineFeaturesResult& got = results[100 + i];
+    EXPECT_EQ(got.code(), static_cast<int>(unary_status[i].error_code())) << "case " << i;
+    EXPECT_EQ(got.message(), unary_status[i].error_message()) << "case " << i;
+    if (unary_status[i].ok()) {
+      EXPECT_EQ(got.response().SerializeAsString(), unary_bytes[i]) << "case " << i;
+    }
+  }
+  EXPECT_EQ(results[102].code(), grpc::NOT_FOUND);  // the registry's path
+  EXPECT_THAT(results[101].message(), HasSubstr("entity_rows[0]"));
+
+  grpc::ClientContext anonymous;
+  auto refused = stub_->StreamOnlineFeatures(&anonymous);
+  EXPECT_FALSE(refused->Read(&result));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::UNAUTHENTICATED);
+
+  prometheus::TextSerializer text;
+  const std::string exposition = text.Serialize(registry_->Collect());
+  EXPECT_THAT(exposition, HasSubstr("mlops_grpc_server_handled_total{grpc_code=\"OK\",grpc_method="
+                                    "\"StreamOnlineFeatures\""));
+  EXPECT_THAT(exposition, HasSubstr("mlops_grpc_server_handled_total{grpc_code=\"UNAUTHENTICATED\","
+                                    "grpc_method=\"StreamOnlineFeatures\""));
 }
 
 TEST_F(OnlineTest, MaterializeAndStatusErrorsGetExactCodes) {

@@ -11,6 +11,7 @@
 #include "services/features/historical.h"
 #include "services/features/materializer.h"
 #include "services/features/online_server.h"
+#include "services/features/online_stream.h"
 
 namespace mlops::features {
 namespace {
@@ -139,6 +140,15 @@ grpc::ByteBuffer OwningBuffer(std::string bytes) {
 }
 
 constexpr char kGetOnlineFeaturesMethod[] = "/mlops.features.v1.FeatureService/GetOnlineFeatures";
+constexpr char kStreamOnlineFeaturesMethod[] =
+    "/mlops.features.v1.FeatureService/StreamOnlineFeatures";
+
+// A stream refused at its start (authorization, no online server).
+class RefusedStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
 
 }  // namespace
 
@@ -147,6 +157,9 @@ FeatureServiceImpl::FeatureServiceImpl(FeatureServiceDeps deps)
       online_metrics_(deps.rpc_metrics == nullptr
                           ? nullptr
                           : deps.rpc_metrics->RecordedByHandler(kGetOnlineFeaturesMethod)),
+      stream_metrics_(deps.rpc_metrics == nullptr
+                          ? nullptr
+                          : deps.rpc_metrics->RecordedByHandler(kStreamOnlineFeaturesMethod)),
       slow_path_(std::make_unique<OnlineSlowPath>()) {}
 
 FeatureServiceImpl::~FeatureServiceImpl() = default;
@@ -199,6 +212,58 @@ grpc::Status FeatureServiceImpl::ServeOnline(grpc::CallbackServerContext* ctx,
   if (deferred != nullptr && *deferred) return grpc::Status::OK;  // asked again off this thread
   if (out.ok()) *response = OwningBuffer(*std::move(out));
   return Done("GetOnlineFeatures", out.status());
+}
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
+FeatureServiceImpl::StreamOnlineFeatures(grpc::CallbackServerContext* ctx) {
+  const auto started = std::chrono::steady_clock::now();
+  if (stream_metrics_ != nullptr) deps_.rpc_metrics->OnStart(stream_metrics_);
+  auto finished = [this, ctx, started](const grpc::Status& status) {
+    if (stream_metrics_ == nullptr) return;
+    deps_.rpc_metrics->OnFinish(
+        stream_metrics_, RpcMetrics::EffectiveCode(ctx, status.error_code()),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
+  const grpc::Status refused = [&]() -> grpc::Status {
+    FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "StreamOnlineFeatures");
+    FEATURES_REQUIRE(online, "StreamOnlineFeatures");
+    return grpc::Status::OK;
+  }();
+  if (!refused.ok()) {
+    finished(refused);
+    return new RefusedStream(refused);
+  }
+  return new OnlineStream(
+      [this](const grpc::ByteBuffer& lookup, bool* deferred) {
+        return AnswerLookup(lookup, deferred);
+      },
+      slow_path_.get(), std::move(finished));
+}
+
+std::string FeatureServiceImpl::AnswerLookup(const grpc::ByteBuffer& bytes, bool* deferred) {
+  google::protobuf::Arena arena;
+  auto* lookup = google::protobuf::Arena::CreateMessage<v1::OnlineFeaturesLookup>(&arena);
+  std::vector<grpc::Slice> slices;
+  std::string joined;
+  bool parsed = bytes.Dump(&slices).ok();
+  if (parsed) {
+    for (const grpc::Slice& s : slices) {
+      joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    parsed = lookup->ParseFromString(joined);
+  }
+  if (!parsed) {
+    return EncodeOnlineResult(0, Done("StreamOnlineFeatures",
+                                      absl::InvalidArgumentError(
+                                          "lookup: not an OnlineFeaturesLookup")),
+                              "");
+  }
+  absl::StatusOr<std::string> out = deps_.online->GetSerialized(lookup->request(), deferred);
+  if (deferred != nullptr && *deferred) return "";  // asked again off this thread
+  if (!out.ok()) {
+    return EncodeOnlineResult(lookup->lookup_id(), Done("StreamOnlineFeatures", out.status()), "");
+  }
+  return EncodeOnlineResult(lookup->lookup_id(), grpc::Status::OK, *out);
 }
 
 }  // namespace mlops::features

@@ -38,10 +38,13 @@ struct FeatureServiceDeps {
 // without a message per value. It finishes inline and never blocks: the
 // error path that tells an unknown view from one not loaded (a Postgres
 // read) runs on OnlineSlowPath's thread. Clients see the proto's messages as
-// before. The other methods are synchronous.
+// before. StreamOnlineFeatures answers the same lookups, each with the same
+// code path, over a raw bidi stream (online_stream.h); the handler records
+// the stream's RPC metrics too. The other methods are synchronous.
 class FeatureServiceImpl final
-    : public v1::FeatureService::WithRawCallbackMethod_GetOnlineFeatures<
-          v1::FeatureService::Service> {
+    : public v1::FeatureService::WithRawCallbackMethod_StreamOnlineFeatures<
+          v1::FeatureService::WithRawCallbackMethod_GetOnlineFeatures<
+              v1::FeatureService::Service>> {
  public:
   explicit FeatureServiceImpl(FeatureServiceDeps deps);
   ~FeatureServiceImpl() override;
@@ -65,6 +68,8 @@ class FeatureServiceImpl final
   grpc::ServerUnaryReactor* GetOnlineFeatures(grpc::CallbackServerContext* ctx,
                                               const grpc::ByteBuffer* request,
                                               grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamOnlineFeatures(
+      grpc::CallbackServerContext* ctx) override;
 
  private:
   // One GetOnlineFeatures call; `deferred` as OnlineServer::GetSerialized's.
@@ -75,8 +80,13 @@ class FeatureServiceImpl final
   void FinishOnline(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                     std::chrono::steady_clock::time_point started, const grpc::Status& status);
 
+  // One lookup of a stream: its OnlineFeaturesResult, encoded
+  // (OnlineStream::Answer).
+  std::string AnswerLookup(const grpc::ByteBuffer& lookup, bool* deferred);
+
   FeatureServiceDeps deps_;
   RpcMetrics::Method* const online_metrics_;  // null: recorded by the interceptor
+  RpcMetrics::Method* const stream_metrics_;  // likewise, for StreamOnlineFeatures
   std::unique_ptr<OnlineSlowPath> slow_path_;  // last: its thread finishes calls using deps_
 };
 

@@ -73,7 +73,10 @@ Predictor::Predictor(EndpointManager* endpoints, const PeerChannel* features,
       metrics_(metrics),
       options_(std::move(options)),
       shadows_(options_.shadow_queue) {
-  if (features_ != nullptr) feature_stub_ = fv1::FeatureService::NewStub(features_->channel());
+  if (features_ != nullptr) {
+    feature_stub_ = fv1::FeatureService::NewStub(features_->channel());
+    lookups_ = std::make_unique<FeatureLookups>(features_, options_.stream_lookups);
+  }
 }
 
 absl::StatusOr<iv1::PredictResponse> Predictor::Predict(
@@ -104,9 +107,9 @@ void Predictor::PredictAsync(const iv1::PredictRequest& request,
     return;
   }
   Call& c = *call;
-  feature_stub_->async()->GetOnlineFeatures(
-      c.fetch_context.get(), &c.fetch_request, &c.fetched_response,
-      [this, call, done = std::move(done)](grpc::Status status) {
+  lookups_->Lookup(
+      &c.fetch_request, &c.fetched_response, c.fetch_context->deadline(),
+      [this, call, done = std::move(done)](const grpc::Status& status) {
         absl::Status after = AfterFetch(*call, status);
         done(Counted(*call->request,
                      after.ok() ? Answer(call) : absl::StatusOr<iv1::PredictResponse>(after)));

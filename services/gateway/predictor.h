@@ -2,7 +2,8 @@
 // Predictor: one Predict call from request to response. Resolves the
 // endpoint, routes every row (primary / candidate / shadow mirror) by the
 // endpoint's rollout, fetches missing inputs by entity key from the feature
-// service (one batched GetOnlineFeatures per call, within the deadline),
+// service (one batched lookup per call, within the deadline, over the
+// stream FeatureLookups keeps open),
 // predicts each variant's rows as one matrix, records the rollout statistics,
 // queues the prediction log, and runs shadow predictions after the answer on
 // a bounded background worker. TreeSHAP explanations are computed only for
@@ -22,6 +23,7 @@
 #include "mlops/inference/v1/inference.pb.h"
 #include "services/gateway/bounded_worker.h"
 #include "services/gateway/endpoint_manager.h"
+#include "services/gateway/feature_lookups.h"
 #include "services/gateway/feature_matrix.h"
 #include "services/gateway/metrics.h"
 #include "services/gateway/prediction_logger.h"
@@ -33,6 +35,9 @@ struct PredictorOptions {
   int64_t default_timeout_micros = 100'000;
   std::size_t shadow_queue = 256;  // pending shadow batches
   std::function<int64_t()> now_micros;
+  // false: PredictAsync's lookups are unary GetOnlineFeatures calls, as
+  // before FeatureLookups (the benchmark's side-by-side line).
+  bool stream_lookups = true;
 };
 
 class Predictor {
@@ -86,8 +91,11 @@ class Predictor {
   PredictionLogger* const logger_;
   GatewayMetrics* const metrics_;
   const PredictorOptions options_;
-  std::unique_ptr<features::v1::FeatureService::Stub> feature_stub_;
+  std::unique_ptr<features::v1::FeatureService::Stub> feature_stub_;  // Predict's blocking calls
   BoundedWorker shadows_;
+  // PredictAsync's lookups. Last: destroyed first, while what the lookups'
+  // completions use still exists.
+  std::unique_ptr<FeatureLookups> lookups_;
 };
 
 }  // namespace mlops::gateway

@@ -71,6 +71,17 @@ class OnlineTest : public FeaturesPgTest {
     return MaterializeSpend(stub_.get(), as_of, mode, resp);
   }
 
+  // Dataset "tx" with one row (customer 1 at kT0, amount 1.5), the full
+  // "spend" view registered (manual policy) and materialized as of kT0.
+  void OneRowMaterialized() {
+    ASSERT_TRUE(CreateDataset("tx").ok());
+    Ingest("tx", {MakeRow({I(1), T(kT0), D(1.5), S("a"), Null()})});
+    fv1::RegisterFeatureViewResponse r;
+    ASSERT_TRUE(Register(FullSpec(fv1::MATERIALIZATION_POLICY_MANUAL), &r).ok());
+    fv1::MaterializeResponse m;
+    ASSERT_TRUE(Materialize(kT0, &m).ok());
+  }
+
   grpc::Status Online(const std::vector<cv1::Value>& keys, int64_t at,
                       fv1::GetOnlineFeaturesResponse* resp,
                       std::vector<std::string> refs = {"spend:*"}) {

@@ -99,7 +99,17 @@ absl::StatusOr<std::unique_ptr<BenchServers>> BenchServers::Start(const BenchSer
                                   "--peers_port", std::to_string((*peers)->port())});
   if (!gateway.ok()) return gateway.status();
   out->gateway_port_ = (*gateway)->port();
+  out->features_port_ = (*features)->port();
   out->gateway_pids_ = {(*gateway)->pid(), (*features)->pid(), (*peers)->pid()};
+  if (o.study) {
+    absl::StatusOr<ServerChild*> unary =
+        start(ServeKind::kGateway, {"--features_port", std::to_string((*features)->port()),
+                                    "--peers_port", std::to_string((*peers)->port()),
+                                    "--unary_lookups"});
+    if (!unary.ok()) return unary.status();
+    out->unary_gateway_port_ = (*unary)->port();
+    out->unary_gateway_pids_ = {(*unary)->pid(), (*features)->pid(), (*peers)->pid()};
+  }
   absl::StatusOr<ServerChild*> floor = start(ServeKind::kFloor, {});
   if (!floor.ok()) return floor.status();
   out->floor_port_ = (*floor)->port();

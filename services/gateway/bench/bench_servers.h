@@ -38,6 +38,12 @@ class BenchServers {
 
   int gateway_port() const { return gateway_port_; }
   int floor_port() const { return floor_port_; }
+  // The feature service the gateway fetches from: 0 in process.
+  int features_port() const { return features_port_; }
+  // A second gateway whose lookups are unary calls (the study; separate
+  // processes only, else 0), and its processes.
+  int unary_gateway_port() const { return unary_gateway_port_; }
+  const std::vector<pid_t>& unary_gateway_pids() const { return unary_gateway_pids_; }
   // The processes serving the gateway's lines (gateway, feature service, the
   // fake registry + monitoring) and the floor's: empty in process.
   const std::vector<pid_t>& gateway_pids() const { return gateway_pids_; }
@@ -48,8 +54,8 @@ class BenchServers {
   struct Parts;
   BenchServers();
   std::unique_ptr<Parts> parts_;
-  int gateway_port_ = 0, floor_port_ = 0;
-  std::vector<pid_t> gateway_pids_, floor_pids_;
+  int gateway_port_ = 0, floor_port_ = 0, features_port_ = 0, unary_gateway_port_ = 0;
+  std::vector<pid_t> gateway_pids_, floor_pids_, unary_gateway_pids_;
   std::vector<StudyEcho> study_;
 };
 

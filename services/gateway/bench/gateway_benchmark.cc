@@ -57,6 +57,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/create_channel.h"
+#include "mlops/features/v1/features.grpc.pb.h"
 #include "mlops/inference/v1/inference.grpc.pb.h"
 #include "mlopstest/echo/v1/echo.grpc.pb.h"
 #include "services/gateway/bench/bench_servers.h"
@@ -68,6 +69,7 @@
 namespace mlops::gateway::bench {
 namespace {
 
+namespace fv1 = ::mlops::features::v1;
 namespace iv1 = ::mlops::inference::v1;
 constexpr int kCols = 30;
 
@@ -76,6 +78,26 @@ std::function<bool()> PredictCall(iv1::InferenceService::Stub* stub, const iv1::
     grpc::ClientContext ctx;
     iv1::PredictResponse resp;
     return stub->Predict(&ctx, *req, &resp).ok() && resp.predictions_size() == 1;
+  };
+}
+
+// The feature lookups of the entity-key line as the gateway timed them
+// (PredictResponse.feature_lookup_micros): the share of its latency spent on
+// the hop to the feature service.
+struct LookupTimes {
+  absl::Mutex mu;
+  std::vector<double> ms ABSL_GUARDED_BY(mu);
+};
+
+std::function<bool()> TimedKeyCall(iv1::InferenceService::Stub* stub, const iv1::PredictRequest* req,
+                                   LookupTimes* times) {
+  return [stub, req, times] {
+    grpc::ClientContext ctx;
+    iv1::PredictResponse resp;
+    if (!stub->Predict(&ctx, *req, &resp).ok() || resp.predictions_size() != 1) return false;
+    absl::MutexLock lock(&times->mu);
+    times->ms.push_back(static_cast<double>(resp.feature_lookup_micros()) / 1000.0);
+    return true;
   };
 }
 
@@ -103,6 +125,16 @@ std::unique_ptr<iv1::InferenceService::Stub> StubOn(int port) {
 void Goal(const char* what, double value, const char* op, double target) {
   const bool met = std::strcmp(op, ">=") == 0 ? value >= target : value <= target;
   std::printf("  %-58s %8.3f %s %-8.3f %s\n", what, value, op, target, met ? "met" : "MISSED");
+}
+
+void PrintLookupTimes(LookupTimes* times) {
+  absl::MutexLock lock(&times->mu);
+  std::vector<double>& ms = times->ms;
+  if (ms.empty()) return;
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) { return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))]; };
+  std::printf("  (by entity key, c=1: the gateway's feature lookup took p50 %.3f ms, p99 %.3f ms "
+              "of it, as the gateway timed it)\n", at(0.5), at(0.99));
 }
 
 // One line of the benchmark: the same request through a blocking stub
@@ -238,13 +270,52 @@ int Main(int argc, char** argv) {
   }
   const std::string key_name = "gateway, by entity key (features)";
   const std::string explain_name = "gateway, inline + explain (SHAP)";
-  targets.push_back({key_name, PredictCall(gw_stub.get(), &key_req),
+  LookupTimes lookup_times;
+  targets.push_back({key_name, TimedKeyCall(gw_stub.get(), &key_req, &lookup_times),
                      AsyncPredict(gw_stub.get(), &key_req), gw_pids});
   targets.push_back({explain_name, PredictCall(gw_stub.get(), &explain_req),
                      AsyncPredict(gw_stub.get(), &explain_req), gw_pids});
   for (const StudyEcho& echo : sv.study()) {
     targets.push_back(echo_target(echo.name, echo.port, echo.pids));
     targets.back().c1_only = true;
+  }
+  std::unique_ptr<fv1::FeatureService::Stub> features_stub;
+  fv1::GetOnlineFeaturesRequest features_req;  // what the gateway sends for key_req
+  features_req.add_entity_rows()->add_values()->set_int64_value(42);
+  for (int c = 0; c < kCols; ++c) features_req.add_feature_refs(absl::StrCat("view:f", c));
+  if (study && sv.features_port() > 0) {  // the gateway's hop to the feature service, alone
+    features_stub = fv1::FeatureService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", sv.features_port()), grpc::InsecureChannelCredentials()));
+    Target t;
+    t.name = "study: features GetOnlineFeatures, direct";
+    t.children = {gw_pids[1]};
+    t.c1_only = true;
+    t.call = [stub = features_stub.get(), &features_req] {
+      grpc::ClientContext ctx;
+      fv1::GetOnlineFeaturesResponse resp;
+      return stub->GetOnlineFeatures(&ctx, features_req, &resp).ok() && resp.rows_size() == 1;
+    };
+    t.async_call = [stub = features_stub.get(), &features_req](std::function<void(bool)> done) {
+      struct State {
+        grpc::ClientContext ctx;
+        fv1::GetOnlineFeaturesResponse resp;
+      };
+      auto* st = new State;  // deleted by its completion
+      stub->async()->GetOnlineFeatures(&st->ctx, &features_req, &st->resp,
+                                       [st, done = std::move(done)](grpc::Status s) {
+                                         const bool ok = s.ok() && st->resp.rows_size() == 1;
+                                         delete st;
+                                         done(ok);
+                                       });
+    };
+    targets.push_back(std::move(t));
+  }
+  std::unique_ptr<iv1::InferenceService::Stub> unary_gw_stub;
+  if (study && sv.unary_gateway_port() > 0) {  // the lookups as unary calls, as before the stream
+    unary_gw_stub = StubOn(sv.unary_gateway_port());
+    Target t{"study: by entity key, unary lookups", PredictCall(unary_gw_stub.get(), &key_req),
+             AsyncPredict(unary_gw_stub.get(), &key_req), sv.unary_gateway_pids()};
+    targets.push_back(std::move(t));
   }
   if (study) {  // the gateway server's echo with the other c=1 client
     targets.push_back(echo_target(callback_client ? "study: echo, gateway's, blocking client"
@@ -281,6 +352,10 @@ int Main(int argc, char** argv) {
                           : "c=32 callback API, 32 calls in flight");
   std::map<std::string, std::map<int, Figures>> fig;
   for (int c : {1, 32}) {
+    {
+      absl::MutexLock lock(&lookup_times.mu);
+      lookup_times.ms.clear();  // the warm-up's
+    }
     std::map<std::string, std::vector<Figures>> slices;
     for (int r = 0; r < rounds; ++r) {
       for (const Target& t : targets) {
@@ -296,6 +371,7 @@ int Main(int argc, char** argv) {
       fig[t.name][c] = Merge(slices[t.name]);
       Print(t.name, c, fig[t.name][c]);
     }
+    if (c == 1) PrintLookupTimes(&lookup_times);
   }
   if (!only.empty()) return 0;
 

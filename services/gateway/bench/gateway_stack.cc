@@ -142,6 +142,7 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(const GatewayS
   }
   PredictorOptions po;
   po.now_micros = NowMicros;
+  po.stream_lookups = o.stream_lookups;
   p.predictor = std::make_unique<Predictor>(p.endpoints.get(), features_peer,
                                             p.logger.get(), p.metrics.get(), po);
   p.service = std::make_unique<InferenceServiceImpl>(p.predictor.get(), p.endpoints.get(),

@@ -32,6 +32,8 @@ struct GatewayStackOptions {
   // true (as main.cc): Predict records its own RPC metrics and runs without
   // the interceptor; false: the RPC-metrics interceptor records it.
   bool self_recorded_metrics = true;
+  // false: feature lookups are unary calls (PredictorOptions::stream_lookups).
+  bool stream_lookups = true;
 };
 
 // The gateway's fake registry (serving model "bench"@1, production, for the

@@ -86,6 +86,7 @@ int ServeMain(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--no_log") == 0) go.prediction_log = false;
     else if (std::strcmp(argv[i], "--xgboost_only") == 0) go.flat_trees = false;
     else if (std::strcmp(argv[i], "--interceptor_metrics") == 0) go.self_recorded_metrics = false;
+    else if (std::strcmp(argv[i], "--unary_lookups") == 0) go.stream_lookups = false;
     else if (std::strcmp(argv[i], "--deadlock_detection") == 0) deadlock_detection = true;
   }
   // As every service's main does (common/server/service_main.cc).
