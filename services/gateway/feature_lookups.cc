@@ -245,16 +245,17 @@ void FeatureLookups::StreamDone(const Stream* stream, const grpc::Status& status
       }
     }
     if (unsupported) unary_until_ = std::chrono::steady_clock::now() + kRetryStreamAfter;
-    retry_unary = unsupported && !stopping_;
+    // Lookups are reads: those the ended stream left unanswered are asked
+    // again once, as unary calls (which reconnect, perhaps to another
+    // replica), within their own deadlines.
+    retry_unary = !stopping_;
     if (retry_unary) live_calls_ += static_cast<int>(ended.size());
   }
   if (unsupported) {
     LogInfo("features_lookup_stream_unsupported",
             {{"peer", features_->address()}, {"message", status.error_message()}});
   }
-  const std::string why =
-      status.ok() ? std::string("the lookup stream ended")
-                  : absl::StrCat("the lookup stream ended: ", status.error_message());
+  const std::string why = "the lookup stream ended";
   for (Pending& p : ended) {
     if (retry_unary) {
       LookupUnary(std::move(p));

@@ -6,11 +6,13 @@
 // after it ends. While the feature service lacks the stream (UNIMPLEMENTED:
 // an older version), lookups are unary GetOnlineFeatures calls, and the
 // stream is tried again kRetryStreamAfter later.
-// Each lookup ends exactly once: with the service's status for it, with
-// DEADLINE_EXCEEDED at its deadline (a thread of this class watches them),
-// or UNAVAILABLE when the stream breaks (the connection failed or the
-// service went away) before its answer. Thread-safe. The destructor ends the
-// stream, ends the lookups in flight (UNAVAILABLE) and waits for them.
+// Each lookup ends exactly once: with the service's status for it, or with
+// DEADLINE_EXCEEDED at its deadline (a thread of this class watches them).
+// When the stream ends (the connection failed, the service restarted or
+// drained it), the lookups it left unanswered are asked again once as unary
+// calls within their deadlines (lookups are reads), and the next lookup
+// opens a new stream. Thread-safe. The destructor ends the stream, ends the
+// lookups in flight (UNAVAILABLE) and waits for them.
 
 #include <chrono>
 #include <cstdint>

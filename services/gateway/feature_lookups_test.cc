@@ -2,7 +2,7 @@
 // loopback gRPC (bench/feature_server.h: FeatureServiceImpl with its
 // StreamOnlineFeatures, no Postgres), against a service without the stream
 // (testing::FakeFeatures: unary fallback), and against streams that stall or
-// break (deadlines, UNAVAILABLE, a new stream after a broken one).
+// break (deadlines, the unary retry, a new stream after a broken one).
 #include "services/gateway/feature_lookups.h"
 
 #include <atomic>
@@ -142,11 +142,29 @@ TEST(FeatureLookupsTest, FallsBackToUnaryCallsWhenTheServiceLacksTheStream) {
 }
 
 // A feature service whose streams read lookups and never answer them, or
-// end with UNAVAILABLE after the first one (`end_after_read`).
+// end with UNAVAILABLE after the first one (`end_after_read`), and whose
+// unary GetOnlineFeatures fails UNAVAILABLE, or answers one row when
+// `unary_answers`.
 class BrokenStreams final : public fv1::FeatureService::CallbackService {
  public:
-  explicit BrokenStreams(bool end_after_read) : end_after_read_(end_after_read) {}
+  explicit BrokenStreams(bool end_after_read, bool unary_answers = false)
+      : end_after_read_(end_after_read), unary_answers_(unary_answers) {}
   int opened() const { return opened_.load(); }
+  int unary_calls() const { return unary_calls_.load(); }
+
+  grpc::ServerUnaryReactor* GetOnlineFeatures(grpc::CallbackServerContext* ctx,
+                                              const fv1::GetOnlineFeaturesRequest* req,
+                                              fv1::GetOnlineFeaturesResponse* resp) override {
+    ++unary_calls_;
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (!unary_answers_) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "still going away"));
+      return reactor;
+    }
+    for (int i = 0; i < req->entity_rows_size(); ++i) resp->add_rows();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
 
   grpc::ServerBidiReactor<fv1::OnlineFeaturesLookup, fv1::OnlineFeaturesResult>*
   StreamOnlineFeatures(grpc::CallbackServerContext*) override {
@@ -177,7 +195,9 @@ class BrokenStreams final : public fv1::FeatureService::CallbackService {
 
  private:
   const bool end_after_read_;
+  const bool unary_answers_;
   std::atomic<int> opened_{0};
+  std::atomic<int> unary_calls_{0};
 };
 
 TEST(FeatureLookupsTest, ALookupNeverAnsweredEndsAtItsDeadline) {
@@ -196,19 +216,32 @@ TEST(FeatureLookupsTest, ALookupNeverAnsweredEndsAtItsDeadline) {
   EXPECT_EQ(stalls.opened(), 1);
 }
 
-TEST(FeatureLookupsTest, ABrokenStreamFailsItsLookupsAndTheNextLookupOpensAnother) {
-  BrokenStreams breaks(/*end_after_read=*/true);
+TEST(FeatureLookupsTest, ABrokenStreamsLookupsAreAskedAgainAsUnaryCalls) {
+  BrokenStreams breaks(/*end_after_read=*/true, /*unary_answers=*/true);
   auto server = testing::LoopbackServer::Start({&breaks}, "features");
   ASSERT_TRUE(server.ok()) << server.status();
   FeatureLookups lookups((*server)->peer());
   for (int i = 1; i <= 3; ++i) {
     Outcome out = LookupAndWait(lookups, RequestFor(i), milliseconds(10000));
-    EXPECT_EQ(out.status.error_code(), grpc::StatusCode::UNAVAILABLE);
-    EXPECT_NE(out.status.error_message().find("going away"), std::string::npos)
-        << out.status.error_message();
-    EXPECT_LT(out.took.count(), 5000) << "not at the deadline: when the stream ended";
+    EXPECT_TRUE(out.status.ok()) << out.status.error_message();
+    EXPECT_EQ(out.response.rows_size(), 1);
   }
-  EXPECT_EQ(breaks.opened(), 3);
+  EXPECT_EQ(breaks.opened(), 3) << "each lookup after a broken stream opens a new one";
+  EXPECT_EQ(breaks.unary_calls(), 3);
+  EXPECT_EQ(lookups.unary(), 3);
+  EXPECT_EQ(lookups.streamed(), 0);
+}
+
+TEST(FeatureLookupsTest, ABrokenStreamWhoseRetryFailsIsUnavailableAtOnce) {
+  BrokenStreams breaks(/*end_after_read=*/true, /*unary_answers=*/false);
+  auto server = testing::LoopbackServer::Start({&breaks}, "features");
+  ASSERT_TRUE(server.ok()) << server.status();
+  FeatureLookups lookups((*server)->peer());
+  Outcome out = LookupAndWait(lookups, RequestFor(1), milliseconds(10000));
+  EXPECT_EQ(out.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(out.status.error_message(), "still going away");
+  EXPECT_LT(out.took.count(), 5000) << "not at the deadline: when the retry failed";
+  EXPECT_EQ(breaks.unary_calls(), 1);
 }
 
 TEST(FeatureLookupsTest, NoServiceListeningIsUnavailableBeforeTheDeadline) {
