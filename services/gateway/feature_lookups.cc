@@ -84,7 +84,7 @@ class FeatureLookups::Stream final
     }
     {
       absl::MutexLock lock(&owner_->mu_);
-      if (owner_->stream_.get() == this) owner_->stream_.reset();  // later lookups: a new one
+      owner_->ForgetLocked(this);  // later lookups: a new one
     }
     if (release) RemoveHold();
   }
@@ -127,15 +127,17 @@ FeatureLookups::FeatureLookups(const PeerChannel* features, bool stream)
       deadlines_([this] { WatchDeadlines(); }) {}
 
 FeatureLookups::~FeatureLookups() {
-  std::shared_ptr<Stream> stream;
+  std::array<std::shared_ptr<Stream>, kStreams> streams;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    stream = stream_;
+    streams = streams_;
     changed_.SignalAll();
   }
-  if (stream != nullptr) stream->Cancel();
-  stream.reset();
+  for (std::shared_ptr<Stream>& stream : streams) {
+    if (stream != nullptr) stream->Cancel();
+    stream.reset();
+  }
   {
     absl::MutexLock lock(&mu_);
     while (live_calls_ > 0) changed_.Wait(&mu_);
@@ -155,16 +157,17 @@ void FeatureLookups::Lookup(const fv1::GetOnlineFeaturesRequest* request,
     if (std::chrono::steady_clock::now() < unary_until_) {
       ++live_calls_;
     } else {
-      if (stream_ == nullptr) {
+      id = ++next_id_;
+      std::shared_ptr<Stream>& slot = streams_[id % kStreams];
+      if (slot == nullptr) {
         std::unique_ptr<grpc::ClientContext> ctx = features_->NewContext();
         ctx->set_deadline(std::chrono::system_clock::time_point::max());  // long-lived
-        stream_ = std::make_shared<Stream>(this, std::move(ctx));
-        stream_->Bind(stream_, stub_.get());
+        slot = std::make_shared<Stream>(this, std::move(ctx));
+        slot->Bind(slot, stub_.get());
         ++live_calls_;
         opened = true;
       }
-      stream = stream_;
-      id = ++next_id_;
+      stream = slot;
       p.stream = stream.get();
       if (deadline < next_check_) changed_.Signal();
       pending_.emplace(id, std::move(p));
@@ -235,7 +238,7 @@ void FeatureLookups::StreamDone(const Stream* stream, const grpc::Status& status
   bool retry_unary = false;
   {
     absl::MutexLock lock(&mu_);
-    if (stream_.get() == stream) stream_.reset();
+    ForgetLocked(stream);
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (it->second.stream == stream) {
         ended.push_back(std::move(it->second));
@@ -262,6 +265,12 @@ void FeatureLookups::StreamDone(const Stream* stream, const grpc::Status& status
     } else {
       p.done(grpc::Status(grpc::StatusCode::UNAVAILABLE, why));
     }
+  }
+}
+
+void FeatureLookups::ForgetLocked(const Stream* stream) {
+  for (std::shared_ptr<Stream>& slot : streams_) {
+    if (slot.get() == stream) slot.reset();
   }
 }
 

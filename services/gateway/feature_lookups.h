@@ -1,9 +1,9 @@
 #pragma once
-// FeatureLookups: the gateway's online feature lookups. They go over one
-// StreamOnlineFeatures stream kept open to the feature service (a lookup is
+// FeatureLookups: the gateway's online feature lookups. They go over
+// StreamOnlineFeatures streams kept open to the feature service (a lookup is
 // one message each way, without a call's set-up: about a third less than a
-// unary call's loopback round trip), opened on the first lookup and again
-// after it ends. While the feature service lacks the stream (UNIMPLEMENTED:
+// unary call's loopback round trip), kStreams of them taken in turn, each
+// opened on its first lookup and again after it ends. While the feature service lacks the stream (UNIMPLEMENTED:
 // an older version), lookups are unary GetOnlineFeatures calls, and the
 // stream is tried again kRetryStreamAfter later.
 // Each lookup ends exactly once: with the service's status for it, or with
@@ -14,6 +14,7 @@
 // opens a new stream. Thread-safe. The destructor ends the stream, ends the
 // lookups in flight (UNAVAILABLE) and waits for them.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,9 @@ namespace mlops::gateway {
 class FeatureLookups {
  public:
   static constexpr std::chrono::seconds kRetryStreamAfter{60};
+  // Streams kept open, taken in turn: one stream writes one message at a
+  // time, which at high concurrency would queue lookups behind each other.
+  static constexpr int kStreams = 4;
   using Done = std::function<void(const grpc::Status&)>;
 
   // `features` must outlive this. `stream` false: unary calls only.
@@ -67,6 +71,8 @@ class FeatureLookups {
   void Answered(features::v1::OnlineFeaturesResult& result);
   // `stream` ended with `status`: its lookups still waiting end too.
   void StreamDone(const Stream* stream, const grpc::Status& status);
+  // Takes `stream` out of its slot, if it is still there.
+  void ForgetLocked(const Stream* stream) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A stream or unary call is gone (the destructor waits for all).
   void CallEnded();
   void WatchDeadlines();
@@ -76,7 +82,8 @@ class FeatureLookups {
 
   mutable absl::Mutex mu_;
   absl::CondVar changed_;
-  std::shared_ptr<Stream> stream_ ABSL_GUARDED_BY(mu_);  // the open stream, or null
+  // The open streams (null: none in that slot yet, or it ended).
+  std::array<std::shared_ptr<Stream>, kStreams> streams_ ABSL_GUARDED_BY(mu_);
   // Lookups are unary calls until then (max: always).
   std::chrono::steady_clock::time_point unary_until_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
