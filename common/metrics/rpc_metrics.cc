@@ -186,7 +186,8 @@ bool RpcMetrics::IsRecordedByHandler(const Method* method) {
 
 // A handler that ignores cancellation returns OK although the client got
 // DEADLINE_EXCEEDED or CANCELLED; count what the client saw. IsCancelled() is
-// safe here for the sync and callback APIs (the only ones we use).
+// safe here for the sync and callback APIs, and for completion-queue calls
+// that asked AsyncNotifyWhenDone (QueueUnaryCall does).
 grpc::StatusCode RpcMetrics::EffectiveCode(grpc::ServerContextBase* context,
                                            grpc::StatusCode code) {
   if (code != grpc::StatusCode::OK) return code;

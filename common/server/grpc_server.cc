@@ -8,7 +8,6 @@
 #include "absl/strings/str_join.h"
 #include "common/log/log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/impl/server_initializer.h"
@@ -80,8 +79,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     RpcMetrics* metrics) {
   if (absl::Status s = Validate(options, services); !s.ok()) return s;
 
-  // Both are process-wide switches that take effect for servers built later.
-  grpc::EnableDefaultHealthCheckService(true);
+  // A process-wide switch that takes effect for servers built later.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
@@ -91,6 +89,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
       address, options.credentials ? options.credentials : grpc::InsecureServerCredentials(),
       &bound_port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  auto health = std::make_unique<HealthService>();  // not gRPC's: see health_service.h
+  builder.RegisterService(health.get());
 
   grpc::ResourceQuota quota(absl::StrCat("mlops_grpc_", options.service_name));
   quota.SetMaxThreads(options.max_threads);
@@ -112,6 +112,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   auto all_names = std::make_shared<std::vector<std::string>>();
   builder.SetOption(std::make_unique<ServiceListOption>(all_names));
 
+  auto queues = std::make_unique<ServerQueues>(builder, services, options.completion_queues,
+                                               absl::StrCat(options.service_name, "-cq"));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
     return absl::FailedPreconditionError(
@@ -123,11 +125,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     if (!absl::StartsWith(name, "grpc.")) names.push_back(name);
   }
   std::unique_ptr<GrpcServer> result(
-      new GrpcServer(options, std::move(server), bound_port, std::move(names)));
+      new GrpcServer(options, std::move(health), std::move(queues), std::move(server), bound_port,
+                     std::move(names)));
   {
     absl::MutexLock lock(&result->mu_);
     result->SetHealthLocked(false);
   }
+  result->queues_->Start();
   LogInfo("grpc_server_started",
           {{"address", absl::StrCat(options.host, ":", bound_port)},
            {"services", absl::StrJoin(result->service_names_, ",")},
@@ -135,9 +139,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   return result;
 }
 
-GrpcServer::GrpcServer(GrpcServerOptions options, std::unique_ptr<grpc::Server> server,
+GrpcServer::GrpcServer(GrpcServerOptions options, std::unique_ptr<HealthService> health,
+                       std::unique_ptr<ServerQueues> queues, std::unique_ptr<grpc::Server> server,
                        int port, std::vector<std::string> service_names)
     : options_(std::move(options)),
+      health_(std::move(health)),
+      queues_(std::move(queues)),
       server_(std::move(server)),
       port_(port),
       service_names_(std::move(service_names)) {}
@@ -146,10 +153,8 @@ GrpcServer::~GrpcServer() { Shutdown(); }
 
 void GrpcServer::SetHealthLocked(bool serving) {
   serving_ = serving;
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  if (health == nullptr) return;
-  health->SetServingStatus("", serving);
-  for (const std::string& name : service_names_) health->SetServingStatus(name, serving);
+  health_->SetServingStatus("", serving);
+  for (const std::string& name : service_names_) health_->SetServingStatus(name, serving);
 }
 
 void GrpcServer::SetServing(bool serving) {
@@ -187,6 +192,7 @@ void GrpcServer::Shutdown() {
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoMilliseconds(options_.shutdown_grace));
     server_->Wait();
+    queues_->Stop();
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
     LogInfo("grpc_server_stopped", {{"drain_ms", std::to_string(took.count())}});

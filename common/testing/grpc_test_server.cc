@@ -19,18 +19,23 @@ absl::StatusOr<std::unique_ptr<GrpcTestServer>> GrpcTestServer::Start(
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.experimental().SetInterceptorCreators(
       MakeInterceptorChain(options.interceptors, options.metrics));
+  auto queues = std::make_unique<ServerQueues>(builder, services, 2, "test-cq");
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return absl::InternalError("in-process gRPC server did not start");
-  return std::unique_ptr<GrpcTestServer>(
-      new GrpcTestServer(std::move(server), options.max_message_bytes));
+  std::unique_ptr<GrpcTestServer> out(
+      new GrpcTestServer(std::move(queues), std::move(server), options.max_message_bytes));
+  out->queues_->Start();
+  return out;
 }
 
-GrpcTestServer::GrpcTestServer(std::unique_ptr<grpc::Server> server, int max_message_bytes)
-    : server_(std::move(server)), max_message_bytes_(max_message_bytes) {}
+GrpcTestServer::GrpcTestServer(std::unique_ptr<ServerQueues> queues,
+                               std::unique_ptr<grpc::Server> server, int max_message_bytes)
+    : queues_(std::move(queues)), server_(std::move(server)), max_message_bytes_(max_message_bytes) {}
 
 GrpcTestServer::~GrpcTestServer() {
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   server_->Wait();
+  queues_->Stop();
 }
 
 std::shared_ptr<grpc::Channel> GrpcTestServer::InProcessChannel() const {

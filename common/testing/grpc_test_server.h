@@ -1,7 +1,8 @@
 #pragma once
 // GrpcTestServer: an in-process gRPC server for service tests (the real
 // ServiceImpl over a fake store, called through InProcessChannel(): no port,
-// no network).
+// no network). Queue-driven services (common/server/queue_driven_service.h)
+// get two queues, as GrpcServer gives them by default.
 //
 //   MLOPS_ASSERT_OK_AND_ASSIGN(auto server, GrpcTestServer::Start({&service}));
 //   auto stub = v1::RegistryService::NewStub(server->InProcessChannel());
@@ -12,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "common/metrics/rpc_metrics.h"
 #include "common/server/interceptors.h"
+#include "common/server/queue_driven_service.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
 
@@ -40,8 +42,10 @@ class GrpcTestServer {
   grpc::Server* server() const { return server_.get(); }
 
  private:
-  GrpcTestServer(std::unique_ptr<grpc::Server> server, int max_message_bytes);
+  GrpcTestServer(std::unique_ptr<ServerQueues> queues, std::unique_ptr<grpc::Server> server,
+                 int max_message_bytes);
 
+  std::unique_ptr<ServerQueues> queues_;  // destroyed after the server
   std::unique_ptr<grpc::Server> server_;
   int max_message_bytes_;
 };

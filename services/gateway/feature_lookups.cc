@@ -15,25 +15,28 @@ namespace mlops::gateway {
 
 namespace fv1 = ::mlops::features::v1;
 
-// One StreamOnlineFeatures stream. Writes are queued and written one at a
-// time; a read is always outstanding. A hold keeps the call alive while the
-// stream takes writes: it is removed once the stream is closed (its reads
-// ended) and no write is in flight, so no write ever starts on a finished
-// call. Owned through shared_ptrs (itself, until OnDone; FeatureLookups).
-class FeatureLookups::Stream final
-    : public grpc::ClientBidiReactor<fv1::OnlineFeaturesLookup, fv1::OnlineFeaturesResult> {
+// One StreamOnlineFeatures stream, driven by gRPC's completion-queue API on
+// one of FeatureLookups' queue threads. Writes are queued and written one
+// at a time (the call's start counts as the first); a read is always
+// outstanding once the call started. The call is finished (Finish, its
+// last operation) once the stream is closed (its reads ended, or it failed
+// to start) and no write or read is in flight, so no operation ever starts
+// on a finished call. Owned through shared_ptrs (itself, until finished;
+// FeatureLookups' slot).
+class FeatureLookups::Stream final {
  public:
-  Stream(FeatureLookups* owner, std::unique_ptr<grpc::ClientContext> ctx)
-      : owner_(owner), ctx_(std::move(ctx)) {}
+  // `foreign`: on a queue FeatureLookups does not own.
+  Stream(FeatureLookups* owner, std::unique_ptr<grpc::ClientContext> ctx, bool foreign)
+      : owner_(owner), ctx_(std::move(ctx)), foreign_(foreign) {}
 
-  // Binds the call and queues its first read; nothing runs until Go.
-  void Bind(std::shared_ptr<Stream> self, fv1::FeatureService::Stub* stub) {
+  // Sets the call up on `queue`; nothing starts until Start. Writes queue
+  // up until the start completes.
+  void Prepare(std::shared_ptr<Stream> self, fv1::FeatureService::Stub* stub,
+               grpc::CompletionQueue* queue) {
     self_ = std::move(self);
-    stub->async()->StreamOnlineFeatures(ctx_.get(), this);
-    AddHold();
-    StartRead(&result_);
+    call_ = stub->PrepareAsyncStreamOnlineFeatures(ctx_.get(), queue);
   }
-  void Go() { StartCall(); }
+  void Start() { call_->StartCall(&started_); }
   void Cancel() { ctx_->TryCancel(); }
 
   // False when the stream no longer takes lookups.
@@ -48,12 +51,35 @@ class FeatureLookups::Stream final
       writing_ = true;
       writing_now_ = std::move(lookup);
     }
-    StartWrite(&writing_now_);
+    call_->Write(writing_now_, &written_);
     return true;
   }
 
-  void OnWriteDone(bool ok) override {
-    bool next = false, release = false;
+ private:
+  // A completion of one kind of operation on this stream.
+  class Tag final : public CompletionQueueTag {
+   public:
+    Tag(Stream* stream, void (Stream::*on_done)(bool)) : stream_(stream), on_done_(on_done) {}
+    void Run(bool ok) override { (stream_->*on_done_)(ok); }
+
+   private:
+    Stream* const stream_;
+    void (Stream::*const on_done_)(bool);
+  };
+
+  void OnStarted(bool ok) {
+    if (ok) {
+      {
+        absl::MutexLock lock(&mu_);
+        reading_ = true;
+      }
+      call_->Read(&result_, &read_);
+    }
+    OnWritten(ok);
+  }
+
+  void OnWritten(bool ok) {
+    bool next = false, finish = false;
     {
       absl::MutexLock lock(&mu_);
       if (!ok) closed_ = true;
@@ -63,60 +89,69 @@ class FeatureLookups::Stream final
         next = true;
       } else {
         writing_ = false;
-        release = ReleaseHoldLocked();
+        finish = FinishNowLocked();
       }
     }
-    if (next) StartWrite(&writing_now_);
-    if (release) RemoveHold();
+    if (next) call_->Write(writing_now_, &written_);
+    if (finish) call_->Finish(&status_, &finished_);
   }
 
-  void OnReadDone(bool ok) override {
+  void OnRead(bool ok) {
     if (ok) {
       owner_->Answered(result_);
-      StartRead(&result_);
+      call_->Read(&result_, &read_);
       return;
     }
-    bool release = false;
+    bool finish = false;
     {
       absl::MutexLock lock(&mu_);
       closed_ = true;
-      release = ReleaseHoldLocked();
+      reading_ = false;
+      finish = FinishNowLocked();
     }
     {
       absl::MutexLock lock(&owner_->mu_);
       owner_->ForgetLocked(this);  // later lookups: a new one
     }
-    if (release) RemoveHold();
+    if (finish) call_->Finish(&status_, &finished_);
   }
 
-  void OnDone(const grpc::Status& status) override {
+  void OnFinished(bool /*ok: always true for Finish*/) {
     FeatureLookups* const owner = owner_;
-    owner->StreamDone(this, status);
+    owner->StreamDone(this, status_);
     // Gone (with its context, which holds a reference to the channel) before
-    // the owner may be: a channel's last reference must never drop on one
-    // of gRPC's callback threads.
+    // the owner may be: the channel outlives every call on it.
+    const bool foreign = foreign_;
     std::shared_ptr<Stream> self = std::move(self_);
     self.reset();  // may delete this
-    owner->CallEnded();
+    owner->StreamEnded(foreign);
   }
 
- private:
-  bool ReleaseHoldLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!closed_ || writing_ || hold_released_) return false;
-    hold_released_ = true;
+  bool FinishNowLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!closed_ || writing_ || reading_ || finishing_) return false;
+    finishing_ = true;
     return true;
   }
 
   FeatureLookups* const owner_;
   const std::unique_ptr<grpc::ClientContext> ctx_;
+  const bool foreign_;
   std::shared_ptr<Stream> self_;
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<fv1::OnlineFeaturesLookup, fv1::OnlineFeaturesResult>>
+      call_;
+  Tag started_{this, &Stream::OnStarted};
+  Tag written_{this, &Stream::OnWritten};
+  Tag read_{this, &Stream::OnRead};
+  Tag finished_{this, &Stream::OnFinished};
   fv1::OnlineFeaturesResult result_;         // the read in flight's
   fv1::OnlineFeaturesLookup writing_now_;    // the write in flight's
+  grpc::Status status_;                      // Finish's
   absl::Mutex mu_;
   std::deque<fv1::OnlineFeaturesLookup> queue_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = true;  // the start, then a write
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  bool hold_released_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 FeatureLookups::FeatureLookups(const PeerChannel* features, bool stream)
@@ -127,11 +162,11 @@ FeatureLookups::FeatureLookups(const PeerChannel* features, bool stream)
       deadlines_([this] { WatchDeadlines(); }) {}
 
 FeatureLookups::~FeatureLookups() {
-  std::array<std::shared_ptr<Stream>, kStreams> streams;
+  std::vector<std::shared_ptr<Stream>> streams;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    streams = streams_;
+    for (const auto& [queue, slots] : streams_) streams.insert(streams.end(), slots.begin(), slots.end());
     changed_.SignalAll();
   }
   for (std::shared_ptr<Stream>& stream : streams) {
@@ -158,13 +193,16 @@ void FeatureLookups::Lookup(const fv1::GetOnlineFeaturesRequest* request,
       ++live_calls_;
     } else {
       id = ++next_id_;
-      std::shared_ptr<Stream>& slot = streams_[id % kStreams];
+      grpc::CompletionQueue* queue = QueueForLookupLocked(id);
+      std::shared_ptr<Stream>& slot = streams_[queue][id % kStreamsPerQueue];
       if (slot == nullptr) {
         std::unique_ptr<grpc::ClientContext> ctx = features_->NewContext();
         ctx->set_deadline(std::chrono::system_clock::time_point::max());  // long-lived
-        slot = std::make_shared<Stream>(this, std::move(ctx));
-        slot->Bind(slot, stub_.get());
+        const bool foreign = queue != nullptr && !IsOwnQueueLocked(queue);
+        slot = std::make_shared<Stream>(this, std::move(ctx), foreign);
+        slot->Prepare(slot, stub_.get(), queue);
         ++live_calls_;
+        if (foreign) ++foreign_streams_;
         opened = true;
       }
       stream = slot;
@@ -177,7 +215,7 @@ void FeatureLookups::Lookup(const fv1::GetOnlineFeaturesRequest* request,
     LookupUnary(std::move(p));
     return;
   }
-  if (opened) stream->Go();
+  if (opened) stream->Start();
   fv1::OnlineFeaturesLookup lookup;
   lookup.set_lookup_id(id);
   *lookup.mutable_request() = *request;
@@ -193,6 +231,40 @@ void FeatureLookups::Lookup(const fv1::GetOnlineFeaturesRequest* request,
     pending_.erase(it);
   }
   lost.done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "feature service: the lookup stream ended"));
+}
+
+grpc::CompletionQueue* FeatureLookups::QueueForLookupLocked(uint64_t id) {
+  grpc::CompletionQueue* current = CompletionQueueThreads::CurrentQueue();
+  if (current != nullptr && (!released_ || IsOwnQueueLocked(current))) return current;
+  if (own_queues_ == nullptr) own_queues_ = std::make_unique<CompletionQueueThreads>(kQueues, "feature-lookup");
+  return own_queues_->queue(static_cast<int>(id / kStreamsPerQueue % kQueues));
+}
+
+bool FeatureLookups::IsOwnQueueLocked(const grpc::CompletionQueue* queue) const {
+  if (own_queues_ == nullptr) return false;
+  for (int i = 0; i < own_queues_->size(); ++i) {
+    if (own_queues_->queue(i) == queue) return true;
+  }
+  return false;
+}
+
+void FeatureLookups::ReleaseQueues() {
+  std::vector<std::shared_ptr<Stream>> foreign;
+  absl::MutexLock lock(&mu_);
+  released_ = true;
+  for (const auto& [queue, slots] : streams_) {
+    if (IsOwnQueueLocked(queue)) continue;
+    for (const std::shared_ptr<Stream>& stream : slots) {
+      if (stream != nullptr) foreign.push_back(stream);
+    }
+  }
+  mu_.Unlock();
+  for (std::shared_ptr<Stream>& stream : foreign) {
+    stream->Cancel();
+    stream.reset();
+  }
+  mu_.Lock();
+  while (foreign_streams_ > 0) changed_.Wait(&mu_);
 }
 
 void FeatureLookups::LookupUnary(Pending p) {
@@ -269,13 +341,21 @@ void FeatureLookups::StreamDone(const Stream* stream, const grpc::Status& status
 }
 
 void FeatureLookups::ForgetLocked(const Stream* stream) {
-  for (std::shared_ptr<Stream>& slot : streams_) {
-    if (slot.get() == stream) slot.reset();
+  for (auto& [queue, slots] : streams_) {
+    for (std::shared_ptr<Stream>& slot : slots) {
+      if (slot.get() == stream) slot.reset();
+    }
   }
 }
 
 void FeatureLookups::CallEnded() {
   absl::MutexLock lock(&mu_);
+  if (--live_calls_ == 0) changed_.SignalAll();
+}
+
+void FeatureLookups::StreamEnded(bool foreign) {
+  absl::MutexLock lock(&mu_);
+  if (foreign && --foreign_streams_ == 0) changed_.SignalAll();
   if (--live_calls_ == 0) changed_.SignalAll();
 }
 

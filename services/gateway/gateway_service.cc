@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/server/queue_unary_call.h"
 #include "common/status/grpc_status.h"
 #include "services/gateway/batch_convert.h"
 #include "services/gateway/names.h"
@@ -51,38 +52,66 @@ InferenceServiceImpl::InferenceServiceImpl(Predictor* predictor, EndpointManager
                            ? nullptr
                            : rpc_metrics->RecordedByHandler(kPredictMethod)) {}
 
-grpc::ServerUnaryReactor* InferenceServiceImpl::Predict(grpc::CallbackServerContext* ctx,
-                                                        const iv1::PredictRequest* req,
-                                                        iv1::PredictResponse* resp) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  // Records the RPC metrics (when this handler does) and finishes the call.
-  auto finish = [this, ctx, reactor, started = std::chrono::steady_clock::now()](
-                    const grpc::Status& status) {
+// One Predict call (see QueueUnaryCall).
+class InferenceServiceImpl::PredictCall final
+    : public QueueUnaryCall<iv1::PredictRequest, iv1::PredictResponse> {
+ public:
+  PredictCall(InferenceServiceImpl* service, grpc::ServerCompletionQueue* queue)
+      : QueueUnaryCall(queue), service_(service) {}
+
+ private:
+  void RequestCall() override {
+    service_->RequestPredict(&ctx_, &request_, &responder_, queue(), queue(), this);
+  }
+  void Handle() override {
+    service_->HandlePredict(ctx_, request_,
+                            [this](const grpc::Status& status, iv1::PredictResponse* response) {
+                              Answer(status, response);
+                            });
+  }
+  void Renew() override { (new PredictCall(service_, queue()))->Arm(); }
+
+  InferenceServiceImpl* const service_;
+};
+
+void InferenceServiceImpl::StartServing(CompletionQueueThreads* queues) {
+  for (int q = 0; q < queues->size(); ++q) {
+    for (int i = 0; i < kCallsPerQueue; ++i) (new PredictCall(this, queues->server_queue(q)))->Arm();
+  }
+}
+
+void InferenceServiceImpl::StopServing() { predictor_->ReleaseQueues(); }
+
+void InferenceServiceImpl::HandlePredict(
+    grpc::ServerContext& ctx, const iv1::PredictRequest& req,
+    std::function<void(const grpc::Status&, iv1::PredictResponse*)> answer) {
+  // Records the RPC metrics (when this handler does), then answers.
+  auto finish = [this, ctx = &ctx, answer = std::move(answer),
+                 started = std::chrono::steady_clock::now()](const grpc::Status& status,
+                                                              iv1::PredictResponse* response) {
     if (predict_metrics_ != nullptr) {
       rpc_metrics_->OnFinish(
           predict_metrics_, RpcMetrics::EffectiveCode(ctx, status.error_code()),
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
-    reactor->Finish(status);
+    answer(status, response);
   };
   if (predict_metrics_ != nullptr) rpc_metrics_->OnStart(predict_metrics_);
-  absl::Status s = authorizer_->Authorize(*ctx, Role::kViewer).status();
-  if (s.ok()) s = CheckEndpoint(req->endpoint());
+  absl::Status s = authorizer_->Authorize(ctx, Role::kViewer).status();
+  if (s.ok()) s = CheckEndpoint(req.endpoint());
   if (!s.ok()) {
-    finish(ToGrpcStatus(s));
-    return reactor;
+    finish(ToGrpcStatus(s), nullptr);
+    return;
   }
-  // The call lives until Finish: req, resp and reactor stay valid until done.
-  predictor_->PredictAsync(*req, ctx->deadline(),
-                           [finish, resp](absl::StatusOr<iv1::PredictResponse> out) {
+  // The call lives until answered: req and ctx stay valid until then.
+  predictor_->PredictAsync(req, ctx.deadline(),
+                           [finish = std::move(finish)](absl::StatusOr<iv1::PredictResponse> out) {
                              if (!out.ok()) {
-                               finish(Done("Predict", out.status()));
+                               finish(Done("Predict", out.status()), nullptr);
                                return;
                              }
-                             *resp = std::move(*out);
-                             finish(grpc::Status::OK);
+                             finish(grpc::Status::OK, &*out);
                            });
-  return reactor;
 }
 
 absl::Status InferenceServiceImpl::FillRollout(const std::string& endpoint, iv1::Rollout* out) const {

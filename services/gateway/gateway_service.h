@@ -3,20 +3,24 @@
 // the caller's role, checks the request's shape, calls one domain method
 // (Predictor, EndpointManager, BatchScoring) and converts the result. Without
 // a BatchScoring (no ingestion service configured) the batch RPCs answer
-// UNIMPLEMENTED. Predict uses gRPC's callback API and never blocks its
-// thread: a request with all its features inline is predicted on the
-// callback thread (no hand-off to a synchronous-server thread); one with
-// entity keys asks the feature service through the callback client API and
-// is predicted and answered when that answer arrives. The other RPCs stay
-// synchronous. Given the server's RpcMetrics, Predict records its own RPC
-// metrics (the same series the interceptor writes) so that its calls run
-// without interception (see RpcMetrics::RecordedByHandler). Thread-safe.
+// UNIMPLEMENTED. Predict is served through gRPC's completion-queue API on
+// the server's queues (a QueueDrivenService: GrpcServer or GrpcTestServer
+// must serve it) and never blocks a thread: a request with all its
+// features inline is predicted on the queue's thread where it arrived; one
+// with entity keys asks the feature service over a lookup stream opened on
+// that same queue (FeatureLookups) and is predicted and answered when the
+// answer arrives, so a call's events stay on one thread. The other RPCs
+// stay synchronous. Given the server's RpcMetrics, Predict records its own
+// RPC metrics (the same series the interceptor writes) so that its calls
+// run without interception (see RpcMetrics::RecordedByHandler). Thread-safe.
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "common/auth/authorizer.h"
 #include "common/metrics/rpc_metrics.h"
+#include "common/server/queue_driven_service.h"
 #include "mlops/inference/v1/inference.grpc.pb.h"
 #include "services/gateway/batch_scoring.h"
 #include "services/gateway/deployment_watcher.h"
@@ -26,17 +30,20 @@
 namespace mlops::gateway {
 
 class InferenceServiceImpl final
-    : public inference::v1::InferenceService::WithCallbackMethod_Predict<
-          inference::v1::InferenceService::Service> {
+    : public inference::v1::InferenceService::WithAsyncMethod_Predict<
+          inference::v1::InferenceService::Service>,
+      public QueueDrivenService {
  public:
   InferenceServiceImpl(Predictor* predictor, EndpointManager* endpoints,
                        const Authorizer* authorizer, std::string gateway_id,
                        const DeploymentWatcher* watcher = nullptr,
                        BatchScoring* batch = nullptr, RpcMetrics* rpc_metrics = nullptr);
 
-  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* ctx,
-                                    const inference::v1::PredictRequest* req,
-                                    inference::v1::PredictResponse* resp) override;
+  // Requests Predict calls on every queue.
+  void StartServing(CompletionQueueThreads* queues) override;
+  // Ends the lookup streams opened on the server's queues.
+  void StopServing() override;
+
   grpc::Status SetRollout(grpc::ServerContext* ctx, const inference::v1::SetRolloutRequest* req,
                           inference::v1::Rollout* resp) override;
   grpc::Status GetRollout(grpc::ServerContext* ctx, const inference::v1::GetRolloutRequest* req,
@@ -54,6 +61,14 @@ class InferenceServiceImpl final
                                   inference::v1::BatchScoringJob* resp) override;
 
  private:
+  class PredictCall;
+  // Calls requested at once on each queue (each taken call requests the next).
+  static constexpr int kCallsPerQueue = 8;
+
+  // Handles one Predict: `answer` is called exactly once, on any thread,
+  // with the status and (when OK) the response.
+  void HandlePredict(grpc::ServerContext& ctx, const inference::v1::PredictRequest& req,
+                     std::function<void(const grpc::Status&, inference::v1::PredictResponse*)> answer);
   absl::Status FillRollout(const std::string& endpoint, inference::v1::Rollout* out) const;
 
   Predictor* const predictor_;

@@ -116,6 +116,10 @@ void Predictor::PredictAsync(const iv1::PredictRequest& request,
       });
 }
 
+void Predictor::ReleaseQueues() {
+  if (lookups_ != nullptr) lookups_->ReleaseQueues();
+}
+
 absl::StatusOr<iv1::PredictResponse> Predictor::Counted(const iv1::PredictRequest& request,
                                                         absl::StatusOr<iv1::PredictResponse> out) {
   if (!out.ok() && metrics_ != nullptr) {

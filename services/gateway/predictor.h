@@ -54,11 +54,16 @@ class Predictor {
 
   using PredictDone = std::function<void(absl::StatusOr<inference::v1::PredictResponse>)>;
   // As Predict, without blocking: the feature lookup (if any) goes through
-  // gRPC's callback API. `done` runs exactly once: on this thread when there
-  // is nothing to fetch (or the call fails before), else on a gRPC thread
-  // once the feature service answered. `request` must stay valid until then.
+  // FeatureLookups. `done` runs exactly once: on this thread when there is
+  // nothing to fetch (or the call fails before), else on the thread the
+  // lookup ended on (see FeatureLookups::Lookup). `request` must stay valid
+  // until then.
   void PredictAsync(const inference::v1::PredictRequest& request,
                     std::chrono::system_clock::time_point deadline, PredictDone done);
+
+  // See FeatureLookups::ReleaseQueues: the server whose queues carried
+  // PredictAsync calls stopped.
+  void ReleaseQueues();
 
   // Waits until queued shadow predictions are done (tests).
   void DrainShadows() { shadows_.Drain(); }

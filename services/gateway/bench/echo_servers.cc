@@ -4,6 +4,7 @@
 
 #include "common/metrics/rpc_metrics.h"
 #include "common/server/grpc_server.h"
+#include "common/server/queue_unary_call.h"
 #include "grpcpp/server_builder.h"
 #include "prometheus/registry.h"
 
@@ -16,6 +17,33 @@ grpc::ServerUnaryReactor* CallbackEchoService::Echo(grpc::CallbackServerContext*
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+// One Echo call (see QueueUnaryCall).
+class QueueEchoService::Call final
+    : public QueueUnaryCall<::mlopstest::echo::v1::EchoRequest, ::mlopstest::echo::v1::EchoResponse> {
+ public:
+  Call(QueueEchoService* service, grpc::ServerCompletionQueue* queue)
+      : QueueUnaryCall(queue), service_(service) {}
+
+ private:
+  void RequestCall() override {
+    service_->RequestEcho(&ctx_, &request_, &responder_, queue(), queue(), this);
+  }
+  void Handle() override {
+    ::mlopstest::echo::v1::EchoResponse response;
+    response.set_message(request_.message());
+    Answer(grpc::Status::OK, &response);
+  }
+  void Renew() override { (new Call(service_, queue()))->Arm(); }
+
+  QueueEchoService* const service_;
+};
+
+void QueueEchoService::StartServing(CompletionQueueThreads* queues) {
+  for (int q = 0; q < queues->size(); ++q) {
+    for (int i = 0; i < 8; ++i) (new Call(this, queues->server_queue(q)))->Arm();
+  }
 }
 
 // Declaration order = build order (destroyed in reverse).

@@ -1,7 +1,8 @@
 #pragma once
-// Empty echo servers for the gateway benchmark's transport baselines: a
-// callback-API Echo (the API kind of the gateway's Predict: it answers on
-// the gRPC thread that delivered the request) served either by a bare
+// Empty echo servers for the gateway benchmark's transport baselines: the
+// echo on the gateway's own server uses the completion-queue API, as its
+// Predict does (QueueEchoService); the study's echoes, a callback-API Echo
+// (it answers on the gRPC thread that delivered the request), served by a bare
 // grpc::ServerBuilder server or by the platform's GrpcServer (health,
 // reflection, thread quota, keepalive; with or without the RPC-metrics
 // interceptor), so one run shows what the platform's server setup costs.
@@ -10,6 +11,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "common/server/queue_driven_service.h"
 #include "mlopstest/echo/v1/echo.grpc.pb.h"
 
 namespace mlops::gateway::bench {
@@ -21,6 +23,21 @@ class CallbackEchoService final : public ::mlopstest::echo::v1::EchoService::Cal
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx,
                                  const ::mlopstest::echo::v1::EchoRequest* req,
                                  ::mlopstest::echo::v1::EchoResponse* resp) override;
+};
+
+// The same Echo through the completion-queue API on the server's queues, as
+// the gateway's Predict is served (a QueueDrivenService: GrpcServer serves
+// it). Thread-safe.
+class QueueEchoService final
+    : public ::mlopstest::echo::v1::EchoService::WithAsyncMethod_Echo<
+          ::mlopstest::echo::v1::EchoService::Service>,
+      public QueueDrivenService {
+ public:
+  void StartServing(CompletionQueueThreads* queues) override;
+  void StopServing() override {}
+
+ private:
+  class Call;
 };
 
 enum class EchoServerKind {

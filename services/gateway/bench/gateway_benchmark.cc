@@ -387,16 +387,24 @@ int Main(int argc, char** argv) {
     std::printf("  c=32 throughput: gateway / python: not measured (python skipped)\n");
   }
   Goal("c=1 p50: gateway / floor", g1.p50_ms / f1.p50_ms, "<=", 1.2);
+  const Figures& k1 = fig[key_name][1];
   Goal("c=1 p99 (ms): gateway, inline", g1.p99_ms, "<=", 0.5);
-  Goal("c=1 p99 (ms): gateway, by entity key", fig[key_name][1].p99_ms, "<=", 1.0);
+  Goal("c=1 p99 (ms): gateway, by entity key", k1.p99_ms, "<=", 1.0);
+  // As the issue measured its figures: the median of the rounds' p99s.
+  Goal("c=1 p99 (ms), median of rounds: gateway, inline", g1.p99_median_of_runs_ms, "<=", 0.5);
+  Goal("c=1 p99 (ms), median of rounds: gateway, by entity key", k1.p99_median_of_runs_ms, "<=",
+       1.0);
   // The same two p99 goals against this run's floor. The issue measured the
   // floor's c=1 p99 at 0.40 ms on a quiet machine, so its 0.5 ms is 1.25x the
   // floor's p99 and its 1 ms 2.5x; load from elsewhere on this shared
   // 2-core machine stretches every line's tail alike, the ratios much less.
   constexpr double kIssueFloorP99Ms = 0.40;
   Goal("c=1 p99: gateway, inline / floor", g1.p99_ms / f1.p99_ms, "<=", 0.5 / kIssueFloorP99Ms);
-  Goal("c=1 p99: gateway, by entity key / floor", fig[key_name][1].p99_ms / f1.p99_ms, "<=",
+  Goal("c=1 p99: gateway, by entity key / floor", k1.p99_ms / f1.p99_ms, "<=",
        1.0 / kIssueFloorP99Ms);
+  std::printf("  (the floor's own c=1 p99 this run: %.3f ms pooled, %.3f ms the median of rounds; "
+              "the issue measured %.2f ms)\n",
+              f1.p99_ms, f1.p99_median_of_runs_ms, kIssueFloorP99Ms);
   return 0;
 }
 

@@ -71,7 +71,7 @@ struct GatewayStack::Parts {
   std::unique_ptr<Predictor> predictor;
   Authorizer authorizer = Authorizer::Disabled();
   std::unique_ptr<InferenceServiceImpl> service;
-  CallbackEchoService echo;
+  QueueEchoService echo;
   std::unique_ptr<GrpcServer> server;
 };
 

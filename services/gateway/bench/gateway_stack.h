@@ -4,8 +4,8 @@
 // served by the platform's GrpcServer (RPC-metrics interceptor, thread quota)
 // on 127.0.0.1; its peers run in process over loopback gRPC: fakes of the
 // registry (with the model) and monitoring, and the real feature service's
-// online path (or a fake). An empty callback-API echo (the
-// API kind of Predict) shares the server. Not thread-safe to build; the servers it owns are.
+// online path (or a fake). An empty completion-queue-API echo (the API
+// kind of Predict) shares the server. Not thread-safe to build; the servers it owns are.
 
 #include <memory>
 #include <string>

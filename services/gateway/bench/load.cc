@@ -68,6 +68,7 @@ void Summarize(std::vector<std::vector<double>>& lat, long failed, Figures& f) {
   std::sort(all.begin(), all.end());
   f.p50_ms = all[all.size() / 2];
   f.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  f.p99_median_of_runs_ms = f.p99_ms;
   f.failed = failed;
   f.ok = static_cast<long>(all.size()) - f.failed;
   f.rps = static_cast<double>(all.size()) / f.wall_s;
@@ -184,6 +185,13 @@ Figures Merge(const std::vector<Figures>& runs) {
   f.p50_ms = all[all.size() / 2];
   f.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
   f.rps = static_cast<double>(all.size()) / f.wall_s;
+  std::vector<double> p99s;
+  for (const Figures& r : runs) {
+    if (!r.latencies_ms.empty()) p99s.push_back(r.p99_ms);
+  }
+  std::sort(p99s.begin(), p99s.end());
+  f.runs = static_cast<int>(p99s.size());
+  f.p99_median_of_runs_ms = p99s[p99s.size() / 2];
   return f;
 }
 
@@ -196,6 +204,10 @@ void Print(const std::string& what, int concurrency, const Figures& f) {
       "%s, process %.2f, servers' processes %.2f\n",
       what.c_str(), concurrency, f.p50_ms, f.p99_ms, f.rps, f.ok, f.failed, client.c_str(),
       f.process_cpu_s / w, f.child_cpu_s / w);
+  if (f.runs > 1) {
+    std::printf("%-40s       p99 %.3f ms, the median of %d rounds' p99s\n", "", f.p99_median_of_runs_ms,
+                f.runs);
+  }
   std::fflush(stdout);
 }
 

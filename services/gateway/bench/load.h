@@ -18,6 +18,10 @@ namespace mlops::gateway::bench {
 
 struct Figures {
   double p50_ms = 0, p99_ms = 0, rps = 0;
+  // Merge: the median of the runs' own p99s (the figures are
+  // medians of 5 runs); a single run: its p99.
+  double p99_median_of_runs_ms = 0;
+  int runs = 1;
   long ok = 0, failed = 0;
   double wall_s = 0;
   double client_cpu_s = 0;   // CPU of the load threads (the client's own work); Run only
@@ -27,7 +31,8 @@ struct Figures {
   std::vector<double> latencies_ms;  // sorted
 };
 
-// Several runs as one: latencies pooled, counts, wall and CPU times summed.
+// Several runs as one: latencies pooled, counts, wall and CPU times summed;
+// also the median of the runs' p99s.
 Figures Merge(const std::vector<Figures>& runs);
 
 // Runs `call` (true = success) until `total` calls or `seconds` passed.
@@ -44,7 +49,8 @@ Figures RunAsync(int concurrency, long total, double seconds, const AsyncCall& c
                  const std::vector<pid_t>& children = {});
 
 // One line: what, concurrency, p50, p99, req/s, failures and the CPU shares
-// (cores used on average: client threads, this process, the server children).
+// (cores used on average: client threads, this process, the server children);
+// after a Merge of several runs, also the median of their p99s.
 void Print(const std::string& what, int concurrency, const Figures& f);
 
 }  // namespace mlops::gateway::bench
