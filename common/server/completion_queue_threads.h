@@ -35,6 +35,19 @@ class CompletionQueueTag {
   virtual void Run(bool ok) = 0;
 };
 
+// A tag that calls (object->*method)(ok): one per kind of operation an
+// object has in flight (its reads, its writes, ...).
+template <typename T>
+class MethodTag final : public CompletionQueueTag {
+ public:
+  MethodTag(T* object, void (T::*method)(bool)) : object_(object), method_(method) {}
+  void Run(bool ok) override { (object_->*method_)(ok); }
+
+ private:
+  T* const object_;
+  void (T::*const method_)(bool);
+};
+
 class CompletionQueueThreads {
  public:
   // Starts `queues` (>= 1) client-side completion queues and their threads,

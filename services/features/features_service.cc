@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/log/log.h"
+#include "common/server/queue_unary_call.h"
 #include "common/status/grpc_status.h"
 #include "google/protobuf/arena.h"
 #include "grpcpp/support/slice.h"
@@ -143,13 +144,6 @@ constexpr char kGetOnlineFeaturesMethod[] = "/mlops.features.v1.FeatureService/G
 constexpr char kStreamOnlineFeaturesMethod[] =
     "/mlops.features.v1.FeatureService/StreamOnlineFeatures";
 
-// A stream refused at its start (authorization, no online server).
-class RefusedStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
- public:
-  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
 
 FeatureServiceImpl::FeatureServiceImpl(FeatureServiceDeps deps)
@@ -160,47 +154,80 @@ FeatureServiceImpl::FeatureServiceImpl(FeatureServiceDeps deps)
       stream_metrics_(deps.rpc_metrics == nullptr
                           ? nullptr
                           : deps.rpc_metrics->RecordedByHandler(kStreamOnlineFeaturesMethod)),
+      stream_handlers_{
+          [this](grpc::ServerContext& ctx) {
+            if (stream_metrics_ != nullptr) deps_.rpc_metrics->OnStart(stream_metrics_);
+            return OpenStream(ctx);
+          },
+          [this](const grpc::ByteBuffer& lookup, bool* deferred) {
+            return AnswerLookup(lookup, deferred);
+          },
+          [this](grpc::ServerContext& ctx, std::chrono::steady_clock::time_point started,
+                 const grpc::Status& status) { Record(stream_metrics_, &ctx, started, status); }},
       slow_path_(std::make_unique<OnlineSlowPath>()) {}
 
 FeatureServiceImpl::~FeatureServiceImpl() = default;
 
-grpc::ServerUnaryReactor* FeatureServiceImpl::GetOnlineFeatures(grpc::CallbackServerContext* ctx,
-                                                               const grpc::ByteBuffer* request,
-                                                               grpc::ByteBuffer* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  const auto started = std::chrono::steady_clock::now();
-  if (online_metrics_ != nullptr) deps_.rpc_metrics->OnStart(online_metrics_);
-  bool deferred = false;
-  grpc::Status status = ServeOnline(ctx, *request, response, &deferred);
-  if (!deferred) {
-    FinishOnline(ctx, reactor, started, status);
-    return reactor;
+// One GetOnlineFeatures call (see QueueUnaryCall).
+class FeatureServiceImpl::OnlineCall final : public QueueUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  OnlineCall(FeatureServiceImpl* service, grpc::ServerCompletionQueue* queue)
+      : QueueUnaryCall(queue), service_(service) {}
+
+ private:
+  void RequestCall() override {
+    service_->RequestGetOnlineFeatures(&ctx_, &request_, &responder_, queue(), queue(), this);
   }
-  // The call and its buffers stay valid until Finish.
-  const bool queued = slow_path_->Post([this, ctx, request, response, reactor, started] {
-    FinishOnline(ctx, reactor, started, ServeOnline(ctx, *request, response, nullptr));
-  });
-  if (!queued) {
-    FinishOnline(ctx, reactor, started,
-                 Done("GetOnlineFeatures",
-                      absl::UnavailableError("too many calls wait for the view registry")));
+  void Handle() override {
+    started_ = std::chrono::steady_clock::now();
+    if (service_->online_metrics_ != nullptr) {
+      service_->deps_.rpc_metrics->OnStart(service_->online_metrics_);
+    }
+    bool deferred = false;
+    grpc::Status status = service_->ServeOnline(&ctx_, request_, &response_, &deferred);
+    if (!deferred) {
+      Finish(status);
+      return;
+    }
+    // The call and its buffers stay valid until answered.
+    const bool queued = service_->slow_path_->Post(
+        [this] { Finish(service_->ServeOnline(&ctx_, request_, &response_, nullptr)); });
+    if (!queued) {
+      Finish(Done("GetOnlineFeatures",
+                  absl::UnavailableError("too many calls wait for the view registry")));
+    }
   }
-  return reactor;
+  void Renew() override { (new OnlineCall(service_, queue()))->Arm(); }
+
+  void Finish(const grpc::Status& status) {
+    service_->Record(service_->online_metrics_, &ctx_, started_, status);
+    Answer(status, &response_);
+  }
+
+  FeatureServiceImpl* const service_;
+  grpc::ByteBuffer response_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+void FeatureServiceImpl::StartServing(CompletionQueueThreads* queues) {
+  for (int q = 0; q < queues->size(); ++q) {
+    for (int i = 0; i < kCallsPerQueue; ++i) {
+      (new OnlineCall(this, queues->server_queue(q)))->Arm();
+      OnlineStream::Arm(this, queues->server_queue(q), slow_path_.get(), &stream_handlers_);
+    }
+  }
 }
 
-void FeatureServiceImpl::FinishOnline(grpc::CallbackServerContext* ctx,
-                                      grpc::ServerUnaryReactor* reactor,
-                                      std::chrono::steady_clock::time_point started,
-                                      const grpc::Status& status) {
-  if (online_metrics_ != nullptr) {
-    deps_.rpc_metrics->OnFinish(
-        online_metrics_, RpcMetrics::EffectiveCode(ctx, status.error_code()),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  }
-  reactor->Finish(status);
+void FeatureServiceImpl::Record(RpcMetrics::Method* method, grpc::ServerContext* ctx,
+                                std::chrono::steady_clock::time_point started,
+                                const grpc::Status& status) {
+  if (method == nullptr) return;
+  deps_.rpc_metrics->OnFinish(
+      method, RpcMetrics::EffectiveCode(ctx, status.error_code()),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
-grpc::Status FeatureServiceImpl::ServeOnline(grpc::CallbackServerContext* ctx,
+grpc::Status FeatureServiceImpl::ServeOnline(grpc::ServerContext* ctx,
                                              const grpc::ByteBuffer& request,
                                              grpc::ByteBuffer* response, bool* deferred) {
   FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "GetOnlineFeatures");
@@ -214,30 +241,10 @@ grpc::Status FeatureServiceImpl::ServeOnline(grpc::CallbackServerContext* ctx,
   return Done("GetOnlineFeatures", out.status());
 }
 
-grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
-FeatureServiceImpl::StreamOnlineFeatures(grpc::CallbackServerContext* ctx) {
-  const auto started = std::chrono::steady_clock::now();
-  if (stream_metrics_ != nullptr) deps_.rpc_metrics->OnStart(stream_metrics_);
-  auto finished = [this, ctx, started](const grpc::Status& status) {
-    if (stream_metrics_ == nullptr) return;
-    deps_.rpc_metrics->OnFinish(
-        stream_metrics_, RpcMetrics::EffectiveCode(ctx, status.error_code()),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  };
-  const grpc::Status refused = [&]() -> grpc::Status {
-    FEATURES_AUTHORIZE(who, ctx, Role::kViewer, "StreamOnlineFeatures");
-    FEATURES_REQUIRE(online, "StreamOnlineFeatures");
-    return grpc::Status::OK;
-  }();
-  if (!refused.ok()) {
-    finished(refused);
-    return new RefusedStream(refused);
-  }
-  return new OnlineStream(
-      [this](const grpc::ByteBuffer& lookup, bool* deferred) {
-        return AnswerLookup(lookup, deferred);
-      },
-      slow_path_.get(), std::move(finished));
+grpc::Status FeatureServiceImpl::OpenStream(grpc::ServerContext& ctx) {
+  FEATURES_AUTHORIZE(who, &ctx, Role::kViewer, "StreamOnlineFeatures");
+  FEATURES_REQUIRE(online, "StreamOnlineFeatures");
+  return grpc::Status::OK;
 }
 
 std::string FeatureServiceImpl::AnswerLookup(const grpc::ByteBuffer& bytes, bool* deferred) {

@@ -8,9 +8,11 @@
 
 #include "common/auth/authorizer.h"
 #include "common/metrics/rpc_metrics.h"
+#include "common/server/queue_driven_service.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "mlops/features/v1/features.grpc.pb.h"
 #include "services/features/online_slow_path.h"
+#include "services/features/online_stream.h"
 #include "services/features/view_registry.h"
 
 namespace mlops::features {
@@ -32,19 +34,21 @@ struct FeatureServiceDeps {
   RpcMetrics* rpc_metrics = nullptr;
 };
 
-// GetOnlineFeatures is a raw callback (reactor) method: the handler parses
-// the request itself (on an arena) and answers with the bytes
-// OnlineServer::GetSerialized writes, the response's protobuf encoding built
-// without a message per value. It finishes inline and never blocks: the
-// error path that tells an unknown view from one not loaded (a Postgres
-// read) runs on OnlineSlowPath's thread. Clients see the proto's messages as
+// GetOnlineFeatures and StreamOnlineFeatures are raw methods on gRPC's
+// completion-queue API, served on the server's queues (a
+// QueueDrivenService: GrpcServer or GrpcTestServer must serve it; see
+// CompletionQueueThreads for why). GetOnlineFeatures parses the request
+// itself (on an arena) and answers with the bytes OnlineServer::GetSerialized
+// writes, the response's protobuf encoding built without a message per
+// value. It answers on the queue's thread and never blocks it: the error
+// path that tells an unknown view from one not loaded (a Postgres read)
+// runs on OnlineSlowPath's thread. Clients see the proto's messages as
 // before. StreamOnlineFeatures answers the same lookups, each with the same
-// code path, over a raw bidi stream (online_stream.h); the handler records
-// the stream's RPC metrics too. The other methods are synchronous.
+// code path, over a raw bidi stream (online_stream.h). Both record their
+// RPC metrics themselves when given the server's RpcMetrics. The other
+// methods are synchronous.
 class FeatureServiceImpl final
-    : public v1::FeatureService::WithRawCallbackMethod_StreamOnlineFeatures<
-          v1::FeatureService::WithRawCallbackMethod_GetOnlineFeatures<
-              v1::FeatureService::Service>> {
+    : public OnlineStream::Service, public QueueDrivenService {
  public:
   explicit FeatureServiceImpl(FeatureServiceDeps deps);
   ~FeatureServiceImpl() override;
@@ -65,20 +69,23 @@ class FeatureServiceImpl final
   grpc::Status GetMaterializationStatus(grpc::ServerContext* ctx,
                                         const v1::GetMaterializationStatusRequest* req,
                                         v1::GetMaterializationStatusResponse* resp) override;
-  grpc::ServerUnaryReactor* GetOnlineFeatures(grpc::CallbackServerContext* ctx,
-                                              const grpc::ByteBuffer* request,
-                                              grpc::ByteBuffer* response) override;
-  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StreamOnlineFeatures(
-      grpc::CallbackServerContext* ctx) override;
+  // Waits for GetOnlineFeatures calls and lookup streams on every queue.
+  void StartServing(CompletionQueueThreads* queues) override;
+  void StopServing() override {}
 
  private:
+  class OnlineCall;
+  static constexpr int kCallsPerQueue = 8;
+
   // One GetOnlineFeatures call; `deferred` as OnlineServer::GetSerialized's.
-  grpc::Status ServeOnline(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& request,
+  grpc::Status ServeOnline(grpc::ServerContext* ctx, const grpc::ByteBuffer& request,
                            grpc::ByteBuffer* response, bool* deferred);
-  // Finishes a GetOnlineFeatures call, recording it first when this handler
-  // records its metrics.
-  void FinishOnline(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
-                    std::chrono::steady_clock::time_point started, const grpc::Status& status);
+  // Records a finished call's metrics when this handler records them
+  // (`method` null: the interceptor does).
+  void Record(RpcMetrics::Method* method, grpc::ServerContext* ctx,
+              std::chrono::steady_clock::time_point started, const grpc::Status& status);
+  // Whether to take a lookup stream (OnlineStream::Open).
+  grpc::Status OpenStream(grpc::ServerContext& ctx);
 
   // One lookup of a stream: its OnlineFeaturesResult, encoded
   // (OnlineStream::Answer).
@@ -87,6 +94,7 @@ class FeatureServiceImpl final
   FeatureServiceDeps deps_;
   RpcMetrics::Method* const online_metrics_;  // null: recorded by the interceptor
   RpcMetrics::Method* const stream_metrics_;  // likewise, for StreamOnlineFeatures
+  OnlineStream::Handlers stream_handlers_;
   std::unique_ptr<OnlineSlowPath> slow_path_;  // last: its thread finishes calls using deps_
 };
 

@@ -43,6 +43,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "services/features/feature_evaluator.h"
+#include "common/server/queue_driven_service.h"
 #include "services/features/features_service.h"
 #include "services/features/online_server.h"
 #include "services/features/proto_convert.h"
@@ -132,6 +133,7 @@ struct Server {
   std::unique_ptr<OnlineServer> online_server;
   std::unique_ptr<FeatureServiceImpl> service;
   PayloadEcho echo;
+  std::unique_ptr<ServerQueues> queues;  // the service's online methods; after the server
   std::unique_ptr<grpc::Server> grpc_server;
   int port = 0;
 
@@ -146,7 +148,14 @@ struct Server {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(service.get());
     builder.RegisterService(&echo);
+    queues = std::make_unique<ServerQueues>(builder, std::vector<grpc::Service*>{service.get()}, 1,
+                                            "features-cq");
     grpc_server = builder.BuildAndStart();
+    queues->Start();
+  }
+  void Stop() {
+    grpc_server->Shutdown();
+    queues->Stop();
   }
 };
 
@@ -374,7 +383,7 @@ int Main(int argc, char** argv) {
     MeasureInProcess(*server.online_server, online, MakeRequest(100, entities));
     MeasureClientParse(*server.online_server, MakeRequest(1, entities));
     MeasureRpc(server.port, entities, seconds, 0);
-    server.grpc_server->Shutdown();
+    server.Stop();
     return 0;
   }
   int port_pipe[2], stop_pipe[2];
@@ -389,7 +398,7 @@ int Main(int argc, char** argv) {
     char c;
     while (read(stop_pipe[0], &c, 1) > 0) {
     }
-    server.grpc_server->Shutdown();
+    server.Stop();
     _exit(0);
   }
   close(port_pipe[1]);

@@ -42,12 +42,38 @@ std::string EncodeOnlineResult(uint64_t lookup_id, const grpc::Status& status,
   return out;
 }
 
-OnlineStream::OnlineStream(Answer answer, OnlineSlowPath* slow_path, Finished finished)
-    : answer_(std::move(answer)), slow_path_(slow_path), finished_(std::move(finished)) {
-  StartRead(&read_buf_);
+void OnlineStream::Arm(Service* service, grpc::ServerCompletionQueue* queue,
+                       OnlineSlowPath* slow_path, const Handlers* handlers) {
+  auto* stream = new OnlineStream(service, queue, slow_path, handlers);  // deletes itself
+  stream->ctx_.AsyncNotifyWhenDone(&stream->done_);
+  service->RequestStreamOnlineFeatures(&stream->ctx_, &stream->stream_, queue, queue,
+                                       &stream->arrived_);
 }
 
-void OnlineStream::OnReadDone(bool ok) {
+OnlineStream::OnlineStream(Service* service, grpc::ServerCompletionQueue* queue,
+                           OnlineSlowPath* slow_path, const Handlers* handlers)
+    : service_(service), queue_(queue), slow_path_(slow_path), handlers_(handlers) {}
+
+void OnlineStream::OnArrived(bool ok) {
+  if (!ok) {  // no call (the server is shutting down): no done completion either
+    delete this;
+    return;
+  }
+  arrived_at_ = std::chrono::steady_clock::now();
+  Arm(service_, queue_, slow_path_, handlers_);
+  const grpc::Status refused = handlers_->open(ctx_);
+  if (!refused.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = true;
+    }
+    Finish(refused);
+    return;
+  }
+  stream_.Read(&read_buf_, &read_);
+}
+
+void OnlineStream::OnRead(bool ok) {
   if (!ok) {
     {
       absl::MutexLock lock(&mu_);
@@ -57,7 +83,7 @@ void OnlineStream::OnReadDone(bool ok) {
     return;
   }
   bool deferred = false;
-  std::string result = answer_(read_buf_, &deferred);
+  std::string result = handlers_->answer(read_buf_, &deferred);
   if (deferred) {
     grpc::ByteBuffer lookup = read_buf_;  // shares the slices
     {
@@ -65,7 +91,7 @@ void OnlineStream::OnReadDone(bool ok) {
       ++deferred_;
     }
     const bool queued = slow_path_->Post([this, lookup] {
-      std::string answered = answer_(lookup, nullptr);
+      std::string answered = handlers_->answer(lookup, nullptr);
       {
         absl::MutexLock lock(&mu_);
         --deferred_;
@@ -90,7 +116,7 @@ void OnlineStream::OnReadDone(bool ok) {
       deferred = false;
     }
   }
-  StartRead(&read_buf_);
+  stream_.Read(&read_buf_, &read_);
   if (!deferred) Deliver(std::move(result));
 }
 
@@ -112,10 +138,10 @@ void OnlineStream::Deliver(std::string result) {
     return;
   }
   write_buf_ = OwningBuffer(std::move(result));
-  StartWrite(&write_buf_);
+  stream_.Write(write_buf_, &written_);
 }
 
-void OnlineStream::OnWriteDone(bool ok) {
+void OnlineStream::OnWritten(bool ok) {
   bool next = false;
   {
     absl::MutexLock lock(&mu_);
@@ -132,7 +158,7 @@ void OnlineStream::OnWriteDone(bool ok) {
     }
   }
   if (next) {
-    StartWrite(&write_buf_);
+    stream_.Write(write_buf_, &written_);
     return;
   }
   MaybeFinish();
@@ -146,13 +172,21 @@ void OnlineStream::MaybeFinish() {
     finishing_ = true;
     broken = broken_;
   }
-  const grpc::Status status =
-      broken ? grpc::Status(grpc::StatusCode::CANCELLED, "a result could not be written")
-             : grpc::Status::OK;
-  if (finished_) finished_(status);
-  Finish(status);
+  Finish(broken ? grpc::Status(grpc::StatusCode::CANCELLED, "a result could not be written")
+                : grpc::Status::OK);
 }
 
-void OnlineStream::OnDone() { delete this; }
+void OnlineStream::Finish(const grpc::Status& status) {
+  if (handlers_->finished) handlers_->finished(ctx_, arrived_at_, status);
+  stream_.Finish(status, &finished_);
+}
+
+void OnlineStream::OnFinished(bool /*ok*/) { Release(); }
+
+void OnlineStream::OnDone(bool /*ok*/) { Release(); }
+
+void OnlineStream::Release() {
+  if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
 
 }  // namespace mlops::features

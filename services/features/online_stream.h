@@ -1,22 +1,29 @@
 #pragma once
-// OnlineStream: the server side of one StreamOnlineFeatures stream, a raw
-// (ByteBuffer) bidi reactor. Each OnlineFeaturesLookup read is answered by
-// `answer` on the reading thread, or, when `answer` defers it (the lookup
-// needs the view registry), on OnlineSlowPath's thread; the next read starts
-// at once, so lookups pipeline and may be answered out of order. Results are
-// written one at a time in the order they are ready. The stream finishes
-// (OK) once the caller has ended its writes and every lookup read has been
-// answered, or when the connection fails. Deletes itself when gRPC is done
-// with it.
+// OnlineStream: the server side of StreamOnlineFeatures calls, raw
+// (ByteBuffer) bidi streams on gRPC's completion-queue API (the service is
+// a QueueDrivenService). An OnlineStream waits for a call on its queue;
+// when one arrives, it arms the next, asks `open` whether to take it (a
+// refusal finishes it with that status at once), then reads lookups. Each
+// OnlineFeaturesLookup read is answered by `answer` on the queue's thread,
+// or, when `answer` defers it (the lookup needs the view registry), on
+// OnlineSlowPath's thread; the next read starts at once, so lookups
+// pipeline and may be answered out of order. Results are written one at a
+// time in the order they are ready. The stream finishes (OK) once the
+// caller has ended its writes and every lookup read has been answered, or
+// when the connection fails. Deletes itself when gRPC is done with it.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "common/server/completion_queue_threads.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "mlops/features/v1/features.grpc.pb.h"
 #include "services/features/online_slow_path.h"
 
 namespace mlops::features {
@@ -26,30 +33,62 @@ namespace mlops::features {
 std::string EncodeOnlineResult(uint64_t lookup_id, const grpc::Status& status,
                                const std::string& response_wire);
 
-class OnlineStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+class OnlineStream final {
  public:
+  // The generated base FeatureServiceImpl derives from (both online
+  // methods raw, on the completion-queue API).
+  using Service = v1::FeatureService::WithRawMethod_StreamOnlineFeatures<
+      v1::FeatureService::WithRawMethod_GetOnlineFeatures<v1::FeatureService::Service>>;
+  // Whether to take an arrived call: OK, or the status to finish it with.
+  using Open = std::function<grpc::Status(grpc::ServerContext& ctx)>;
   // One lookup's encoded result. With `deferred` non-null it may instead set
   // *deferred and return nothing: it is then called again with nullptr off
-  // gRPC's threads.
+  // the queue's thread.
   using Answer = std::function<std::string(const grpc::ByteBuffer& lookup, bool* deferred)>;
-  // Called once, right before the stream finishes, with its status.
-  using Finished = std::function<void(const grpc::Status&)>;
+  // Called once per taken or refused call, right before it finishes, with
+  // its context, when it arrived and its status.
+  using Finished = std::function<void(grpc::ServerContext& ctx,
+                                      std::chrono::steady_clock::time_point arrived,
+                                      const grpc::Status& status)>;
+  struct Handlers {
+    Open open;
+    Answer answer;
+    Finished finished;
+  };
 
-  // Starts reading.
-  OnlineStream(Answer answer, OnlineSlowPath* slow_path, Finished finished);
-
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnDone() override;
+  // Waits for a call on `queue`; `service`, `slow_path` and `handlers` must
+  // outlive the server's queues.
+  static void Arm(Service* service, grpc::ServerCompletionQueue* queue, OnlineSlowPath* slow_path,
+                  const Handlers* handlers);
 
  private:
+  OnlineStream(Service* service, grpc::ServerCompletionQueue* queue, OnlineSlowPath* slow_path,
+               const Handlers* handlers);
+
+  void OnArrived(bool ok);
+  void OnRead(bool ok);
+  void OnWritten(bool ok);
+  void OnFinished(bool ok);
+  void OnDone(bool ok);
   void Deliver(std::string result);
   // Finishes when nothing more can be written. Called without mu_ held.
   void MaybeFinish();
+  void Finish(const grpc::Status& status);
+  void Release();  // one of the finish and done completions came
 
-  const Answer answer_;
+  Service* const service_;
+  grpc::ServerCompletionQueue* const queue_;
   OnlineSlowPath* const slow_path_;
-  const Finished finished_;
+  const Handlers* const handlers_;
+  grpc::ServerContext ctx_;
+  grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer> stream_{&ctx_};
+  MethodTag<OnlineStream> arrived_{this, &OnlineStream::OnArrived};
+  MethodTag<OnlineStream> read_{this, &OnlineStream::OnRead};
+  MethodTag<OnlineStream> written_{this, &OnlineStream::OnWritten};
+  MethodTag<OnlineStream> finished_{this, &OnlineStream::OnFinished};
+  MethodTag<OnlineStream> done_{this, &OnlineStream::OnDone};
+  std::atomic<int> outstanding_{2};  // once arrived: the finish and done completions
+  std::chrono::steady_clock::time_point arrived_at_;
   grpc::ByteBuffer read_buf_;   // owned by the read in flight
   grpc::ByteBuffer write_buf_;  // owned by the write in flight
 

@@ -56,17 +56,6 @@ class FeatureLookups::Stream final {
   }
 
  private:
-  // A completion of one kind of operation on this stream.
-  class Tag final : public CompletionQueueTag {
-   public:
-    Tag(Stream* stream, void (Stream::*on_done)(bool)) : stream_(stream), on_done_(on_done) {}
-    void Run(bool ok) override { (stream_->*on_done_)(ok); }
-
-   private:
-    Stream* const stream_;
-    void (Stream::*const on_done_)(bool);
-  };
-
   void OnStarted(bool ok) {
     if (ok) {
       {
@@ -139,10 +128,10 @@ class FeatureLookups::Stream final {
   std::shared_ptr<Stream> self_;
   std::unique_ptr<grpc::ClientAsyncReaderWriter<fv1::OnlineFeaturesLookup, fv1::OnlineFeaturesResult>>
       call_;
-  Tag started_{this, &Stream::OnStarted};
-  Tag written_{this, &Stream::OnWritten};
-  Tag read_{this, &Stream::OnRead};
-  Tag finished_{this, &Stream::OnFinished};
+  MethodTag<Stream> started_{this, &Stream::OnStarted};
+  MethodTag<Stream> written_{this, &Stream::OnWritten};
+  MethodTag<Stream> read_{this, &Stream::OnRead};
+  MethodTag<Stream> finished_{this, &Stream::OnFinished};
   fv1::OnlineFeaturesResult result_;         // the read in flight's
   fv1::OnlineFeaturesLookup writing_now_;    // the write in flight's
   grpc::Status status_;                      // Finish's
