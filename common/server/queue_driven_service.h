@@ -32,10 +32,38 @@ class QueueDrivenService {
   // The server started: serve on `queues` (its server queues; e.g. request
   // the first calls on each). `queues` stays valid until after StopServing.
   virtual void StartServing(CompletionQueueThreads* queues) = 0;
-  // The server stopped (no call is in flight any more): end every other
-  // operation this service started on the queues (e.g. client streams it
-  // opened there), wait until they completed, and start none from now on.
+  // The server stopped taking calls: wait until the calls it had given
+  // this service are gone (see LiveCalls), end every other operation this
+  // service started on the queues (e.g. client streams it opened there),
+  // wait until they completed, and start none from now on.
   virtual void StopServing() = 0;
+};
+
+// LiveCalls: counts a service's call objects on the server's queues (each
+// Add in its constructor, Remove in its destructor), so that StopServing
+// can wait until every one is gone: a call cancelled by the server's
+// shutdown may still finish (a gRPC operation) after Shutdown returned,
+// and no operation may start on a queue once it is shut down.
+// Thread-safe.
+class LiveCalls {
+ public:
+  void Add() {
+    absl::MutexLock lock(&mu_);
+    ++count_;
+  }
+  void Remove() {
+    absl::MutexLock lock(&mu_);
+    if (--count_ == 0) none_.SignalAll();
+  }
+  void WaitUntilNone() {
+    absl::MutexLock lock(&mu_);
+    while (count_ > 0) none_.Wait(&mu_);
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::CondVar none_;
+  int count_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class ServerQueues {

@@ -38,7 +38,10 @@ class QueueEcho final : public EchoService::WithAsyncMethod_Echo<EchoService::Se
     for (int q = 0; q < queues->size(); ++q) (new Call(this, queues->server_queue(q)))->Arm();
     started_ = true;
   }
-  void StopServing() override { stopped_ = true; }
+  void StopServing() override {
+    live_calls_.WaitUntilNone();
+    stopped_ = true;
+  }
   bool started() const { return started_; }
   bool stopped() const { return stopped_; }
 
@@ -46,7 +49,7 @@ class QueueEcho final : public EchoService::WithAsyncMethod_Echo<EchoService::Se
   class Call final : public QueueUnaryCall<EchoRequest, EchoResponse> {
    public:
     Call(QueueEcho* service, grpc::ServerCompletionQueue* queue)
-        : QueueUnaryCall(queue), service_(service) {}
+        : QueueUnaryCall(queue, &service->live_calls_), service_(service) {}
 
    private:
     void RequestCall() override {
@@ -77,6 +80,7 @@ class QueueEcho final : public EchoService::WithAsyncMethod_Echo<EchoService::Se
     QueueEcho* const service_;
   };
 
+  LiveCalls live_calls_;
   std::atomic<bool> started_{false}, stopped_{false};
 };
 

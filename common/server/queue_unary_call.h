@@ -18,10 +18,13 @@
 //     void Renew() override { (new EchoCall(service_, queue()))->Arm(); }
 //   };
 //   (new EchoCall(service, queue))->Arm();   // in StartServing, per queue
+// Each call object counts itself in the service's LiveCalls, which the
+// service's StopServing waits on.
 
 #include <atomic>
 
 #include "common/server/completion_queue_threads.h"
+#include "common/server/queue_driven_service.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/async_unary_call.h"
 #include "grpcpp/support/status.h"
@@ -38,7 +41,10 @@ class QueueUnaryCall : public CompletionQueueTag {
   }
 
  protected:
-  explicit QueueUnaryCall(grpc::ServerCompletionQueue* queue) : queue_(queue) {}
+  QueueUnaryCall(grpc::ServerCompletionQueue* queue, LiveCalls* live) : queue_(queue), live_(live) {
+    live_->Add();
+  }
+  ~QueueUnaryCall() override { live_->Remove(); }
 
   grpc::ServerCompletionQueue* queue() const { return queue_; }
   // Requests the call: the generated
@@ -94,6 +100,7 @@ class QueueUnaryCall : public CompletionQueueTag {
   }
 
   grpc::ServerCompletionQueue* const queue_;
+  LiveCalls* const live_;
   DoneTag done_{this};
   bool arrived_ = false;
   // Once arrived: the answer's completion and the done notification.

@@ -172,7 +172,7 @@ FeatureServiceImpl::~FeatureServiceImpl() = default;
 class FeatureServiceImpl::OnlineCall final : public QueueUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   OnlineCall(FeatureServiceImpl* service, grpc::ServerCompletionQueue* queue)
-      : QueueUnaryCall(queue), service_(service) {}
+      : QueueUnaryCall(queue, &service->live_calls_), service_(service) {}
 
  private:
   void RequestCall() override {
@@ -213,7 +213,8 @@ void FeatureServiceImpl::StartServing(CompletionQueueThreads* queues) {
   for (int q = 0; q < queues->size(); ++q) {
     for (int i = 0; i < kCallsPerQueue; ++i) {
       (new OnlineCall(this, queues->server_queue(q)))->Arm();
-      OnlineStream::Arm(this, queues->server_queue(q), slow_path_.get(), &stream_handlers_);
+      OnlineStream::Arm(this, queues->server_queue(q), slow_path_.get(), &stream_handlers_,
+                        &live_calls_);
     }
   }
 }

@@ -71,7 +71,8 @@ class FeatureServiceImpl final
                                         v1::GetMaterializationStatusResponse* resp) override;
   // Waits for GetOnlineFeatures calls and lookup streams on every queue.
   void StartServing(CompletionQueueThreads* queues) override;
-  void StopServing() override {}
+  // Waits until every call on the server's queues is gone.
+  void StopServing() override { live_calls_.WaitUntilNone(); }
 
  private:
   class OnlineCall;
@@ -95,6 +96,7 @@ class FeatureServiceImpl final
   RpcMetrics::Method* const online_metrics_;  // null: recorded by the interceptor
   RpcMetrics::Method* const stream_metrics_;  // likewise, for StreamOnlineFeatures
   OnlineStream::Handlers stream_handlers_;
+  LiveCalls live_calls_;  // GetOnlineFeatures calls and lookup streams
   std::unique_ptr<OnlineSlowPath> slow_path_;  // last: its thread finishes calls using deps_
 };
 

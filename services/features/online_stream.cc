@@ -43,16 +43,18 @@ std::string EncodeOnlineResult(uint64_t lookup_id, const grpc::Status& status,
 }
 
 void OnlineStream::Arm(Service* service, grpc::ServerCompletionQueue* queue,
-                       OnlineSlowPath* slow_path, const Handlers* handlers) {
-  auto* stream = new OnlineStream(service, queue, slow_path, handlers);  // deletes itself
+                       OnlineSlowPath* slow_path, const Handlers* handlers, LiveCalls* live) {
+  auto* stream = new OnlineStream(service, queue, slow_path, handlers, live);  // deletes itself
   stream->ctx_.AsyncNotifyWhenDone(&stream->done_);
   service->RequestStreamOnlineFeatures(&stream->ctx_, &stream->stream_, queue, queue,
                                        &stream->arrived_);
 }
 
 OnlineStream::OnlineStream(Service* service, grpc::ServerCompletionQueue* queue,
-                           OnlineSlowPath* slow_path, const Handlers* handlers)
-    : service_(service), queue_(queue), slow_path_(slow_path), handlers_(handlers) {}
+                           OnlineSlowPath* slow_path, const Handlers* handlers, LiveCalls* live)
+    : service_(service), queue_(queue), slow_path_(slow_path), handlers_(handlers), live_(live) {
+  live_->Add();
+}
 
 void OnlineStream::OnArrived(bool ok) {
   if (!ok) {  // no call (the server is shutting down): no done completion either
@@ -60,7 +62,7 @@ void OnlineStream::OnArrived(bool ok) {
     return;
   }
   arrived_at_ = std::chrono::steady_clock::now();
-  Arm(service_, queue_, slow_path_, handlers_);
+  Arm(service_, queue_, slow_path_, handlers_, live_);
   const grpc::Status refused = handlers_->open(ctx_);
   if (!refused.ok()) {
     {

@@ -21,6 +21,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/server/completion_queue_threads.h"
+#include "common/server/queue_driven_service.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "mlops/features/v1/features.grpc.pb.h"
@@ -56,14 +57,16 @@ class OnlineStream final {
     Finished finished;
   };
 
-  // Waits for a call on `queue`; `service`, `slow_path` and `handlers` must
-  // outlive the server's queues.
+  // Waits for a call on `queue`; `service`, `slow_path`, `handlers` and
+  // `live` (each stream counts itself there) must outlive the server's
+  // queues.
   static void Arm(Service* service, grpc::ServerCompletionQueue* queue, OnlineSlowPath* slow_path,
-                  const Handlers* handlers);
+                  const Handlers* handlers, LiveCalls* live);
 
  private:
   OnlineStream(Service* service, grpc::ServerCompletionQueue* queue, OnlineSlowPath* slow_path,
-               const Handlers* handlers);
+               const Handlers* handlers, LiveCalls* live);
+  ~OnlineStream() { live_->Remove(); }
 
   void OnArrived(bool ok);
   void OnRead(bool ok);
@@ -80,6 +83,7 @@ class OnlineStream final {
   grpc::ServerCompletionQueue* const queue_;
   OnlineSlowPath* const slow_path_;
   const Handlers* const handlers_;
+  LiveCalls* const live_;
   grpc::ServerContext ctx_;
   grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer> stream_{&ctx_};
   MethodTag<OnlineStream> arrived_{this, &OnlineStream::OnArrived};

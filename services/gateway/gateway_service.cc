@@ -57,7 +57,7 @@ class InferenceServiceImpl::PredictCall final
     : public QueueUnaryCall<iv1::PredictRequest, iv1::PredictResponse> {
  public:
   PredictCall(InferenceServiceImpl* service, grpc::ServerCompletionQueue* queue)
-      : QueueUnaryCall(queue), service_(service) {}
+      : QueueUnaryCall(queue, &service->live_calls_), service_(service) {}
 
  private:
   void RequestCall() override {
@@ -80,7 +80,12 @@ void InferenceServiceImpl::StartServing(CompletionQueueThreads* queues) {
   }
 }
 
-void InferenceServiceImpl::StopServing() { predictor_->ReleaseQueues(); }
+void InferenceServiceImpl::StopServing() {
+  // Calls still waiting for a lookup are answered once the streams end
+  // (their lookups are asked again as unary calls) or at their deadlines.
+  predictor_->ReleaseQueues();
+  live_calls_.WaitUntilNone();
+}
 
 void InferenceServiceImpl::HandlePredict(
     grpc::ServerContext& ctx, const iv1::PredictRequest& req,

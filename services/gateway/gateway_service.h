@@ -41,7 +41,8 @@ class InferenceServiceImpl final
 
   // Requests Predict calls on every queue.
   void StartServing(CompletionQueueThreads* queues) override;
-  // Ends the lookup streams opened on the server's queues.
+  // Ends the lookup streams opened on the server's queues and waits until
+  // every Predict call object is gone.
   void StopServing() override;
 
   grpc::Status SetRollout(grpc::ServerContext* ctx, const inference::v1::SetRolloutRequest* req,
@@ -79,6 +80,7 @@ class InferenceServiceImpl final
   BatchScoring* const batch_;               // null: batch scoring is not available
   RpcMetrics* const rpc_metrics_;           // null: the interceptor records Predict
   RpcMetrics::Method* const predict_metrics_;  // Predict's handles in rpc_metrics_, or null
+  LiveCalls live_calls_;                       // Predict's calls on the server's queues
 };
 
 }  // namespace mlops::gateway

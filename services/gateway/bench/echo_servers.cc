@@ -24,7 +24,7 @@ class QueueEchoService::Call final
     : public QueueUnaryCall<::mlopstest::echo::v1::EchoRequest, ::mlopstest::echo::v1::EchoResponse> {
  public:
   Call(QueueEchoService* service, grpc::ServerCompletionQueue* queue)
-      : QueueUnaryCall(queue), service_(service) {}
+      : QueueUnaryCall(queue, &service->live_calls_), service_(service) {}
 
  private:
   void RequestCall() override {

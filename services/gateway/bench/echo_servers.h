@@ -34,10 +34,11 @@ class QueueEchoService final
       public QueueDrivenService {
  public:
   void StartServing(CompletionQueueThreads* queues) override;
-  void StopServing() override {}
+  void StopServing() override { live_calls_.WaitUntilNone(); }
 
  private:
   class Call;
+  LiveCalls live_calls_;
 };
 
 enum class EchoServerKind {

@@ -1,8 +1,9 @@
 // gateway_benchmark: single-row Predict (30 features, a 100-tree depth-6
 // XGBoost model) over loopback gRPC, side by side in one run:
-//   - echo:    an empty callback-API method on the gateway's server (the
-//              transport and the platform's server setup alone); at c=1 also
-//              the same echo on a bare gRPC server and on a GrpcServer without
+//   - echo:    an empty method on the gateway's server, on the
+//              completion-queue API as its Predict (the transport and the
+//              platform's server setup alone); at c=1 also a callback-API echo
+//              on a bare gRPC server and on a GrpcServer with and without
 //              the RPC-metrics interceptor (what the server setup costs);
 //   - floor:   a minimal callback-API C++ server calling XGBoost in its handler
 //              (floor_server.cc);
