@@ -1,8 +1,10 @@
 #pragma once
 // The gRPC server every service runs: synchronous API bounded by a thread
-// quota, standard health service (grpc.health.v1), server reflection, message
-// size limits, keepalive, the RPC-metrics interceptor, and an explicit
-// lifecycle: Start -> SetServing(true) -> Shutdown (drain) -> destroyed.
+// quota, completion queues for the hot methods of queue-driven services
+// (queue_driven_service.h), the standard health service (grpc.health.v1,
+// our synchronous HealthService), server reflection, message size limits,
+// keepalive, the RPC-metrics interceptor, and an explicit lifecycle:
+// Start -> SetServing(true) -> Shutdown (drain) -> destroyed.
 
 #include <memory>
 #include <string>
