@@ -149,6 +149,7 @@ absl::Status ValidateServerConfig(const ServerConfig& c, const ServerDefaults& d
     p.Add("metrics_port", absl::StrCat(c.metrics_port, " is also the --grpc_port"));
   }
   p.CheckRange("grpc_max_threads", c.grpc_max_threads, 2, 4096);
+  p.CheckRange("grpc_busy_poll_us", c.grpc_busy_poll_us, 0, 100000);
   p.CheckRange("grpc_max_message_bytes", c.grpc_max_message_bytes, 4096, 1 << 30);
   p.CheckRange("shutdown_grace_seconds", c.shutdown_grace_seconds, 0, 3600);
 
@@ -228,6 +229,7 @@ void ApplyLogConfig(const ServerConfig& c) {
           {{"grpc", absl::StrCat(c.grpc_host, ":", c.grpc_port)},
            {"metrics_port", std::to_string(c.metrics_port)},
            {"grpc_max_threads", std::to_string(c.grpc_max_threads)},
+           {"grpc_busy_poll_us", std::to_string(c.grpc_busy_poll_us)},
            {"database_url", RedactDsn(c.database_url)},
            {"pg_pool_size", std::to_string(c.pg_pool_size)},
            {"auth", c.auth_disabled ? "disabled" : "tokens"},

@@ -63,6 +63,9 @@ struct ServerConfig {
   int grpc_port = kServiceDefaultPort;     // 0 = any free port
   int metrics_port = kServiceDefaultPort;  // 0 = any free port
   int grpc_max_threads = 32;
+  // Busy polling of the completion queues of queue-driven services (the
+  // gateway's Predict, the feature service's online methods); 0 = off.
+  int grpc_busy_poll_us = 0;
   int grpc_max_message_bytes = 64 << 20;
   int shutdown_grace_seconds = 20;
 

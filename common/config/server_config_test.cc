@@ -74,6 +74,15 @@ TEST_F(ServerConfigTest, PoolSizeBounds) {
   EXPECT_THAT(ErrorOf(config_), HasSubstr("257 is out of range 1..256"));
 }
 
+TEST_F(ServerConfigTest, BusyPollBounds) {
+  config_.grpc_busy_poll_us = -1;
+  EXPECT_THAT(ErrorOf(config_),
+              HasSubstr("--grpc_busy_poll_us (env MLOPS_GRPC_BUSY_POLL_US): -1 is out of range "
+                        "0..100000"));
+  config_.grpc_busy_poll_us = 50;
+  EXPECT_TRUE(FinalizeServerConfig(config_, defaults_).ok());
+}
+
 TEST_F(ServerConfigTest, MalformedDsnNamesFlagAndEnvWithoutEchoingIt) {
   config_.database_url = "host=db password=hunter2 bogus=1";
   const std::string msg = ErrorOf(config_);

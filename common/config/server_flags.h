@@ -8,6 +8,7 @@
 //   --grpc_host (0.0.0.0)          --grpc_port (service default; 0 = any free port)
 //   --metrics_port (service default; 0 = any free port)
 //   --grpc_max_threads (32)        --grpc_max_message_bytes (64 MiB)
+//   --grpc_busy_poll_us (0 = off)
 //   --shutdown_grace_seconds (20)
 //   --database_url (MLOPS_DATABASE_URL; libpq DSN or postgresql:// URI)
 //   --pg_pool_size (8)             --pg_statement_timeout_ms (30000; 0 = none)

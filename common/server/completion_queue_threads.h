@@ -15,6 +15,15 @@
 // down, waits until every operation started on them completed (so every
 // long-lived call must have been cancelled or finished by then) and joins
 // the threads. Thread-safe.
+//
+// Busy polling (off by default): after each event a queue's thread keeps
+// asking its queue for the next one without sleeping, for up to
+// `busy_poll`, and only then waits in the kernel. A request that arrives
+// within the window is taken at once instead of waking a sleeping thread
+// (and an idle virtual CPU: measured on this 2-core VM, that wake-up is
+// most of a c=1 Predict's latency). The cost is CPU: a thread spins for
+// up to the window after every event, so under light steady load it keeps
+// a core busy; idle, it sleeps once the window after the last event ends.
 
 #include <memory>
 #include <string>
@@ -22,6 +31,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/server_builder.h"
 
@@ -54,9 +64,10 @@ class CompletionQueueThreads {
   // named `name` (at most 15 characters shows in top and perf).
   CompletionQueueThreads(int queues, const std::string& name);
   // Drains a server's queues instead (grpc::ServerBuilder::AddCompletionQueue);
-  // takes them over.
+  // takes them over. `busy_poll`: see above (zero: off).
   CompletionQueueThreads(std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues,
-                         const std::string& name);
+                         const std::string& name,
+                         absl::Duration busy_poll = absl::ZeroDuration());
   ~CompletionQueueThreads();
   CompletionQueueThreads(const CompletionQueueThreads&) = delete;
   CompletionQueueThreads& operator=(const CompletionQueueThreads&) = delete;
@@ -74,8 +85,12 @@ class CompletionQueueThreads {
   void Shutdown();
 
  private:
-  void Start(const std::string& name);
-  static void Drain(grpc::CompletionQueue* queue);
+  void Start(const std::string& name, absl::Duration busy_poll);
+  static void Drain(grpc::CompletionQueue* queue, absl::Duration busy_poll);
+  // The next event, polling without sleeping for up to `busy_poll` first;
+  // false once the queue is shut down and drained.
+  static bool NextEvent(grpc::CompletionQueue* queue, absl::Duration busy_poll, void** tag,
+                        bool* ok);
 
   std::vector<std::unique_ptr<grpc::CompletionQueue>> queues_;
   std::vector<grpc::ServerCompletionQueue*> server_queues_;  // the same, when a server's

@@ -113,7 +113,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.SetOption(std::make_unique<ServiceListOption>(all_names));
 
   auto queues = std::make_unique<ServerQueues>(builder, services, options.completion_queues,
-                                               absl::StrCat(options.service_name, "-cq"));
+                                               absl::StrCat(options.service_name, "-cq"),
+                                               options.busy_poll);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
     return absl::FailedPreconditionError(

@@ -5,14 +5,14 @@
 namespace mlops {
 
 ServerQueues::ServerQueues(grpc::ServerBuilder& builder, const std::vector<grpc::Service*>& services,
-                           int queues, const std::string& name) {
+                           int queues, const std::string& name, absl::Duration busy_poll) {
   for (grpc::Service* service : services) {
     if (auto* driven = dynamic_cast<QueueDrivenService*>(service)) services_.push_back(driven);
   }
   if (services_.empty()) return;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> added;
   for (int i = 0; i < std::max(1, queues); ++i) added.push_back(builder.AddCompletionQueue());
-  threads_ = std::make_unique<CompletionQueueThreads>(std::move(added), name);
+  threads_ = std::make_unique<CompletionQueueThreads>(std::move(added), name, busy_poll);
 }
 
 ServerQueues::~ServerQueues() { Stop(); }

@@ -70,8 +70,11 @@ class ServerQueues {
  public:
   // Adds `queues` queues to `builder` when one of `services` is a
   // QueueDrivenService; otherwise adds nothing and does nothing.
+  // `busy_poll`: how long each queue's thread polls before it sleeps (see
+  // CompletionQueueThreads; zero: off).
   ServerQueues(grpc::ServerBuilder& builder, const std::vector<grpc::Service*>& services,
-               int queues, const std::string& name);
+               int queues, const std::string& name,
+               absl::Duration busy_poll = absl::ZeroDuration());
   ~ServerQueues();  // Stop()
   ServerQueues(const ServerQueues&) = delete;
   ServerQueues& operator=(const ServerQueues&) = delete;

@@ -1,7 +1,9 @@
 // A queue-driven service (QueueUnaryCall on the completion-queue API) served
 // by GrpcServer over loopback: calls answered on the queue's thread and
 // from other threads, the RPC-metrics interceptor on them (it asks
-// IsCancelled), and a shutdown with calls in flight.
+// IsCancelled), a shutdown with calls in flight, and busy polling.
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -84,8 +86,9 @@ class QueueEcho final : public EchoService::WithAsyncMethod_Echo<EchoService::Se
   std::atomic<bool> started_{false}, stopped_{false};
 };
 
-GrpcServerOptions Options() {
+GrpcServerOptions Options(absl::Duration busy_poll = absl::ZeroDuration()) {
   GrpcServerOptions options;
+  options.busy_poll = busy_poll;
   options.service_name = "queue_echo";
   options.host = "127.0.0.1";
   options.max_threads = 8;
@@ -102,6 +105,17 @@ grpc::Status Echo(EchoService::Stub* stub, const EchoRequest& request, EchoRespo
 std::unique_ptr<EchoService::Stub> StubFor(const GrpcServer& server) {
   return EchoService::NewStub(grpc::CreateChannel(
       "127.0.0.1:" + std::to_string(server.port()), grpc::InsecureChannelCredentials()));
+}
+
+// A call the server answers after `sleep_ms`, made from a thread of its own.
+std::future<grpc::Status> SlowCall(EchoService::Stub* stub, int sleep_ms) {
+  return std::async(std::launch::async, [stub, sleep_ms] {
+    EchoRequest slow;
+    slow.set_message("slow");
+    slow.set_sleep_ms(sleep_ms);
+    EchoResponse response;
+    return Echo(stub, slow, &response);
+  });
 }
 
 TEST(QueueDrivenServiceTest, AnswersConcurrentCallsAndRecordsTheirMetrics) {
@@ -147,19 +161,52 @@ TEST(QueueDrivenServiceTest, ShutdownLetsCallsInFlightFinishThenStopsTheService)
   QueueEcho service;
   MLOPS_ASSERT_OK_AND_ASSIGN(auto server, GrpcServer::Start(Options(), {&service}, nullptr));
   auto stub = StubFor(*server);
-  EchoRequest slow;
-  slow.set_message("slow");
-  slow.set_sleep_ms(300);
-  std::future<grpc::Status> in_flight = std::async(std::launch::async, [&] {
-    EchoResponse response;
-    return Echo(stub.get(), slow, &response);
-  });
+  std::future<grpc::Status> in_flight = SlowCall(stub.get(), 300);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   server->Shutdown();
   EXPECT_TRUE(in_flight.get().ok());
   EXPECT_TRUE(service.stopped());
   EchoResponse ignored;
-  EXPECT_FALSE(Echo(stub.get(), slow, &ignored).ok());  // nothing listens any more
+  EXPECT_FALSE(Echo(stub.get(), EchoRequest(), &ignored).ok());  // nothing listens any more
+}
+
+TEST(QueueDrivenServiceTest, BusyPollingServesCallsAndShutsDownWithACallInFlight) {
+  QueueEcho service;
+  MLOPS_ASSERT_OK_AND_ASSIGN(auto server, GrpcServer::Start(Options(absl::Microseconds(200)), {&service}, nullptr));
+  auto stub = StubFor(*server);
+  for (int i = 0; i < 200; ++i) {
+    EchoRequest request;
+    request.set_message("m" + std::to_string(i));
+    if (i % 50 == 0) request.set_sleep_ms(5);  // answered from another thread
+    EchoResponse response;
+    ASSERT_TRUE(Echo(stub.get(), request, &response).ok()) << i;
+    ASSERT_EQ(response.message(), request.message());
+  }
+  std::future<grpc::Status> in_flight = SlowCall(stub.get(), 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  server->Shutdown();
+  EXPECT_TRUE(in_flight.get().ok());
+  EXPECT_TRUE(service.stopped());
+}
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+TEST(QueueDrivenServiceTest, BusyPollingSleepsOnceTheWindowAfterTheLastEventEnds) {
+  QueueEcho service;
+  MLOPS_ASSERT_OK_AND_ASSIGN(auto server, GrpcServer::Start(Options(absl::Milliseconds(2)), {&service}, nullptr));
+  auto stub = StubFor(*server);
+  EchoRequest request;
+  request.set_message("once");
+  EchoResponse response;
+  ASSERT_TRUE(Echo(stub.get(), request, &response).ok());
+  // Idle for 500 ms: a thread that kept polling would use about all of it.
+  const double cpu0 = ProcessCpuSeconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_LT(ProcessCpuSeconds() - cpu0, 0.15);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ absl::StatusOr<ServiceRunOptions> ServiceRunOptionsFromConfig(const ServerConfig
   run.grpc.host = config.grpc_host;
   run.grpc.port = config.grpc_port;
   run.grpc.max_threads = config.grpc_max_threads;
+  run.grpc.busy_poll = absl::Microseconds(config.grpc_busy_poll_us);
   run.grpc.max_message_bytes = config.grpc_max_message_bytes;
   run.grpc.shutdown_grace = absl::Seconds(config.shutdown_grace_seconds);
   run.grpc.credentials = *std::move(credentials);

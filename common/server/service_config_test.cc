@@ -14,6 +14,7 @@ TEST(ServiceRunOptionsFromConfigTest, CopiesEveryServerSetting) {
   config.grpc_port = 50054;
   config.metrics_port = 9094;
   config.grpc_max_threads = 12;
+  config.grpc_busy_poll_us = 40;
   config.grpc_max_message_bytes = 1 << 20;
   config.shutdown_grace_seconds = 7;
   config.ports_file = "/tmp/registry.ports.json";
@@ -22,6 +23,7 @@ TEST(ServiceRunOptionsFromConfigTest, CopiesEveryServerSetting) {
   EXPECT_EQ(run.grpc.host, "127.0.0.1");
   EXPECT_EQ(run.grpc.port, 50054);
   EXPECT_EQ(run.grpc.max_threads, 12);
+  EXPECT_EQ(run.grpc.busy_poll, absl::Microseconds(40));
   EXPECT_EQ(run.grpc.max_message_bytes, 1 << 20);
   EXPECT_EQ(run.grpc.shutdown_grace, absl::Seconds(7));
   EXPECT_NE(run.grpc.credentials, nullptr);  // plaintext credentials, explicitly
