@@ -110,6 +110,18 @@ absl::StatusOr<std::unique_ptr<BenchServers>> BenchServers::Start(const BenchSer
     out->unary_gateway_port_ = (*unary)->port();
     out->unary_gateway_pids_ = {(*unary)->pid(), (*features)->pid(), (*peers)->pid()};
   }
+  if (o.busy_poll_us > 0) {  // a second feature service and gateway that busy-poll
+    const std::string us = std::to_string(o.busy_poll_us);
+    absl::StatusOr<ServerChild*> busy_features = start(ServeKind::kFeatures, {"--busy_poll_us", us});
+    if (!busy_features.ok()) return busy_features.status();
+    absl::StatusOr<ServerChild*> busy =
+        start(ServeKind::kGateway, {"--features_port", std::to_string((*busy_features)->port()),
+                                    "--peers_port", std::to_string((*peers)->port()),
+                                    "--busy_poll_us", us});
+    if (!busy.ok()) return busy.status();
+    out->busy_gateway_port_ = (*busy)->port();
+    out->busy_gateway_pids_ = {(*busy)->pid(), (*busy_features)->pid(), (*peers)->pid()};
+  }
   absl::StatusOr<ServerChild*> floor = start(ServeKind::kFloor, {});
   if (!floor.ok()) return floor.status();
   out->floor_port_ = (*floor)->port();

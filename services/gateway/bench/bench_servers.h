@@ -22,6 +22,9 @@ struct BenchServersOptions {
   bool separate_processes = true;
   bool study = true;             // start the study's echo servers
   bool deadlock_detection = false;  // passed to children (see gateway_benchmark.cc)
+  // > 0 (separate processes only): also a second gateway and feature
+  // service whose servers busy-poll this long (--grpc_busy_poll_us).
+  int busy_poll_us = 0;
 };
 
 // A study echo server: its line name and port.
@@ -44,6 +47,10 @@ class BenchServers {
   // processes only, else 0), and its processes.
   int unary_gateway_port() const { return unary_gateway_port_; }
   const std::vector<pid_t>& unary_gateway_pids() const { return unary_gateway_pids_; }
+  // The busy-polling gateway (BenchServersOptions::busy_poll_us; else 0)
+  // and its processes (gateway, its own feature service, the shared peers).
+  int busy_gateway_port() const { return busy_gateway_port_; }
+  const std::vector<pid_t>& busy_gateway_pids() const { return busy_gateway_pids_; }
   // The processes serving the gateway's lines (gateway, feature service, the
   // fake registry + monitoring) and the floor's: empty in process.
   const std::vector<pid_t>& gateway_pids() const { return gateway_pids_; }
@@ -54,8 +61,9 @@ class BenchServers {
   struct Parts;
   BenchServers();
   std::unique_ptr<Parts> parts_;
-  int gateway_port_ = 0, floor_port_ = 0, features_port_ = 0, unary_gateway_port_ = 0;
-  std::vector<pid_t> gateway_pids_, floor_pids_, unary_gateway_pids_;
+  int gateway_port_ = 0, floor_port_ = 0, features_port_ = 0, unary_gateway_port_ = 0,
+      busy_gateway_port_ = 0;
+  std::vector<pid_t> gateway_pids_, floor_pids_, unary_gateway_pids_, busy_gateway_pids_;
   std::vector<StudyEcho> study_;
 };
 

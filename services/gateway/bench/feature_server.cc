@@ -113,7 +113,8 @@ const PeerChannel* FeatureServer::peer() const { return parts_->peer.get(); }
 
 int FeatureServer::port() const { return parts_->server->port(); }
 
-absl::StatusOr<std::unique_ptr<FeatureServer>> FeatureServer::Start(int cols, int64_t entities) {
+absl::StatusOr<std::unique_ptr<FeatureServer>> FeatureServer::Start(int cols, int64_t entities,
+                                                                   int busy_poll_us) {
   std::unique_ptr<FeatureServer> out(new FeatureServer());
   Parts& p = *out->parts_;
   absl::StatusOr<std::shared_ptr<const f::LoadedView>> view = BuildView(cols, entities);
@@ -132,6 +133,7 @@ absl::StatusOr<std::unique_ptr<FeatureServer>> FeatureServer::Start(int cols, in
   so.service_name = "features";
   so.host = "127.0.0.1";
   so.shutdown_grace = absl::Seconds(1);
+  so.busy_poll = absl::Microseconds(busy_poll_us);
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
       GrpcServer::Start(so, {p.service.get()}, p.rpc_metrics.get());
   if (!server.ok()) return server.status();

@@ -21,8 +21,10 @@ namespace mlops::gateway::bench {
 class FeatureServer {
  public:
   // Entities 0..entities-1 are known; each has one event less than a day old
-  // (the view's TTL is 2 days).
-  static absl::StatusOr<std::unique_ptr<FeatureServer>> Start(int cols, int64_t entities);
+  // (the view's TTL is 2 days). `busy_poll_us`: GrpcServerOptions::busy_poll
+  // of its server (0: off).
+  static absl::StatusOr<std::unique_ptr<FeatureServer>> Start(int cols, int64_t entities,
+                                                              int busy_poll_us = 0);
   ~FeatureServer();
   // A channel to it (no token: auth is disabled here, as in the benchmark's
   // other servers).

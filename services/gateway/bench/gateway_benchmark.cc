@@ -13,7 +13,11 @@
 //              inline features and by entity key through the feature service's
 //              real online path (FeatureServiceImpl + OnlineServer on a
 //              GrpcServer over loopback, bench/feature_server.h; --fake_features:
-//              the synchronous testing::FakeFeatures instead).
+//              the synchronous testing::FakeFeatures instead);
+//   - the same gateway, inline and by entity key, busy-polling: a second
+//              gateway and feature service started with
+//              --grpc_busy_poll_us (--busy_poll_us, 100 by default), side
+//              by side with the default ones under the same load.
 // Each server runs in a process of its own (this binary re-executed with
 // --serve, bench/server_child.h), as services run in production, and this
 // process holds only the client; --in_process runs them all in this process
@@ -40,12 +44,15 @@
 //   gateway_benchmark [--requests N] [--seconds S] [--rounds R] [--no_python] [--no_log]
 //                     [--xgboost_only] [--sync_client] [--callback_client] [--no_study]
 //                     [--fake_features] [--interceptor_metrics] [--in_process]
-//                     [--only TEXT] [--deadlock_detection]
+//                     [--only TEXT] [--deadlock_detection] [--busy_poll_us N]
 // (--xgboost_only: the gateway predicts through XGBoost, not its flat trees;
 // --no_study: skip the c=1 echo study lines;
 // --interceptor_metrics: Predict's RPC metrics recorded by the interceptor, as
 // before, instead of by its handler (as main.cc does);
 // --only TEXT: measure only the lines whose name contains TEXT, e.g. for perf;
+// --busy_poll_us N: the busy-polling lines' gateway and feature service
+// poll their queues N us before sleeping (--grpc_busy_poll_us; 100 by
+// default, 0: no such lines);
 // --deadlock_detection: keep Abseil's mutex deadlock detection, which Debian's
 // Abseil (built without NDEBUG) enables for gRPC's mutexes and mlops-gateway
 // turns off; otherwise off for every server here)
@@ -158,6 +165,7 @@ int Main(int argc, char** argv) {
   }
   long requests = 20000;
   int rounds = 5;
+  int busy_poll_us = 100;
   double seconds = 10;
   bool python = true, log = true, flat = true;
   std::string only;
@@ -179,6 +187,7 @@ int Main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--fake_features") == 0) real_features = false;
     else if (std::strcmp(argv[i], "--interceptor_metrics") == 0) self_recorded = false;
     else if (std::strcmp(argv[i], "--in_process") == 0) separate = false;
+    else if (std::strcmp(argv[i], "--busy_poll_us") == 0 && i + 1 < argc) busy_poll_us = std::atoi(argv[++i]);
   }
   if (!deadlock_detection) absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<std::string> model = testing::TrainTestModel(kCols, 100, 6, 1);
@@ -193,6 +202,7 @@ int Main(int argc, char** argv) {
   so.gateway.flat_trees = flat;
   so.gateway.real_features = real_features;
   so.gateway.self_recorded_metrics = self_recorded;
+  so.busy_poll_us = busy_poll_us;
   so.separate_processes = separate;
   so.study = study;
   so.deadlock_detection = deadlock_detection;
@@ -279,6 +289,18 @@ int Main(int argc, char** argv) {
                      AsyncPredict(gw_stub.get(), &key_req), gw_pids});
   targets.push_back({explain_name, PredictCall(gw_stub.get(), &explain_req),
                      AsyncPredict(gw_stub.get(), &explain_req), gw_pids});
+  // The same gateway and feature service, busy-polling (a pair of their own).
+  const std::string busy_suffix = absl::StrCat(", busy-poll ", busy_poll_us, " us");
+  const std::string busy_inline_name = "gateway, inline" + busy_suffix;
+  const std::string busy_key_name = "gateway, by entity key" + busy_suffix;
+  std::unique_ptr<iv1::InferenceService::Stub> busy_gw_stub;
+  if (sv.busy_gateway_port() > 0) {
+    busy_gw_stub = StubOn(sv.busy_gateway_port());
+    targets.push_back({busy_inline_name, PredictCall(busy_gw_stub.get(), &inline_req),
+                       AsyncPredict(busy_gw_stub.get(), &inline_req), sv.busy_gateway_pids()});
+    targets.push_back({busy_key_name, PredictCall(busy_gw_stub.get(), &key_req),
+                       AsyncPredict(busy_gw_stub.get(), &key_req), sv.busy_gateway_pids()});
+  }
   for (const StudyEcho& echo : sv.study()) {
     targets.push_back(echo_target(echo.name, echo.port, echo.pids));
     targets.back().c1_only = true;
@@ -345,11 +367,13 @@ int Main(int argc, char** argv) {
   }
   std::printf("gateway_benchmark: %d features, 100 trees depth 6, %ld requests or %.0f s per line, "
               "%d rounds, prediction log %s, gateway runtime %s, absl deadlock detection %s, "
-              "features %s, Predict's RPC metrics by %s, servers %s, client: %s; %s\n", kCols, requests, seconds, rounds, log ? "on" : "off",
+              "features %s, Predict's RPC metrics by %s, servers %s, busy-polling gateway %s, "
+              "client: %s; %s\n", kCols, requests, seconds, rounds, log ? "on" : "off",
               flat ? "flat trees" : "XGBoost", deadlock_detection ? "on" : "off",
               real_features ? "real online path" : "fake (sync)",
               self_recorded ? "its handler" : "the interceptor",
               separate ? "each in its own process" : "in the client's process",
+              busy_poll_us > 0 ? absl::StrCat(busy_poll_us, " us").c_str() : "none",
               callback_client ? "c=1 callback API" : "c=1 blocking stub on one thread",
               sync_client ? "c=32 blocking stubs, one thread per call"
                           : "c=32 callback API, 32 calls in flight");
@@ -419,6 +443,20 @@ int Main(int argc, char** argv) {
   std::printf("  (the floor's own c=1 p99 this run: %.3f ms pooled, %.3f ms the median of rounds; "
               "the issue measured %.2f ms)\n",
               f1.p99_ms, f1.p99_median_of_runs_ms, kIssueFloorP99Ms);
+  if (fig.count(busy_inline_name) > 0) {
+    // The same goals for the busy-polling pair (--grpc_busy_poll_us): what
+    // a deployment that gives the gateway CPU for latency gets.
+    const Figures& b1 = fig[busy_inline_name][1];
+    const Figures& bk1 = fig[busy_key_name][1];
+    std::printf("goals with busy polling (%d us; this run):\n", busy_poll_us);
+    Goal("c=32 throughput: gateway / floor", fig[busy_inline_name][32].rps / f32.rps, ">=", 1.0);
+    Goal("c=1 p50: gateway / floor", b1.p50_ms / f1.p50_ms, "<=", 1.2);
+    Goal("c=1 p99 (ms): gateway, inline", b1.p99_ms, "<=", 0.5);
+    Goal("c=1 p99 (ms): gateway, by entity key", bk1.p99_ms, "<=", 1.0);
+    Goal("c=1 p99 (ms), median of rounds: gateway, inline", b1.p99_median_of_runs_ms, "<=", 0.5);
+    Goal("c=1 p99 (ms), median of rounds: gateway, by entity key", bk1.p99_median_of_runs_ms,
+         "<=", 1.0);
+  }
   return 0;
 }
 

@@ -110,7 +110,7 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(const GatewayS
     p.remote_features = std::move(*peer);
     features_peer = p.remote_features.get();
   } else if (o.real_features) {
-    absl::StatusOr<std::unique_ptr<FeatureServer>> real = FeatureServer::Start(o.cols, 1000);
+    absl::StatusOr<std::unique_ptr<FeatureServer>> real = FeatureServer::Start(o.cols, 1000, o.busy_poll_us);
     if (!real.ok()) return real.status();
     p.real_features = std::move(*real);
     features_peer = p.real_features->peer();
@@ -153,6 +153,7 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(const GatewayS
   so.service_name = "gateway";
   so.host = "127.0.0.1";
   so.shutdown_grace = absl::Seconds(1);
+  so.busy_poll = absl::Microseconds(o.busy_poll_us);
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
       GrpcServer::Start(so, {p.service.get(), &p.echo}, p.rpc_metrics.get());
   if (!server.ok()) return server.status();

@@ -34,6 +34,9 @@ struct GatewayStackOptions {
   bool self_recorded_metrics = true;
   // false: feature lookups are unary calls (PredictorOptions::stream_lookups).
   bool stream_lookups = true;
+  // > 0: the gateway's server (and the feature server it starts, if any)
+  // busy-polls its queues this long (GrpcServerOptions::busy_poll).
+  int busy_poll_us = 0;
 };
 
 // The gateway's fake registry (serving model "bench"@1, production, for the

@@ -87,6 +87,7 @@ int ServeMain(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--xgboost_only") == 0) go.flat_trees = false;
     else if (std::strcmp(argv[i], "--interceptor_metrics") == 0) go.self_recorded_metrics = false;
     else if (std::strcmp(argv[i], "--unary_lookups") == 0) go.stream_lookups = false;
+    else if (std::strcmp(argv[i], "--busy_poll_us") == 0 && i + 1 < argc) go.busy_poll_us = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--deadlock_detection") == 0) deadlock_detection = true;
   }
   // As every service's main does (common/server/service_main.cc).
@@ -120,7 +121,7 @@ int ServeMain(int argc, char** argv) {
   };
   switch (kind->kind) {
     case ServeKind::kFeatures:
-      keep(FeatureServer::Start(go.cols, 1000), features);
+      keep(FeatureServer::Start(go.cols, 1000, go.busy_poll_us), features);
       if (features != nullptr) port = features->port();
       break;
     case ServeKind::kPeers:
